@@ -1,0 +1,47 @@
+# tanpuhui — the verbs people expect. `make run` and `make test` set everything up on their own.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint typecheck pytest migrate bench load openapi clean
+
+help:
+	@echo "make run        serve on http://127.0.0.1:8000 (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)"
+	@echo "make test       lint, type checks and the whole test suite against a real PostgreSQL"
+	@echo "make lint       ruff lint and format check"
+	@echo "make typecheck  mypy --strict"
+	@echo "make migrate    alembic upgrade head on TANPUHUI_DATABASE_URL"
+	@echo "make clean      remove the virtualenv and the local data folder"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tanpuhui needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tanpuhui serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+migrate: $(STAMP)
+	$(BIN)/tanpuhui migrate upgrade head
+
+clean:
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis

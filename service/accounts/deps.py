@@ -1,0 +1,126 @@
+"""Who is calling: bearer-token principals by role, signed partners, and the rate limits that go with them.
+
+Every endpoint declares one of these (or is listed as public in tests/test_route_security.py).
+Access tokens are verified without a database round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.accounts import service
+from service.accounts.errors import RoleNotAllowed
+from service.accounts.models import ADMIN_ROLES, Partner, PartnerKey, Role
+from service.accounts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from service.accounts.tokens import Keyring, Principal
+from service.accounts.wechat import WechatClient
+from service.config import Settings
+from service.db import SessionDep, get_database
+from service.errors import Unauthenticated
+from service.kit import ratelimit
+from service.kit.secrets import SecretBox
+
+
+def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def get_keyring(request: Request) -> Keyring:
+    return cast(Keyring, request.app.state.keyring)
+
+
+def get_wechat(request: Request) -> WechatClient:
+    return cast(WechatClient, request.app.state.wechat)
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    return cast(SecretBox, request.app.state.secret_box)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+WechatDep = Annotated[WechatClient, Depends(get_wechat)]
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/*.")
+
+
+async def current_principal(
+    keyring: KeyringDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("Send Authorization: Bearer <access token>.", "请携带 Authorization: Bearer <访问令牌>。")
+    return keyring.verify(credentials.credentials)
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise RoleNotAllowed
+        return principal
+
+    return check
+
+
+CurrentResident = Annotated[Principal, Depends(require_role(Role.resident))]
+EnterpriseUser = Annotated[Principal, Depends(require_role(Role.enterprise))]
+StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_ROLES))]
+AdminReader = Annotated[Principal, Depends(require_role(*ADMIN_ROLES))]
+AdminOperator = Annotated[Principal, Depends(require_role(Role.admin_operator, Role.admin_super))]
+AdminSuper = Annotated[Principal, Depends(require_role(Role.admin_super))]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def limit_signin_by_address(request: Request, settings: SettingsDep) -> None:
+    limit = ratelimit.Limit(settings.rate_signin_per_ip_per_min)
+    await ratelimit.take(get_database(request).engine, f"signin-ip:{client_address(request)}", limit)
+
+
+async def limit_resident_writes(request: Request, resident: CurrentResident, settings: SettingsDep) -> None:
+    limit = ratelimit.Limit(settings.rate_resident_writes_per_min)
+    await ratelimit.take(get_database(request).engine, f"resident-write:{resident.subject_id}", limit)
+
+
+SigninRateLimit = Depends(limit_signin_by_address)
+ResidentWriteLimit = Depends(limit_resident_writes)
+
+
+class SignedPartner:
+    """A partner whose request signature checked out; its writes are rate limited per partner."""
+
+    def __init__(self, partner: Partner, key: PartnerKey) -> None:
+        self.partner = partner
+        self.key = key
+
+
+async def signed_partner(
+    request: Request, session: SessionDep, settings: SettingsDep, box: SecretBoxDep
+) -> SignedPartner:
+    body = await request.body()
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    partner, key = await service.authenticate_partner(
+        session,
+        box=box,
+        window=timedelta(seconds=settings.partner_signature_window_s),
+        key_id=request.headers.get(KEY_ID_HEADER),
+        timestamp=request.headers.get(TIMESTAMP_HEADER),
+        signature=request.headers.get(SIGNATURE_HEADER),
+        method=request.method,
+        path_and_query=path,
+        body=body,
+    )
+    limit = ratelimit.Limit(settings.rate_partner_writes_per_min)
+    await ratelimit.take(get_database(request).engine, f"partner-write:{partner.id}", limit)
+    return SignedPartner(partner, key)
+
+
+CurrentPartner = Annotated[SignedPartner, Depends(signed_partner)]

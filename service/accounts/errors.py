@@ -1,0 +1,101 @@
+"""Sign-in and account errors; each a stable code (see the tree in service/errors.py)."""
+
+from service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+
+class InvalidToken(Unauthenticated):
+    code, title_en, title_zh = "INVALID_TOKEN", "The access token is invalid", "访问令牌无效"
+
+
+class TokenExpired(Unauthenticated):
+    code, title_en, title_zh = "TOKEN_EXPIRED", "The access token has expired", "访问令牌已过期"
+
+
+class InvalidCredentials(Unauthenticated):
+    code, title_en, title_zh = "INVALID_CREDENTIALS", "Wrong username or password", "用户名或密码错误"
+
+
+class InvalidRefreshToken(Unauthenticated):
+    code, title_en, title_zh = "INVALID_REFRESH_TOKEN", "The refresh token is invalid", "刷新令牌无效"
+
+
+class RefreshTokenReused(Unauthenticated):
+    code = "REFRESH_TOKEN_REUSED"
+    title_en = "This refresh token was already used; every session of this sign-in is now signed out"
+    title_zh = "该刷新令牌已被使用，本次登录的所有会话均已退出"
+    keeps_writes = True
+
+
+class AccountDisabled(Forbidden):
+    code, title_en, title_zh = "ACCOUNT_DISABLED", "This account is disabled", "该账号已停用"
+
+
+class RoleNotAllowed(Forbidden):
+    code, title_en, title_zh = "ROLE_NOT_ALLOWED", "Your role may not use this endpoint", "当前角色无权访问此接口"
+
+
+class WechatCodeInvalid(Unauthenticated):
+    code, title_en, title_zh = (
+        "WECHAT_CODE_INVALID",
+        "The WeChat login code is invalid or used",
+        "微信登录凭证无效或已使用",
+    )
+
+
+class WechatUserBlocked(Forbidden):
+    code, title_en, title_zh = "WECHAT_USER_BLOCKED", "WeChat refused this user", "微信拒绝了该用户的登录"
+
+
+class WechatUnavailable(ServiceUnavailable):
+    code, title_en, title_zh = (
+        "WECHAT_UNAVAILABLE",
+        "WeChat sign-in is unavailable; try again shortly",
+        "微信登录暂不可用，请稍后重试",
+    )
+
+
+class DevLoginDisabled(NotFound):
+    pass
+
+
+class PartnerSignatureInvalid(Unauthenticated):
+    code, title_en, title_zh = "PARTNER_SIGNATURE_INVALID", "The request signature is invalid", "请求签名无效"
+
+    def __init__(self, detail_en: str | None = None, detail_zh: str | None = None) -> None:
+        super().__init__(detail_en, detail_zh, headers={"WWW-Authenticate": "TANPUHUI-HMAC-SHA256"})
+
+
+class PartnerTimestampOutOfWindow(PartnerSignatureInvalid):
+    code = "PARTNER_TIMESTAMP_OUT_OF_WINDOW"
+    title_en, title_zh = "The request timestamp is outside the allowed window", "请求时间戳超出允许范围"
+
+
+class PartnerSignatureReplayed(PartnerSignatureInvalid):
+    code, title_en, title_zh = "PARTNER_SIGNATURE_REPLAYED", "This signature was already used", "该签名已被使用"
+
+
+class UnknownCommunity(ValidationFailed):
+    code, title_en, title_zh = "UNKNOWN_COMMUNITY", "No such community", "社区不存在"
+
+
+class UnknownOrganisation(ValidationFailed):
+    code, title_en, title_zh = "UNKNOWN_ORGANISATION", "No such organisation", "组织不存在"
+
+
+class UsernameTaken(Conflict):
+    code, title_en, title_zh = "USERNAME_TAKEN", "This username is taken", "用户名已被占用"
+
+
+class PartnerCodeTaken(Conflict):
+    code, title_en, title_zh = "PARTNER_CODE_TAKEN", "This partner code is taken", "合作方代码已被占用"
+
+
+class UnknownEnterprise(ValidationFailed):
+    code, title_en, title_zh = "UNKNOWN_ENTERPRISE", "No such enterprise", "企业不存在"

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    LargeBinary,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+
+class CommunityKind(StrEnum):
+    town = "town"  # 镇
+    street = "street"  # 街道
+    area = "area"  # 园区 / 片区
+
+
+class OrganisationKind(StrEnum):
+    school = "school"
+    enterprise = "enterprise"
+    public_institution = "public_institution"
+
+
+class Role(StrEnum):
+    resident = "resident"
+    enterprise = "enterprise"
+    admin_auditor = "admin-auditor"
+    admin_operator = "admin-operator"
+    admin_super = "admin-super"
+
+
+STAFF_ROLES = (Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super)
+ADMIN_ROLES = (Role.admin_auditor, Role.admin_operator, Role.admin_super)
+
+
+class EnterpriseStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    suspended = "suspended"
+
+
+class PartnerKind(StrEnum):
+    transit_card = "transit_card"
+    hydrogen_bus = "hydrogen_bus"
+    bike_share = "bike_share"
+    recycling_station = "recycling_station"
+    exhibition_gate = "exhibition_gate"
+
+
+def _enum_check(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
+
+
+class Community(Base):
+    """A town, street or area of Jinnan that residents belong to (seeded by migration)."""
+
+    __tablename__ = "accounts_community"
+    __table_args__ = (CheckConstraint(_enum_check("kind", CommunityKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+
+
+class Organisation(Base):
+    """A school, enterprise or public institution a resident may join for group leaderboards."""
+
+    __tablename__ = "accounts_organisation"
+    __table_args__ = (CheckConstraint(_enum_check("kind", OrganisationKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_community.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Resident(Base):
+    """A resident. On deletion the personal columns are cleared and `pseudonym` stands in for them."""
+
+    __tablename__ = "accounts_resident"
+    __table_args__ = (
+        CheckConstraint(
+            "deleted_at IS NULL OR (openid IS NULL AND unionid IS NULL AND nickname IS NULL)",
+            name="deleted_has_no_personal_data",
+        ),
+        CheckConstraint("char_length(nickname) BETWEEN 1 AND 32", name="nickname_length"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), unique=True, server_default=text("gen_random_uuid()")
+    )
+    pseudonym: Mapped[str] = mapped_column(Text, unique=True)
+    openid: Mapped[str | None] = mapped_column(Text, unique=True)
+    unionid: Mapped[str | None] = mapped_column(Text)
+    nickname: Mapped[str | None] = mapped_column(Text)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_community.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_organisation.id"))
+    leaderboard_visible: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Enterprise(Base):
+    __tablename__ = "accounts_enterprise"
+    __table_args__ = (CheckConstraint(_enum_check("status", EnterpriseStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    status: Mapped[str] = mapped_column(Text, server_default=EnterpriseStatus.pending.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class User(Base):
+    """An enterprise or administrator account that signs in with a username and password."""
+
+    __tablename__ = "accounts_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('enterprise', 'admin-auditor', 'admin-operator', 'admin-super')", name="role"),
+        CheckConstraint("(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="enterprise_user_has_enterprise"),
+        CheckConstraint("username ~ '^[a-z0-9][a-z0-9._-]{2,63}$'", name="username_format"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(Text)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_enterprise.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Partner(Base):
+    """A data partner that pushes signed behaviour batches."""
+
+    __tablename__ = "accounts_partner"
+    __table_args__ = (
+        CheckConstraint(_enum_check("kind", PartnerKind), name="kind"),
+        CheckConstraint("code ~ '^[a-z0-9][a-z0-9_-]{1,31}$'", name="code_format"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerKey(Base):
+    """A partner's signing key. The secret is stored encrypted (AES-GCM under the server secret key)."""
+
+    __tablename__ = "accounts_partner_key"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("accounts_partner.id"), index=True)
+    key_id: Mapped[str] = mapped_column(Text, unique=True)
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerSignatureSeen(Base):
+    """Signatures already accepted, kept for the replay window so that none is accepted twice."""
+
+    __tablename__ = "accounts_partner_signature_seen"
+    __table_args__ = (Index("ix_accounts_partner_signature_seen_seen_at", "seen_at"),)
+
+    partner_key_id: Mapped[int] = mapped_column(ForeignKey("accounts_partner_key.id"), primary_key=True)
+    signature: Mapped[str] = mapped_column(Text, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RefreshToken(Base):
+    """A refresh token, stored as its SHA-256. Tokens of one sign-in share a family; reuse revokes it."""
+
+    __tablename__ = "accounts_refresh_token"
+    __table_args__ = (
+        CheckConstraint("subject_kind IN ('resident', 'user')", name="subject_kind"),
+        Index("ix_accounts_refresh_token_family_id", "family_id"),
+        Index("ix_accounts_refresh_token_subject", "subject_kind", "subject_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    subject_kind: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)

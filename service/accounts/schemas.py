@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from service.accounts.models import CommunityKind, EnterpriseStatus, OrganisationKind, PartnerKind, Role
+from service.kit.schemas import InputSchema, Schema
+
+Nickname = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")
+]
+
+
+class WechatSignIn(InputSchema):
+    code: str = Field(
+        min_length=1, max_length=128, description="The code returned by `wx.login()` in the mini-program."
+    )
+
+
+class DevSignIn(InputSchema):
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Any name; the same name signs in as the same resident. Development only.",
+    )
+
+
+class PasswordSignIn(InputSchema):
+    username: Username = Field(description="Enterprise or administrator username.")
+    password: str = Field(min_length=1, max_length=256, description="Password.")
+
+
+class RefreshRequest(InputSchema):
+    refresh_token: str = Field(
+        min_length=16, max_length=256, description="The refresh token from the last sign-in or refresh."
+    )
+
+
+class TokenPair(Schema):
+    access_token: str = Field(description="Send as `Authorization: Bearer <token>`.")
+    token_type: Literal["Bearer"] = Field(default="Bearer", description="Always `Bearer`.")
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str = Field(description="Single use: exchange it at /v1/auth/refresh for a new pair.")
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
+    role: Role = Field(description="The role the tokens carry.")
+
+
+class CommunityRead(Schema):
+    id: int = Field(description="Community id.")
+    code: str = Field(description="Stable code.")
+    name_zh: str = Field(description="Name in Chinese.")
+    name_en: str = Field(description="Name in English.")
+    kind: CommunityKind = Field(description="town (镇), street (街道) or area (园区/片区).")
+
+
+class OrganisationRead(Schema):
+    id: int = Field(description="Organisation id.")
+    code: str = Field(description="Stable code.")
+    name_zh: str = Field(description="Name in Chinese.")
+    name_en: str = Field(description="Name in English.")
+    kind: OrganisationKind = Field(description="school, enterprise or public_institution.")
+    community_id: int | None = Field(description="The community it sits in, if any.")
+
+
+class OrganisationCreate(InputSchema):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$", description="Stable code.")
+    name_zh: str = Field(min_length=1, max_length=128, description="Name in Chinese.")
+    name_en: str = Field(min_length=1, max_length=128, description="Name in English.")
+    kind: OrganisationKind = Field(description="school, enterprise or public_institution.")
+    community_id: int | None = Field(default=None, description="The community it sits in, if any.")
+
+
+class ResidentRead(Schema):
+    id: uuid.UUID = Field(description="The resident's public id.")
+    nickname: str | None = Field(description="Nickname; null until set.")
+    community: CommunityRead | None = Field(description="The resident's community, if chosen.")
+    organisation: OrganisationRead | None = Field(description="The resident's organisation, if chosen.")
+    leaderboard_visible: bool = Field(description="Whether the resident appears on public leaderboards.")
+    created_at: datetime = Field(description="When the resident first signed in.")
+
+
+class ResidentUpdate(InputSchema):
+    nickname: Nickname | None = Field(default=None, description="1–32 characters.")
+    community_id: int | None = Field(default=None, description="A community id from /v1/communities.")
+    organisation_id: int | None = Field(default=None, description="An organisation id from /v1/organisations.")
+    leaderboard_visible: bool | None = Field(default=None, description="Show me on public leaderboards.")
+
+
+class SessionRead(Schema):
+    family_id: uuid.UUID = Field(description="One sign-in and the refreshes that followed it.")
+    signed_in_at: datetime = Field(description="When the sign-in happened.")
+    last_refreshed_at: datetime = Field(description="When its tokens were last refreshed.")
+    active: bool = Field(description="Whether it can still be refreshed.")
+
+
+class ResidentExport(Schema):
+    exported_at: datetime = Field(description="When this export was made.")
+    profile: ResidentRead = Field(description="The resident's profile.")
+    wechat_openid: str | None = Field(description="The WeChat openid the account is tied to; shown only to its owner.")
+    sessions: list[SessionRead] = Field(description="Every sign-in of this account.")
+
+
+class UserCreate(InputSchema):
+    username: Username = Field(description="3–64 characters: a-z, 0-9, dot, underscore, hyphen.")
+    password: str = Field(min_length=12, max_length=256, description="At least 12 characters.")
+    display_name: str = Field(min_length=1, max_length=64, description="Shown in the audit log.")
+    role: Literal[Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super] = Field(
+        description="enterprise, admin-auditor, admin-operator or admin-super."
+    )
+    enterprise_id: int | None = Field(default=None, description="Required for the enterprise role.")
+
+
+class UserRead(Schema):
+    id: int = Field(description="User id.")
+    username: str = Field(description="Username.")
+    display_name: str = Field(description="Display name.")
+    role: Role = Field(description="Role.")
+    enterprise_id: int | None = Field(description="The user's enterprise, for the enterprise role.")
+    created_at: datetime = Field(description="Created at.")
+    last_login_at: datetime | None = Field(description="Last successful sign-in.")
+    disabled: bool = Field(description="Whether the account is disabled.")
+
+
+class UserDisable(InputSchema):
+    disabled: bool = Field(description="True to disable the account and sign it out everywhere.")
+
+
+class EnterpriseCreate(InputSchema):
+    name: str = Field(min_length=1, max_length=128, description="The enterprise's registered name.")
+
+
+class EnterpriseRead(Schema):
+    id: int = Field(description="Enterprise id.")
+    name: str = Field(description="Registered name.")
+    status: EnterpriseStatus = Field(description="pending, approved, rejected or suspended.")
+    created_at: datetime = Field(description="Created at.")
+
+
+class PartnerCreate(InputSchema):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$", description="Stable code, e.g. `jinnan-metro-card`.")
+    name: str = Field(min_length=1, max_length=128, description="Display name.")
+    kind: PartnerKind = Field(description="What the partner reports.")
+
+
+class PartnerRead(Schema):
+    id: int = Field(description="Partner id.")
+    code: str = Field(description="Stable code.")
+    name: str = Field(description="Display name.")
+    kind: PartnerKind = Field(description="What the partner reports.")
+    created_at: datetime = Field(description="Created at.")
+    disabled: bool = Field(description="Whether the partner is disabled.")
+
+
+class PartnerKeyRead(Schema):
+    key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.")
+    created_at: datetime = Field(description="Created at.")
+    revoked_at: datetime | None = Field(description="When it was revoked, if it was.")
+
+
+class PartnerKeyIssued(Schema):
+    partner_id: int = Field(description="Partner id.")
+    key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.")
+    secret: str = Field(description="The HMAC secret. Shown once; store it in the partner's secret manager.")
+
+
+class PartnerWhoAmI(Schema):
+    partner_id: int = Field(description="Partner id.")
+    code: str = Field(description="Partner code.")
+    key_id: str = Field(description="The key that signed this request.")
+    server_time: datetime = Field(description="The server's clock, to check the partner's.")
+
+
+class StaffWhoAmI(Schema):
+    id: int = Field(description="User id.")
+    username: str = Field(description="Username.")
+    display_name: str = Field(description="Display name.")
+    role: Role = Field(description="Role.")
+    enterprise_id: int | None = Field(description="Enterprise id, for the enterprise role.")
+
+
+class Jwks(Schema):
+    keys: list[dict[str, str]] = Field(description="Ed25519 public keys (RFC 8037) that sign access tokens.")

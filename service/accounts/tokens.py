@@ -1,0 +1,139 @@
+"""Access tokens: short-lived EdDSA (Ed25519) JWTs with a `kid`, verified without touching the database.
+
+Keys rotate without signing anyone out: the keyring verifies with every configured key and signs with
+the active one. To rotate, add the new key, make it active, and drop the old key once the access-token
+lifetime has passed. The public keys are served as a JWKS at /.well-known/jwks.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from service.accounts.errors import InvalidToken, TokenExpired
+from service.accounts.models import Role
+from service.config import Settings
+
+ALGORITHM = "EdDSA"
+BUILTIN_KID = "development"
+_LEEWAY = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified access token speaks for."""
+
+    subject_kind: str  # "resident" or "user"
+    subject_id: int
+    role: Role
+    enterprise_id: int | None = None
+
+
+def _builtin_private_key() -> Ed25519PrivateKey:
+    seed = hashlib.sha256(b"tanpuhui development signing key").digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+class Keyring:
+    def __init__(self, settings: Settings) -> None:
+        self.issuer = settings.jwt_issuer
+        self.ttl = timedelta(seconds=settings.access_token_ttl_s)
+        self._public: dict[str, Ed25519PublicKey] = {}
+        self._private: dict[str, Ed25519PrivateKey] = {}
+        if settings.uses_builtin_signing_keys:
+            self._private[BUILTIN_KID] = _builtin_private_key()
+            self.active_kid = BUILTIN_KID
+        else:
+            for key in settings.jwt_keys:
+                if key.private_key is not None:
+                    private = serialization.load_pem_private_key(key.private_key.get_secret_value().encode(), None)
+                    if not isinstance(private, Ed25519PrivateKey):
+                        raise ValueError(f"signing key {key.kid!r} is not an Ed25519 private key")
+                    self._private[key.kid] = private
+                else:
+                    assert key.public_key is not None
+                    public = serialization.load_pem_public_key(key.public_key.encode())
+                    if not isinstance(public, Ed25519PublicKey):
+                        raise ValueError(f"verification key {key.kid!r} is not an Ed25519 public key")
+                    self._public[key.kid] = public
+            self.active_kid = settings.jwt_active_kid or settings.jwt_keys[0].kid
+        for kid, private in self._private.items():
+            self._public[kid] = private.public_key()
+
+    def issue(self, principal: Principal, *, now: datetime | None = None) -> tuple[str, int]:
+        """Sign an access token; returns it with its lifetime in seconds."""
+        issued = now or datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": f"{principal.subject_kind}:{principal.subject_id}",
+            "role": principal.role.value,
+            "iat": issued,
+            "exp": issued + self.ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        if principal.enterprise_id is not None:
+            claims["ent"] = principal.enterprise_id
+        token = jwt.encode(
+            claims, self._private[self.active_kid], algorithm=ALGORITHM, headers={"kid": self.active_kid}
+        )
+        return token, int(self.ttl.total_seconds())
+
+    def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken("The token is malformed.", "令牌格式错误。") from exc
+        key = self._public.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("The token was signed with an unknown key.", "令牌的签名密钥未知。")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                leeway=_LEEWAY,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenExpired("Refresh the token or sign in again.", "请刷新令牌或重新登录。") from exc
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken("The token failed verification.", "令牌校验失败。") from exc
+        try:
+            kind, _, ident = str(claims["sub"]).partition(":")
+            role = Role(claims["role"])
+            if kind not in ("resident", "user") or (kind == "resident") != (role is Role.resident):
+                raise ValueError(kind)
+            enterprise = claims.get("ent")
+            return Principal(kind, int(ident), role, int(enterprise) if enterprise is not None else None)
+        except (KeyError, ValueError) as exc:
+            raise InvalidToken("The token's claims are not ours.", "令牌声明无法识别。") from exc
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        keys = []
+        for kid, public in sorted(self._public.items()):
+            raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            keys.append({"kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig", "alg": ALGORITHM, "x": _b64url(raw)})
+        return {"keys": keys}
+
+
+def _b64url(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def generate_signing_key_pem() -> str:
+    """A fresh Ed25519 private key in PEM, for `tanpuhui keys generate`."""
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )

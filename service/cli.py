@@ -1,0 +1,148 @@
+"""The `tanpuhui` command.
+
+tanpuhui serve                    serve HTTP (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)
+tanpuhui migrate upgrade [REV]    apply migrations (default: head)
+tanpuhui migrate downgrade REV    revert migrations
+tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUHUI_JWT_KEYS JSON
+tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from service.config import ConfigurationRefused, Settings, check_production
+from service.kit.logging import configure_logging
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    try:
+        check_production(settings)
+    except ConfigurationRefused as refused:
+        print(str(refused), file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings
+
+
+@contextlib.contextmanager
+def _database_url(settings: Settings) -> Iterator[str]:
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    from service.db import EmbeddedPostgres
+
+    embedded = EmbeddedPostgres(settings.embedded_pgdata)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"tanpuhui: serving on http://{host}:{port}  (Swagger UI: http://{host}:{port}/docs)", flush=True)
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+    )
+
+
+def migrate(args: argparse.Namespace) -> None:
+    from service.db import run_migrations
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    with _database_url(settings) as url:
+        run_migrations(url, args.revision, downgrade=args.direction == "downgrade")
+    print(f"migrations: {args.direction} {args.revision} done")
+
+
+def keys_generate(args: argparse.Namespace) -> None:
+    from service.accounts.tokens import generate_signing_key_pem
+
+    kid = args.kid or datetime.now(UTC).strftime("k%Y%m%d%H%M")
+    print(json.dumps([{"kid": kid, "private_key": generate_signing_key_pem()}]))
+
+
+def create_user(args: argparse.Namespace) -> None:
+    from service.accounts import service as accounts_service
+    from service.accounts.models import Role
+    from service.accounts.schemas import UserCreate
+    from service.db import Database
+
+    settings = _settings()
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("password: ")
+    data = UserCreate(
+        username=args.username,
+        password=password,
+        display_name=args.display_name or args.username,
+        role=Role(args.role),  # type: ignore[arg-type]
+        enterprise_id=args.enterprise_id,
+    )
+
+    async def run(url: str) -> None:
+        db = Database(url, settings=settings)
+        try:
+            async with db.sessionmaker.begin() as session:
+                user = await accounts_service.create_user(session, data=data)
+            print(f"created {user.role} user {user.username} (id {user.id})")
+        finally:
+            await db.dispose()
+
+    with _database_url(settings) as url:
+        asyncio.run(run(url))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="tanpuhui", description="Haihe carbon-inclusion platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="serve HTTP")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=serve)
+
+    p = commands.add_parser("migrate", help="apply or revert database migrations")
+    p.add_argument("direction", choices=["upgrade", "downgrade"])
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(func=migrate)
+
+    p = commands.add_parser("keys", help="signing keys")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    g = keys.add_parser("generate", help="print a new Ed25519 signing key as TANPUHUI_JWT_KEYS JSON")
+    g.add_argument("--kid")
+    g.set_defaults(func=keys_generate)
+
+    p = commands.add_parser("create-user", help="create an enterprise or administrator user")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["enterprise", "admin-auditor", "admin-operator", "admin-super"])
+    p.add_argument("--display-name")
+    p.add_argument("--enterprise-id", type=int)
+    p.set_defaults(func=create_user)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""The one Settings class. Nothing else in the service reads the environment.
+
+Every setting comes from an environment variable with the prefix ``TANPUHUI_`` (or a ``.env`` file).
+Development conveniences — the embedded database, the demo administrator, the dev login and the built-in
+signing keys — are on by default outside production; with ``TANPUHUI_ENV=production`` they default to
+off, and `Settings.production_problems()` names every one still on so that the service refuses to start.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# A fixed key for development only; production refuses to start while it is in use.
+DEVELOPMENT_SECRET_KEY = "tanpuhui-development-secret-key-not-for-production"  # noqa: S105
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SigningKey(BaseModel):
+    """One access-token signing key: Ed25519 in PEM. Keys without `private_key` only verify."""
+
+    kid: str = Field(min_length=1, max_length=64)
+    private_key: SecretStr | None = None
+    public_key: str | None = None
+
+    @model_validator(mode="after")
+    def _has_a_key(self) -> SigningKey:
+        if self.private_key is None and self.public_key is None:
+            raise ValueError(f"signing key {self.kid!r} needs private_key or public_key")
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TANPUHUI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.development
+    log_level: str = "INFO"
+
+    # Database. Unset means: start an embedded PostgreSQL with its data under `data_dir`.
+    database_url: SecretStr | None = None
+    read_database_url: SecretStr | None = Field(
+        default=None, description="optional streaming replica for read-only requests"
+    )
+    data_dir: Path = Path(".data")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=100)
+    migrate_on_start: bool = True
+
+    # HTTP.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-For names the client address"
+    )
+
+    # Development conveniences: None means "on outside production".
+    demo_admin: bool | None = None
+    dev_login: bool | None = None
+
+    # Access and refresh tokens.
+    jwt_keys: Annotated[list[SigningKey], NoDecode] = Field(default_factory=list)
+    jwt_active_kid: str | None = None
+    jwt_issuer: str = "tanpuhui"
+    access_token_ttl_s: int = Field(default=600, ge=30, le=3600)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=600)
+
+    # Encrypts partner secrets at rest and derives other server-side secrets.
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+
+    # WeChat mini-program sign-in (code2session).
+    wechat_appid: str = "wx-development"
+    wechat_secret: SecretStr = SecretStr("")
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+    # Partner request signing.
+    partner_signature_window_s: int = Field(default=300, ge=30, le=900)
+
+    # Rate limits, as requests per minute with an equal burst.
+    rate_signin_per_ip_per_min: int = Field(default=20, ge=1)
+    rate_signin_per_username_per_min: int = Field(default=10, ge=1)
+    rate_resident_writes_per_min: int = Field(default=120, ge=1)
+    rate_partner_writes_per_min: int = Field(default=600, ge=1)
+
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @model_validator(mode="after")
+    def _active_kid_is_known(self) -> Settings:
+        if self.jwt_keys:
+            kid = self.jwt_active_kid or self.jwt_keys[0].kid
+            key = next((k for k in self.jwt_keys if k.kid == kid), None)
+            if key is None or key.private_key is None:
+                raise ValueError(f"jwt_active_kid {kid!r} must name a key with a private_key")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def demo_admin_enabled(self) -> bool:
+        return self.demo_admin if self.demo_admin is not None else not self.is_production
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        return self.dev_login if self.dev_login is not None else not self.is_production
+
+    @property
+    def uses_builtin_signing_keys(self) -> bool:
+        return not self.jwt_keys
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @cached_property
+    def embedded_pgdata(self) -> Path:
+        return (self.data_dir / "postgres").resolve()
+
+    def production_problems(self) -> list[str]:
+        """What keeps this configuration from running in production; empty when nothing does."""
+        if not self.is_production:
+            return []
+        problems = []
+        if self.uses_embedded_database:
+            problems.append("TANPUHUI_DATABASE_URL is unset: the embedded database is for development")
+        if self.demo_admin_enabled:
+            problems.append("TANPUHUI_DEMO_ADMIN is on")
+        if self.dev_login_enabled:
+            problems.append("TANPUHUI_DEV_LOGIN is on")
+        if self.uses_builtin_signing_keys:
+            problems.append("TANPUHUI_JWT_KEYS is unset: the built-in signing key is for development")
+        if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+            problems.append("TANPUHUI_SECRET_KEY is the development default")
+        elif len(self.secret_key.get_secret_value()) < 32:
+            problems.append("TANPUHUI_SECRET_KEY must be at least 32 characters")
+        if not self.wechat_secret.get_secret_value() or self.wechat_appid == "wx-development":
+            problems.append("TANPUHUI_WECHAT_APPID and TANPUHUI_WECHAT_SECRET must be set")
+        return problems
+
+
+class ConfigurationRefused(RuntimeError):
+    """Raised at start-up when production settings still carry development conveniences."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("refusing to start in production:\n" + "\n".join(f"  - {problem}" for problem in problems))
+
+
+def check_production(settings: Settings) -> None:
+    problems = settings.production_problems()
+    if problems:
+        raise ConfigurationRefused(problems)

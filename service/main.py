@@ -1,0 +1,110 @@
+"""create_app(): settings, lifespan, middleware, routers and error handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from service.accounts import repository as accounts_repository
+from service.accounts import service as accounts_service
+from service.accounts.router import router as accounts_router
+from service.accounts.tokens import Keyring
+from service.accounts.wechat import WechatClient
+from service.config import Settings, check_production
+from service.db import Database, DatabaseDep, open_database
+from service.errors import DatabaseUnavailable, install_handlers
+from service.kit import ratelimit
+from service.kit.middleware import RequestContextMiddleware
+from service.kit.secrets import SecretBox, derive_key
+
+logger = logging.getLogger("tanpuhui")
+
+MAINTENANCE_INTERVAL_S = 60
+
+
+async def _maintenance(db: Database, settings: Settings) -> None:
+    """Prune spent rate-limit buckets and partner signatures past their replay window."""
+    window = timedelta(seconds=2 * settings.partner_signature_window_s)
+    while True:
+        await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+        try:
+            await ratelimit.prune(db.engine)
+            async with db.sessionmaker.begin() as session:
+                await accounts_repository.prune_signatures(session, older_than=window)
+        except Exception:
+            logger.exception("maintenance pass failed")
+
+
+async def _ensure_demo_admin(db: Database) -> None:
+    async with db.sessionmaker.begin() as session:
+        created = await accounts_service.ensure_demo_admin(session)
+    if created:
+        username, password = created
+        sys.stdout.write(
+            "\n  Demo administrator created (shown once, save it now):\n"
+            f"    username: {username}\n    password: {password}\n"
+            "  Sign in: POST /v1/auth/login  ·  Swagger UI: /docs\n\n"
+        )
+        sys.stdout.flush()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    check_production(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with (
+            open_database(settings) as db,
+            httpx.AsyncClient(timeout=settings.wechat_timeout_s) as http,
+        ):
+            app.state.db = db
+            if settings.demo_admin_enabled:
+                await _ensure_demo_admin(db)
+            app.state.wechat = WechatClient(settings, http)
+            maintenance = asyncio.create_task(_maintenance(db, settings))
+            logger.info("tanpuhui ready", extra={"env": settings.env.value})
+            try:
+                yield
+            finally:
+                maintenance.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await maintenance
+
+    app = FastAPI(
+        title="tanpuhui — Haihe carbon-inclusion platform",
+        version="0.1.0",
+        description="碳普惠 back end for Jinnan, Tianjin: residents earn grams of CO₂e credit for low-carbon behaviour.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keyring = Keyring(settings)
+    app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(db: DatabaseDep) -> dict[str, str]:
+        """The database answers."""
+        try:
+            async with asyncio.timeout(2), db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            raise DatabaseUnavailable from None
+        return {"status": "ok"}
+
+    app.include_router(accounts_router)
+    return app
