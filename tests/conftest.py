@@ -1,0 +1,242 @@
+"""Test harness: a real PostgreSQL, the schema built by `alembic upgrade head`, a database per test.
+
+The server is TANPUHUI_TEST_DATABASE_URL if set, else 127.0.0.1:5432 when a server answers there, else an
+embedded PostgreSQL with its data under .data/test-postgres. Migrations run once into a template
+database; each test gets its own copy (CREATE DATABASE … TEMPLATE), so tests really commit and still
+cannot see each other. WeChat is played by a small HTTP server on loopback (tests/fixtures/wechat.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import make_url
+
+from service.accounts import service as accounts_service
+from service.accounts.models import EnterpriseStatus, Role
+from service.accounts.schemas import UserCreate
+from service.config import Settings
+from service.db import Database, EmbeddedPostgres, run_migrations, to_async_url
+from service.main import create_app
+from tests.fixtures.wechat import FakeWechat
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+for _name in [n for n in os.environ if n.startswith("TANPUHUI_") and n != "TANPUHUI_TEST_DATABASE_URL"]:
+    del os.environ[_name]
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> dict[str, Any]:
+    parsed = make_url(url)
+    return {
+        "user": parsed.username or "postgres",
+        "password": parsed.password,
+        "host": parsed.query.get("host") or parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "database": database or parsed.database or "postgres",
+    }
+
+
+def _with_database(url: str, database: str) -> str:
+    return to_async_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+async def _server_answers(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(**_asyncpg_dsn(url), timeout=2)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await connection.close()
+    return True
+
+
+@pytest.fixture(scope="session")
+async def pg_server() -> AsyncIterator[str]:
+    """URL of the PostgreSQL server's maintenance database."""
+    configured = os.environ.get("TANPUHUI_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+    elif await _server_answers(LOCAL_SERVER):
+        yield LOCAL_SERVER
+    else:
+        embedded = EmbeddedPostgres(ROOT / ".data" / "test-postgres")
+        url = await asyncio.to_thread(embedded.start)
+        try:
+            yield url
+        finally:
+            await asyncio.to_thread(embedded.stop)
+
+
+async def _admin(server: str) -> asyncpg.Connection:
+    return await asyncpg.connect(**_asyncpg_dsn(server))
+
+
+@pytest.fixture(scope="session")
+async def template_database(pg_server: str) -> AsyncIterator[str]:
+    """A database migrated to head, copied for every test."""
+    name = f"tanpuhui_tpl_{os.getpid()}"
+    admin = await _admin(pg_server)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await asyncio.to_thread(run_migrations, _with_database(pg_server, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+async def database_url(pg_server: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh database of our schema for one test."""
+    name = f"tanpuhui_t_{os.getpid()}_{next(_database_numbers)}"
+    admin = await _admin(pg_server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        yield _with_database(pg_server, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def wechat() -> Iterator[FakeWechat]:
+    with FakeWechat() as server:
+        yield server
+
+
+def test_settings(database_url: str | None, wechat: FakeWechat, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "migrate_on_start": False,
+        "demo_admin": False,
+        "wechat_appid": FakeWechat.APPID,
+        "wechat_secret": FakeWechat.SECRET,
+        "wechat_api_base": wechat.url,
+        "wechat_timeout_s": 1.0,
+        "rate_signin_per_ip_per_min": 10_000,
+        "rate_signin_per_username_per_min": 10_000,
+        "rate_resident_writes_per_min": 10_000,
+        "rate_partner_writes_per_min": 10_000,
+        "db_pool_size": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class Api:
+    """A running app and a client for it."""
+
+    app: Any
+    client: httpx.AsyncClient
+    settings: Settings
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.app.state.db
+        return db
+
+
+AppFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_api(database_url: str, wechat: FakeWechat) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
+    """Start an app with some settings overridden; every app started is shut down after the test."""
+    stack: list[Any] = []
+
+    async def start(**overrides: Any) -> Api:
+        settings = test_settings(database_url, wechat, **overrides)
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tanpuhui.test")
+        stack.append((lifespan, client))
+        return Api(app, client, settings)
+
+    yield start
+    for lifespan, client in reversed(stack):
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def api(make_api: Callable[..., Awaitable[Api]]) -> Api:
+    return await make_api()
+
+
+@pytest.fixture
+async def client(api: Api) -> httpx.AsyncClient:
+    return api.client
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture
+def sign_in_resident(client: httpx.AsyncClient) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    """Sign a resident in through the dev login; returns the token pair."""
+
+    async def sign_in(name: str = "alice") -> dict[str, Any]:
+        response = await client.post("/v1/auth/dev", json={"name": name})
+        assert response.status_code == 200, response.text
+        tokens: dict[str, Any] = response.json()
+        return tokens
+
+    return sign_in
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@asynccontextmanager
+async def _session(api: Api) -> AsyncIterator[Any]:
+    async with api.db.sessionmaker.begin() as session:
+        yield session
+
+
+@pytest.fixture
+def sign_in_staff(api: Api) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Create an enterprise or admin user (as `tanpuhui create-user` would) and sign it in over HTTP."""
+
+    async def sign_in(role: Role, username: str | None = None, enterprise_id: int | None = None) -> dict[str, Any]:
+        username = username or role.value.replace("admin-", "") + "-user"
+        async with _session(api) as session:
+            if role is Role.enterprise and enterprise_id is None:
+                enterprise = await accounts_service.create_enterprise(
+                    session, name=f"{username} Co.", status=EnterpriseStatus.approved
+                )
+                enterprise_id = enterprise.id
+            await accounts_service.create_user(
+                session,
+                data=UserCreate(
+                    username=username,
+                    password=STAFF_PASSWORD,
+                    display_name=username,
+                    role=role,  # type: ignore[arg-type]
+                    enterprise_id=enterprise_id,
+                ),
+            )
+        response = await api.client.post("/v1/auth/login", json={"username": username, "password": STAFF_PASSWORD})
+        assert response.status_code == 200, response.text
+        tokens: dict[str, Any] = response.json()
+        return tokens
+
+    return sign_in
