@@ -30,17 +30,19 @@ rate_limit_bucket = Table(
 TAKE_SQL = text(
     """
     INSERT INTO kit_rate_limit_bucket AS b (bucket_key, tat)
-    VALUES (:key, clock_timestamp() + :interval)
+    VALUES (:key, clock_timestamp() + CAST(:interval AS interval))
     ON CONFLICT (bucket_key) DO UPDATE
-       SET tat = GREATEST(b.tat, clock_timestamp()) + :interval
-     WHERE GREATEST(b.tat, clock_timestamp()) + :interval - :burst <= clock_timestamp()
+       SET tat = GREATEST(b.tat, clock_timestamp()) + CAST(:interval AS interval)
+     WHERE GREATEST(b.tat, clock_timestamp()) + CAST(:interval AS interval) - CAST(:burst AS interval)
+           <= clock_timestamp()
     RETURNING tat
     """
 )
 
 WAIT_SQL = text(
     """
-    SELECT EXTRACT(EPOCH FROM (GREATEST(tat, clock_timestamp()) + :interval - :burst - clock_timestamp()))
+    SELECT EXTRACT(EPOCH FROM GREATEST(tat, clock_timestamp()) + CAST(:interval AS interval)
+                              - CAST(:burst AS interval) - clock_timestamp())
       FROM kit_rate_limit_bucket WHERE bucket_key = :key
     """
 )
