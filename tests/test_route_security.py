@@ -1,0 +1,99 @@
+"""Every endpoint checks who calls it. A new route fails here until it is given its roles below."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from service.accounts.models import Role
+from tests.conftest import Api, bearer
+
+PUBLIC = "public"
+PARTNER = "partner"
+ADMINS = {Role.admin_auditor, Role.admin_operator, Role.admin_super}
+OPERATORS = {Role.admin_operator, Role.admin_super}
+
+ROUTES: dict[tuple[str, str], str | set[Role]] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/.well-known/jwks.json"): PUBLIC,
+    ("POST", "/v1/auth/wechat"): PUBLIC,
+    ("POST", "/v1/auth/dev"): PUBLIC,
+    ("POST", "/v1/auth/login"): PUBLIC,
+    ("POST", "/v1/auth/refresh"): PUBLIC,
+    ("POST", "/v1/auth/logout"): PUBLIC,
+    ("GET", "/v1/communities"): PUBLIC,
+    ("GET", "/v1/organisations"): PUBLIC,
+    ("GET", "/v1/me"): {Role.resident},
+    ("PATCH", "/v1/me"): {Role.resident},
+    ("GET", "/v1/me/export"): {Role.resident},
+    ("DELETE", "/v1/me"): {Role.resident},
+    ("GET", "/v1/staff/me"): {Role.enterprise, *ADMINS},
+    ("POST", "/v1/admin/users"): {Role.admin_super},
+    ("GET", "/v1/admin/users"): ADMINS,
+    ("PATCH", "/v1/admin/users/{user_id}"): {Role.admin_super},
+    ("POST", "/v1/admin/enterprises"): OPERATORS,
+    ("POST", "/v1/admin/organisations"): OPERATORS,
+    ("POST", "/v1/admin/partners"): {Role.admin_super},
+    ("GET", "/v1/admin/partners"): ADMINS,
+    ("POST", "/v1/admin/partners/{partner_id}/keys"): {Role.admin_super},
+    ("GET", "/v1/admin/partners/{partner_id}/keys"): ADMINS,
+    ("DELETE", "/v1/admin/partners/{partner_id}/keys/{key_id}"): {Role.admin_super},
+    ("POST", "/v1/partner/ping"): PARTNER,
+}
+
+
+def _api_routes(api: Api) -> set[tuple[str, str]]:
+    paths: dict[str, dict[str, Any]] = api.app.openapi()["paths"]
+    return {(method.upper(), path) for path, operations in paths.items() for method in operations}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+async def test_every_route_has_its_roles_declared_here(api: Api) -> None:
+    assert _api_routes(api) == set(ROUTES)
+
+
+async def test_every_protected_route_refuses_anonymous_callers(client: httpx.AsyncClient) -> None:
+    for (method, path), allowed in ROUTES.items():
+        if allowed == PUBLIC:
+            continue
+        response = await client.request(method, _concrete(path), json={})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_every_role_protected_route_refuses_every_other_role(
+    api: Api,
+    sign_in_resident: Callable[[str], Awaitable[dict[str, Any]]],
+    sign_in_staff: Callable[..., Awaitable[dict[str, Any]]],
+) -> None:
+    tokens = {Role.resident: await sign_in_resident("matrix")}
+    for role in (Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super):
+        tokens[role] = await sign_in_staff(role)
+
+    for (method, path), allowed in ROUTES.items():
+        if not isinstance(allowed, set):
+            continue
+        for role, pair in tokens.items():
+            if role in allowed:
+                continue
+            response = await api.client.request(method, _concrete(path), json={}, headers=bearer(pair))
+            assert response.status_code == 403, (method, path, role, response.text)
+            assert response.json()["code"] == "ROLE_NOT_ALLOWED"
+
+
+async def test_a_staff_token_cannot_open_the_partner_endpoint(
+    client: httpx.AsyncClient, sign_in_staff: Callable[..., Awaitable[dict[str, Any]]]
+) -> None:
+    tokens = await sign_in_staff(Role.admin_super)
+
+    response = await client.post("/v1/partner/ping", json={}, headers=bearer(tokens))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "PARTNER_SIGNATURE_INVALID"
