@@ -229,3 +229,15 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 def sql_list(values: Sequence[str]) -> str:
     """A quoted SQL list of fixed identifiers-as-strings, for CHECK constraints written in migrations."""
     return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+def execute_script(connection: Any, sql: str) -> None:
+    """Run several SQL statements (e.g. a PL/pgSQL function and its triggers) from a migration.
+
+    asyncpg prepares each statement and so refuses several in one; its simple-query path does not.
+    `connection` is the synchronous Connection Alembic hands to a migration, inside run_sync.
+    """
+    from sqlalchemy.util import await_only
+
+    driver = connection.connection.dbapi_connection.driver_connection
+    await_only(driver.execute(sql))

@@ -11,11 +11,21 @@ from service.accounts.models import (
     Resident,
     User,
 )
+from service.factors.models import FactorVersion
+from service.ingest.models import Behaviour, BudgetSlot, CapUsage
 from service.kit.ratelimit import rate_limit_bucket
+from service.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
 
 __all__ = [
+    "Behaviour",
+    "BudgetSlot",
+    "CapUsage",
     "Community",
     "Enterprise",
+    "FactorVersion",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransfer",
     "Organisation",
     "Partner",
     "PartnerKey",

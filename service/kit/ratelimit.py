@@ -1,10 +1,10 @@
 """Rate limits shared by every worker, kept in PostgreSQL with the generic cell rate algorithm (GCRA).
 
 Each bucket is one row holding its theoretical arrival time (TAT). A request is allowed when
-`max(tat, now) + interval - burst <= now`; it then advances the TAT by one interval. Allowing costs one
-statement; only a refusal reads the row again, to say how long to wait. The table is UNLOGGED: buckets
-are worth nothing after a crash. The statement runs on its own connection and commits at once, so a
-request that fails still counts against its limit.
+`max(tat, now) + interval - burst <= now`; it then advances the TAT by one interval. The step is the SQL
+function kit_rate_limit_take() (migration 0002), which answers 0 or the seconds to wait; the recording
+function uses it inside its own transaction. The table is UNLOGGED: buckets are worth nothing after a
+crash. `take()` runs on its own connection and commits at once, so a request that fails still counts.
 """
 
 from __future__ import annotations
@@ -27,25 +27,8 @@ rate_limit_bucket = Table(
     prefixes=["UNLOGGED"],
 )
 
-TAKE_SQL = text(
-    """
-    INSERT INTO kit_rate_limit_bucket AS b (bucket_key, tat)
-    VALUES (:key, clock_timestamp() + CAST(:interval AS interval))
-    ON CONFLICT (bucket_key) DO UPDATE
-       SET tat = GREATEST(b.tat, clock_timestamp()) + CAST(:interval AS interval)
-     WHERE GREATEST(b.tat, clock_timestamp()) + CAST(:interval AS interval) - CAST(:burst AS interval)
-           <= clock_timestamp()
-    RETURNING tat
-    """
-)
-
-WAIT_SQL = text(
-    """
-    SELECT EXTRACT(EPOCH FROM GREATEST(tat, clock_timestamp()) + CAST(:interval AS interval)
-                              - CAST(:burst AS interval) - clock_timestamp())
-      FROM kit_rate_limit_bucket WHERE bucket_key = :key
-    """
-)
+# kit_rate_limit_take() is created by migration 0002; the recording function calls it too.
+TAKE_SQL = text("SELECT kit_rate_limit_take(:key, CAST(:interval AS interval), CAST(:burst AS interval))")
 
 PRUNE_SQL = text("DELETE FROM kit_rate_limit_bucket WHERE tat < clock_timestamp() - interval '1 minute'")
 
@@ -66,12 +49,10 @@ async def take(engine: AsyncEngine, key: str, limit: Limit) -> None:
     """Spend one request from `key`'s bucket, or raise `RateLimited` with the wait in whole seconds."""
     params = {"key": key, "interval": limit.interval, "burst": limit.period}
     async with engine.connect() as connection:
-        allowed = (await connection.execute(TAKE_SQL, params)).first()
-        if allowed is None:
-            wait = (await connection.execute(WAIT_SQL, params)).scalar_one_or_none()
+        wait = float((await connection.execute(TAKE_SQL, params)).scalar_one())
         await connection.commit()
-    if allowed is None:
-        raise RateLimited(retry_after_s=max(1, math.ceil(float(wait or 1))))
+    if wait > 0:
+        raise RateLimited(retry_after_s=max(1, math.ceil(wait)))
 
 
 async def prune(engine: AsyncEngine) -> None:

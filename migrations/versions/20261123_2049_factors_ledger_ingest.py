@@ -1,0 +1,589 @@
+"""Factors, ledger and ingest: factor versions, the double-entry ledger, behaviours, caps, the hot path.
+
+The SQL that guards the ledger is written out below as SQL:
+- append-only triggers on ledger_transfer and ledger_entry (UPDATE, DELETE and TRUNCATE refused), and
+  factor_version immutability;
+- a ledger account opened for every resident by trigger; the system accounts seeded;
+- kit_rate_limit_take(): the GCRA rate-limit step, shared by Python callers and ingest_record_batch();
+- ingest_record_batch(): the hot path. One call records one behaviour or a partner batch: idempotency,
+  trip de-duplication, caps, the issuance transfer with its two entries and the resident's balance, all
+  in the caller's transaction, with row locks taken in one global order (budget slot, then resident id)
+  so that concurrent batches cannot deadlock.
+
+Revision ID: 0002_factors_ledger_ingest
+Revises: 0001_accounts
+Create Date: 2026-11-23 20:49:51
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from service.db import execute_script
+
+revision: str = "0002_factors_ledger_ingest"
+down_revision: str | None = "0001_accounts"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SYSTEM_ACCOUNTS = (*(f"issuance:{i}" for i in range(16)), "redeemed", "retired", "expired")
+
+APPEND_ONLY = """
+CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END $$;
+
+CREATE TRIGGER ledger_transfer_append_only BEFORE UPDATE OR DELETE ON ledger_transfer
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_transfer_no_truncate BEFORE TRUNCATE ON ledger_transfer
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_entry_append_only BEFORE UPDATE OR DELETE ON ledger_entry
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_entry_no_truncate BEFORE TRUNCATE ON ledger_entry
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER factor_version_immutable BEFORE UPDATE OR DELETE ON factor_version
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER factor_version_no_truncate BEFORE TRUNCATE ON factor_version
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+"""
+
+DROP_APPEND_ONLY = """
+DROP TRIGGER factor_version_no_truncate ON factor_version;
+DROP TRIGGER factor_version_immutable ON factor_version;
+DROP TRIGGER ledger_entry_no_truncate ON ledger_entry;
+DROP TRIGGER ledger_entry_append_only ON ledger_entry;
+DROP TRIGGER ledger_transfer_no_truncate ON ledger_transfer;
+DROP TRIGGER ledger_transfer_append_only ON ledger_transfer;
+DROP FUNCTION ledger_refuse_change();
+"""
+
+RESIDENT_ACCOUNT = """
+CREATE FUNCTION ledger_open_resident_account() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger_account (kind, resident_id) VALUES ('resident', NEW.id);
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER accounts_resident_ledger_account AFTER INSERT ON accounts_resident
+    FOR EACH ROW EXECUTE FUNCTION ledger_open_resident_account();
+
+INSERT INTO ledger_account (kind, resident_id) SELECT 'resident', id FROM accounts_resident;
+"""
+
+DROP_RESIDENT_ACCOUNT = """
+DROP TRIGGER accounts_resident_ledger_account ON accounts_resident;
+DROP FUNCTION ledger_open_resident_account();
+"""
+
+RATE_LIMIT_TAKE = """
+CREATE FUNCTION kit_rate_limit_take(p_key text, p_interval interval, p_burst interval)
+RETURNS double precision LANGUAGE plpgsql AS $$
+-- GCRA: allowed when max(tat, now) + interval - burst <= now. Returns 0 when allowed, else seconds to wait.
+DECLARE
+    v_tat timestamptz;
+BEGIN
+    INSERT INTO kit_rate_limit_bucket AS b (bucket_key, tat)
+    VALUES (p_key, clock_timestamp() + p_interval)
+    ON CONFLICT (bucket_key) DO UPDATE
+       SET tat = GREATEST(b.tat, clock_timestamp()) + p_interval
+     WHERE GREATEST(b.tat, clock_timestamp()) + p_interval - p_burst <= clock_timestamp()
+    RETURNING tat INTO v_tat;
+    IF FOUND THEN
+        RETURN 0;
+    END IF;
+    SELECT tat INTO v_tat FROM kit_rate_limit_bucket WHERE bucket_key = p_key;
+    RETURN GREATEST(EXTRACT(EPOCH FROM GREATEST(v_tat, clock_timestamp()) + p_interval - p_burst - clock_timestamp()), 0.001);
+END $$;
+"""
+
+DROP_RATE_LIMIT_TAKE = "DROP FUNCTION kit_rate_limit_take(text, interval, interval);"
+
+# Each element of p_records (jsonb array) is one behaviour, prepared by service.ingest:
+#   ord, resident_id | resident_public_id, client_id | external_id, behaviour_type, category, trip_group,
+#   quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence, tier,
+#   pending, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, daily_cap_g,
+#   yearly_cap_g, content_sha256 (hex)
+# Outcomes: recorded (see status), replay (the key exists: its stored result and content hash),
+# duplicate_trip (a resident's report overlapping a trip already recorded: nothing stored),
+# unknown_resident, rate_limited.
+RECORD_BATCH = """
+CREATE FUNCTION ingest_record_batch(
+    p_records jsonb,
+    p_source text,
+    p_partner_id bigint,
+    p_issuance_accounts bigint[],
+    p_today date,
+    p_budget_g bigint,
+    p_rate_key text,
+    p_rate_interval interval,
+    p_rate_burst interval
+) RETURNS TABLE (
+    ord integer, outcome text, behaviour_id bigint, status text, credited_g bigint, capped_g bigint,
+    cap_reason text, balance_after bigint, content_sha256 bytea, related_id bigint, retry_after double precision
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    c_slots constant integer := 64;
+    r record;
+    v_wait double precision;
+    v_account bigint;
+    v_balance bigint;
+    v_existing record;
+    v_dup record;
+    v_status text;
+    v_credit bigint;
+    v_reason text;
+    v_day_used bigint;
+    v_year_used bigint;
+    v_year_start date;
+    v_slot integer;
+    v_slot_budget bigint;
+    v_budget_used bigint;
+    v_id bigint;
+    v_transfer bigint;
+    v_issuance bigint;
+BEGIN
+    IF p_rate_key IS NOT NULL THEN
+        v_wait := kit_rate_limit_take(p_rate_key, p_rate_interval, p_rate_burst);
+        IF v_wait > 0 THEN
+            RETURN QUERY SELECT (x.value->>'ord')::integer, 'rate_limited'::text, NULL::bigint, NULL::text,
+                NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::bytea, NULL::bigint, v_wait
+              FROM jsonb_array_elements(p_records) AS x;
+            RETURN;
+        END IF;
+    END IF;
+
+    FOR r IN
+        SELECT x.*, COALESCE(x.resident_id, res.id) AS rid
+          FROM jsonb_to_recordset(p_records) AS x(
+                ord integer, resident_id bigint, resident_public_id uuid, client_id uuid, external_id text,
+                behaviour_type text, category text, trip_group text, quantity numeric,
+                reported_quantity numeric, reported_unit text, unit text, occurred_at timestamptz,
+                ended_at timestamptz, local_date date, evidence jsonb, tier text, pending boolean,
+                factor_version_id bigint, reduction_g_per_unit numeric, weight numeric, exact_g numeric,
+                grams bigint, remainder_g numeric, daily_cap_g bigint, yearly_cap_g bigint,
+                content_sha256 text)
+          LEFT JOIN accounts_resident res ON res.public_id = x.resident_public_id
+         ORDER BY COALESCE(x.resident_id, res.id) % c_slots, COALESCE(x.resident_id, res.id), x.ord
+    LOOP
+        ord := r.ord; behaviour_id := NULL; status := NULL; credited_g := NULL; capped_g := NULL;
+        cap_reason := NULL; balance_after := NULL; content_sha256 := NULL; related_id := NULL;
+        retry_after := NULL;
+
+        IF r.rid IS NULL THEN
+            outcome := 'unknown_resident';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        -- Locks in global order: the budget slot of this resident, then the resident's account.
+        v_slot := r.rid % c_slots;
+        IF p_budget_g IS NOT NULL THEN
+            INSERT INTO ingest_budget_slot (budget_date, slot, used_g) VALUES (p_today, v_slot, 0)
+                ON CONFLICT DO NOTHING;
+            SELECT b.used_g INTO v_budget_used FROM ingest_budget_slot b
+             WHERE b.budget_date = p_today AND b.slot = v_slot FOR UPDATE;
+            v_slot_budget := p_budget_g / c_slots + CASE WHEN v_slot = 0 THEN p_budget_g % c_slots ELSE 0 END;
+        END IF;
+
+        SELECT a.id, a.balance INTO v_account, v_balance
+          FROM ledger_account a JOIN accounts_resident res ON res.id = a.resident_id
+         WHERE a.resident_id = r.rid AND res.deleted_at IS NULL
+           FOR UPDATE OF a;
+        IF NOT FOUND THEN
+            outcome := 'unknown_resident';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        -- Idempotency: the key decides; the caller compares content hashes.
+        IF p_source = 'resident' THEN
+            SELECT b.* INTO v_existing FROM ingest_behaviour b
+             WHERE b.resident_id = r.rid AND b.client_id = r.client_id;
+        ELSE
+            SELECT b.* INTO v_existing FROM ingest_behaviour b
+             WHERE b.partner_id = p_partner_id AND b.external_id = r.external_id;
+        END IF;
+        IF FOUND THEN
+            outcome := 'replay'; behaviour_id := v_existing.id; status := v_existing.status;
+            credited_g := v_existing.credited_g; capped_g := v_existing.capped_g;
+            cap_reason := v_existing.cap_reason; balance_after := v_existing.balance_after;
+            content_sha256 := v_existing.content_sha256; related_id := v_existing.duplicate_of_id;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        -- One trip is credited once: a resident's report never stands beside another record of the
+        -- same trip; partner records are only checked against residents' reports.
+        v_status := CASE WHEN r.pending THEN 'pending_review' ELSE 'credited' END;
+        related_id := NULL;
+        IF r.trip_group <> '' THEN
+            SELECT b.id, b.source, b.status INTO v_dup FROM ingest_behaviour b
+             WHERE b.resident_id = r.rid AND b.trip_group = r.trip_group
+               AND b.status IN ('credited', 'capped', 'pending_review')
+               AND b.occurred_at < r.ended_at AND b.ended_at > r.occurred_at
+               AND (p_source = 'resident' OR b.source = 'resident')
+             ORDER BY (b.status = 'pending_review'), b.id
+             LIMIT 1;
+            IF FOUND THEN
+                IF p_source = 'resident' THEN
+                    outcome := 'duplicate_trip'; related_id := v_dup.id;
+                    RETURN NEXT;
+                    CONTINUE;
+                ELSIF v_dup.status = 'pending_review' THEN
+                    related_id := v_dup.id;  -- superseded below, once this record has its id
+                ELSE
+                    v_status := 'duplicate'; related_id := v_dup.id;
+                END IF;
+            END IF;
+        END IF;
+
+        -- Caps: what the resident was credited for this type on that day and in that year.
+        v_credit := 0; v_reason := NULL;
+        IF v_status = 'credited' THEN
+            v_year_start := date_trunc('year', r.local_date)::date;
+            SELECT COALESCE(max(u.credited_g) FILTER (WHERE u.period = 'day'), 0),
+                   COALESCE(max(u.credited_g) FILTER (WHERE u.period = 'year'), 0)
+              INTO v_day_used, v_year_used
+              FROM ingest_cap_usage u
+             WHERE u.resident_id = r.rid AND u.behaviour_type = r.behaviour_type
+               AND ((u.period = 'day' AND u.period_start = r.local_date)
+                 OR (u.period = 'year' AND u.period_start = v_year_start));
+            v_credit := r.grams;
+            IF r.daily_cap_g - v_day_used < v_credit THEN
+                v_credit := GREATEST(r.daily_cap_g - v_day_used, 0); v_reason := 'daily_cap';
+            END IF;
+            IF r.yearly_cap_g - v_year_used < v_credit THEN
+                v_credit := GREATEST(r.yearly_cap_g - v_year_used, 0); v_reason := 'yearly_cap';
+            END IF;
+            IF p_budget_g IS NOT NULL AND v_slot_budget - v_budget_used < v_credit THEN
+                v_credit := GREATEST(v_slot_budget - v_budget_used, 0); v_reason := 'platform_budget';
+            END IF;
+            IF v_credit < r.grams THEN
+                v_status := 'capped';
+            END IF;
+        END IF;
+
+        INSERT INTO ingest_behaviour AS b (
+            resident_id, source, partner_id, client_id, external_id, behaviour_type, category, trip_group,
+            quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence,
+            tier, status, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g,
+            credited_g, capped_g, cap_reason, balance_after, duplicate_of_id, content_sha256)
+        VALUES (
+            r.rid, p_source, p_partner_id, r.client_id, r.external_id, r.behaviour_type, r.category,
+            r.trip_group, r.quantity, r.reported_quantity, r.reported_unit, r.unit, r.occurred_at,
+            r.ended_at, r.local_date, r.evidence, r.tier, v_status, r.factor_version_id,
+            r.reduction_g_per_unit, r.weight, r.exact_g, r.grams, r.remainder_g,
+            v_credit, CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END,
+            v_reason, v_balance + v_credit,
+            CASE WHEN v_status = 'duplicate' THEN related_id END, decode(r.content_sha256, 'hex'))
+        ON CONFLICT DO NOTHING
+        RETURNING b.id INTO v_id;
+
+        IF v_id IS NULL THEN
+            -- The same key committed by a concurrent request between our check and our insert.
+            IF p_source = 'resident' THEN
+                SELECT b.* INTO v_existing FROM ingest_behaviour b
+                 WHERE b.resident_id = r.rid AND b.client_id = r.client_id;
+            ELSE
+                SELECT b.* INTO v_existing FROM ingest_behaviour b
+                 WHERE b.partner_id = p_partner_id AND b.external_id = r.external_id;
+            END IF;
+            outcome := 'replay'; behaviour_id := v_existing.id; status := v_existing.status;
+            credited_g := v_existing.credited_g; capped_g := v_existing.capped_g;
+            cap_reason := v_existing.cap_reason; balance_after := v_existing.balance_after;
+            content_sha256 := v_existing.content_sha256; related_id := v_existing.duplicate_of_id;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        IF related_id IS NOT NULL AND v_status IN ('credited', 'capped') THEN
+            UPDATE ingest_behaviour SET status = 'superseded', duplicate_of_id = v_id
+             WHERE id = related_id AND status = 'pending_review';
+        END IF;
+
+        IF v_credit > 0 THEN
+            v_issuance := p_issuance_accounts[1 + (r.rid % array_length(p_issuance_accounts, 1))];
+            INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id,
+                                         factor_version_id)
+            VALUES ('issuance', v_issuance, v_account, v_credit, v_id, r.factor_version_id)
+            RETURNING id INTO v_transfer;
+            INSERT INTO ledger_entry (transfer_id, account_id, amount)
+            VALUES (v_transfer, v_issuance, -v_credit), (v_transfer, v_account, v_credit);
+            UPDATE ledger_account SET balance = balance + v_credit WHERE id = v_account;
+            INSERT INTO ingest_cap_usage AS u (resident_id, behaviour_type, period, period_start, credited_g)
+            VALUES (r.rid, r.behaviour_type, 'day', r.local_date, v_credit),
+                   (r.rid, r.behaviour_type, 'year', v_year_start, v_credit)
+            ON CONFLICT (resident_id, behaviour_type, period, period_start)
+            DO UPDATE SET credited_g = u.credited_g + EXCLUDED.credited_g;
+            IF p_budget_g IS NOT NULL THEN
+                UPDATE ingest_budget_slot SET used_g = used_g + v_credit
+                 WHERE budget_date = p_today AND slot = v_slot;
+            END IF;
+        END IF;
+
+        outcome := 'recorded'; behaviour_id := v_id; status := v_status; credited_g := v_credit;
+        capped_g := CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END;
+        cap_reason := v_reason; balance_after := v_balance + v_credit;
+        content_sha256 := decode(r.content_sha256, 'hex');
+        RETURN NEXT;
+    END LOOP;
+END $$;
+"""
+
+DROP_RECORD_BATCH = (
+    "DROP FUNCTION ingest_record_batch(jsonb, text, bigint, bigint[], date, bigint, text, interval, interval);"
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "factor_version",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("set_code", sa.Text(), nullable=False),
+        sa.Column("version", sa.Text(), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("published_on", sa.Date(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("published_by", sa.Text(), nullable=False),
+        sa.Column("source_text", sa.Text(), nullable=False),
+        sa.Column("content", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("content_sha256", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_factor_version")),
+        sa.UniqueConstraint("set_code", "version", name=op.f("uq_factor_version_set_code_version")),
+    )
+    op.create_table(
+        "ingest_budget_slot",
+        sa.Column("budget_date", sa.Date(), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=False),
+        sa.Column("used_g", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("budget_date", "slot", name=op.f("pk_ingest_budget_slot")),
+    )
+    op.create_table(
+        "ingest_cap_usage",
+        sa.Column("resident_id", sa.BigInteger(), nullable=False),
+        sa.Column("behaviour_type", sa.Text(), nullable=False),
+        sa.Column("period", sa.Text(), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("credited_g", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("period IN ('day', 'year')", name=op.f("ck_ingest_cap_usage_period")),
+        sa.PrimaryKeyConstraint(
+            "resident_id", "behaviour_type", "period", "period_start", name=op.f("pk_ingest_cap_usage")
+        ),
+    )
+    op.create_table(
+        "ingest_behaviour",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("resident_id", sa.BigInteger(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("partner_id", sa.BigInteger(), nullable=True),
+        sa.Column("client_id", sa.UUID(), nullable=True),
+        sa.Column("external_id", sa.Text(), nullable=True),
+        sa.Column("behaviour_type", sa.Text(), nullable=False),
+        sa.Column("category", sa.Text(), nullable=True),
+        sa.Column("trip_group", sa.Text(), nullable=False),
+        sa.Column("quantity", sa.Numeric(), nullable=False),
+        sa.Column("reported_quantity", sa.Numeric(), nullable=False),
+        sa.Column("reported_unit", sa.Text(), nullable=False),
+        sa.Column("unit", sa.Text(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("evidence", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("tier", sa.Text(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("factor_version_id", sa.BigInteger(), nullable=False),
+        sa.Column("reduction_g_per_unit", sa.Numeric(), nullable=False),
+        sa.Column("weight", sa.Numeric(), nullable=False),
+        sa.Column("exact_g", sa.Numeric(), nullable=False),
+        sa.Column("grams", sa.BigInteger(), nullable=False),
+        sa.Column("remainder_g", sa.Numeric(), nullable=False),
+        sa.Column("credited_g", sa.BigInteger(), nullable=False),
+        sa.Column("capped_g", sa.BigInteger(), nullable=False),
+        sa.Column("cap_reason", sa.Text(), nullable=True),
+        sa.Column("balance_after", sa.BigInteger(), nullable=True),
+        sa.Column("duplicate_of_id", sa.BigInteger(), nullable=True),
+        sa.Column("content_sha256", sa.LargeBinary(), nullable=False),
+        sa.Column("reviewed_by", sa.Text(), nullable=True),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("review_reason", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint(
+            "(source = 'resident') = (client_id IS NOT NULL) AND (source = 'partner') = (partner_id IS NOT NULL AND external_id IS NOT NULL)",
+            name=op.f("ck_ingest_behaviour_idempotency_key"),
+        ),
+        sa.CheckConstraint("source IN ('resident', 'partner')", name=op.f("ck_ingest_behaviour_source")),
+        sa.CheckConstraint(
+            "status IN ('credited', 'capped', 'pending_review', 'rejected', 'duplicate', 'superseded')",
+            name=op.f("ck_ingest_behaviour_status"),
+        ),
+        sa.CheckConstraint("tier IN ('partner', 'evidence', 'self')", name=op.f("ck_ingest_behaviour_tier")),
+        sa.CheckConstraint(
+            "credited_g >= 0 AND capped_g >= 0 AND credited_g + capped_g <= grams",
+            name=op.f("ck_ingest_behaviour_amounts"),
+        ),
+        sa.CheckConstraint("ended_at >= occurred_at", name=op.f("ck_ingest_behaviour_interval")),
+        sa.ForeignKeyConstraint(
+            ["duplicate_of_id"],
+            ["ingest_behaviour.id"],
+            name=op.f("fk_ingest_behaviour_duplicate_of_id_ingest_behaviour"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["factor_version_id"],
+            ["factor_version.id"],
+            name=op.f("fk_ingest_behaviour_factor_version_id_factor_version"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["accounts_partner.id"], name=op.f("fk_ingest_behaviour_partner_id_accounts_partner")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["accounts_resident.id"], name=op.f("fk_ingest_behaviour_resident_id_accounts_resident")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_behaviour")),
+        sa.UniqueConstraint("partner_id", "external_id", name=op.f("uq_ingest_behaviour_partner_id_external_id")),
+        sa.UniqueConstraint("resident_id", "client_id", name=op.f("uq_ingest_behaviour_resident_id_client_id")),
+    )
+    op.create_index(
+        "ix_ingest_behaviour_pending",
+        "ingest_behaviour",
+        ["id"],
+        unique=False,
+        postgresql_where="status = 'pending_review'",
+    )
+    op.create_index("ix_ingest_behaviour_resident_id_id", "ingest_behaviour", ["resident_id", "id"], unique=False)
+    op.create_index(
+        "ix_ingest_behaviour_trip", "ingest_behaviour", ["resident_id", "trip_group", "occurred_at"], unique=False
+    )
+    op.create_table(
+        "ledger_account",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("resident_id", sa.BigInteger(), nullable=True),
+        sa.Column("enterprise_id", sa.BigInteger(), nullable=True),
+        sa.Column("code", sa.Text(), nullable=True),
+        sa.Column("balance", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint(
+            "(kind = 'resident') = (resident_id IS NOT NULL) AND (kind = 'enterprise') = (enterprise_id IS NOT NULL) AND (kind = 'system') = (code IS NOT NULL)",
+            name=op.f("ck_ledger_account_one_owner"),
+        ),
+        sa.CheckConstraint("kind <> 'system' OR balance = 0", name=op.f("ck_ledger_account_system_balance_derived")),
+        sa.CheckConstraint("kind = 'system' OR balance >= 0", name=op.f("ck_ledger_account_never_negative")),
+        sa.CheckConstraint("kind IN ('resident', 'enterprise', 'system')", name=op.f("ck_ledger_account_kind")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["accounts_enterprise.id"],
+            name=op.f("fk_ledger_account_enterprise_id_accounts_enterprise"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["accounts_resident.id"], name=op.f("fk_ledger_account_resident_id_accounts_resident")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_account")),
+        sa.UniqueConstraint("code", name=op.f("uq_ledger_account_code")),
+        sa.UniqueConstraint("enterprise_id", name=op.f("uq_ledger_account_enterprise_id")),
+        sa.UniqueConstraint("resident_id", name=op.f("uq_ledger_account_resident_id")),
+    )
+    op.create_table(
+        "ledger_transfer",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("debit_account_id", sa.BigInteger(), nullable=False),
+        sa.Column("credit_account_id", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("behaviour_id", sa.BigInteger(), nullable=True),
+        sa.Column("factor_version_id", sa.BigInteger(), nullable=True),
+        sa.Column("reverses_transfer_id", sa.BigInteger(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("actor", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint(
+            "kind <> 'issuance' OR (behaviour_id IS NOT NULL AND factor_version_id IS NOT NULL)",
+            name=op.f("ck_ledger_transfer_issuance_traceable"),
+        ),
+        sa.CheckConstraint(
+            "kind <> 'reversal' OR (reverses_transfer_id IS NOT NULL AND reason IS NOT NULL)",
+            name=op.f("ck_ledger_transfer_reversal_linked"),
+        ),
+        sa.CheckConstraint(
+            "kind IN ('issuance', 'reversal', 'redemption', 'refund', 'retirement', 'expiry', 'transfer')",
+            name=op.f("ck_ledger_transfer_kind"),
+        ),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_ledger_transfer_positive")),
+        sa.CheckConstraint("debit_account_id <> credit_account_id", name=op.f("ck_ledger_transfer_two_accounts")),
+        sa.ForeignKeyConstraint(
+            ["behaviour_id"], ["ingest_behaviour.id"], name=op.f("fk_ledger_transfer_behaviour_id_ingest_behaviour")
+        ),
+        sa.ForeignKeyConstraint(
+            ["credit_account_id"],
+            ["ledger_account.id"],
+            name=op.f("fk_ledger_transfer_credit_account_id_ledger_account"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["debit_account_id"], ["ledger_account.id"], name=op.f("fk_ledger_transfer_debit_account_id_ledger_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["factor_version_id"],
+            ["factor_version.id"],
+            name=op.f("fk_ledger_transfer_factor_version_id_factor_version"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["reverses_transfer_id"],
+            ["ledger_transfer.id"],
+            name=op.f("fk_ledger_transfer_reverses_transfer_id_ledger_transfer"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transfer")),
+        sa.UniqueConstraint("reverses_transfer_id", name=op.f("uq_ledger_transfer_reverses_transfer_id")),
+    )
+    op.create_index("ix_ledger_transfer_behaviour_id", "ledger_transfer", ["behaviour_id"], unique=False)
+    op.create_table(
+        "ledger_entry",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("transfer_id", sa.BigInteger(), nullable=False),
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint("amount <> 0", name=op.f("ck_ledger_entry_nonzero")),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["ledger_account.id"], name=op.f("fk_ledger_entry_account_id_ledger_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transfer_id"], ["ledger_transfer.id"], name=op.f("fk_ledger_entry_transfer_id_ledger_transfer")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entry")),
+    )
+    op.create_index("ix_ledger_entry_account_id_id", "ledger_entry", ["account_id", "id"], unique=False)
+    op.create_index("ix_ledger_entry_transfer_id", "ledger_entry", ["transfer_id"], unique=False)
+
+    execute_script(op.get_bind(), APPEND_ONLY)
+    execute_script(op.get_bind(), RESIDENT_ACCOUNT)
+    execute_script(op.get_bind(), RATE_LIMIT_TAKE)
+    execute_script(op.get_bind(), RECORD_BATCH)
+    accounts = sa.table("ledger_account", sa.column("kind"), sa.column("code"))
+    op.bulk_insert(accounts, [{"kind": "system", "code": code} for code in SYSTEM_ACCOUNTS])
+
+
+def downgrade() -> None:
+    execute_script(op.get_bind(), DROP_RECORD_BATCH)
+    execute_script(op.get_bind(), DROP_RATE_LIMIT_TAKE)
+    execute_script(op.get_bind(), DROP_RESIDENT_ACCOUNT)
+    execute_script(op.get_bind(), DROP_APPEND_ONLY)
+    op.drop_index("ix_ledger_entry_transfer_id", table_name="ledger_entry")
+    op.drop_index("ix_ledger_entry_account_id_id", table_name="ledger_entry")
+    op.drop_table("ledger_entry")
+    op.drop_index("ix_ledger_transfer_behaviour_id", table_name="ledger_transfer")
+    op.drop_table("ledger_transfer")
+    op.drop_table("ledger_account")
+    op.drop_index("ix_ingest_behaviour_trip", table_name="ingest_behaviour")
+    op.drop_index("ix_ingest_behaviour_resident_id_id", table_name="ingest_behaviour")
+    op.drop_index(
+        "ix_ingest_behaviour_pending", table_name="ingest_behaviour", postgresql_where="status = 'pending_review'"
+    )
+    op.drop_table("ingest_behaviour")
+    op.drop_table("ingest_cap_usage")
+    op.drop_table("ingest_budget_slot")
+    op.drop_table("factor_version")

@@ -1,0 +1,86 @@
+"""Publishing factor versions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.factors import repository
+from service.factors.cache import StoredSet
+from service.factors.errors import FactorFileInvalid, FactorVersionExists
+from service.factors.model import FactorSet
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    stored: StoredSet
+    created: bool
+
+
+def parse(source_text: str) -> FactorSet:
+    """Validate a factor file; every problem is listed with where it is."""
+    try:
+        return FactorSet.parse_toml(source_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FactorFileInvalid(f"Not valid TOML: {exc}", f"不是合法的 TOML：{exc}") from exc
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "in": "file", "code": e["type"].upper(), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise FactorFileInvalid(
+            f"{len(errors)} problem(s) in the factor file.", f"排放因子文件有 {len(errors)} 处问题。", errors=errors
+        ) from exc
+
+
+async def publish(session: AsyncSession, *, source_text: str, published_by: str) -> Published:
+    """Store a version once. Publishing the same content again is a no-op; other content is refused.
+
+    Caches learn of the version from the database once this transaction has committed.
+    """
+    factor_set = parse(source_text)
+    content = factor_set.model_dump(mode="json", by_alias=True)
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).digest()
+    row = await repository.insert_version(
+        session,
+        {
+            "set_code": factor_set.set,
+            "version": factor_set.version,
+            "valid_from": factor_set.valid_from,
+            "valid_to": factor_set.valid_to,
+            "published_on": factor_set.published_on,
+            "published_by": published_by,
+            "source_text": source_text,
+            "content": content,
+            "content_sha256": digest,
+        },
+    )
+    created = row is not None
+    if row is None:
+        row = await repository.get_version(session, factor_set.set, factor_set.version)
+        assert row is not None
+        if row.content_sha256 != digest:
+            raise FactorVersionExists(
+                f"{factor_set.set} {factor_set.version} exists with other content.",
+                f"{factor_set.set} {factor_set.version} 已以不同内容发布。",
+            )
+    return Published(StoredSet(row.id, FactorSet.model_validate(row.content)), created)
+
+
+async def publish_directory(session: AsyncSession, *, directory: Path, published_by: str) -> list[Published]:
+    """Publish every *.toml file of a folder, in name order."""
+
+    def read_all() -> list[str]:
+        return [path.read_text(encoding="utf-8") for path in sorted(directory.glob("*.toml"))]
+
+    return [
+        await publish(session, source_text=text, published_by=published_by)
+        for text in await asyncio.to_thread(read_all)
+    ]

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class Unit(StrEnum):
+    km = "km"
+    steps = "steps"
+    kg = "kg"
+    visit = "visit"

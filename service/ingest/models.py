@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+STATUSES = ("credited", "capped", "pending_review", "rejected", "duplicate", "superseded")
+
+
+class Behaviour(Base):
+    """A recorded behaviour with every figure of its calculation and the factor version it used."""
+
+    __tablename__ = "ingest_behaviour"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "client_id"),
+        UniqueConstraint("partner_id", "external_id"),
+        CheckConstraint("source IN ('resident', 'partner')", name="source"),
+        CheckConstraint(
+            "(source = 'resident') = (client_id IS NOT NULL)"
+            " AND (source = 'partner') = (partner_id IS NOT NULL AND external_id IS NOT NULL)",
+            name="idempotency_key",
+        ),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
+        CheckConstraint("tier IN ('partner', 'evidence', 'self')", name="tier"),
+        CheckConstraint("credited_g >= 0 AND capped_g >= 0 AND credited_g + capped_g <= grams", name="amounts"),
+        CheckConstraint("ended_at >= occurred_at", name="interval"),
+        Index("ix_ingest_behaviour_trip", "resident_id", "trip_group", "occurred_at"),
+        Index("ix_ingest_behaviour_resident_id_id", "resident_id", "id"),
+        Index("ix_ingest_behaviour_pending", "id", postgresql_where="status = 'pending_review'"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("accounts_resident.id"))
+    source: Mapped[str] = mapped_column(Text)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_partner.id"))
+    client_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    external_id: Mapped[str | None] = mapped_column(Text)
+    behaviour_type: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    trip_group: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(Numeric)
+    reported_quantity: Mapped[Decimal] = mapped_column(Numeric)
+    reported_unit: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    local_date: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    tier: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    factor_version_id: Mapped[int] = mapped_column(ForeignKey("factor_version.id"))
+    reduction_g_per_unit: Mapped[Decimal] = mapped_column(Numeric)
+    weight: Mapped[Decimal] = mapped_column(Numeric)
+    exact_g: Mapped[Decimal] = mapped_column(Numeric)
+    grams: Mapped[int] = mapped_column(BigInteger)
+    remainder_g: Mapped[Decimal] = mapped_column(Numeric)
+    credited_g: Mapped[int] = mapped_column(BigInteger)
+    capped_g: Mapped[int] = mapped_column(BigInteger)
+    cap_reason: Mapped[str | None] = mapped_column(Text)
+    balance_after: Mapped[int | None] = mapped_column(BigInteger)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_behaviour.id"))
+    content_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    reviewed_by: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CapUsage(Base):
+    """Grams credited per resident, behaviour type and day or year: what the caps are checked against."""
+
+    __tablename__ = "ingest_cap_usage"
+    __table_args__ = (
+        PrimaryKeyConstraint("resident_id", "behaviour_type", "period", "period_start"),
+        CheckConstraint("period IN ('day', 'year')", name="period"),
+    )
+
+    resident_id: Mapped[int] = mapped_column(BigInteger)
+    behaviour_type: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)
+    period_start: Mapped[date] = mapped_column(Date)
+    credited_g: Mapped[int] = mapped_column(BigInteger)
+
+
+class BudgetSlot(Base):
+    """The platform's daily issuance budget, split into slots so that no one row serialises recording."""
+
+    __tablename__ = "ingest_budget_slot"
+    __table_args__ = (PrimaryKeyConstraint("budget_date", "slot"),)
+
+    budget_date: Mapped[date] = mapped_column(Date)
+    slot: Mapped[int] = mapped_column(Integer)
+    used_g: Mapped[int] = mapped_column(BigInteger)

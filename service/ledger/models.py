@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+# Issuance is spread over slot accounts so that no single row is touched by every credit.
+ISSUANCE_SLOTS = 16
+SYSTEM_ACCOUNTS = (*(f"issuance:{i}" for i in range(ISSUANCE_SLOTS)), "redeemed", "retired", "expired")
+
+
+class LedgerAccount(Base):
+    """Resident and enterprise accounts keep a balance, updated in the same transaction as their entries;
+    system accounts (issuance slots, redeemed, retired, expired) keep none: theirs is the sum of entries."""
+
+    __tablename__ = "ledger_account"
+    __table_args__ = (
+        CheckConstraint("kind IN ('resident', 'enterprise', 'system')", name="kind"),
+        CheckConstraint(
+            "(kind = 'resident') = (resident_id IS NOT NULL) AND (kind = 'enterprise') = (enterprise_id IS NOT NULL)"
+            " AND (kind = 'system') = (code IS NOT NULL)",
+            name="one_owner",
+        ),
+        CheckConstraint("kind = 'system' OR balance >= 0", name="never_negative"),
+        CheckConstraint("kind <> 'system' OR balance = 0", name="system_balance_derived"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_resident.id"), unique=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_enterprise.id"), unique=True)
+    code: Mapped[str | None] = mapped_column(Text, unique=True)
+    balance: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LedgerTransfer(Base):
+    """A positive amount moved from one account to another. Append-only."""
+
+    __tablename__ = "ledger_transfer"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        CheckConstraint(
+            "kind IN ('issuance', 'reversal', 'redemption', 'refund', 'retirement', 'expiry', 'transfer')",
+            name="kind",
+        ),
+        CheckConstraint(
+            "kind <> 'issuance' OR (behaviour_id IS NOT NULL AND factor_version_id IS NOT NULL)",
+            name="issuance_traceable",
+        ),
+        CheckConstraint(
+            "kind <> 'reversal' OR (reverses_transfer_id IS NOT NULL AND reason IS NOT NULL)", name="reversal_linked"
+        ),
+        Index("ix_ledger_transfer_behaviour_id", "behaviour_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    behaviour_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_behaviour.id"))
+    factor_version_id: Mapped[int | None] = mapped_column(ForeignKey("factor_version.id"))
+    reverses_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LedgerEntry(Base):
+    """One side of a transfer: the signed amount on one account. Append-only."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="nonzero"),
+        Index("ix_ledger_entry_account_id_id", "account_id", "id"),
+        Index("ix_ledger_entry_transfer_id", "transfer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfer.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
