@@ -353,7 +353,7 @@ async def authenticate_partner(
     key, partner = found
     secret = box.open(key.secret_ciphertext, context=_key_context(key.key_id))
     expected = compute_signature(secret, method, path_and_query, timestamp, body)
-    if not hmac.compare_digest(expected, signature.lower()):
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "replace")):
         raise PartnerSignatureInvalid("The signature does not match the request.", "签名与请求不匹配。")
     if not await repository.record_signature(session, partner_key_id=key.id, signature=expected):
         raise PartnerSignatureReplayed
