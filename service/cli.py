@@ -113,6 +113,32 @@ def create_user(args: argparse.Namespace) -> None:
         asyncio.run(run(url))
 
 
+def factors_load(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from service.db import Database
+    from service.factors import service as factors_service
+
+    settings = _settings()
+    path = Path(args.path)
+    text = path.read_text(encoding="utf-8")
+    factors_service.parse(text)  # refuse an invalid file before touching the database
+
+    async def run(url: str) -> None:
+        db = Database(url, settings=settings)
+        try:
+            async with db.sessionmaker.begin() as session:
+                published = await factors_service.publish(session, source_text=text, published_by="cli")
+            fs = published.stored.factor_set
+            state = "published" if published.created else "already published, unchanged"
+            print(f"{fs.set} {fs.version}: {state} (version id {published.stored.id})")
+        finally:
+            await db.dispose()
+
+    with _database_url(settings) as url:
+        asyncio.run(run(url))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tanpuhui", description="Haihe carbon-inclusion platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     g = keys.add_parser("generate", help="print a new Ed25519 signing key as TANPUHUI_JWT_KEYS JSON")
     g.add_argument("--kid")
     g.set_defaults(func=keys_generate)
+
+    p = commands.add_parser("factors", help="emission-factor versions")
+    factors = p.add_subparsers(dest="factors_command", required=True)
+    g = factors.add_parser("load", help="validate a factor file and publish it as an immutable version")
+    g.add_argument("path")
+    g.set_defaults(func=factors_load)
 
     p = commands.add_parser("create-user", help="create an enterprise or administrator user")
     p.add_argument("username")

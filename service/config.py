@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_timeout_s: float = Field(default=5.0, gt=0, le=30)
 
+    # Emission factors and issuance.
+    factors_dir: Path = Field(default=Path("emission_factors"), description="factor files published at start")
+    load_factors_on_start: bool = True
+    daily_issuance_budget_g: int | None = Field(
+        default=None, ge=1, description="the platform's daily issuance budget in grams; unset for none"
+    )
+
     # Partner request signing.
     partner_signature_window_s: int = Field(default=300, ge=30, le=900)
 

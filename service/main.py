@@ -21,9 +21,16 @@ from service.accounts.wechat import WechatClient
 from service.config import Settings, check_production
 from service.db import Database, DatabaseDep, open_database
 from service.errors import DatabaseUnavailable, install_handlers
+from service.factors import service as factors_service
+from service.factors.cache import FactorCache
+from service.factors.router import router as factors_router
+from service.ingest.router import router as ingest_router
+from service.ingest.service import Ingest
 from service.kit import ratelimit
 from service.kit.middleware import RequestContextMiddleware
 from service.kit.secrets import SecretBox, derive_key
+from service.ledger import service as ledger_service
+from service.ledger.router import router as ledger_router
 
 logger = logging.getLogger("tanpuhui")
 
@@ -41,6 +48,29 @@ async def _maintenance(db: Database, settings: Settings) -> None:
                 await accounts_repository.prune_signatures(session, older_than=window)
         except Exception:
             logger.exception("maintenance pass failed")
+
+
+async def _start_ingest(db: Database, settings: Settings) -> Ingest:
+    """Publish the factor files (a no-op for versions already stored), fill the cache, find issuance slots."""
+    if settings.load_factors_on_start and settings.factors_dir.is_dir():
+        async with db.sessionmaker.begin() as session:
+            published = await factors_service.publish_directory(
+                session, directory=settings.factors_dir, published_by="startup"
+            )
+        for item in published:
+            if item.created:
+                fs = item.stored.factor_set
+                logger.info("factor version published", extra={"set": fs.set, "version": fs.version})
+    cache = FactorCache()
+    await cache.refresh(db.sessionmaker)
+    async with db.sessionmaker() as session:
+        issuance = await ledger_service.issuance_accounts(session)
+    return Ingest(
+        cache=cache,
+        issuance_accounts=issuance,
+        budget_g=settings.daily_issuance_budget_g,
+        resident_writes_per_min=settings.rate_resident_writes_per_min,
+    )
 
 
 async def _ensure_demo_admin(db: Database) -> None:
@@ -70,14 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.demo_admin_enabled:
                 await _ensure_demo_admin(db)
             app.state.wechat = WechatClient(settings, http)
-            maintenance = asyncio.create_task(_maintenance(db, settings))
+            app.state.ingest = ingest = await _start_ingest(db, settings)
+            tasks = [
+                asyncio.create_task(_maintenance(db, settings)),
+                asyncio.create_task(ingest.cache.poll(db.sessionmaker)),
+            ]
             logger.info("tanpuhui ready", extra={"env": settings.env.value})
             try:
                 yield
             finally:
-                maintenance.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await maintenance
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = FastAPI(
         title="tanpuhui — Haihe carbon-inclusion platform",
@@ -107,4 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(accounts_router)
+    app.include_router(factors_router)
+    app.include_router(ingest_router)
+    app.include_router(ledger_router)
     return app

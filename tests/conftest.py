@@ -134,6 +134,7 @@ def test_settings(database_url: str | None, wechat: FakeWechat, **overrides: Any
         "rate_resident_writes_per_min": 10_000,
         "rate_partner_writes_per_min": 10_000,
         "db_pool_size": 5,
+        "factors_dir": ROOT / "emission_factors",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -102,6 +102,84 @@ END $$;
 
 DROP_RATE_LIMIT_TAKE = "DROP FUNCTION kit_rate_limit_take(text, interval, interval);"
 
+# Steps shared by recording and by review approval, so that caps and posting exist once.
+CREDIT_STEPS = """
+CREATE FUNCTION ingest_lock_budget(p_today date, p_slot integer, p_budget_g bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+-- Locks this slot's row of today's budget and returns what it still allows (NULL: no budget).
+DECLARE
+    v_used bigint;
+BEGIN
+    IF p_budget_g IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO ingest_budget_slot (budget_date, slot, used_g) VALUES (p_today, p_slot, 0) ON CONFLICT DO NOTHING;
+    SELECT used_g INTO v_used FROM ingest_budget_slot WHERE budget_date = p_today AND slot = p_slot FOR UPDATE;
+    RETURN p_budget_g / 64 + CASE WHEN p_slot = 0 THEN p_budget_g % 64 ELSE 0 END - v_used;
+END $$;
+
+CREATE FUNCTION ingest_allowed_credit(
+    p_resident_id bigint, p_type text, p_local_date date, p_grams bigint, p_daily_cap bigint,
+    p_yearly_cap bigint, p_budget_left bigint, OUT credit bigint, OUT reason text
+) LANGUAGE plpgsql STABLE AS $$
+-- The caps, as service.factors.conversion.apply_caps states them: the tightest limit names the reason.
+-- Call with the resident's account locked, so that usage cannot change underneath.
+DECLARE
+    v_day_used bigint;
+    v_year_used bigint;
+BEGIN
+    SELECT COALESCE(max(u.credited_g) FILTER (WHERE u.period = 'day'), 0),
+           COALESCE(max(u.credited_g) FILTER (WHERE u.period = 'year'), 0)
+      INTO v_day_used, v_year_used
+      FROM ingest_cap_usage u
+     WHERE u.resident_id = p_resident_id AND u.behaviour_type = p_type
+       AND ((u.period = 'day' AND u.period_start = p_local_date)
+         OR (u.period = 'year' AND u.period_start = date_trunc('year', p_local_date)::date));
+    credit := p_grams;
+    reason := NULL;
+    IF p_daily_cap - v_day_used < credit THEN
+        credit := GREATEST(p_daily_cap - v_day_used, 0); reason := 'daily_cap';
+    END IF;
+    IF p_yearly_cap - v_year_used < credit THEN
+        credit := GREATEST(p_yearly_cap - v_year_used, 0); reason := 'yearly_cap';
+    END IF;
+    IF p_budget_left IS NOT NULL AND p_budget_left < credit THEN
+        credit := GREATEST(p_budget_left, 0); reason := 'platform_budget';
+    END IF;
+END $$;
+
+CREATE FUNCTION ledger_post_issuance(
+    p_resident_id bigint, p_account bigint, p_issuance bigint, p_amount bigint, p_behaviour_id bigint,
+    p_factor_version_id bigint, p_type text, p_local_date date, p_today date, p_budget_slot integer
+) RETURNS bigint LANGUAGE plpgsql AS $$
+-- One issuance: the transfer, its two entries, the resident's balance, cap usage and budget use.
+DECLARE
+    v_transfer bigint;
+BEGIN
+    INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id, factor_version_id)
+    VALUES ('issuance', p_issuance, p_account, p_amount, p_behaviour_id, p_factor_version_id)
+    RETURNING id INTO v_transfer;
+    INSERT INTO ledger_entry (transfer_id, account_id, amount)
+    VALUES (v_transfer, p_issuance, -p_amount), (v_transfer, p_account, p_amount);
+    UPDATE ledger_account SET balance = balance + p_amount WHERE id = p_account;
+    INSERT INTO ingest_cap_usage AS u (resident_id, behaviour_type, period, period_start, credited_g)
+    VALUES (p_resident_id, p_type, 'day', p_local_date, p_amount),
+           (p_resident_id, p_type, 'year', date_trunc('year', p_local_date)::date, p_amount)
+    ON CONFLICT (resident_id, behaviour_type, period, period_start)
+    DO UPDATE SET credited_g = u.credited_g + EXCLUDED.credited_g;
+    IF p_budget_slot IS NOT NULL THEN
+        UPDATE ingest_budget_slot SET used_g = used_g + p_amount WHERE budget_date = p_today AND slot = p_budget_slot;
+    END IF;
+    RETURN v_transfer;
+END $$;
+"""
+
+DROP_CREDIT_STEPS = """
+DROP FUNCTION ledger_post_issuance(bigint, bigint, bigint, bigint, bigint, bigint, text, date, date, integer);
+DROP FUNCTION ingest_allowed_credit(bigint, text, date, bigint, bigint, bigint, bigint);
+DROP FUNCTION ingest_lock_budget(date, integer, bigint);
+"""
+
 # Each element of p_records (jsonb array) is one behaviour, prepared by service.ingest:
 #   ord, resident_id | resident_public_id, client_id | external_id, behaviour_type, category, trip_group,
 #   quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence, tier,
@@ -127,7 +205,6 @@ CREATE FUNCTION ingest_record_batch(
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    c_slots constant integer := 64;
     r record;
     v_wait double precision;
     v_account bigint;
@@ -137,15 +214,9 @@ DECLARE
     v_status text;
     v_credit bigint;
     v_reason text;
-    v_day_used bigint;
-    v_year_used bigint;
-    v_year_start date;
     v_slot integer;
-    v_slot_budget bigint;
-    v_budget_used bigint;
+    v_budget_left bigint;
     v_id bigint;
-    v_transfer bigint;
-    v_issuance bigint;
 BEGIN
     IF p_rate_key IS NOT NULL THEN
         v_wait := kit_rate_limit_take(p_rate_key, p_rate_interval, p_rate_burst);
@@ -168,11 +239,11 @@ BEGIN
                 grams bigint, remainder_g numeric, daily_cap_g bigint, yearly_cap_g bigint,
                 content_sha256 text)
           LEFT JOIN accounts_resident res ON res.public_id = x.resident_public_id
-         ORDER BY COALESCE(x.resident_id, res.id) % c_slots, COALESCE(x.resident_id, res.id), x.ord
+         ORDER BY COALESCE(x.resident_id, res.id) % 64, COALESCE(x.resident_id, res.id), x.ord
     LOOP
-        ord := r.ord; behaviour_id := NULL; status := NULL; credited_g := NULL; capped_g := NULL;
-        cap_reason := NULL; balance_after := NULL; content_sha256 := NULL; related_id := NULL;
-        retry_after := NULL;
+        ord := r.ord; outcome := NULL; behaviour_id := NULL; status := NULL; credited_g := NULL;
+        capped_g := NULL; cap_reason := NULL; balance_after := NULL; content_sha256 := NULL;
+        related_id := NULL; retry_after := NULL;
 
         IF r.rid IS NULL THEN
             outcome := 'unknown_resident';
@@ -180,16 +251,9 @@ BEGIN
             CONTINUE;
         END IF;
 
-        -- Locks in global order: the budget slot of this resident, then the resident's account.
-        v_slot := r.rid % c_slots;
-        IF p_budget_g IS NOT NULL THEN
-            INSERT INTO ingest_budget_slot (budget_date, slot, used_g) VALUES (p_today, v_slot, 0)
-                ON CONFLICT DO NOTHING;
-            SELECT b.used_g INTO v_budget_used FROM ingest_budget_slot b
-             WHERE b.budget_date = p_today AND b.slot = v_slot FOR UPDATE;
-            v_slot_budget := p_budget_g / c_slots + CASE WHEN v_slot = 0 THEN p_budget_g % c_slots ELSE 0 END;
-        END IF;
-
+        -- Locks in one global order: this resident's budget slot, then the resident's account.
+        v_slot := r.rid % 64;
+        v_budget_left := ingest_lock_budget(p_today, v_slot, p_budget_g);
         SELECT a.id, a.balance INTO v_account, v_balance
           FROM ledger_account a JOIN accounts_resident res ON res.id = a.resident_id
          WHERE a.resident_id = r.rid AND res.deleted_at IS NULL
@@ -200,7 +264,8 @@ BEGIN
             CONTINUE;
         END IF;
 
-        -- Idempotency: the key decides; the caller compares content hashes.
+        -- Idempotency: the key decides; the caller compares content hashes. The unique constraints
+        -- and ON CONFLICT below settle the race with a concurrent request of another resident's lock.
         IF p_source = 'resident' THEN
             SELECT b.* INTO v_existing FROM ingest_behaviour b
              WHERE b.resident_id = r.rid AND b.client_id = r.client_id;
@@ -208,84 +273,78 @@ BEGIN
             SELECT b.* INTO v_existing FROM ingest_behaviour b
              WHERE b.partner_id = p_partner_id AND b.external_id = r.external_id;
         END IF;
-        IF FOUND THEN
-            outcome := 'replay'; behaviour_id := v_existing.id; status := v_existing.status;
-            credited_g := v_existing.credited_g; capped_g := v_existing.capped_g;
-            cap_reason := v_existing.cap_reason; balance_after := v_existing.balance_after;
-            content_sha256 := v_existing.content_sha256; related_id := v_existing.duplicate_of_id;
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
 
-        -- One trip is credited once: a resident's report never stands beside another record of the
-        -- same trip; partner records are only checked against residents' reports.
-        v_status := CASE WHEN r.pending THEN 'pending_review' ELSE 'credited' END;
-        related_id := NULL;
-        IF r.trip_group <> '' THEN
-            SELECT b.id, b.source, b.status INTO v_dup FROM ingest_behaviour b
-             WHERE b.resident_id = r.rid AND b.trip_group = r.trip_group
-               AND b.status IN ('credited', 'capped', 'pending_review')
-               AND b.occurred_at < r.ended_at AND b.ended_at > r.occurred_at
-               AND (p_source = 'resident' OR b.source = 'resident')
-             ORDER BY (b.status = 'pending_review'), b.id
-             LIMIT 1;
-            IF FOUND THEN
-                IF p_source = 'resident' THEN
-                    outcome := 'duplicate_trip'; related_id := v_dup.id;
-                    RETURN NEXT;
-                    CONTINUE;
-                ELSIF v_dup.status = 'pending_review' THEN
-                    related_id := v_dup.id;  -- superseded below, once this record has its id
-                ELSE
-                    v_status := 'duplicate'; related_id := v_dup.id;
+        IF NOT FOUND THEN
+            -- One trip is credited once: a resident's report never stands beside another record of the
+            -- same trip; partner records are checked against residents' reports only. A partner record
+            -- supersedes a report still pending review.
+            v_status := CASE WHEN r.pending THEN 'pending_review' ELSE 'credited' END;
+            IF r.trip_group <> '' THEN
+                SELECT b.id, b.status INTO v_dup FROM ingest_behaviour b
+                 WHERE b.resident_id = r.rid AND b.trip_group = r.trip_group
+                   AND b.status IN ('credited', 'capped', 'pending_review')
+                   AND b.occurred_at < r.ended_at AND b.ended_at > r.occurred_at
+                   AND (p_source = 'resident' OR b.source = 'resident')
+                 ORDER BY (b.status = 'pending_review'), b.id
+                 LIMIT 1;
+                IF FOUND THEN
+                    related_id := v_dup.id;
+                    IF p_source = 'resident' THEN
+                        outcome := 'duplicate_trip';
+                        RETURN NEXT;
+                        CONTINUE;
+                    ELSIF v_dup.status <> 'pending_review' THEN
+                        v_status := 'duplicate';
+                    END IF;
                 END IF;
             END IF;
-        END IF;
 
-        -- Caps: what the resident was credited for this type on that day and in that year.
-        v_credit := 0; v_reason := NULL;
-        IF v_status = 'credited' THEN
-            v_year_start := date_trunc('year', r.local_date)::date;
-            SELECT COALESCE(max(u.credited_g) FILTER (WHERE u.period = 'day'), 0),
-                   COALESCE(max(u.credited_g) FILTER (WHERE u.period = 'year'), 0)
-              INTO v_day_used, v_year_used
-              FROM ingest_cap_usage u
-             WHERE u.resident_id = r.rid AND u.behaviour_type = r.behaviour_type
-               AND ((u.period = 'day' AND u.period_start = r.local_date)
-                 OR (u.period = 'year' AND u.period_start = v_year_start));
-            v_credit := r.grams;
-            IF r.daily_cap_g - v_day_used < v_credit THEN
-                v_credit := GREATEST(r.daily_cap_g - v_day_used, 0); v_reason := 'daily_cap';
+            v_credit := 0; v_reason := NULL;
+            IF v_status = 'credited' THEN
+                SELECT c.credit, c.reason INTO v_credit, v_reason
+                  FROM ingest_allowed_credit(r.rid, r.behaviour_type, r.local_date, r.grams, r.daily_cap_g,
+                                             r.yearly_cap_g, v_budget_left) AS c;
+                IF v_credit < r.grams THEN
+                    v_status := 'capped';
+                END IF;
             END IF;
-            IF r.yearly_cap_g - v_year_used < v_credit THEN
-                v_credit := GREATEST(r.yearly_cap_g - v_year_used, 0); v_reason := 'yearly_cap';
-            END IF;
-            IF p_budget_g IS NOT NULL AND v_slot_budget - v_budget_used < v_credit THEN
-                v_credit := GREATEST(v_slot_budget - v_budget_used, 0); v_reason := 'platform_budget';
-            END IF;
-            IF v_credit < r.grams THEN
-                v_status := 'capped';
-            END IF;
-        END IF;
 
-        INSERT INTO ingest_behaviour AS b (
-            resident_id, source, partner_id, client_id, external_id, behaviour_type, category, trip_group,
-            quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence,
-            tier, status, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g,
-            credited_g, capped_g, cap_reason, balance_after, duplicate_of_id, content_sha256)
-        VALUES (
-            r.rid, p_source, p_partner_id, r.client_id, r.external_id, r.behaviour_type, r.category,
-            r.trip_group, r.quantity, r.reported_quantity, r.reported_unit, r.unit, r.occurred_at,
-            r.ended_at, r.local_date, r.evidence, r.tier, v_status, r.factor_version_id,
-            r.reduction_g_per_unit, r.weight, r.exact_g, r.grams, r.remainder_g,
-            v_credit, CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END,
-            v_reason, v_balance + v_credit,
-            CASE WHEN v_status = 'duplicate' THEN related_id END, decode(r.content_sha256, 'hex'))
-        ON CONFLICT DO NOTHING
-        RETURNING b.id INTO v_id;
+            INSERT INTO ingest_behaviour AS b (
+                resident_id, source, partner_id, client_id, external_id, behaviour_type, category, trip_group,
+                quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence,
+                tier, status, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g,
+                credited_g, capped_g, cap_reason, balance_after, duplicate_of_id, content_sha256)
+            VALUES (
+                r.rid, p_source, p_partner_id, r.client_id, r.external_id, r.behaviour_type, r.category,
+                r.trip_group, r.quantity, r.reported_quantity, r.reported_unit, r.unit, r.occurred_at,
+                r.ended_at, r.local_date, r.evidence, r.tier, v_status, r.factor_version_id,
+                r.reduction_g_per_unit, r.weight, r.exact_g, r.grams, r.remainder_g, v_credit,
+                CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END,
+                v_reason, v_balance + v_credit,
+                CASE WHEN v_status = 'duplicate' THEN related_id END, decode(r.content_sha256, 'hex'))
+            ON CONFLICT DO NOTHING
+            RETURNING b.id INTO v_id;
 
-        IF v_id IS NULL THEN
-            -- The same key committed by a concurrent request between our check and our insert.
+            IF v_id IS NOT NULL THEN
+                IF related_id IS NOT NULL AND v_status IN ('credited', 'capped') THEN
+                    UPDATE ingest_behaviour SET status = 'superseded', duplicate_of_id = v_id
+                     WHERE id = related_id AND status = 'pending_review';
+                END IF;
+                IF v_credit > 0 THEN
+                    PERFORM ledger_post_issuance(
+                        r.rid, v_account, p_issuance_accounts[1 + r.rid % array_length(p_issuance_accounts, 1)],
+                        v_credit, v_id, r.factor_version_id, r.behaviour_type, r.local_date, p_today,
+                        CASE WHEN p_budget_g IS NOT NULL THEN v_slot END);
+                END IF;
+                outcome := 'recorded'; behaviour_id := v_id; status := v_status; credited_g := v_credit;
+                capped_g := CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END;
+                cap_reason := v_reason; balance_after := v_balance + v_credit;
+                content_sha256 := decode(r.content_sha256, 'hex');
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+
+            -- The key was committed by a concurrent request between our look and our insert.
             IF p_source = 'resident' THEN
                 SELECT b.* INTO v_existing FROM ingest_behaviour b
                  WHERE b.resident_id = r.rid AND b.client_id = r.client_id;
@@ -293,43 +352,12 @@ BEGIN
                 SELECT b.* INTO v_existing FROM ingest_behaviour b
                  WHERE b.partner_id = p_partner_id AND b.external_id = r.external_id;
             END IF;
-            outcome := 'replay'; behaviour_id := v_existing.id; status := v_existing.status;
-            credited_g := v_existing.credited_g; capped_g := v_existing.capped_g;
-            cap_reason := v_existing.cap_reason; balance_after := v_existing.balance_after;
-            content_sha256 := v_existing.content_sha256; related_id := v_existing.duplicate_of_id;
-            RETURN NEXT;
-            CONTINUE;
         END IF;
 
-        IF related_id IS NOT NULL AND v_status IN ('credited', 'capped') THEN
-            UPDATE ingest_behaviour SET status = 'superseded', duplicate_of_id = v_id
-             WHERE id = related_id AND status = 'pending_review';
-        END IF;
-
-        IF v_credit > 0 THEN
-            v_issuance := p_issuance_accounts[1 + (r.rid % array_length(p_issuance_accounts, 1))];
-            INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id,
-                                         factor_version_id)
-            VALUES ('issuance', v_issuance, v_account, v_credit, v_id, r.factor_version_id)
-            RETURNING id INTO v_transfer;
-            INSERT INTO ledger_entry (transfer_id, account_id, amount)
-            VALUES (v_transfer, v_issuance, -v_credit), (v_transfer, v_account, v_credit);
-            UPDATE ledger_account SET balance = balance + v_credit WHERE id = v_account;
-            INSERT INTO ingest_cap_usage AS u (resident_id, behaviour_type, period, period_start, credited_g)
-            VALUES (r.rid, r.behaviour_type, 'day', r.local_date, v_credit),
-                   (r.rid, r.behaviour_type, 'year', v_year_start, v_credit)
-            ON CONFLICT (resident_id, behaviour_type, period, period_start)
-            DO UPDATE SET credited_g = u.credited_g + EXCLUDED.credited_g;
-            IF p_budget_g IS NOT NULL THEN
-                UPDATE ingest_budget_slot SET used_g = used_g + v_credit
-                 WHERE budget_date = p_today AND slot = v_slot;
-            END IF;
-        END IF;
-
-        outcome := 'recorded'; behaviour_id := v_id; status := v_status; credited_g := v_credit;
-        capped_g := CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END;
-        cap_reason := v_reason; balance_after := v_balance + v_credit;
-        content_sha256 := decode(r.content_sha256, 'hex');
+        outcome := 'replay'; behaviour_id := v_existing.id; status := v_existing.status;
+        credited_g := v_existing.credited_g; capped_g := v_existing.capped_g;
+        cap_reason := v_existing.cap_reason; balance_after := v_existing.balance_after;
+        content_sha256 := v_existing.content_sha256; related_id := v_existing.duplicate_of_id;
         RETURN NEXT;
     END LOOP;
 END $$;
@@ -338,6 +366,68 @@ END $$;
 DROP_RECORD_BATCH = (
     "DROP FUNCTION ingest_record_batch(jsonb, text, bigint, bigint[], date, bigint, text, interval, interval);"
 )
+
+# An operator's decision on a report held for review. Approval credits it now, under the caps of the
+# day it happened, through the same steps as recording.
+REVIEW = """
+CREATE FUNCTION ingest_review(
+    p_behaviour_id bigint, p_approve boolean, p_actor text, p_reason text, p_issuance_accounts bigint[],
+    p_today date, p_budget_g bigint
+) RETURNS TABLE (outcome text, status text, credited_g bigint, capped_g bigint, balance_after bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_rid bigint;
+    b record;
+    v_account bigint;
+    v_balance bigint;
+    v_budget_left bigint;
+    v_credit bigint := 0;
+    v_reason text;
+    v_status text;
+BEGIN
+    SELECT resident_id INTO v_rid FROM ingest_behaviour WHERE id = p_behaviour_id;
+    IF NOT FOUND THEN
+        outcome := 'not_found'; RETURN NEXT; RETURN;
+    END IF;
+    v_budget_left := CASE WHEN p_approve THEN ingest_lock_budget(p_today, (v_rid % 64)::integer, p_budget_g) END;
+    SELECT a.id, a.balance INTO v_account, v_balance FROM ledger_account a WHERE a.resident_id = v_rid FOR UPDATE;
+    SELECT * INTO b FROM ingest_behaviour WHERE id = p_behaviour_id FOR UPDATE;
+    IF b.status <> 'pending_review' THEN
+        outcome := 'not_pending'; status := b.status; RETURN NEXT; RETURN;
+    END IF;
+    IF NOT p_approve THEN
+        v_status := 'rejected';
+    ELSE
+        SELECT c.credit, c.reason INTO v_credit, v_reason
+          FROM ingest_allowed_credit(v_rid, b.behaviour_type, b.local_date, b.grams,
+               (f.content #>> ARRAY['behaviour', b.behaviour_type, 'caps', 'daily_g'])::bigint,
+               (f.content #>> ARRAY['behaviour', b.behaviour_type, 'caps', 'yearly_g'])::bigint,
+               v_budget_left) AS c,
+               factor_version f
+         WHERE f.id = b.factor_version_id;
+        v_status := CASE WHEN v_credit < b.grams THEN 'capped' ELSE 'credited' END;
+    END IF;
+    UPDATE ingest_behaviour
+       SET status = v_status, credited_g = v_credit,
+           capped_g = CASE WHEN v_status = 'rejected' THEN 0 ELSE b.grams - v_credit END,
+           cap_reason = v_reason, balance_after = v_balance + v_credit,
+           reviewed_by = p_actor, reviewed_at = now(), review_reason = p_reason
+     WHERE id = p_behaviour_id;
+    IF v_credit > 0 THEN
+        PERFORM ledger_post_issuance(
+            v_rid, v_account, p_issuance_accounts[1 + v_rid % array_length(p_issuance_accounts, 1)], v_credit,
+            p_behaviour_id, b.factor_version_id, b.behaviour_type, b.local_date, p_today,
+            CASE WHEN p_budget_g IS NOT NULL THEN (v_rid % 64)::integer END);
+    END IF;
+    outcome := 'decided'; status := v_status; credited_g := v_credit;
+    capped_g := CASE WHEN v_status = 'rejected' THEN 0 ELSE b.grams - v_credit END;
+    balance_after := v_balance + v_credit;
+    RETURN NEXT;
+END $$;
+"""
+
+DROP_REVIEW = "DROP FUNCTION ingest_review(bigint, boolean, text, text, bigint[], date, bigint);"
 
 
 def upgrade() -> None:
@@ -562,13 +652,17 @@ def upgrade() -> None:
     execute_script(op.get_bind(), APPEND_ONLY)
     execute_script(op.get_bind(), RESIDENT_ACCOUNT)
     execute_script(op.get_bind(), RATE_LIMIT_TAKE)
+    execute_script(op.get_bind(), CREDIT_STEPS)
     execute_script(op.get_bind(), RECORD_BATCH)
+    execute_script(op.get_bind(), REVIEW)
     accounts = sa.table("ledger_account", sa.column("kind"), sa.column("code"))
     op.bulk_insert(accounts, [{"kind": "system", "code": code} for code in SYSTEM_ACCOUNTS])
 
 
 def downgrade() -> None:
+    execute_script(op.get_bind(), DROP_REVIEW)
     execute_script(op.get_bind(), DROP_RECORD_BATCH)
+    execute_script(op.get_bind(), DROP_CREDIT_STEPS)
     execute_script(op.get_bind(), DROP_RATE_LIMIT_TAKE)
     execute_script(op.get_bind(), DROP_RESIDENT_ACCOUNT)
     execute_script(op.get_bind(), DROP_APPEND_ONLY)

@@ -1,0 +1,77 @@
+"""Why a behaviour is refused. Each class is a stable code; partner batches report the same codes per record."""
+
+from service.errors import Conflict, NotFound, ValidationFailed
+
+
+class BehaviourRejected(ValidationFailed):
+    """A record that fails its type's rules; `code` names the rule."""
+
+    code, title_en, title_zh = "BEHAVIOUR_INVALID", "The behaviour fails its type's rules", "该行为不符合其类型的规则"
+
+
+class QuantityOutOfRange(BehaviourRejected):
+    code, title_en, title_zh = (
+        "QUANTITY_OUT_OF_RANGE",
+        "The quantity is implausible for this type",
+        "数量超出该类型的合理范围",
+    )
+
+
+class SpeedImplausible(BehaviourRejected):
+    code, title_en, title_zh = (
+        "SPEED_IMPLAUSIBLE",
+        "Distance over duration is implausible",
+        "距离与时长不匹配（速度不合理）",
+    )
+
+
+class TimeInFuture(BehaviourRejected):
+    code, title_en, title_zh = "TIME_IN_FUTURE", "The time is in the future", "时间不能晚于当前时间"
+
+
+class OutsideClaimWindow(BehaviourRejected):
+    code, title_en, title_zh = "OUTSIDE_CLAIM_WINDOW", "Too old to claim", "已超过申报期限"
+
+
+class InvalidInterval(BehaviourRejected):
+    code, title_en, title_zh = (
+        "INVALID_INTERVAL",
+        "ended_at must follow occurred_at within a day",
+        "结束时间须晚于开始时间且不超过一天",
+    )
+
+
+class UnitNotAccepted(BehaviourRejected):
+    code, title_en, title_zh = "UNIT_NOT_ACCEPTED", "This unit is not accepted for this type", "该类型不接受此单位"
+
+
+class CategoryInvalid(BehaviourRejected):
+    code, title_en, title_zh = "CATEGORY_INVALID", "Missing or unknown category for this type", "缺少或未知的分类"
+
+
+class NoFactorInForce(BehaviourRejected):
+    code, title_en, title_zh = (
+        "NO_FACTOR_IN_FORCE",
+        "No emission factor was in force at that time",
+        "该时间没有生效的排放因子",
+    )
+
+
+class DuplicateConflict(Conflict):
+    code = "DUPLICATE_CONFLICT"
+    title_en = "This idempotency key was used with different content"
+    title_zh = "该幂等键已用于不同内容的请求"
+
+
+class TripAlreadyRecorded(Conflict):
+    code = "TRIP_ALREADY_RECORDED"
+    title_en = "This trip overlaps one already recorded"
+    title_zh = "该行程与已记录的行程重叠"
+
+
+class UnknownResident(NotFound):
+    code, title_en, title_zh = "UNKNOWN_RESIDENT", "No such resident", "居民不存在"
+
+
+class BehaviourNotPending(Conflict):
+    code, title_en, title_zh = "NOT_PENDING_REVIEW", "This behaviour is not awaiting review", "该行为不在待审核状态"

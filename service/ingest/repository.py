@@ -1,0 +1,36 @@
+"""All SQL of the ingest domain outside the recording function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import ReadSession
+from service.ingest.models import Behaviour
+
+
+async def get_behaviour(session: AsyncSession | ReadSession, behaviour_id: int) -> Behaviour | None:
+    return await session.scalar(select(Behaviour).where(Behaviour.id == behaviour_id))
+
+
+async def get_behaviours(session: AsyncSession | ReadSession, behaviour_ids: Sequence[int]) -> dict[int, Behaviour]:
+    rows = (await session.scalars(select(Behaviour).where(Behaviour.id.in_(behaviour_ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def resident_behaviours(
+    session: AsyncSession | ReadSession, *, resident_id: int, before_id: int | None, limit: int
+) -> Sequence[Behaviour]:
+    statement = select(Behaviour).where(Behaviour.resident_id == resident_id)
+    if before_id is not None:
+        statement = statement.where(Behaviour.id < before_id)
+    return (await session.scalars(statement.order_by(Behaviour.id.desc()).limit(limit))).all()
+
+
+async def pending_behaviours(session: ReadSession, *, after_id: int | None, limit: int) -> Sequence[Behaviour]:
+    statement = select(Behaviour).where(Behaviour.status == "pending_review")
+    if after_id is not None:
+        statement = statement.where(Behaviour.id > after_id)
+    return (await session.scalars(statement.order_by(Behaviour.id).limit(limit))).all()

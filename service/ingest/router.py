@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
+from service.db import ReadSessionDep, SessionDep
+from service.ingest import repository, service
+from service.ingest.deps import IngestDep
+from service.ingest.schemas import (
+    BatchResult,
+    BehaviourCreate,
+    BehaviourPage,
+    BehaviourRead,
+    PartnerBatch,
+    RecordedBehaviour,
+    ReviewDecision,
+    ReviewResult,
+)
+from service.kit.pagination import decode_cursor, encode_cursor
+
+router = APIRouter()
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+
+
+@router.post(
+    "/v1/behaviours",
+    tags=["behaviours"],
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": RecordedBehaviour, "description": "This client_id was recorded before: the original result."}
+    },
+)
+async def record_behaviour(
+    resident: CurrentResident, body: BehaviourCreate, session: SessionDep, ingest: IngestDep, response: Response
+) -> RecordedBehaviour:
+    """Record a low-carbon behaviour; answers the credit, its calculation and the new balance."""
+    recorded = await service.record_for_resident(session, ingest=ingest, resident_id=resident.subject_id, body=body)
+    if recorded.replayed:
+        response.status_code = status.HTTP_200_OK
+    return recorded
+
+
+@router.get("/v1/me/behaviours", tags=["behaviours"])
+async def my_behaviours(
+    resident: CurrentResident, session: ReadSessionDep, ingest: IngestDep, limit: Limit = 20, cursor: Cursor = None
+) -> BehaviourPage:
+    """The signed-in resident's behaviours, newest first."""
+    return await service.history(
+        session, cache=ingest.cache, resident_id=resident.subject_id, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/v1/me/behaviours/{behaviour_id}", tags=["behaviours"])
+async def my_behaviour(
+    resident: CurrentResident, behaviour_id: Annotated[int, Path(ge=1)], session: ReadSessionDep, ingest: IngestDep
+) -> BehaviourRead:
+    """One behaviour with the full calculation and the factor version behind its credit."""
+    return await service.get_for_resident(
+        session, cache=ingest.cache, resident_id=resident.subject_id, behaviour_id=behaviour_id
+    )
+
+
+@router.post("/v1/partner/behaviours", tags=["partner"])
+async def partner_batch(
+    caller: CurrentPartner, body: PartnerBatch, session: SessionDep, ingest: IngestDep
+) -> BatchResult:
+    """Push up to 1,000 verified records; each gets its own outcome."""
+    return await service.record_partner_batch(
+        session, ingest=ingest, partner_id=caller.partner.id, records=body.records
+    )
+
+
+@router.get("/v1/admin/behaviours/pending", tags=["admin"])
+async def pending_behaviours(
+    _: AdminReader, session: ReadSessionDep, ingest: IngestDep, limit: Limit = 50, cursor: Cursor = None
+) -> BehaviourPage:
+    """Self-reports waiting for an operator's decision, oldest first."""
+    rows = await repository.pending_behaviours(session, after_id=decode_cursor(cursor), limit=limit + 1)
+    page = list(rows[:limit])
+    return BehaviourPage(
+        items=await service.behaviour_reads(session, cache=ingest.cache, behaviours=page),
+        next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
+    )
+
+
+@router.post("/v1/admin/behaviours/{behaviour_id}/review", tags=["admin"])
+async def review_behaviour(
+    operator: AdminOperator,
+    behaviour_id: Annotated[int, Path(ge=1)],
+    body: ReviewDecision,
+    session: SessionDep,
+    ingest: IngestDep,
+) -> ReviewResult:
+    """Approve (credit, under the caps of its day) or reject a self-report held for review."""
+    return await service.review(
+        session,
+        ingest=ingest,
+        behaviour_id=behaviour_id,
+        approve=body.approve,
+        actor=f"user:{operator.subject_id}",
+        reason=body.reason,
+    )

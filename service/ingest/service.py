@@ -1,0 +1,354 @@
+"""Recording behaviours: a resident's report or a partner's batch, through one round trip to the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import ReadSession
+from service.errors import NotFound, RateLimited
+from service.factors.cache import FactorCache
+from service.factors.model import Emission
+from service.ingest import repository
+from service.ingest.errors import (
+    BehaviourNotPending,
+    BehaviourRejected,
+    DuplicateConflict,
+    TripAlreadyRecorded,
+    UnknownResident,
+)
+from service.ingest.models import Behaviour
+from service.ingest.schemas import (
+    BatchResult,
+    BehaviourCreate,
+    BehaviourPage,
+    BehaviourRead,
+    Calculation,
+    FactorRef,
+    PartnerRecord,
+    RecordedBehaviour,
+    RecordOutcome,
+    ReviewResult,
+)
+from service.ingest.validation import Prepared, content_hash, local_date, prepare
+from service.kit.pagination import decode_cursor, encode_cursor
+from service.ledger import posting
+from service.ledger import repository as ledger_repository
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    """What recording needs besides a session; built once per process in the lifespan."""
+
+    cache: FactorCache
+    issuance_accounts: list[int]
+    budget_g: int | None
+    resident_writes_per_min: int
+
+
+# ---------------------------------------------------------------------------------------------- resident
+
+
+async def record_for_resident(
+    session: AsyncSession, *, ingest: Ingest, resident_id: int, body: BehaviourCreate
+) -> RecordedBehaviour:
+    now = datetime.now(UTC)
+    evidence = body.evidence if body.evidence and body.evidence.model_dump(exclude_none=True) else None
+    digest = content_hash(body, {"evidence": evidence.model_dump(exclude_none=True) if evidence else None})
+    prepared = prepare(
+        body, cache=ingest.cache, tier="evidence" if evidence else "self", now=now, content_sha256=digest
+    )
+    record = {
+        "ord": 0,
+        "resident_id": resident_id,
+        "client_id": str(body.client_id),
+        **prepared.payload(body, evidence),
+    }
+    (row,) = await posting.record(
+        session,
+        records=[record],
+        source="resident",
+        partner_id=None,
+        issuance_accounts=ingest.issuance_accounts,
+        today=local_date(now),
+        budget_g=ingest.budget_g,
+        rate_key=f"resident-write:{resident_id}",
+        rate_per_minute=ingest.resident_writes_per_min,
+    )
+    if row.outcome == "rate_limited":
+        raise RateLimited(retry_after_s=max(1, int(row.retry_after + 0.999)))
+    if row.outcome == "unknown_resident":
+        raise UnknownResident("This account no longer exists.", "该账号已不存在。")
+    if row.outcome == "duplicate_trip":
+        raise TripAlreadyRecorded(extra={"related_behaviour_id": row.related_id})
+    if row.outcome == "replay":
+        if row.content_sha256.hex() != digest:
+            raise DuplicateConflict(extra={"behaviour_id": row.behaviour_id})
+        behaviour = await repository.get_behaviour(session, row.behaviour_id)
+        assert behaviour is not None
+        return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
+    # A new record: the reply is built from what was computed and what the ledger answered.
+    return RecordedBehaviour(
+        **behaviour_read(ingest.cache, _as_behaviour(record, prepared, row, now)).model_dump(), replayed=False
+    )
+
+
+def _as_behaviour(record: dict[str, Any], prepared: Prepared, row: Row[Any], now: datetime) -> Behaviour:
+    conversion = prepared.conversion
+    return Behaviour(
+        id=row.behaviour_id,
+        client_id=uuid.UUID(record["client_id"]),
+        behaviour_type=record["behaviour_type"],
+        category=record["category"],
+        status=row.status,
+        occurred_at=prepared.occurred_at,
+        ended_at=prepared.ended_at,
+        credited_g=row.credited_g,
+        capped_g=row.capped_g,
+        cap_reason=row.cap_reason,
+        quantity=prepared.quantity,
+        unit=record["unit"],
+        reported_quantity=prepared.reported_quantity,
+        reported_unit=prepared.reported_unit.value,
+        reduction_g_per_unit=conversion.reduction_g_per_unit,
+        tier=prepared.tier,
+        weight=conversion.weight,
+        exact_g=conversion.exact_g,
+        grams=conversion.grams,
+        remainder_g=conversion.remainder_g,
+        factor_version_id=prepared.resolved.version_id,
+        balance_after=row.balance_after,
+        created_at=now,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- partner
+
+
+def _rejected(index: int, external_id: str | None, error: BehaviourRejected | ValidationError) -> RecordOutcome:
+    if isinstance(error, ValidationError):
+        errors: list[dict[str, object]] = [
+            {"field": ".".join(str(p) for p in e["loc"]), "code": e["type"].upper(), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        return RecordOutcome(
+            index=index, external_id=external_id, outcome="rejected", reason="VALIDATION_FAILED", errors=errors
+        )
+    return RecordOutcome(
+        index=index,
+        external_id=external_id,
+        outcome="rejected",
+        reason=error.code,
+        errors=[dict(e) for e in error.errors] or None,
+    )
+
+
+def _partner_outcome(index: int, external_id: str, row: Row[Any], digest: str) -> RecordOutcome:
+    common: dict[str, Any] = {"index": index, "external_id": external_id, "behaviour_id": row.behaviour_id}
+    if row.outcome == "unknown_resident":
+        return RecordOutcome(index=index, external_id=external_id, outcome="rejected", reason=UnknownResident.code)
+    if row.outcome == "replay":
+        if row.content_sha256.hex() != digest:
+            return RecordOutcome(**common, outcome="rejected", reason=DuplicateConflict.code)
+        return RecordOutcome(
+            **common, outcome="duplicate", reason="ALREADY_RECEIVED", credited_g=row.credited_g, capped_g=row.capped_g
+        )
+    if row.status == "duplicate":
+        return RecordOutcome(**common, outcome="duplicate", reason="TRIP_ALREADY_CREDITED")
+    if row.status == "capped":
+        return RecordOutcome(
+            **common, outcome="capped", reason=row.cap_reason, credited_g=row.credited_g, capped_g=row.capped_g
+        )
+    return RecordOutcome(**common, outcome="accepted", reason=None, credited_g=row.credited_g, capped_g=row.capped_g)
+
+
+async def record_partner_batch(
+    session: AsyncSession, *, ingest: Ingest, partner_id: int, records: Sequence[dict[str, object]]
+) -> BatchResult:
+    """Check every record on its own; send the good ones to the ledger in one call. One bad record never
+    fails the batch."""
+    now = datetime.now(UTC)
+    outcomes: dict[int, RecordOutcome] = {}
+    ready: list[dict[str, Any]] = []
+    digests: dict[int, tuple[str, str]] = {}
+    for index, raw in enumerate(records):
+        external_id = raw.get("external_id") if isinstance(raw.get("external_id"), str) else None
+        try:
+            record = PartnerRecord.model_validate(raw)
+            extra = {"resident_id": str(record.resident_id), "hydrogen_source": record.hydrogen_source}
+            digest = content_hash(record, extra)
+            prepared = prepare(
+                record,
+                cache=ingest.cache,
+                tier="partner",
+                now=now,
+                hydrogen_source=record.hydrogen_source,
+                content_sha256=digest,
+            )
+        except (ValidationError, BehaviourRejected) as error:
+            outcomes[index] = _rejected(index, str(external_id) if external_id else None, error)
+            continue
+        digests[index] = (record.external_id, digest)
+        ready.append(
+            {
+                "ord": index,
+                "resident_public_id": str(record.resident_id),
+                "external_id": record.external_id,
+                **prepared.payload(record, None),
+            }
+        )
+    if ready:
+        rows = await posting.record(
+            session,
+            records=ready,
+            source="partner",
+            partner_id=partner_id,
+            issuance_accounts=ingest.issuance_accounts,
+            today=local_date(now),
+            budget_g=ingest.budget_g,
+        )
+        for row in rows:
+            external_id, digest = digests[row.ord]
+            outcomes[row.ord] = _partner_outcome(row.ord, external_id, row, digest)
+    results = [outcomes[i] for i in range(len(records))]
+    return BatchResult(
+        accepted=sum(r.outcome == "accepted" for r in results),
+        duplicate=sum(r.outcome == "duplicate" for r in results),
+        capped=sum(r.outcome == "capped" for r in results),
+        rejected=sum(r.outcome == "rejected" for r in results),
+        results=results,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _emission(cache: FactorCache, behaviour: Behaviour) -> tuple[FactorRef, Emission]:
+    stored = cache.get(behaviour.factor_version_id)
+    if stored is None:
+        raise LookupError(f"factor version {behaviour.factor_version_id} is not cached")
+    factor = stored.factor_set.behaviour[behaviour.behaviour_type]  # type: ignore[index]
+    if factor.hydrogen is not None:
+        # The reduction stored is the one used; baseline follows from the version's diesel figure.
+        baseline = factor.hydrogen.emission().baseline_g_per_unit
+        emission = Emission(
+            baseline_g_per_unit=baseline,
+            project_g_per_unit=baseline - behaviour.reduction_g_per_unit,
+            reduction_g_per_unit=behaviour.reduction_g_per_unit,
+        )
+    else:
+        emission = factor.emission(category=behaviour.category)
+    ref = FactorRef(
+        version_id=stored.id,
+        set=stored.factor_set.set,
+        version=stored.factor_set.version,
+        methodology=factor.methodology,
+        source=factor.source,
+        verified=factor.verified,
+    )
+    return ref, emission
+
+
+def behaviour_read(cache: FactorCache, behaviour: Behaviour) -> BehaviourRead:
+    factor, emission = _emission(cache, behaviour)
+    formula = (
+        f"{behaviour.quantity.normalize():f} {behaviour.unit} × {behaviour.reduction_g_per_unit.normalize():f} g/"
+        f"{behaviour.unit} × {behaviour.weight.normalize():f} = {behaviour.exact_g.normalize():f} g → {behaviour.grams} g"
+    )
+    return BehaviourRead(
+        id=behaviour.id,
+        client_id=behaviour.client_id,
+        type=behaviour.behaviour_type,  # type: ignore[arg-type]
+        category=behaviour.category,
+        status=behaviour.status,  # type: ignore[arg-type]
+        occurred_at=behaviour.occurred_at,
+        ended_at=behaviour.ended_at,
+        credited_g=behaviour.credited_g,
+        capped_g=behaviour.capped_g,
+        cap_reason=behaviour.cap_reason,
+        calculation=Calculation(
+            quantity=behaviour.quantity,
+            unit=behaviour.unit,  # type: ignore[arg-type]
+            reported_quantity=behaviour.reported_quantity,
+            reported_unit=behaviour.reported_unit,  # type: ignore[arg-type]
+            baseline_g_per_unit=emission.baseline_g_per_unit,
+            project_g_per_unit=emission.project_g_per_unit,
+            reduction_g_per_unit=behaviour.reduction_g_per_unit,
+            tier=behaviour.tier,  # type: ignore[arg-type]
+            weight=behaviour.weight,
+            exact_g=behaviour.exact_g,
+            grams=behaviour.grams,
+            remainder_g=behaviour.remainder_g,
+            formula=formula,
+        ),
+        factor=factor,
+        balance_g=behaviour.balance_after,
+        recorded_at=behaviour.created_at,
+    )
+
+
+async def behaviour_reads(
+    session: AsyncSession | ReadSession, *, cache: FactorCache, behaviours: Sequence[Behaviour]
+) -> list[BehaviourRead]:
+    reads = [behaviour_read(cache, b) for b in behaviours]
+    transfers = {
+        row.behaviour_id: row
+        for row in await ledger_repository.transfers_of_behaviours(session, [b.id for b in behaviours])
+    }
+    for read in reads:
+        row = transfers.get(read.id)
+        read.transfer_id = row.transfer_id if row else None
+        read.reversed_g = int(row.reversed_g or 0) if row else 0
+    return reads
+
+
+async def get_for_resident(
+    session: ReadSession, *, cache: FactorCache, resident_id: int, behaviour_id: int
+) -> BehaviourRead:
+    behaviour = await repository.get_behaviour(session, behaviour_id)
+    if behaviour is None or behaviour.resident_id != resident_id:
+        raise NotFound("No such behaviour of yours.", "没有找到您的这条记录。")
+    return (await behaviour_reads(session, cache=cache, behaviours=[behaviour]))[0]
+
+
+async def history(
+    session: ReadSession, *, cache: FactorCache, resident_id: int, cursor: str | None, limit: int
+) -> BehaviourPage:
+    rows = await repository.resident_behaviours(
+        session, resident_id=resident_id, before_id=decode_cursor(cursor), limit=limit + 1
+    )
+    page = list(rows[:limit])
+    return BehaviourPage(
+        items=await behaviour_reads(session, cache=cache, behaviours=page),
+        next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+
+async def review(
+    session: AsyncSession, *, ingest: Ingest, behaviour_id: int, approve: bool, actor: str, reason: str
+) -> ReviewResult:
+    row = await posting.review(
+        session,
+        behaviour_id=behaviour_id,
+        approve=approve,
+        actor=actor,
+        reason=reason,
+        issuance_accounts=ingest.issuance_accounts,
+        today=local_date(datetime.now(UTC)),
+        budget_g=ingest.budget_g,
+    )
+    if row.outcome == "not_found":
+        raise NotFound
+    if row.outcome == "not_pending":
+        raise BehaviourNotPending(extra={"status": row.status})
+    return ReviewResult(behaviour_id=behaviour_id, status=row.status, credited_g=row.credited_g, capped_g=row.capped_g)

@@ -1,0 +1,29 @@
+"""Opaque cursors: clients pass back what they were given and never build one."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from service.errors import BadRequest
+
+
+class InvalidCursor(BadRequest):
+    code, title_en, title_zh = "INVALID_CURSOR", "The cursor is invalid", "分页游标无效"
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded))["p"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidCursor from exc
+    if not isinstance(position, int) or position < 0:
+        raise InvalidCursor
+    return position

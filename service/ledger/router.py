@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from pydantic import Field
+
+from service.accounts.deps import AdminOperator, CurrentResident
+from service.db import ReadSessionDep, SessionDep
+from service.ingest.schemas import BalanceRead
+from service.kit.schemas import InputSchema, Schema
+from service.ledger import service
+
+router = APIRouter()
+
+
+class ReversalCreate(InputSchema):
+    reason: str = Field(min_length=1, max_length=500, description="Why the credit is taken back; kept with it.")
+
+
+class ReversalRead(Schema):
+    reversal_transfer_id: int = Field(description="The compensating transfer.")
+    reverses_transfer_id: int = Field(description="The transfer it compensates.")
+
+
+@router.get("/v1/me/balance", tags=["behaviours"])
+async def my_balance(resident: CurrentResident, session: ReadSessionDep) -> BalanceRead:
+    """The signed-in resident's credit balance in grams of CO₂e."""
+    balance = await service.resident_balance(session, resident_id=resident.subject_id)
+    return BalanceRead(balance_g=balance.balance_g, credited_total_g=balance.credited_total_g)
+
+
+@router.post("/v1/admin/transfers/{transfer_id}/reverse", tags=["admin"], status_code=status.HTTP_201_CREATED)
+async def reverse_transfer(
+    operator: AdminOperator, transfer_id: Annotated[int, Path(ge=1)], body: ReversalCreate, session: SessionDep
+) -> ReversalRead:
+    """Take back an issuance with a compensating transfer; refused if the credits were already spent."""
+    reversal = await service.reverse(
+        session, transfer_id=transfer_id, actor=f"user:{operator.subject_id}", reason=body.reason
+    )
+    return ReversalRead(reversal_transfer_id=reversal, reverses_transfer_id=transfer_id)
