@@ -12,6 +12,7 @@ help:
 	@echo "make test       lint, type checks and the whole test suite against a real PostgreSQL"
 	@echo "make lint       ruff lint and format check"
 	@echo "make typecheck  mypy --strict"
+	@echo "make bench      recording throughput against the floor of the same writes (JSON lines)"
 	@echo "make migrate    alembic upgrade head on TANPUHUI_DATABASE_URL"
 	@echo "make clean      remove the virtualenv and the local data folder"
 
@@ -39,6 +40,9 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m load_tests.bench
 
 migrate: $(STAMP)
 	$(BIN)/tanpuhui migrate upgrade head

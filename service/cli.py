@@ -51,6 +51,11 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = _settings()
     configure_logging(settings.log_level)
+    if args.workers > 1 and settings.uses_embedded_database:
+        print(
+            "--workers above 1 needs TANPUHUI_DATABASE_URL: the embedded database serves one process", file=sys.stderr
+        )
+        raise SystemExit(2)
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"tanpuhui: serving on http://{host}:{port}  (Swagger UI: http://{host}:{port}/docs)", flush=True)
@@ -64,6 +69,7 @@ def serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
+        workers=args.workers,
     )
 
 
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("serve", help="serve HTTP")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (the embedded database needs 1)")
     p.set_defaults(func=serve)
 
     p = commands.add_parser("migrate", help="apply or revert database migrations")

@@ -244,6 +244,7 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         error = _HTTP_STATUS_ERRORS.get(exc.status_code, BadRequest)()
+        error.headers.update(exc.headers or {})
         return problem_response(request, error)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -20,7 +20,7 @@ from service.accounts.tokens import Keyring
 from service.accounts.wechat import WechatClient
 from service.config import Settings, check_production
 from service.db import Database, DatabaseDep, open_database
-from service.errors import DatabaseUnavailable, install_handlers
+from service.errors import DatabaseUnavailable, install_handlers, is_database_outage
 from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
@@ -50,7 +50,7 @@ async def _maintenance(db: Database, settings: Settings) -> None:
             logger.exception("maintenance pass failed")
 
 
-async def _start_ingest(db: Database, settings: Settings) -> Ingest:
+async def _prepare_ingest(db: Database, settings: Settings, ingest: Ingest) -> None:
     """Publish the factor files (a no-op for versions already stored), fill the cache, find issuance slots."""
     if settings.load_factors_on_start and settings.factors_dir.is_dir():
         async with db.sessionmaker.begin() as session:
@@ -61,16 +61,20 @@ async def _start_ingest(db: Database, settings: Settings) -> Ingest:
             if item.created:
                 fs = item.stored.factor_set
                 logger.info("factor version published", extra={"set": fs.set, "version": fs.version})
-    cache = FactorCache()
-    await cache.refresh(db.sessionmaker)
+    await ingest.cache.refresh(db.sessionmaker)
     async with db.sessionmaker() as session:
-        issuance = await ledger_service.issuance_accounts(session)
-    return Ingest(
-        cache=cache,
-        issuance_accounts=issuance,
-        budget_g=settings.daily_issuance_budget_g,
-        resident_writes_per_min=settings.rate_resident_writes_per_min,
-    )
+        ingest.issuance_accounts[:] = await ledger_service.issuance_accounts(session)
+
+
+async def _prepare_ingest_when_possible(db: Database, settings: Settings, ingest: Ingest) -> None:
+    """Started while the database is down: keep trying, so recording begins once it answers."""
+    while not ingest.ready:
+        await asyncio.sleep(2)
+        try:
+            await _prepare_ingest(db, settings, ingest)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                logger.exception("preparing recording failed")
 
 
 async def _ensure_demo_admin(db: Database) -> None:
@@ -100,11 +104,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.demo_admin_enabled:
                 await _ensure_demo_admin(db)
             app.state.wechat = WechatClient(settings, http)
-            app.state.ingest = ingest = await _start_ingest(db, settings)
+            app.state.ingest = ingest = Ingest(
+                cache=FactorCache(),
+                issuance_accounts=[],
+                budget_g=settings.daily_issuance_budget_g,
+                resident_writes_per_min=settings.rate_resident_writes_per_min,
+            )
             tasks = [
                 asyncio.create_task(_maintenance(db, settings)),
                 asyncio.create_task(ingest.cache.poll(db.sessionmaker)),
             ]
+            try:
+                await _prepare_ingest(db, settings, ingest)
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                logger.warning("database unavailable at start; recording waits for it")
+                tasks.append(asyncio.create_task(_prepare_ingest_when_possible(db, settings, ingest)))
             logger.info("tanpuhui ready", extra={"env": settings.env.value})
             try:
                 yield

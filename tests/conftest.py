@@ -17,69 +17,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy import make_url
 
 from service.accounts import service as accounts_service
 from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
 from service.config import Settings
-from service.db import Database, EmbeddedPostgres, run_migrations, to_async_url
+from service.db import Database, run_migrations
+from service.kit.devdb import admin_connection, development_server, with_database
 from service.main import create_app
 from tests.fixtures.wechat import FakeWechat
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 for _name in [n for n in os.environ if n.startswith("TANPUHUI_") and n != "TANPUHUI_TEST_DATABASE_URL"]:
     del os.environ[_name]
-
-
-def _asyncpg_dsn(url: str, database: str | None = None) -> dict[str, Any]:
-    parsed = make_url(url)
-    return {
-        "user": parsed.username or "postgres",
-        "password": parsed.password,
-        "host": parsed.query.get("host") or parsed.host or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "database": database or parsed.database or "postgres",
-    }
-
-
-def _with_database(url: str, database: str) -> str:
-    return to_async_url(url).set(database=database).render_as_string(hide_password=False)
-
-
-async def _server_answers(url: str) -> bool:
-    try:
-        connection = await asyncpg.connect(**_asyncpg_dsn(url), timeout=2)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    await connection.close()
-    return True
 
 
 @pytest.fixture(scope="session")
 async def pg_server() -> AsyncIterator[str]:
     """URL of the PostgreSQL server's maintenance database."""
-    configured = os.environ.get("TANPUHUI_TEST_DATABASE_URL")
-    if configured:
-        yield configured
-    elif await _server_answers(LOCAL_SERVER):
-        yield LOCAL_SERVER
-    else:
-        embedded = EmbeddedPostgres(ROOT / ".data" / "test-postgres")
-        url = await asyncio.to_thread(embedded.start)
-        try:
-            yield url
-        finally:
-            await asyncio.to_thread(embedded.stop)
+    async with development_server() as url:
+        yield url
 
 
-async def _admin(server: str) -> asyncpg.Connection:
-    return await asyncpg.connect(**_asyncpg_dsn(server))
+_admin = admin_connection
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +52,7 @@ async def template_database(pg_server: str) -> AsyncIterator[str]:
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
-        await asyncio.to_thread(run_migrations, _with_database(pg_server, name))
+        await asyncio.to_thread(run_migrations, with_database(pg_server, name))
         yield name
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -107,7 +69,7 @@ async def database_url(pg_server: str, template_database: str) -> AsyncIterator[
     admin = await _admin(pg_server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-        yield _with_database(pg_server, name)
+        yield with_database(pg_server, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -524,11 +524,6 @@ def upgrade() -> None:
             name=op.f("fk_ingest_behaviour_duplicate_of_id_ingest_behaviour"),
         ),
         sa.ForeignKeyConstraint(
-            ["factor_version_id"],
-            ["factor_version.id"],
-            name=op.f("fk_ingest_behaviour_factor_version_id_factor_version"),
-        ),
-        sa.ForeignKeyConstraint(
             ["partner_id"], ["accounts_partner.id"], name=op.f("fk_ingest_behaviour_partner_id_accounts_partner")
         ),
         sa.ForeignKeyConstraint(
@@ -609,19 +604,6 @@ def upgrade() -> None:
             ["behaviour_id"], ["ingest_behaviour.id"], name=op.f("fk_ledger_transfer_behaviour_id_ingest_behaviour")
         ),
         sa.ForeignKeyConstraint(
-            ["credit_account_id"],
-            ["ledger_account.id"],
-            name=op.f("fk_ledger_transfer_credit_account_id_ledger_account"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["debit_account_id"], ["ledger_account.id"], name=op.f("fk_ledger_transfer_debit_account_id_ledger_account")
-        ),
-        sa.ForeignKeyConstraint(
-            ["factor_version_id"],
-            ["factor_version.id"],
-            name=op.f("fk_ledger_transfer_factor_version_id_factor_version"),
-        ),
-        sa.ForeignKeyConstraint(
             ["reverses_transfer_id"],
             ["ledger_transfer.id"],
             name=op.f("fk_ledger_transfer_reverses_transfer_id_ledger_transfer"),
@@ -638,9 +620,6 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("amount <> 0", name=op.f("ck_ledger_entry_nonzero")),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["ledger_account.id"], name=op.f("fk_ledger_entry_account_id_ledger_account")
-        ),
         sa.ForeignKeyConstraint(
             ["transfer_id"], ["ledger_transfer.id"], name=op.f("fk_ledger_entry_transfer_id_ledger_transfer")
         ),

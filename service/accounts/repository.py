@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Text, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -257,6 +257,16 @@ async def insert_refresh_token(
             expires_at=expires_at,
         )
     )
+
+
+async def lock_refresh_family_of(session: AsyncSession, token_hash: bytes) -> None:
+    """Serialise refreshes, reuse revocations and logouts of one sign-in until the transaction ends.
+
+    Taken before any row lock: a revocation that waited on a row lock could otherwise miss the token a
+    concurrent refresh of the same family inserts, leaving a stolen family alive.
+    """
+    family = select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash).scalar_subquery()
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(func.cast(family, Text), 0))))
 
 
 async def lock_refresh_token(session: AsyncSession, token_hash: bytes) -> RefreshToken | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.accounts import repository, service
 from service.accounts.deps import (
@@ -77,11 +77,15 @@ async def sign_in_wechat(
     )
 
 
-@router.post("/v1/auth/dev", tags=["auth"], dependencies=[SigninRateLimit])
-async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
-    """Sign in as a resident without WeChat; exists only outside production."""
+async def _dev_login_enabled(settings: SettingsDep) -> None:
+    """Runs before the body is read, so that a disabled dev login answers exactly like a missing route."""
     if not settings.dev_login_enabled:
         raise DevLoginDisabled
+
+
+@router.post("/v1/auth/dev", tags=["auth"], dependencies=[Depends(_dev_login_enabled), SigninRateLimit])
+async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
+    """Sign in as a resident without WeChat; exists only outside production."""
     return await service.sign_in_dev(session, keyring=keyring, name=body.name, refresh_ttl=_refresh_ttl(settings))
 
 

@@ -86,7 +86,9 @@ async def refresh_tokens(
     Presenting a spent token means it leaked (or a client raced itself): the whole family is revoked,
     and that revocation is kept even though the request fails.
     """
-    stored = await repository.lock_refresh_token(session, sha256(refresh_token))
+    token_hash = sha256(refresh_token)
+    await repository.lock_refresh_family_of(session, token_hash)
+    stored = await repository.lock_refresh_token(session, token_hash)
     if stored is None or stored.revoked_at is not None or stored.expires_at <= datetime.now(UTC):
         raise InvalidRefreshToken
     if stored.used_at is not None:
@@ -116,7 +118,9 @@ async def _current_principal(session: AsyncSession, *, subject_kind: str, subjec
 
 
 async def logout(session: AsyncSession, *, refresh_token: str) -> None:
-    stored = await repository.lock_refresh_token(session, sha256(refresh_token))
+    token_hash = sha256(refresh_token)
+    await repository.lock_refresh_family_of(session, token_hash)
+    stored = await repository.lock_refresh_token(session, token_hash)
     if stored is not None:
         await repository.revoke_refresh_family(session, stored.family_id, reason="logout")
 

@@ -70,7 +70,8 @@ class Behaviour(Base):
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     tier: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
-    factor_version_id: Mapped[int] = mapped_column(ForeignKey("factor_version.id"))
+    # No foreign key: see the note in service/ledger/models.py on hot parent rows.
+    factor_version_id: Mapped[int] = mapped_column(BigInteger)
     reduction_g_per_unit: Mapped[Decimal] = mapped_column(Numeric)
     weight: Mapped[Decimal] = mapped_column(Numeric)
     exact_g: Mapped[Decimal] = mapped_column(Numeric)

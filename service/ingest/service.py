@@ -13,7 +13,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import ReadSession
-from service.errors import NotFound, RateLimited
+from service.errors import DatabaseUnavailable, NotFound, RateLimited
 from service.factors.cache import FactorCache
 from service.factors.model import Emission
 from service.ingest import repository
@@ -45,12 +45,23 @@ from service.ledger import repository as ledger_repository
 
 @dataclass(frozen=True, slots=True)
 class Ingest:
-    """What recording needs besides a session; built once per process in the lifespan."""
+    """What recording needs besides a session; built once per process in the lifespan and filled once
+    the database answers (`issuance_accounts` is filled in place)."""
 
     cache: FactorCache
     issuance_accounts: list[int]
     budget_g: int | None
     resident_writes_per_min: int
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.issuance_accounts)
+
+    def require_ready(self) -> None:
+        if not self.ready:
+            raise DatabaseUnavailable(
+                "Recording starts once the database answers.", "数据库就绪后即可记录。", retry_after_s=5
+            )
 
 
 # ---------------------------------------------------------------------------------------------- resident
@@ -59,6 +70,7 @@ class Ingest:
 async def record_for_resident(
     session: AsyncSession, *, ingest: Ingest, resident_id: int, body: BehaviourCreate
 ) -> RecordedBehaviour:
+    ingest.require_ready()
     now = datetime.now(UTC)
     evidence = body.evidence if body.evidence and body.evidence.model_dump(exclude_none=True) else None
     digest = content_hash(body, {"evidence": evidence.model_dump(exclude_none=True) if evidence else None})
@@ -174,6 +186,7 @@ async def record_partner_batch(
 ) -> BatchResult:
     """Check every record on its own; send the good ones to the ledger in one call. One bad record never
     fails the batch."""
+    ingest.require_ready()
     now = datetime.now(UTC)
     outcomes: dict[int, RecordOutcome] = {}
     ready: list[dict[str, Any]] = []
@@ -337,6 +350,7 @@ async def history(
 async def review(
     session: AsyncSession, *, ingest: Ingest, behaviour_id: int, approve: bool, actor: str, reason: str
 ) -> ReviewResult:
+    ingest.require_ready()
     row = await posting.review(
         session,
         behaviour_id=behaviour_id,

@@ -1,0 +1,419 @@
+"""`make bench`: recording throughput through HTTP against the floor of the same writes in plain asyncpg.
+
+Prints one JSON object per line:
+  floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service
+  record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99
+  record_batch                     POST /v1/partner/behaviours, signed batches of 1,000
+  record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
+
+It runs against the PostgreSQL the tests use (service.kit.devdb), in a scratch database dropped at the
+end, with the service in a subprocess on 127.0.0.1. Sizes shrink with BENCH_SCALE (e.g. 0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from load_tests.common.http import KeepAliveClient
+from service.accounts import service as accounts_service
+from service.accounts.models import Role
+from service.accounts.signing import signed_headers
+from service.accounts.tokens import Keyring, Principal
+from service.config import Settings
+from service.db import Database, run_migrations
+from service.factors import service as factors_service
+from service.factors.cache import FactorCache
+from service.factors.model import BehaviourType
+from service.ingest.schemas import BehaviourCreate
+from service.ingest.validation import content_hash, local_date, prepare
+from service.kit.devdb import CHECKOUT, admin_connection, asyncpg_dsn, development_server, with_database
+from service.kit.secrets import SecretBox, derive_key
+from service.ledger import repository as ledger_repository
+from service.ledger.posting import RECORD_SQL
+
+SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+RESIDENTS = 20_000
+CONCURRENCY = 32
+SINGLE_SECONDS = max(3.0, 15 * SCALE)
+BATCH_SIZE = 1000
+BATCHES = max(4, int(20 * SCALE))
+LARGE_LEDGER_ENTRIES = int(5_000_000 * SCALE)
+PORT = 8765
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+
+
+def emit(**line: Any) -> None:
+    print(json.dumps(line), flush=True)
+
+
+def log(message: str) -> None:
+    print(f"# {message}", file=sys.stderr, flush=True)
+
+
+class Events:
+    """Metro rides of 1 km (46 g) spread over many residents, so that caps rarely bite."""
+
+    def __init__(self, resident_ids: list[int], public_ids: list[str]) -> None:
+        self.resident_ids = resident_ids
+        self.public_ids = public_ids
+        self.counter = 0
+        self.base = datetime.now(UTC) - timedelta(hours=20)
+
+    def next(self) -> tuple[int, dict[str, Any]]:
+        self.counter += 1
+        index = self.counter % len(self.resident_ids)
+        # each resident's rides ten minutes apart, so that no two are one trip
+        at = self.base + timedelta(minutes=(self.counter // len(self.resident_ids)) * 10)
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "type": "metro_ride",
+            "occurred_at": at.isoformat(),
+            "quantity": "1",
+            "evidence": {"station_qr": "TJ-M1"},
+        }
+        return index, body
+
+
+def floor_payload(cache: FactorCache, resident_id: int, body: dict[str, Any], ordinal: int) -> dict[str, Any]:
+    """The record exactly as the service would hand it to the ledger."""
+    parsed = BehaviourCreate.model_validate(body)
+    assert parsed.evidence is not None
+    digest = content_hash(parsed, {"evidence": parsed.evidence.model_dump(exclude_none=True)})
+    prepared = prepare(parsed, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
+    return {
+        "ord": ordinal,
+        "resident_id": resident_id,
+        "client_id": body["client_id"],
+        **prepared.payload(parsed, parsed.evidence),
+    }
+
+
+async def floor_single(pool: asyncpg.Pool, cache: FactorCache, events: Events, issuance: list[int]) -> None:
+    sql = str(RECORD_SQL).replace(":records", "$1").replace(":source", "$2").replace(":partner_id", "$3")
+    sql = sql.replace(":issuance", "$4").replace(":today", "$5").replace(":budget", "$6")
+    sql = sql.replace(":rate_key", "$7").replace(":rate_interval", "$8").replace(":rate_burst", "$9")
+    today = local_date(datetime.now(UTC))
+    done = 0
+    stop = time.perf_counter() + SINGLE_SECONDS
+
+    async def worker() -> None:
+        nonlocal done
+        async with pool.acquire() as connection:
+            while time.perf_counter() < stop:
+                index, body = events.next()
+                record = floor_payload(cache, events.resident_ids[index], body, 0)
+                await connection.fetch(
+                    sql,
+                    json.dumps([record]),
+                    "resident",
+                    None,
+                    issuance,
+                    today,
+                    None,
+                    f"resident-write:{events.resident_ids[index]}",
+                    timedelta(seconds=0.01),
+                    timedelta(minutes=1),
+                )
+                done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    emit(name="floor_single", events_per_s=round(done / (time.perf_counter() - started), 1), concurrency=CONCURRENCY)
+
+
+async def floor_batch(
+    pool: asyncpg.Pool, cache: FactorCache, events: Events, issuance: list[int], partner_id: int
+) -> None:
+    sql = str(RECORD_SQL)
+    for name, number in (
+        ("records", 1),
+        ("source", 2),
+        ("partner_id", 3),
+        ("issuance", 4),
+        ("today", 5),
+        ("budget", 6),
+        ("rate_key", 7),
+        ("rate_interval", 8),
+        ("rate_burst", 9),
+    ):
+        sql = sql.replace(f":{name}", f"${number}")
+    today = local_date(datetime.now(UTC))
+    batches = [_partner_batch(cache, events) for _ in range(BATCHES)]
+    started = time.perf_counter()
+
+    async def send(batch: list[dict[str, Any]]) -> None:
+        async with pool.acquire() as connection:
+            await connection.fetch(
+                sql, json.dumps(batch), "partner", partner_id, issuance, today, None, None, None, None
+            )
+
+    for group in range(0, len(batches), 2):
+        await asyncio.gather(*(send(b) for b in batches[group : group + 2]))
+    elapsed = time.perf_counter() - started
+    emit(name="floor_batch", events_per_s=round(len(batches) * BATCH_SIZE / elapsed, 1), batch_size=BATCH_SIZE)
+
+
+def _partner_batch(cache: FactorCache, events: Events, *, as_http: bool = False) -> list[dict[str, Any]]:
+    from service.ingest.schemas import PartnerRecord
+
+    out = []
+    for ordinal in range(BATCH_SIZE):
+        index, body = events.next()
+        record = {
+            "external_id": f"trip-{uuid.uuid4().hex}",
+            "resident_id": events.public_ids[index],
+            "type": "bus_ride",
+            "occurred_at": body["occurred_at"],
+            "quantity": "2",
+        }
+        if as_http:
+            out.append(record)
+            continue
+        parsed = PartnerRecord.model_validate(record)
+        digest = content_hash(parsed, {"resident_id": record["resident_id"], "hydrogen_source": None})
+        prepared = prepare(parsed, cache=cache, tier="partner", now=datetime.now(UTC), content_sha256=digest)
+        out.append(
+            {
+                "ord": ordinal,
+                "resident_public_id": record["resident_id"],
+                "external_id": record["external_id"],
+                **prepared.payload(parsed, None),
+            }
+        )
+    return out
+
+
+async def record_single(name: str, tokens: list[str], events: Events, **extra: Any) -> None:
+    latencies: list[float] = []
+    stop = time.perf_counter() + SINGLE_SECONDS
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        client = await KeepAliveClient.open("127.0.0.1", PORT)
+        try:
+            while time.perf_counter() < stop:
+                index, body = events.next()
+                payload = json.dumps(body).encode()
+                began = time.perf_counter()
+                status, _ = await client.request(
+                    "POST",
+                    "/v1/behaviours",
+                    payload,
+                    {"authorization": f"Bearer {tokens[index]}", "content-type": "application/json"},
+                )
+                latencies.append(time.perf_counter() - began)
+                if status != 201:
+                    errors += 1
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    emit(
+        name=name,
+        events_per_s=round(len(latencies) / elapsed, 1),
+        p50_ms=round(statistics.median(latencies) * 1000, 2),
+        p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        concurrency=CONCURRENCY,
+        errors=errors,
+        **extra,
+    )
+
+
+async def record_batch(cache: FactorCache, events: Events, key_id: str, secret: str) -> None:
+    batches = [json.dumps({"records": _partner_batch(cache, events, as_http=True)}).encode() for _ in range(BATCHES)]
+    accepted = 0
+
+    async def send(client: KeepAliveClient, body: bytes) -> None:
+        nonlocal accepted
+        headers = signed_headers(key_id, secret, "POST", "/v1/partner/behaviours", body)
+        status, reply = await client.request(
+            "POST", "/v1/partner/behaviours", body, {**headers, "content-type": "application/json"}
+        )
+        if status == 200:
+            accepted += json.loads(reply)["accepted"]
+
+    clients = [await KeepAliveClient.open("127.0.0.1", PORT) for _ in range(2)]
+    started = time.perf_counter()
+    for group in range(0, len(batches), 2):
+        await asyncio.gather(*(send(c, b) for c, b in zip(clients, batches[group : group + 2], strict=False)))
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        await client.close()
+    emit(
+        name="record_batch",
+        events_per_s=round(len(batches) * BATCH_SIZE / elapsed, 1),
+        batch_size=BATCH_SIZE,
+        accepted=accepted,
+    )
+
+
+SEED_RESIDENTS_SQL = """
+INSERT INTO accounts_resident (openid, pseudonym, nickname)
+SELECT 'bench:' || g, 'r-bench-' || g, 'bench ' || g FROM generate_series(1, $1) g
+"""
+
+# Filler ledger: behaviours far in the past, their issuance transfers and entries, written set-wise.
+SEED_LEDGER_SQL = """
+WITH residents AS (
+    SELECT a.id AS account_id, a.resident_id, row_number() OVER (ORDER BY a.id) - 1 AS n
+      FROM ledger_account a WHERE a.kind = 'resident'
+), spread AS (
+    SELECT g, r.resident_id, r.account_id
+      FROM generate_series(1, $1) g
+      JOIN residents r ON r.n = g % (SELECT count(*) FROM residents)
+), b AS (
+    INSERT INTO ingest_behaviour (resident_id, source, client_id, behaviour_type, trip_group, quantity,
+        reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, tier, status,
+        factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, credited_g, capped_g,
+        content_sha256)
+    SELECT s.resident_id, 'resident', gen_random_uuid(), 'metro_ride', 'travel', 1, 1, 'km', 'km',
+           '2026-01-02'::timestamptz + g * interval '1 second', '2026-01-02'::timestamptz + g * interval '1 second' + interval '1 minute',
+           '2026-01-02', 'evidence', 'credited', $2, 46.8, 1, 46.8, 46, 0.8, 46, 0, '\\x00'
+      FROM spread s
+    RETURNING id, resident_id
+), t AS (
+    INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id, factor_version_id)
+    SELECT 'issuance', $3::bigint, a.id, 46, b.id, $2 FROM b JOIN ledger_account a ON a.resident_id = b.resident_id
+    RETURNING id, debit_account_id, credit_account_id
+)
+INSERT INTO ledger_entry (transfer_id, account_id, amount)
+SELECT id, debit_account_id, -46 FROM t UNION ALL SELECT id, credit_account_id, 46 FROM t
+"""
+
+SYNC_BALANCES_SQL = """
+UPDATE ledger_account a SET balance = s.total
+  FROM (SELECT account_id, sum(amount) AS total FROM ledger_entry GROUP BY account_id) s
+ WHERE a.id = s.account_id AND a.kind = 'resident'
+"""
+
+
+def start_server(url: str) -> subprocess.Popen[bytes]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TANPUHUI_")},
+        "TANPUHUI_ENV": "test",
+        "TANPUHUI_DATABASE_URL": url,
+        "TANPUHUI_MIGRATE_ON_START": "false",
+        "TANPUHUI_DEMO_ADMIN": "false",
+        "TANPUHUI_LOG_LEVEL": "WARNING",
+        "TANPUHUI_RATE_RESIDENT_WRITES_PER_MIN": "100000",
+        "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
+        "TANPUHUI_DB_POOL_SIZE": str(CONCURRENCY // WORKERS + 2),
+        "TANPUHUI_FACTORS_DIR": str(CHECKOUT / "emission_factors"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(PORT), "--workers", str(WORKERS)],
+        env=env,
+        cwd=CHECKOUT,
+    )
+
+
+async def wait_ready(process: subprocess.Popen[bytes]) -> None:
+    for _ in range(120):
+        if process.poll() is not None:
+            raise SystemExit("the service exited while starting")
+        try:
+            client = await KeepAliveClient.open("127.0.0.1", PORT)
+            status, _ = await client.request("GET", "/readyz", b"", {})
+            await client.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.5)
+    raise SystemExit("the service did not become ready")
+
+
+async def timed(label: str, step: Callable[[], Awaitable[Any]]) -> Any:
+    began = time.perf_counter()
+    result = await step()
+    log(f"{label}: {time.perf_counter() - began:.1f} s")
+    return result
+
+
+async def main() -> None:
+    async with development_server() as server:
+        name = f"tanpuhui_bench_{os.getpid()}"
+        admin = await admin_connection(server)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_database(server, name)
+        try:
+            await run(url)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+async def run(url: str) -> None:
+    settings = Settings(_env_file=None, env="test", database_url=url, migrate_on_start=False)  # type: ignore[arg-type]
+    await asyncio.to_thread(run_migrations, url)
+    db = Database(url, settings=settings)
+    async with db.sessionmaker.begin() as session:
+        await factors_service.publish_directory(session, directory=CHECKOUT / "emission_factors", published_by="bench")
+        partner = await accounts_service.create_partner(
+            session, code="bench-bus", name="Bench bus", kind="transit_card"
+        )
+        box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
+        key, secret = await accounts_service.issue_partner_key(session, box=box, partner_id=partner.id)
+    await db.dispose()
+    cache = FactorCache()
+    await cache.refresh(Database(url, settings=settings).sessionmaker)
+    assert cache.resolve(BehaviourType.metro_ride, datetime.now(UTC)) is not None
+
+    pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
+    assert pool is not None
+    await timed("seed residents", lambda: pool.execute(SEED_RESIDENTS_SQL, RESIDENTS))
+    rows = await pool.fetch("SELECT id, public_id FROM accounts_resident ORDER BY id")
+    ids, publics = [r["id"] for r in rows], [str(r["public_id"]) for r in rows]
+    issuance = [
+        r["id"] for r in await pool.fetch("SELECT id FROM ledger_account WHERE code LIKE 'issuance:%' ORDER BY id")
+    ]
+    keyring = Keyring(settings)
+    tokens = [keyring.issue(Principal("resident", i, Role.resident))[0] for i in ids]
+    await pool.execute("ANALYZE")
+    events = Events(ids, publics)
+
+    await floor_single(pool, cache, events, issuance)
+    await floor_batch(pool, cache, events, issuance, partner.id)
+
+    process = start_server(url)
+    try:
+        await wait_ready(process)
+        await record_single("record_single", tokens, events)
+        await record_batch(cache, events, key.key_id, secret)
+        version_id = cache.versions[0].id
+        await timed(
+            f"seed {LARGE_LEDGER_ENTRIES:,} ledger entries",
+            lambda: pool.execute(SEED_LEDGER_SQL, LARGE_LEDGER_ENTRIES // 2, version_id, issuance[0]),
+        )
+        await pool.execute(SYNC_BALANCES_SQL)
+        await pool.execute("VACUUM ANALYZE")
+        entries = await pool.fetchval("SELECT count(*) FROM ledger_entry")
+        await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        await pool.close()
+    db = Database(url, settings=settings)
+    async with db.sessionmaker() as session:
+        emit(name="ledger_check", sum_of_balances=await ledger_repository.sum_of_balances(session))
+    await db.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
