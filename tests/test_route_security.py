@@ -43,6 +43,17 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("GET", "/v1/admin/partners/{partner_id}/keys"): ADMINS,
     ("DELETE", "/v1/admin/partners/{partner_id}/keys/{key_id}"): {Role.admin_super},
     ("POST", "/v1/partner/ping"): PARTNER,
+    ("GET", "/v1/factors"): PUBLIC,
+    ("GET", "/v1/factors/versions"): PUBLIC,
+    ("POST", "/v1/admin/factor-versions"): OPERATORS,
+    ("POST", "/v1/behaviours"): {Role.resident},
+    ("GET", "/v1/me/behaviours"): {Role.resident},
+    ("GET", "/v1/me/behaviours/{behaviour_id}"): {Role.resident},
+    ("GET", "/v1/me/balance"): {Role.resident},
+    ("POST", "/v1/partner/behaviours"): PARTNER,
+    ("GET", "/v1/admin/behaviours/pending"): ADMINS,
+    ("POST", "/v1/admin/behaviours/{behaviour_id}/review"): OPERATORS,
+    ("POST", "/v1/admin/transfers/{transfer_id}/reverse"): OPERATORS,
 }
 
 
