@@ -124,11 +124,18 @@ def factors_load(args: argparse.Namespace) -> None:
 
     from service.db import Database
     from service.factors import service as factors_service
+    from service.factors.errors import FactorFileInvalid
 
     settings = _settings()
     path = Path(args.path)
     text = path.read_text(encoding="utf-8")
-    factors_service.parse(text)  # refuse an invalid file before touching the database
+    try:
+        factors_service.parse(text)  # refuse an invalid file before touching the database
+    except FactorFileInvalid as invalid:
+        print(f"{path}: {invalid.detail_en}", file=sys.stderr)
+        for problem in invalid.errors:
+            print(f"  {problem['field'] or '(file)'}: {problem['message']}", file=sys.stderr)
+        raise SystemExit(1) from None
 
     async def run(url: str) -> None:
         db = Database(url, settings=settings)

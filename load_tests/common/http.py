@@ -37,7 +37,7 @@ class KeepAliveClient:
         return status, await self._reader.readexactly(length) if length else b""
 
     async def _read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int((await self._reader.readuntil(b"\r\n")).strip(), 16)
             if size == 0:

@@ -216,6 +216,12 @@ class FactorSet(_Strict):
             raise ValueError(f"no factor for: {', '.join(sorted(missing))}")
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError("valid_to must come after valid_from")
+        for behaviour in self.behaviour:
+            start, end = self.validity(behaviour)
+            if start < self.valid_from or (self.valid_to is not None and end is not None and end > self.valid_to):
+                raise ValueError(f"behaviour.{behaviour}: valid_from/valid_to may only narrow the set's validity")
+            if end is not None and end <= start:
+                raise ValueError(f"behaviour.{behaviour}: valid_to must come after valid_from")
         return self
 
     def validity(self, behaviour: BehaviourType) -> tuple[datetime, datetime | None]:
