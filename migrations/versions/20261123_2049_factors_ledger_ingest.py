@@ -185,9 +185,18 @@ DROP FUNCTION ingest_lock_budget(date, integer, bigint);
 #   quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence, tier,
 #   pending, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, daily_cap_g,
 #   yearly_cap_g, content_sha256 (hex)
-# Outcomes: recorded (see status), replay (the key exists: its stored result and content hash),
-# duplicate_trip (a resident's report overlapping a trip already recorded: nothing stored),
-# unknown_resident, rate_limited.
+# Outcomes: recorded (see status); replay (the key exists, in the ledger or earlier in this batch: its
+# result and content hash); duplicate_trip (a resident's report overlapping a trip already recorded:
+# nothing stored); unknown_resident; rate_limited; key_race (a concurrent transaction stored the key
+# first: the caller reads it back).
+#
+# Set-based, so that a batch costs a few statements whatever its size:
+# 1. lock, in one global order, this batch's budget slots (sorted) and then its residents' accounts
+#    (sorted by id); every later statement takes a fresh snapshot that sees all that committed before;
+# 2. one statement decides each record (key seen? trip already recorded?), applies the caps with
+#    running sums — credit = min(grams, day left, year left, budget left) in record order, the same
+#    rule as service.factors.conversion.apply_caps — and writes behaviours, transfers, entries,
+#    balances, cap usage and budget use.
 RECORD_BATCH = """
 CREATE FUNCTION ingest_record_batch(
     p_records jsonb,
@@ -205,18 +214,9 @@ CREATE FUNCTION ingest_record_batch(
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    r record;
     v_wait double precision;
-    v_account bigint;
-    v_balance bigint;
-    v_existing record;
-    v_dup record;
-    v_status text;
-    v_credit bigint;
-    v_reason text;
-    v_slot integer;
-    v_budget_left bigint;
-    v_id bigint;
+    v_rids bigint[];
+    v_slots integer[];
 BEGIN
     IF p_rate_key IS NOT NULL THEN
         v_wait := kit_rate_limit_take(p_rate_key, p_rate_interval, p_rate_burst);
@@ -228,7 +228,22 @@ BEGIN
         END IF;
     END IF;
 
-    FOR r IN
+    SELECT array_agg(DISTINCT COALESCE(x.resident_id, res.id)) FILTER (WHERE COALESCE(x.resident_id, res.id) IS NOT NULL)
+      INTO v_rids
+      FROM jsonb_to_recordset(p_records) AS x(resident_id bigint, resident_public_id uuid)
+      LEFT JOIN accounts_resident res ON res.public_id = x.resident_public_id;
+
+    IF p_budget_g IS NOT NULL THEN
+        SELECT array_agg(DISTINCT (rid % 64)::integer) INTO v_slots FROM unnest(v_rids) AS rid;
+        INSERT INTO ingest_budget_slot (budget_date, slot, used_g)
+        SELECT p_today, s, 0 FROM unnest(v_slots) AS s ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM ingest_budget_slot b WHERE b.budget_date = p_today AND b.slot = ANY(v_slots)
+         ORDER BY b.slot FOR UPDATE;
+    END IF;
+    PERFORM 1 FROM ledger_account a WHERE a.resident_id = ANY(v_rids) ORDER BY a.id FOR UPDATE;
+
+    RETURN QUERY
+    WITH input AS (
         SELECT x.*, COALESCE(x.resident_id, res.id) AS rid
           FROM jsonb_to_recordset(p_records) AS x(
                 ord integer, resident_id bigint, resident_public_id uuid, client_id uuid, external_id text,
@@ -239,127 +254,179 @@ BEGIN
                 grams bigint, remainder_g numeric, daily_cap_g bigint, yearly_cap_g bigint,
                 content_sha256 text)
           LEFT JOIN accounts_resident res ON res.public_id = x.resident_public_id
-         ORDER BY COALESCE(x.resident_id, res.id) % 64, COALESCE(x.resident_id, res.id), x.ord
-    LOOP
-        ord := r.ord; outcome := NULL; behaviour_id := NULL; status := NULL; credited_g := NULL;
-        capped_g := NULL; cap_reason := NULL; balance_after := NULL; content_sha256 := NULL;
-        related_id := NULL; retry_after := NULL;
-
-        IF r.rid IS NULL THEN
-            outcome := 'unknown_resident';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-
-        -- Locks in one global order: this resident's budget slot, then the resident's account.
-        v_slot := r.rid % 64;
-        v_budget_left := ingest_lock_budget(p_today, v_slot, p_budget_g);
-        SELECT a.id, a.balance INTO v_account, v_balance
-          FROM ledger_account a JOIN accounts_resident res ON res.id = a.resident_id
-         WHERE a.resident_id = r.rid AND res.deleted_at IS NULL
-           FOR UPDATE OF a;
-        IF NOT FOUND THEN
-            outcome := 'unknown_resident';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-
-        -- Idempotency: the key decides; the caller compares content hashes. The unique constraints
-        -- and ON CONFLICT below settle the race with a concurrent request of another resident's lock.
-        IF p_source = 'resident' THEN
-            SELECT b.* INTO v_existing FROM ingest_behaviour b
-             WHERE b.resident_id = r.rid AND b.client_id = r.client_id;
-        ELSE
-            SELECT b.* INTO v_existing FROM ingest_behaviour b
-             WHERE b.partner_id = p_partner_id AND b.external_id = r.external_id;
-        END IF;
-
-        IF NOT FOUND THEN
-            -- One trip is credited once: a resident's report never stands beside another record of the
-            -- same trip; partner records are checked against residents' reports only. A partner record
-            -- supersedes a report still pending review.
-            v_status := CASE WHEN r.pending THEN 'pending_review' ELSE 'credited' END;
-            IF r.trip_group <> '' THEN
-                SELECT b.id, b.status INTO v_dup FROM ingest_behaviour b
-                 WHERE b.resident_id = r.rid AND b.trip_group = r.trip_group
-                   AND b.status IN ('credited', 'capped', 'pending_review')
-                   AND b.occurred_at < r.ended_at AND b.ended_at > r.occurred_at
-                   AND (p_source = 'resident' OR b.source = 'resident')
-                 ORDER BY (b.status = 'pending_review'), b.id
-                 LIMIT 1;
-                IF FOUND THEN
-                    related_id := v_dup.id;
-                    IF p_source = 'resident' THEN
-                        outcome := 'duplicate_trip';
-                        RETURN NEXT;
-                        CONTINUE;
-                    ELSIF v_dup.status <> 'pending_review' THEN
-                        v_status := 'duplicate';
-                    END IF;
-                END IF;
-            END IF;
-
-            v_credit := 0; v_reason := NULL;
-            IF v_status = 'credited' THEN
-                SELECT c.credit, c.reason INTO v_credit, v_reason
-                  FROM ingest_allowed_credit(r.rid, r.behaviour_type, r.local_date, r.grams, r.daily_cap_g,
-                                             r.yearly_cap_g, v_budget_left) AS c;
-                IF v_credit < r.grams THEN
-                    v_status := 'capped';
-                END IF;
-            END IF;
-
-            INSERT INTO ingest_behaviour AS b (
-                resident_id, source, partner_id, client_id, external_id, behaviour_type, category, trip_group,
-                quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence,
-                tier, status, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g,
-                credited_g, capped_g, cap_reason, balance_after, duplicate_of_id, content_sha256)
-            VALUES (
-                r.rid, p_source, p_partner_id, r.client_id, r.external_id, r.behaviour_type, r.category,
-                r.trip_group, r.quantity, r.reported_quantity, r.reported_unit, r.unit, r.occurred_at,
-                r.ended_at, r.local_date, r.evidence, r.tier, v_status, r.factor_version_id,
-                r.reduction_g_per_unit, r.weight, r.exact_g, r.grams, r.remainder_g, v_credit,
-                CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END,
-                v_reason, v_balance + v_credit,
-                CASE WHEN v_status = 'duplicate' THEN related_id END, decode(r.content_sha256, 'hex'))
-            ON CONFLICT DO NOTHING
-            RETURNING b.id INTO v_id;
-
-            IF v_id IS NOT NULL THEN
-                IF related_id IS NOT NULL AND v_status IN ('credited', 'capped') THEN
-                    UPDATE ingest_behaviour SET status = 'superseded', duplicate_of_id = v_id
-                     WHERE id = related_id AND status = 'pending_review';
-                END IF;
-                IF v_credit > 0 THEN
-                    PERFORM ledger_post_issuance(
-                        r.rid, v_account, p_issuance_accounts[1 + r.rid % array_length(p_issuance_accounts, 1)],
-                        v_credit, v_id, r.factor_version_id, r.behaviour_type, r.local_date, p_today,
-                        CASE WHEN p_budget_g IS NOT NULL THEN v_slot END);
-                END IF;
-                outcome := 'recorded'; behaviour_id := v_id; status := v_status; credited_g := v_credit;
-                capped_g := CASE WHEN v_status IN ('credited', 'capped') THEN r.grams - v_credit ELSE 0 END;
-                cap_reason := v_reason; balance_after := v_balance + v_credit;
-                content_sha256 := decode(r.content_sha256, 'hex');
-                RETURN NEXT;
-                CONTINUE;
-            END IF;
-
-            -- The key was committed by a concurrent request between our look and our insert.
-            IF p_source = 'resident' THEN
-                SELECT b.* INTO v_existing FROM ingest_behaviour b
-                 WHERE b.resident_id = r.rid AND b.client_id = r.client_id;
-            ELSE
-                SELECT b.* INTO v_existing FROM ingest_behaviour b
-                 WHERE b.partner_id = p_partner_id AND b.external_id = r.external_id;
-            END IF;
-        END IF;
-
-        outcome := 'replay'; behaviour_id := v_existing.id; status := v_existing.status;
-        credited_g := v_existing.credited_g; capped_g := v_existing.capped_g;
-        cap_reason := v_existing.cap_reason; balance_after := v_existing.balance_after;
-        content_sha256 := v_existing.content_sha256; related_id := v_existing.duplicate_of_id;
-        RETURN NEXT;
-    END LOOP;
+    ), account AS (
+        SELECT i.ord, a.id AS account_id, a.balance
+          FROM input i
+          JOIN ledger_account a ON a.resident_id = i.rid
+          JOIN accounts_resident r ON r.id = i.rid AND r.deleted_at IS NULL
+    ), seen AS (
+        SELECT i.ord, b.id, b.status, b.credited_g, b.capped_g, b.cap_reason, b.balance_after,
+               b.content_sha256, b.duplicate_of_id
+          FROM input i JOIN ingest_behaviour b ON b.resident_id = i.rid AND b.client_id = i.client_id
+         WHERE p_source = 'resident'
+        UNION ALL
+        SELECT i.ord, b.id, b.status, b.credited_g, b.capped_g, b.cap_reason, b.balance_after,
+               b.content_sha256, b.duplicate_of_id
+          FROM input i JOIN ingest_behaviour b ON b.partner_id = p_partner_id AND b.external_id = i.external_id
+         WHERE p_source = 'partner'
+    ), first_of_key AS (
+        SELECT i.ord, min(i.ord) OVER (PARTITION BY COALESCE(i.client_id::text, i.external_id)) AS first_ord
+          FROM input i
+    ), overlap AS (
+        -- One trip is credited once: a resident's report never stands beside another record of the same
+        -- trip; partner records are checked against residents' reports only.
+        SELECT DISTINCT ON (i.ord) i.ord, b.id, b.status
+          FROM input i
+          JOIN ingest_behaviour b
+            ON b.resident_id = i.rid AND b.trip_group = i.trip_group
+           AND b.status IN ('credited', 'capped', 'pending_review')
+           AND b.occurred_at < i.ended_at AND b.ended_at > i.occurred_at
+           AND (p_source = 'resident' OR b.source = 'resident')
+         WHERE i.trip_group <> ''
+         ORDER BY i.ord, (b.status = 'pending_review'), b.id
+    ), decided AS (
+        SELECT i.*, a.account_id, a.balance, s.id AS seen_id, o.id AS overlap_id, o.status AS overlap_status,
+               CASE WHEN a.account_id IS NULL THEN 'unknown_resident'
+                    WHEN s.id IS NOT NULL THEN 'seen'
+                    WHEN k.first_ord <> i.ord THEN 'repeated'
+                    WHEN o.id IS NOT NULL AND p_source = 'resident' THEN 'duplicate_trip'
+                    ELSE 'new' END AS fate,
+               CASE WHEN o.id IS NOT NULL AND o.status <> 'pending_review' THEN 'duplicate'
+                    WHEN i.pending THEN 'pending_review'
+                    ELSE 'credited' END AS base_status
+          FROM input i
+          LEFT JOIN account a ON a.ord = i.ord
+          LEFT JOIN seen s ON s.ord = i.ord
+          LEFT JOIN first_of_key k ON k.ord = i.ord
+          LEFT JOIN overlap o ON o.ord = i.ord
+    ), eligible AS (
+        SELECT d.ord, d.rid, d.grams,
+               GREATEST(d.daily_cap_g - COALESCE(ud.credited_g, 0), 0) AS day_left,
+               GREATEST(d.yearly_cap_g - COALESCE(uy.credited_g, 0), 0) AS year_left,
+               sum(d.grams) OVER (PARTITION BY d.rid, d.behaviour_type, d.local_date ORDER BY d.ord) AS day_cum,
+               d.behaviour_type, date_trunc('year', d.local_date) AS year_start
+          FROM decided d
+          LEFT JOIN ingest_cap_usage ud
+            ON ud.resident_id = d.rid AND ud.behaviour_type = d.behaviour_type AND ud.period = 'day'
+           AND ud.period_start = d.local_date
+          LEFT JOIN ingest_cap_usage uy
+            ON uy.resident_id = d.rid AND uy.behaviour_type = d.behaviour_type AND uy.period = 'year'
+           AND uy.period_start = date_trunc('year', d.local_date)::date
+         WHERE d.fate = 'new' AND d.base_status = 'credited'
+    ), after_day AS (
+        SELECT e.*, LEAST(e.day_left, e.day_cum) - LEAST(e.day_left, e.day_cum - e.grams) AS day_credit
+          FROM eligible e
+    ), after_year AS (
+        SELECT y.*, LEAST(y.year_left, y.year_cum) - LEAST(y.year_left, y.year_cum - y.day_credit) AS year_credit
+          FROM (SELECT a.*, sum(a.day_credit) OVER (PARTITION BY a.rid, a.behaviour_type, a.year_start ORDER BY a.ord)
+                       AS year_cum
+                  FROM after_day a) y
+    ), capped AS (
+        SELECT c.ord,
+               CASE WHEN p_budget_g IS NULL THEN c.year_credit
+                    ELSE LEAST(c.budget_left, c.budget_cum) - LEAST(c.budget_left, c.budget_cum - c.year_credit)
+               END AS credit,
+               c.day_credit, c.year_credit, c.grams
+          FROM (SELECT y.*,
+                       sum(y.year_credit) OVER (PARTITION BY y.rid % 64 ORDER BY y.rid, y.ord) AS budget_cum,
+                       GREATEST(p_budget_g / 64 + CASE WHEN y.rid % 64 = 0 THEN p_budget_g % 64 ELSE 0 END
+                                - COALESCE(bs.used_g, 0), 0) AS budget_left
+                  FROM after_year y
+                  LEFT JOIN ingest_budget_slot bs ON bs.budget_date = p_today AND bs.slot = y.rid % 64) c
+    ), outcome AS (
+        SELECT d.*,
+               CASE WHEN c.ord IS NULL THEN d.base_status
+                    WHEN c.credit < d.grams THEN 'capped' ELSE 'credited' END AS final_status,
+               COALESCE(c.credit, 0) AS credit,
+               CASE WHEN c.ord IS NULL THEN 0 ELSE d.grams - c.credit END AS cut,
+               CASE WHEN c.ord IS NULL OR c.credit >= c.grams THEN NULL
+                    WHEN c.credit < c.year_credit THEN 'platform_budget'
+                    WHEN c.year_credit < c.day_credit THEN 'yearly_cap'
+                    ELSE 'daily_cap' END AS reason,
+               d.balance + sum(COALESCE(c.credit, 0)) OVER (PARTITION BY d.account_id ORDER BY d.ord) AS new_balance
+          FROM decided d LEFT JOIN capped c ON c.ord = d.ord
+         WHERE d.fate = 'new'
+    ), inserted AS (
+        INSERT INTO ingest_behaviour AS b (
+            resident_id, source, partner_id, client_id, external_id, behaviour_type, category, trip_group,
+            quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence,
+            tier, status, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g,
+            credited_g, capped_g, cap_reason, balance_after, duplicate_of_id, content_sha256)
+        SELECT o.rid, p_source, p_partner_id, o.client_id, o.external_id, o.behaviour_type, o.category,
+               o.trip_group, o.quantity, o.reported_quantity, o.reported_unit, o.unit, o.occurred_at,
+               o.ended_at, o.local_date, o.evidence, o.tier, o.final_status, o.factor_version_id,
+               o.reduction_g_per_unit, o.weight, o.exact_g, o.grams, o.remainder_g, o.credit, o.cut,
+               o.reason, o.new_balance,
+               CASE WHEN o.final_status = 'duplicate' THEN o.overlap_id END, decode(o.content_sha256, 'hex')
+          FROM outcome o
+         ORDER BY o.ord
+        ON CONFLICT DO NOTHING
+        RETURNING b.id, b.resident_id, b.client_id, b.external_id, b.credited_g, b.behaviour_type,
+                  b.local_date, b.factor_version_id
+    ), transfers AS (
+        INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id, factor_version_id)
+        SELECT 'issuance', p_issuance_accounts[1 + b.resident_id % array_length(p_issuance_accounts, 1)],
+               a.id, b.credited_g, b.id, b.factor_version_id
+          FROM inserted b JOIN ledger_account a ON a.resident_id = b.resident_id
+         WHERE b.credited_g > 0
+        RETURNING id, debit_account_id, credit_account_id, amount
+    ), entries AS (
+        INSERT INTO ledger_entry (transfer_id, account_id, amount)
+        SELECT t.id, t.debit_account_id, -t.amount FROM transfers t
+        UNION ALL
+        SELECT t.id, t.credit_account_id, t.amount FROM transfers t
+    ), balances AS (
+        UPDATE ledger_account a SET balance = a.balance + s.total
+          FROM (SELECT t.credit_account_id, sum(t.amount) AS total FROM transfers t GROUP BY t.credit_account_id) s
+         WHERE a.id = s.credit_account_id
+    ), usage AS (
+        INSERT INTO ingest_cap_usage AS u (resident_id, behaviour_type, period, period_start, credited_g)
+        SELECT b.resident_id, b.behaviour_type, 'day', b.local_date, sum(b.credited_g)
+          FROM inserted b WHERE b.credited_g > 0 GROUP BY b.resident_id, b.behaviour_type, b.local_date
+        UNION ALL
+        SELECT b.resident_id, b.behaviour_type, 'year', date_trunc('year', b.local_date)::date, sum(b.credited_g)
+          FROM inserted b WHERE b.credited_g > 0
+         GROUP BY b.resident_id, b.behaviour_type, date_trunc('year', b.local_date)
+        ON CONFLICT (resident_id, behaviour_type, period, period_start)
+        DO UPDATE SET credited_g = u.credited_g + EXCLUDED.credited_g
+    ), budget AS (
+        UPDATE ingest_budget_slot bs SET used_g = bs.used_g + s.total
+          FROM (SELECT (b.resident_id % 64)::integer AS slot, sum(b.credited_g) AS total
+                  FROM inserted b WHERE b.credited_g > 0 GROUP BY 1) s
+         WHERE p_budget_g IS NOT NULL AND bs.budget_date = p_today AND bs.slot = s.slot
+    ), superseded AS (
+        -- A partner record supersedes a resident's report of the same trip still pending review.
+        UPDATE ingest_behaviour p SET status = 'superseded', duplicate_of_id = b.id
+          FROM outcome o JOIN inserted b ON b.external_id = o.external_id AND b.resident_id = o.rid
+         WHERE p_source = 'partner' AND p.id = o.overlap_id AND o.overlap_status = 'pending_review'
+           AND o.final_status IN ('credited', 'capped') AND p.status = 'pending_review'
+    )
+    SELECT d.ord::integer,
+           (CASE WHEN d.fate = 'unknown_resident' THEN 'unknown_resident'
+                WHEN d.fate IN ('seen', 'repeated') THEN 'replay'
+                WHEN d.fate = 'duplicate_trip' THEN 'duplicate_trip'
+                WHEN b.id IS NULL THEN 'key_race'
+                ELSE 'recorded' END)::text,
+           COALESCE(s.id, b.id, f.id)::bigint,
+           COALESCE(s.status, CASE WHEN d.fate = 'repeated' THEN fo.final_status ELSE o.final_status END)::text,
+           COALESCE(s.credited_g, CASE WHEN d.fate = 'repeated' THEN fo.credit ELSE o.credit END)::bigint,
+           COALESCE(s.capped_g, CASE WHEN d.fate = 'repeated' THEN fo.cut ELSE o.cut END)::bigint,
+           COALESCE(s.cap_reason, CASE WHEN d.fate = 'repeated' THEN fo.reason ELSE o.reason END)::text,
+           COALESCE(s.balance_after, CASE WHEN d.fate = 'repeated' THEN fo.new_balance ELSE o.new_balance END)::bigint,
+           COALESCE(s.content_sha256, decode(CASE WHEN d.fate = 'repeated' THEN fo.content_sha256
+                                                  ELSE d.content_sha256 END, 'hex')),
+           (CASE WHEN d.fate = 'seen' THEN s.duplicate_of_id ELSE d.overlap_id END)::bigint,
+           NULL::double precision
+      FROM decided d
+      LEFT JOIN seen s ON s.ord = d.ord
+      LEFT JOIN outcome o ON o.ord = d.ord
+      LEFT JOIN first_of_key k ON k.ord = d.ord
+      LEFT JOIN outcome fo ON fo.ord = k.first_ord AND d.fate = 'repeated'
+      LEFT JOIN inserted b ON d.fate = 'new' AND b.resident_id = d.rid
+            AND b.client_id IS NOT DISTINCT FROM d.client_id AND b.external_id IS NOT DISTINCT FROM d.external_id
+      LEFT JOIN inserted f ON d.fate = 'repeated' AND f.resident_id = fo.rid
+            AND f.client_id IS NOT DISTINCT FROM fo.client_id AND f.external_id IS NOT DISTINCT FROM fo.external_id
+     ORDER BY d.ord;
 END $$;
 """
 
@@ -400,11 +467,11 @@ BEGIN
         v_status := 'rejected';
     ELSE
         SELECT c.credit, c.reason INTO v_credit, v_reason
-          FROM ingest_allowed_credit(v_rid, b.behaviour_type, b.local_date, b.grams,
-               (f.content #>> ARRAY['behaviour', b.behaviour_type, 'caps', 'daily_g'])::bigint,
-               (f.content #>> ARRAY['behaviour', b.behaviour_type, 'caps', 'yearly_g'])::bigint,
-               v_budget_left) AS c,
-               factor_version f
+          FROM factor_version f,
+               ingest_allowed_credit(v_rid, b.behaviour_type, b.local_date, b.grams,
+                   (f.content #>> ARRAY['behaviour', b.behaviour_type, 'caps', 'daily_g'])::bigint,
+                   (f.content #>> ARRAY['behaviour', b.behaviour_type, 'caps', 'yearly_g'])::bigint,
+                   v_budget_left) AS c
          WHERE f.id = b.factor_version_id;
         v_status := CASE WHEN v_credit < b.grams THEN 'capped' ELSE 'credited' END;
     END IF;

@@ -34,3 +34,10 @@ async def pending_behaviours(session: ReadSession, *, after_id: int | None, limi
     if after_id is not None:
         statement = statement.where(Behaviour.id > after_id)
     return (await session.scalars(statement.order_by(Behaviour.id).limit(limit))).all()
+
+
+async def partner_behaviours_by_key(
+    session: AsyncSession, *, partner_id: int, external_ids: Sequence[str]
+) -> dict[str, Behaviour]:
+    statement = select(Behaviour).where(Behaviour.partner_id == partner_id, Behaviour.external_id.in_(external_ids))
+    return {row.external_id: row for row in (await session.scalars(statement)).all() if row.external_id}

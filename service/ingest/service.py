@@ -162,7 +162,31 @@ def _rejected(index: int, external_id: str | None, error: BehaviourRejected | Va
     )
 
 
-def _partner_outcome(index: int, external_id: str, row: Row[Any], digest: str) -> RecordOutcome:
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    """A stored behaviour in the shape of an ingest_record_batch() row."""
+
+    behaviour_id: int
+    status: str
+    credited_g: int
+    capped_g: int
+    cap_reason: str | None
+    content_sha256: bytes
+    outcome: str = "replay"
+
+
+def _as_replay(behaviour: Behaviour) -> _Replay:
+    return _Replay(
+        behaviour.id,
+        behaviour.status,
+        behaviour.credited_g,
+        behaviour.capped_g,
+        behaviour.cap_reason,
+        behaviour.content_sha256,
+    )
+
+
+def _partner_outcome(index: int, external_id: str, row: Row[Any] | _Replay, digest: str) -> RecordOutcome:
     common: dict[str, Any] = {"index": index, "external_id": external_id, "behaviour_id": row.behaviour_id}
     if row.outcome == "unknown_resident":
         return RecordOutcome(index=index, external_id=external_id, outcome="rejected", reason=UnknownResident.code)
@@ -227,9 +251,19 @@ async def record_partner_batch(
             today=local_date(now),
             budget_g=ingest.budget_g,
         )
+        raced = [digests[row.ord][0] for row in rows if row.outcome == "key_race"]
+        stored = (
+            await repository.partner_behaviours_by_key(session, partner_id=partner_id, external_ids=raced)
+            if raced
+            else {}
+        )
         for row in rows:
             external_id, digest = digests[row.ord]
-            outcomes[row.ord] = _partner_outcome(row.ord, external_id, row, digest)
+            if row.outcome == "key_race":
+                # A concurrent batch stored this key first: answer as a replay of what it stored.
+                outcomes[row.ord] = _partner_outcome(row.ord, external_id, _as_replay(stored[external_id]), digest)
+            else:
+                outcomes[row.ord] = _partner_outcome(row.ord, external_id, row, digest)
     results = [outcomes[i] for i in range(len(records))]
     return BatchResult(
         accepted=sum(r.outcome == "accepted" for r in results),
@@ -364,5 +398,5 @@ async def review(
     if row.outcome == "not_found":
         raise NotFound
     if row.outcome == "not_pending":
-        raise BehaviourNotPending(extra={"status": row.status})
+        raise BehaviourNotPending(extra={"behaviour_status": row.status})
     return ReviewResult(behaviour_id=behaviour_id, status=row.status, credited_g=row.credited_g, capped_g=row.capped_g)
