@@ -39,12 +39,6 @@ async def reverse(session: AsyncSession, *, transfer_id: int, actor: str, reason
     if original.kind != "issuance":
         raise NotReversible
     accounts = await repository.lock_accounts(session, [original.debit_account_id, original.credit_account_id])
-    holder = accounts[original.credit_account_id]
-    if holder.kind != "system" and holder.balance < original.amount:
-        raise InsufficientCredits(
-            f"The account holds {holder.balance} g; the reversal needs {original.amount} g.",
-            f"账户余额 {holder.balance} 克，冲正需要 {original.amount} 克。",
-        )
     reversal = await repository.insert_transfer(
         session,
         {
@@ -61,6 +55,13 @@ async def reverse(session: AsyncSession, *, transfer_id: int, actor: str, reason
     )
     if reversal is None:
         raise AlreadyReversed
+    holder = accounts[original.credit_account_id]
+    if holder.kind != "system" and holder.balance < original.amount:
+        # the request's transaction rolls back, taking the reversal with it
+        raise InsufficientCredits(
+            f"The account holds {holder.balance} g; the reversal needs {original.amount} g.",
+            f"账户余额 {holder.balance} 克，冲正需要 {original.amount} 克。",
+        )
     await repository.add_to_balance(session, original.credit_account_id, -original.amount)
     await repository.add_to_balance(session, original.debit_account_id, original.amount)
     return reversal
