@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
 from service.db import ReadSessionDep, SessionDep
-from service.ingest import repository, service
+from service.ingest import service
 from service.ingest.deps import IngestDep
 from service.ingest.schemas import (
     BatchResult,
@@ -18,7 +18,6 @@ from service.ingest.schemas import (
     ReviewDecision,
     ReviewResult,
 )
-from service.kit.pagination import decode_cursor, encode_cursor
 
 router = APIRouter()
 
@@ -79,12 +78,7 @@ async def pending_behaviours(
     _: AdminReader, session: ReadSessionDep, ingest: IngestDep, limit: Limit = 50, cursor: Cursor = None
 ) -> BehaviourPage:
     """Self-reports waiting for an operator's decision, oldest first."""
-    rows = await repository.pending_behaviours(session, after_id=decode_cursor(cursor), limit=limit + 1)
-    page = list(rows[:limit])
-    return BehaviourPage(
-        items=await service.behaviour_reads(session, cache=ingest.cache, behaviours=page),
-        next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
-    )
+    return await service.pending(session, cache=ingest.cache, cursor=cursor, limit=limit)
 
 
 @router.post("/v1/admin/behaviours/{behaviour_id}/review", tags=["admin"])

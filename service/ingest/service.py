@@ -365,17 +365,29 @@ async def get_for_resident(
     return (await behaviour_reads(session, cache=cache, behaviours=[behaviour]))[0]
 
 
-async def history(
-    session: ReadSession, *, cache: FactorCache, resident_id: int, cursor: str | None, limit: int
-) -> BehaviourPage:
-    rows = await repository.resident_behaviours(
-        session, resident_id=resident_id, before_id=decode_cursor(cursor), limit=limit + 1
-    )
+async def _page(session: ReadSession, *, cache: FactorCache, rows: Sequence[Behaviour], limit: int) -> BehaviourPage:
+    """A page of `limit` rows from a query asked for `limit + 1`; the extra row means there is more."""
     page = list(rows[:limit])
     return BehaviourPage(
         items=await behaviour_reads(session, cache=cache, behaviours=page),
         next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
     )
+
+
+async def history(
+    session: ReadSession, *, cache: FactorCache, resident_id: int, cursor: str | None, limit: int
+) -> BehaviourPage:
+    """A resident's behaviours, newest first."""
+    rows = await repository.resident_behaviours(
+        session, resident_id=resident_id, before_id=decode_cursor(cursor), limit=limit + 1
+    )
+    return await _page(session, cache=cache, rows=rows, limit=limit)
+
+
+async def pending(session: ReadSession, *, cache: FactorCache, cursor: str | None, limit: int) -> BehaviourPage:
+    """Reports held for review, oldest first."""
+    rows = await repository.pending_behaviours(session, after_id=decode_cursor(cursor), limit=limit + 1)
+    return await _page(session, cache=cache, rows=rows, limit=limit)
 
 
 # ---------------------------------------------------------------------------------------------- review
