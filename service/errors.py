@@ -179,7 +179,7 @@ def problem_response(request: Request, error: AppError) -> JSONResponse:
     }
     if error.errors:
         body["errors"] = error.errors
-    body.update(error.extra)
+    body.update({key: value for key, value in error.extra.items() if key not in body})
     return JSONResponse(body, status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON)
 
 
