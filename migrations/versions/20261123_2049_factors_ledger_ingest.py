@@ -290,6 +290,8 @@ BEGIN
                  WHERE i.trip_group <> '' AND b.resident_id = i.rid AND b.trip_group = i.trip_group
                    AND b.status IN ('credited', 'capped', 'pending_review')
                    AND b.occurred_at < i.ended_at AND b.ended_at > i.occurred_at
+                   -- no record lasts over a day: this bound keeps the probe to a day of the index
+                   AND b.occurred_at > i.occurred_at - interval '1 day'
                    AND (p_source = 'resident' OR b.source = 'resident')
                  ORDER BY (b.status = 'pending_review'), b.id
                  LIMIT 1) o ON true
