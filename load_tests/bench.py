@@ -198,17 +198,16 @@ def _partner_batch(cache: FactorCache, events: Events, *, as_http: bool = False)
 async def record_single(name: str, tokens: list[str], events: Events, **extra: Any) -> None:
     latencies: list[float] = []
     stop = time.perf_counter() + SINGLE_SECONDS
-    errors = 0
+    errors: dict[str, int] = {}
 
     async def worker() -> None:
-        nonlocal errors
         client = await KeepAliveClient.open("127.0.0.1", PORT)
         try:
             while time.perf_counter() < stop:
                 index, body = events.next()
                 payload = json.dumps(body).encode()
                 began = time.perf_counter()
-                status, _ = await client.request(
+                status, reply = await client.request(
                     "POST",
                     "/v1/behaviours",
                     payload,
@@ -216,7 +215,8 @@ async def record_single(name: str, tokens: list[str], events: Events, **extra: A
                 )
                 latencies.append(time.perf_counter() - began)
                 if status != 201:
-                    errors += 1
+                    code = json.loads(reply).get("code", str(status)) if reply else str(status)
+                    errors[code] = errors.get(code, 0) + 1
         finally:
             await client.close()
 
@@ -268,33 +268,54 @@ INSERT INTO accounts_resident (openid, pseudonym, nickname)
 SELECT 'bench:' || g, 'r-bench-' || g, 'bench ' || g FROM generate_series(1, $1) g
 """
 
-# Filler ledger: behaviours far in the past, their issuance transfers and entries, written set-wise.
-SEED_LEDGER_SQL = """
-WITH residents AS (
-    SELECT a.id AS account_id, a.resident_id, row_number() OVER (ORDER BY a.id) - 1 AS n
-      FROM ledger_account a WHERE a.kind = 'resident'
-), spread AS (
-    SELECT g, r.resident_id, r.account_id
-      FROM generate_series(1, $1) g
-      JOIN residents r ON r.n = g % (SELECT count(*) FROM residents)
-), b AS (
-    INSERT INTO ingest_behaviour (resident_id, source, client_id, behaviour_type, trip_group, quantity,
-        reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, tier, status,
-        factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, credited_g, capped_g,
-        content_sha256)
-    SELECT s.resident_id, 'resident', gen_random_uuid(), 'metro_ride', 'travel', 1, 1, 'km', 'km',
-           '2026-01-02'::timestamptz + g * interval '1 second', '2026-01-02'::timestamptz + g * interval '1 second' + interval '1 minute',
-           '2026-01-02', 'evidence', 'credited', $2, 46.8, 1, 46.8, 46, 0.8, 46, 0, '\\x00'
-      FROM spread s
-    RETURNING id, resident_id
-), t AS (
-    INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id, factor_version_id)
-    SELECT 'issuance', $3::bigint, a.id, 46, b.id, $2 FROM b JOIN ledger_account a ON a.resident_id = b.resident_id
-    RETURNING id, debit_account_id, credit_account_id
-)
-INSERT INTO ledger_entry (transfer_id, account_id, amount)
-SELECT id, debit_account_id, -46 FROM t UNION ALL SELECT id, credit_account_id, 46 FROM t
+# Filler ledger: behaviours of a day long past, their issuance transfers and entries, written set-wise
+# in three plain statements per chunk (ids above $4 are this chunk's).
+SEED_BEHAVIOURS_SQL = """
+INSERT INTO ingest_behaviour (resident_id, source, client_id, behaviour_type, trip_group, quantity,
+    reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, tier, status,
+    factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, credited_g, capped_g,
+    content_sha256)
+SELECT r.first_id + g % r.n, 'resident', gen_random_uuid(), 'metro_ride', 'travel', 1, 1, 'km', 'km',
+       timestamptz '2026-01-02 00:00+08' + g * interval '1 second',
+       timestamptz '2026-01-02 00:00+08' + g * interval '1 second' + interval '1 minute',
+       date '2026-01-02', 'evidence', 'credited', $2, 46.8, 1, 46.8, 46, 0.8, 46, 0, decode('00', 'hex')
+  FROM generate_series($3::bigint, $3::bigint + $1 - 1) g
+ CROSS JOIN (SELECT min(id) AS first_id, count(*) AS n FROM accounts_resident) r
 """
+
+SEED_TRANSFERS_SQL = """
+INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id, factor_version_id)
+SELECT 'issuance', $1::bigint, a.id, 46, b.id, b.factor_version_id
+  FROM ingest_behaviour b JOIN ledger_account a ON a.resident_id = b.resident_id
+ WHERE b.id > $2 AND b.local_date = date '2026-01-02'
+"""
+
+SEED_ENTRIES_SQL = """
+INSERT INTO ledger_entry (transfer_id, account_id, amount)
+SELECT id, debit_account_id, -amount FROM ledger_transfer WHERE id > $1
+UNION ALL
+SELECT id, credit_account_id, amount FROM ledger_transfer WHERE id > $1
+"""
+
+
+async def seed_ledger(pool: asyncpg.Pool, entries: int, version_id: int, issuance: int) -> None:
+    chunk = 250_000
+    done = 0
+    while done < entries // 2:
+        size = min(chunk, entries // 2 - done)
+        async with pool.acquire() as connection, connection.transaction():
+            last_behaviour = await connection.fetchval("SELECT coalesce(max(id), 0) FROM ingest_behaviour")
+            last_transfer = await connection.fetchval("SELECT coalesce(max(id), 0) FROM ledger_transfer")
+            # ANALYZE between steps: it also drops plans cached while the tables were small (foreign-key
+            # checks among them), which would otherwise scan whole tables row after row.
+            await connection.execute(SEED_BEHAVIOURS_SQL, size, version_id, done)
+            await connection.execute("ANALYZE ingest_behaviour, ledger_account")
+            await connection.execute(SEED_TRANSFERS_SQL, issuance, last_behaviour)
+            await connection.execute("ANALYZE ledger_transfer")
+            await connection.execute(SEED_ENTRIES_SQL, last_transfer)
+        done += size
+        log(f"  {2 * done:,} of {entries:,} entries")
+
 
 SYNC_BALANCES_SQL = """
 UPDATE ledger_account a SET balance = s.total
@@ -388,27 +409,39 @@ async def run(url: str) -> None:
     await pool.execute("ANALYZE")
     events = Events(ids, publics)
 
+    # Each phase starts on fresh statistics, as autovacuum's ANALYZE would give a long-running service;
+    # ANALYZE also drops plans cached while the tables were empty.
     await floor_single(pool, cache, events, issuance)
+    await pool.execute("ANALYZE")
     await floor_batch(pool, cache, events, issuance, partner.id)
+    await pool.execute("ANALYZE")
 
     process = start_server(url)
     try:
         await wait_ready(process)
         await record_single("record_single", tokens, events)
+        await pool.execute("ANALYZE")
         await record_batch(cache, events, key.key_id, secret)
-        version_id = cache.versions[0].id
-        await timed(
-            f"seed {LARGE_LEDGER_ENTRIES:,} ledger entries",
-            lambda: pool.execute(SEED_LEDGER_SQL, LARGE_LEDGER_ENTRIES // 2, version_id, issuance[0]),
-        )
-        await pool.execute(SYNC_BALANCES_SQL)
-        await pool.execute("VACUUM ANALYZE")
-        entries = await pool.fetchval("SELECT count(*) FROM ledger_entry")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    log("service stopped for seeding")
+    version_id = cache.versions[0].id
+    await timed(
+        f"seed {LARGE_LEDGER_ENTRIES:,} ledger entries",
+        lambda: seed_ledger(pool, LARGE_LEDGER_ENTRIES, version_id, issuance[0]),
+    )
+    await pool.execute(SYNC_BALANCES_SQL)
+    await pool.execute("VACUUM ANALYZE")
+    entries = await pool.fetchval("SELECT count(*) FROM ledger_entry")
+    await pool.close()
+    process = start_server(url)
+    try:
+        await wait_ready(process)
         await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
     finally:
         process.terminate()
         process.wait(timeout=30)
-        await pool.close()
     db = Database(url, settings=settings)
     async with db.sessionmaker() as session:
         emit(name="ledger_check", sum_of_balances=await ledger_repository.sum_of_balances(session))
