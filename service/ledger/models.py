@@ -40,7 +40,7 @@ class LedgerAccount(Base):
 # No foreign keys to ledger_account or factor_version from transfers and entries: a foreign-key check
 # locks the parent row FOR KEY SHARE, and an issuance slot or a factor version that every credit refers
 # to would become the very hot row the design removes. The recording function writes only ids it has
-# just read, and `tanpuhui audit verify` checks every reference.
+# just read under lock, and the migration creates no path that writes others.
 
 
 class LedgerTransfer(Base):
