@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
@@ -224,11 +224,6 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await db.dispose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-
-
-def sql_list(values: Sequence[str]) -> str:
-    """A quoted SQL list of fixed identifiers-as-strings, for CHECK constraints written in migrations."""
-    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
 
 
 def execute_script(connection: Any, sql: str) -> None:

@@ -41,14 +41,11 @@ async def pg_server() -> AsyncIterator[str]:
         yield url
 
 
-_admin = admin_connection
-
-
 @pytest.fixture(scope="session")
 async def template_database(pg_server: str) -> AsyncIterator[str]:
     """A database migrated to head, copied for every test."""
     name = f"tanpuhui_tpl_{os.getpid()}"
-    admin = await _admin(pg_server)
+    admin = await admin_connection(pg_server)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -66,7 +63,7 @@ _database_numbers = itertools.count()
 async def database_url(pg_server: str, template_database: str) -> AsyncIterator[str]:
     """A fresh database of our schema for one test."""
     name = f"tanpuhui_t_{os.getpid()}_{next(_database_numbers)}"
-    admin = await _admin(pg_server)
+    admin = await admin_connection(pg_server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
         yield with_database(pg_server, name)
@@ -114,9 +111,6 @@ class Api:
     def db(self) -> Database:
         db: Database = self.app.state.db
         return db
-
-
-AppFactory = Callable[..., Any]
 
 
 @pytest.fixture

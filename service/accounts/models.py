@@ -43,7 +43,6 @@ class Role(StrEnum):
     admin_super = "admin-super"
 
 
-STAFF_ROLES = (Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super)
 ADMIN_ROLES = (Role.admin_auditor, Role.admin_operator, Role.admin_super)
 
 

@@ -15,11 +15,6 @@ async def get_behaviour(session: AsyncSession | ReadSession, behaviour_id: int) 
     return await session.scalar(select(Behaviour).where(Behaviour.id == behaviour_id))
 
 
-async def get_behaviours(session: AsyncSession | ReadSession, behaviour_ids: Sequence[int]) -> dict[int, Behaviour]:
-    rows = (await session.scalars(select(Behaviour).where(Behaviour.id.in_(behaviour_ids)))).all()
-    return {row.id: row for row in rows}
-
-
 async def resident_behaviours(
     session: AsyncSession | ReadSession, *, resident_id: int, before_id: int | None, limit: int
 ) -> Sequence[Behaviour]:
