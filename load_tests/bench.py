@@ -2,7 +2,7 @@
 
 Prints one JSON object per line:
   floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service
-  record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99
+  record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99, after a 5 s warm-up
   record_batch                     POST /v1/partner/behaviours, signed batches of 1,000
   record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
 
@@ -47,6 +47,7 @@ SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RESIDENTS = 20_000
 CONCURRENCY = 32
 SINGLE_SECONDS = max(3.0, 15 * SCALE)
+WARMUP_SECONDS = 5.0
 BATCH_SIZE = 1000
 BATCHES = max(4, int(20 * SCALE))
 LARGE_LEDGER_ENTRIES = int(5_000_000 * SCALE)
@@ -100,20 +101,28 @@ def floor_payload(cache: FactorCache, resident_id: int, body: dict[str, Any], or
     }
 
 
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+    }
+
+
 async def floor_single(pool: asyncpg.Pool, cache: FactorCache, events: Events, issuance: list[int]) -> None:
     sql = str(RECORD_SQL).replace(":records", "$1").replace(":source", "$2").replace(":partner_id", "$3")
     sql = sql.replace(":issuance", "$4").replace(":today", "$5").replace(":budget", "$6")
     sql = sql.replace(":rate_key", "$7").replace(":rate_interval", "$8").replace(":rate_burst", "$9")
     today = local_date(datetime.now(UTC))
-    done = 0
+    latencies: list[float] = []
     stop = time.perf_counter() + SINGLE_SECONDS
 
     async def worker() -> None:
-        nonlocal done
         async with pool.acquire() as connection:
             while time.perf_counter() < stop:
                 index, body = events.next()
                 record = floor_payload(cache, events.resident_ids[index], body, 0)
+                began = time.perf_counter()
                 await connection.fetch(
                     sql,
                     json.dumps([record]),
@@ -126,11 +135,17 @@ async def floor_single(pool: asyncpg.Pool, cache: FactorCache, events: Events, i
                     timedelta(seconds=0.01),
                     timedelta(minutes=1),
                 )
-                done += 1
+                latencies.append(time.perf_counter() - began)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    emit(name="floor_single", events_per_s=round(done / (time.perf_counter() - started), 1), concurrency=CONCURRENCY)
+    elapsed = time.perf_counter() - started
+    emit(
+        name="floor_single",
+        events_per_s=round(len(latencies) / elapsed, 1),
+        **_percentiles(latencies),
+        concurrency=CONCURRENCY,
+    )
 
 
 async def floor_batch(
@@ -195,9 +210,17 @@ def _partner_batch(cache: FactorCache, events: Events, *, as_http: bool = False)
     return out
 
 
-async def record_single(name: str, tokens: list[str], events: Events, **extra: Any) -> None:
+async def record_single(
+    name: str,
+    tokens: list[str],
+    events: Events,
+    *,
+    seconds: float = SINGLE_SECONDS,
+    emit_line: bool = True,
+    **extra: Any,
+) -> None:
     latencies: list[float] = []
-    stop = time.perf_counter() + SINGLE_SECONDS
+    stop = time.perf_counter() + seconds
     errors: dict[str, int] = {}
 
     async def worker() -> None:
@@ -223,12 +246,12 @@ async def record_single(name: str, tokens: list[str], events: Events, **extra: A
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     elapsed = time.perf_counter() - started
-    latencies.sort()
+    if not emit_line:
+        return
     emit(
         name=name,
         events_per_s=round(len(latencies) / elapsed, 1),
-        p50_ms=round(statistics.median(latencies) * 1000, 2),
-        p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        **_percentiles(latencies),
         concurrency=CONCURRENCY,
         errors=errors,
         **extra,
@@ -344,6 +367,12 @@ def start_server(url: str) -> subprocess.Popen[bytes]:
     )
 
 
+async def warm_up(tokens: list[str], events: Events) -> None:
+    """A few seconds of recording before measuring: every pooled connection prepares its statements once,
+    as in a service that has been running."""
+    await record_single("warm-up", tokens, events, seconds=WARMUP_SECONDS, emit_line=False)
+
+
 async def wait_ready(process: subprocess.Popen[bytes]) -> None:
     for _ in range(120):
         if process.poll() is not None:
@@ -419,6 +448,7 @@ async def run(url: str) -> None:
     process = start_server(url)
     try:
         await wait_ready(process)
+        await warm_up(tokens, events)
         await record_single("record_single", tokens, events)
         await pool.execute("ANALYZE")
         await record_batch(cache, events, key.key_id, secret)
@@ -438,6 +468,7 @@ async def run(url: str) -> None:
     process = start_server(url)
     try:
         await wait_ready(process)
+        await warm_up(tokens, events)
         await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
     finally:
         process.terminate()

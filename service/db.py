@@ -20,7 +20,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import URL, Executable, MetaData, Result, ScalarResult, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 from service.config import Settings
@@ -103,12 +109,17 @@ class Database:
             await self._replica.dispose()
 
 
-def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     return cast(Database, request.app.state.db)
 
 
+# Dependencies are async: FastAPI runs a plain `def` dependency in the thread pool, a thread hop per request.
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).sessionmaker() as session:
+    async with database_of(request).sessionmaker() as session:
         try:
             yield session
         except AppError as error:
@@ -125,14 +136,23 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
-    async with get_database(request).read_sessionmaker() as session:
+    async with database_of(request).read_sessionmaker() as session:
         try:
             yield cast(ReadSession, session)
         finally:
             await session.rollback()
 
 
+async def _statement_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A connection in autocommit: each statement is its own transaction, committed before it answers.
+    For writes that are one atomic statement (recording calls one function), this saves the BEGIN and
+    COMMIT round trips of a session."""
+    async with database_of(request).engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
 SessionDep = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+StatementConnectionDep = Annotated[AsyncConnection, Depends(_statement_connection, scope="function")]
 ReadSessionDep = Annotated[ReadSession, Depends(_read_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 

@@ -8,7 +8,9 @@ lifetime has passed. The public keys are served as a JWKS at /.well-known/jwks.j
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +26,7 @@ from service.config import Settings
 ALGORITHM = "EdDSA"
 BUILTIN_KID = "development"
 _LEEWAY = timedelta(seconds=10)
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,10 @@ class Keyring:
             self.active_kid = settings.jwt_active_kid or settings.jwt_keys[0].kid
         for kid, private in self._private.items():
             self._public[kid] = private.public_key()
+        # Tokens already verified, with their expiry: a signature check costs more than the rest of a
+        # request's authentication. The keys are fixed for the life of the process, so an entry stays
+        # true until its token expires.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def issue(self, principal: Principal, *, now: datetime | None = None) -> tuple[str, int]:
         """Sign an access token; returns it with its lifetime in seconds."""
@@ -86,6 +93,19 @@ class Keyring:
         return token, int(self.ttl.total_seconds())
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if time.time() < expires + _LEEWAY.total_seconds():
+                return principal
+            del self._verified[token]
+        principal, expires = self._verify_signed(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify_signed(self, token: str) -> tuple[Principal, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.InvalidTokenError as exc:
@@ -112,7 +132,8 @@ class Keyring:
             if kind not in ("resident", "user") or (kind == "resident") != (role is Role.resident):
                 raise ValueError(kind)
             enterprise = claims.get("ent")
-            return Principal(kind, int(ident), role, int(enterprise) if enterprise is not None else None)
+            principal = Principal(kind, int(ident), role, int(enterprise) if enterprise is not None else None)
+            return principal, float(claims["exp"])
         except (KeyError, ValueError) as exc:
             raise InvalidToken("The token's claims are not ours.", "令牌声明无法识别。") from exc
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import Field
 
 from service.accounts.deps import AdminOperator
-from service.db import SessionDep, get_database
+from service.db import SessionDep, database_of
 from service.factors import service
 from service.factors.model import BehaviourType
 from service.ingest.deps import IngestDep
@@ -93,7 +93,7 @@ async def publish_version(
     """Publish a factor version; it applies to behaviours in its validity and never changes issued credits."""
     published = await service.publish(session, source_text=body.source, published_by=f"user:{operator.subject_id}")
     # Runs after the commit: every cache learns of a version only once it is stored for good.
-    background.add_task(ingest.cache.refresh, get_database(request).sessionmaker)
+    background.add_task(ingest.cache.refresh, database_of(request).sessionmaker)
     return PublishedRead(
         version=_version_read(published.stored.id, published.stored.factor_set), created=published.created
     )

@@ -5,7 +5,7 @@ from fastapi import Depends, Request
 from service.ingest.service import Ingest
 
 
-def get_ingest(request: Request) -> Ingest:
+async def get_ingest(request: Request) -> Ingest:
     return cast(Ingest, request.app.state.ingest)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
-from service.db import ReadSessionDep, SessionDep
+from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
 from service.ingest import service
 from service.ingest.deps import IngestDep
 from service.ingest.schemas import (
@@ -34,10 +34,14 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
     },
 )
 async def record_behaviour(
-    resident: CurrentResident, body: BehaviourCreate, session: SessionDep, ingest: IngestDep, response: Response
+    resident: CurrentResident,
+    body: BehaviourCreate,
+    connection: StatementConnectionDep,
+    ingest: IngestDep,
+    response: Response,
 ) -> RecordedBehaviour:
     """Record a low-carbon behaviour; answers the credit, its calculation and the new balance."""
-    recorded = await service.record_for_resident(session, ingest=ingest, resident_id=resident.subject_id, body=body)
+    recorded = await service.record_for_resident(connection, ingest=ingest, resident_id=resident.subject_id, body=body)
     if recorded.replayed:
         response.status_code = status.HTTP_200_OK
     return recorded
@@ -65,11 +69,11 @@ async def my_behaviour(
 
 @router.post("/v1/partner/behaviours", tags=["partner"])
 async def partner_batch(
-    caller: CurrentPartner, body: PartnerBatch, session: SessionDep, ingest: IngestDep
+    caller: CurrentPartner, body: PartnerBatch, connection: StatementConnectionDep, ingest: IngestDep
 ) -> BatchResult:
     """Push up to 1,000 verified records; each gets its own outcome."""
     return await service.record_partner_batch(
-        session, ingest=ingest, partner_id=caller.partner.id, records=body.records
+        connection, ingest=ingest, partner_id=caller.partner.id, records=body.records
     )
 
 

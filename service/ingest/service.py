@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db import ReadSession
 from service.errors import DatabaseUnavailable, NotFound, RateLimited
@@ -68,8 +68,9 @@ class Ingest:
 
 
 async def record_for_resident(
-    session: AsyncSession, *, ingest: Ingest, resident_id: int, body: BehaviourCreate
+    connection: AsyncConnection, *, ingest: Ingest, resident_id: int, body: BehaviourCreate
 ) -> RecordedBehaviour:
+    """One round trip on an autocommit connection: the recording function is one atomic statement."""
     ingest.require_ready()
     now = datetime.now(UTC)
     evidence = body.evidence if body.evidence and body.evidence.model_dump(exclude_none=True) else None
@@ -84,7 +85,7 @@ async def record_for_resident(
         **prepared.payload(body, evidence),
     }
     (row,) = await posting.record(
-        session,
+        connection,
         records=[record],
         source="resident",
         partner_id=None,
@@ -103,7 +104,8 @@ async def record_for_resident(
     if row.outcome == "replay":
         if row.content_sha256.hex() != digest:
             raise DuplicateConflict(extra={"behaviour_id": row.behaviour_id})
-        behaviour = await repository.get_behaviour(session, row.behaviour_id)
+        async with AsyncSession(bind=connection) as session:
+            behaviour = await repository.get_behaviour(session, row.behaviour_id)
         assert behaviour is not None
         return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
     # A new record: the reply is built from what was computed and what the ledger answered.
@@ -206,7 +208,7 @@ def _partner_outcome(index: int, external_id: str, row: Row[Any] | _Replay, dige
 
 
 async def record_partner_batch(
-    session: AsyncSession, *, ingest: Ingest, partner_id: int, records: Sequence[dict[str, object]]
+    connection: AsyncConnection, *, ingest: Ingest, partner_id: int, records: Sequence[dict[str, object]]
 ) -> BatchResult:
     """Check every record on its own; send the good ones to the ledger in one call. One bad record never
     fails the batch."""
@@ -243,7 +245,7 @@ async def record_partner_batch(
         )
     if ready:
         rows = await posting.record(
-            session,
+            connection,
             records=ready,
             source="partner",
             partner_id=partner_id,
@@ -252,11 +254,10 @@ async def record_partner_batch(
             budget_g=ingest.budget_g,
         )
         raced = [digests[row.ord][0] for row in rows if row.outcome == "key_race"]
-        stored = (
-            await repository.partner_behaviours_by_key(session, partner_id=partner_id, external_ids=raced)
-            if raced
-            else {}
-        )
+        stored: dict[str, Behaviour] = {}
+        if raced:
+            async with AsyncSession(bind=connection) as session:
+                stored = await repository.partner_behaviours_by_key(session, partner_id=partner_id, external_ids=raced)
         for row in rows:
             external_id, digest = digests[row.ord]
             if row.outcome == "key_race":

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Row, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 RECORD_SQL = text(
     """
@@ -34,7 +34,7 @@ REVIEW_SQL = text(
 
 
 async def record(
-    session: AsyncSession,
+    session: AsyncConnection | AsyncSession,
     *,
     records: Sequence[dict[str, Any]],
     source: str,
