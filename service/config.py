@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)
     migrate_on_start: bool = True
 
+    # Leaderboards: the background roll-up of ledger entries into scores (off: boards stop moving).
+    leaderboard_rollup: bool = True
+    leaderboard_rollup_interval_s: float = Field(default=1.0, gt=0, le=60)
+
     # HTTP.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -29,6 +29,8 @@ from service.ingest.service import Ingest
 from service.kit import ratelimit
 from service.kit.middleware import RequestContextMiddleware
 from service.kit.secrets import SecretBox, derive_key
+from service.leaderboard import rollup as leaderboard_rollup
+from service.leaderboard.router import router as leaderboard_router
 from service.ledger import service as ledger_service
 from service.ledger.router import router as ledger_router
 
@@ -114,6 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 asyncio.create_task(_maintenance(db, settings)),
                 asyncio.create_task(ingest.cache.poll(db.sessionmaker)),
             ]
+            if settings.leaderboard_rollup:
+                tasks.append(
+                    asyncio.create_task(
+                        leaderboard_rollup.run_forever(db, interval_s=settings.leaderboard_rollup_interval_s)
+                    )
+                )
             try:
                 await _prepare_ingest(db, settings, ingest)
             except Exception as exc:
@@ -162,4 +170,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(factors_router)
     app.include_router(ingest_router)
     app.include_router(ledger_router)
+    app.include_router(leaderboard_router)
     return app

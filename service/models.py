@@ -14,6 +14,7 @@ from service.accounts.models import (
 from service.factors.models import FactorVersion
 from service.ingest.models import Behaviour, BudgetSlot, CapUsage
 from service.kit.ratelimit import rate_limit_bucket
+from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "RefreshToken",
     "Resident",
     "User",
+    "leaderboard_tables",
     "rate_limit_bucket",
 ]

@@ -20,25 +20,25 @@ from service.accounts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_
 from service.accounts.tokens import Keyring, Principal
 from service.accounts.wechat import WechatClient
 from service.config import Settings
-from service.db import SessionDep, get_database
+from service.db import SessionDep, database_of
 from service.errors import Unauthenticated
 from service.kit import ratelimit
 from service.kit.secrets import SecretBox
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     return cast(Keyring, request.app.state.keyring)
 
 
-def get_wechat(request: Request) -> WechatClient:
+async def get_wechat(request: Request) -> WechatClient:
     return cast(WechatClient, request.app.state.wechat)
 
 
-def get_secret_box(request: Request) -> SecretBox:
+async def get_secret_box(request: Request) -> SecretBox:
     return cast(SecretBox, request.app.state.secret_box)
 
 
@@ -74,6 +74,7 @@ StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_RO
 AdminReader = Annotated[Principal, Depends(require_role(*ADMIN_ROLES))]
 AdminOperator = Annotated[Principal, Depends(require_role(Role.admin_operator, Role.admin_super))]
 AdminSuper = Annotated[Principal, Depends(require_role(Role.admin_super))]
+SignedIn = Annotated[Principal, Depends(require_role(*Role))]
 
 
 def client_address(request: Request) -> str:
@@ -82,12 +83,12 @@ def client_address(request: Request) -> str:
 
 async def limit_signin_by_address(request: Request, settings: SettingsDep) -> None:
     limit = ratelimit.Limit(settings.rate_signin_per_ip_per_min)
-    await ratelimit.take(get_database(request).engine, f"signin-ip:{client_address(request)}", limit)
+    await ratelimit.take(database_of(request).engine, f"signin-ip:{client_address(request)}", limit)
 
 
 async def limit_resident_writes(request: Request, resident: CurrentResident, settings: SettingsDep) -> None:
     limit = ratelimit.Limit(settings.rate_resident_writes_per_min)
-    await ratelimit.take(get_database(request).engine, f"resident-write:{resident.subject_id}", limit)
+    await ratelimit.take(database_of(request).engine, f"resident-write:{resident.subject_id}", limit)
 
 
 SigninRateLimit = Depends(limit_signin_by_address)
@@ -119,7 +120,7 @@ async def signed_partner(
         body=body,
     )
     limit = ratelimit.Limit(settings.rate_partner_writes_per_min)
-    await ratelimit.take(get_database(request).engine, f"partner-write:{partner.id}", limit)
+    await ratelimit.take(database_of(request).engine, f"partner-write:{partner.id}", limit)
     return SignedPartner(partner, key)
 
 

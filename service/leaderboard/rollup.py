@@ -1,0 +1,242 @@
+"""The roll-up: ledger entries become leaderboard scores, off the hot path.
+
+Recording writes no leaderboard row, so a busy community never serialises recording. One background
+task per deployment (leader-elected by an advisory lock) folds new ledger entries into scores every
+second or so, in entry-id order, in chunks:
+
+1. read the entry-id sequence (the horizon), then take a snapshot and wait for the transactions it
+   lists as running: once they end, every entry at or below the horizon is committed or gone for good,
+   so nothing can appear later below the mark;
+2. in one transaction: apply queued community, organisation and visibility changes; add each resident's
+   issuance and reversal amounts to the scores of every period and category they fall in (by the
+   behaviour's local date, so a reversal leaves the board it was credited to); keep the bucket tallies
+   and group totals in step; advance the mark.
+
+A resident's own standing adds the entries above the mark live, so their own credits show at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.db import Database
+from service.errors import is_database_outage
+from service.leaderboard.boards import ALL_TIME_START, CATEGORY_OF
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = 0x7470_6C62  # "tplb": one roll-up at a time across all workers and hosts
+CHUNK_ENTRIES = 50_000
+SIZES_EVERY = timedelta(seconds=30)
+
+_CATEGORY_CASE = (
+    "CASE x.behaviour_type "
+    + " ".join(f"WHEN '{behaviour.value}' THEN '{category.value}'" for behaviour, category in CATEGORY_OF.items())
+    + " END"
+)
+
+# The boards a resident's score row is counted on: the district and, when set, their community and
+# organisation.
+_MEMBERSHIPS = """
+CROSS JOIN LATERAL (VALUES ('district', 0::bigint), ('community', {row}.community_id),
+                           ('organisation', {row}.organisation_id)) g(scope, scope_id)
+"""
+
+CHANGES_SQL = text(
+    f"""
+    WITH queued AS (
+        DELETE FROM leaderboard_resident_change RETURNING resident_id
+    ), now_is AS (
+        SELECT r.id AS resident_id, r.community_id, r.organisation_id,
+               (r.leaderboard_visible AND r.deleted_at IS NULL) AS visible
+          FROM accounts_resident r JOIN queued q ON q.resident_id = r.id
+    ), changed AS (
+        SELECT s.period, s.period_start, s.category, s.resident_id, s.grams, s.community_id, s.organisation_id,
+               s.visible, n.community_id AS new_community_id, n.organisation_id AS new_organisation_id,
+               n.visible AS new_visible
+          FROM leaderboard_score s JOIN now_is n ON n.resident_id = s.resident_id
+         WHERE (s.community_id, s.organisation_id, s.visible)
+               IS DISTINCT FROM (n.community_id, n.organisation_id, n.visible)
+    ), updated AS (
+        UPDATE leaderboard_score s
+           SET community_id = c.new_community_id, organisation_id = c.new_organisation_id, visible = c.new_visible
+          FROM changed c
+         WHERE s.period = c.period AND s.period_start = c.period_start AND s.category = c.category
+           AND s.resident_id = c.resident_id
+    ), moves AS (
+        SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, leaderboard_bucket(c.grams) AS bucket,
+               -1 AS d
+          FROM changed c {_MEMBERSHIPS.format(row="c")}
+         WHERE c.visible AND c.grams > 0 AND g.scope_id IS NOT NULL
+        UNION ALL
+        SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, leaderboard_bucket(c.grams), 1
+          FROM (SELECT period, period_start, category, grams, new_visible AS visible,
+                       new_community_id AS community_id, new_organisation_id AS organisation_id
+                  FROM changed) c {_MEMBERSHIPS.format(row="c")}
+         WHERE c.visible AND c.grams > 0 AND g.scope_id IS NOT NULL
+    )
+    INSERT INTO leaderboard_tally AS t (period, period_start, category, scope, scope_id, bucket, residents)
+    SELECT period, period_start, category, scope, scope_id, bucket, sum(d) FROM moves
+     GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
+    ON CONFLICT (period, period_start, category, scope, scope_id, bucket)
+    DO UPDATE SET residents = t.residents + EXCLUDED.residents
+    """
+)
+
+ROLLUP_SQL = text(
+    f"""
+    WITH raw AS (
+        SELECT la.resident_id, e.amount, b.local_date, b.behaviour_type
+          FROM ledger_entry e
+          JOIN ledger_account la ON la.id = e.account_id
+          JOIN ledger_transfer t ON t.id = e.transfer_id
+          LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
+          JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+         WHERE e.id > :after AND e.id <= :upto AND la.kind = 'resident' AND t.kind IN ('issuance', 'reversal')
+    ), keyed AS (
+        SELECT x.resident_id, p.period, p.period_start, c.category, sum(x.amount)::bigint AS delta
+          FROM raw x
+         CROSS JOIN LATERAL (VALUES ('day', x.local_date),
+                                    ('week', date_trunc('week', x.local_date)::date),
+                                    ('month', date_trunc('month', x.local_date)::date),
+                                    ('year', date_trunc('year', x.local_date)::date),
+                                    ('all', DATE '{ALL_TIME_START.isoformat()}')) p(period, period_start)
+         CROSS JOIN LATERAL (VALUES ('all'), ({_CATEGORY_CASE})) c(category)
+         GROUP BY 1, 2, 3, 4
+    ), upserted AS (
+        INSERT INTO leaderboard_score AS s
+              (period, period_start, category, resident_id, community_id, organisation_id, visible, grams)
+        SELECT k.period, k.period_start, k.category, k.resident_id, r.community_id, r.organisation_id,
+               r.leaderboard_visible AND r.deleted_at IS NULL, k.delta
+          FROM keyed k JOIN accounts_resident r ON r.id = k.resident_id
+        ON CONFLICT (period, period_start, category, resident_id) DO UPDATE SET grams = s.grams + EXCLUDED.grams
+        RETURNING s.period, s.period_start, s.category, s.resident_id, s.community_id, s.organisation_id,
+                  s.visible, s.grams
+    ), moved AS (
+        SELECT u.*, u.grams - k.delta AS old_grams
+          FROM upserted u
+          JOIN keyed k ON k.period = u.period AND k.period_start = u.period_start AND k.category = u.category
+                      AND k.resident_id = u.resident_id
+    ), tally AS (
+        INSERT INTO leaderboard_tally AS t (period, period_start, category, scope, scope_id, bucket, residents)
+        SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, v.bucket, sum(v.d)
+          FROM moved m {_MEMBERSHIPS.format(row="m")}
+         CROSS JOIN LATERAL (VALUES (leaderboard_bucket(m.old_grams), CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
+                                    (leaderboard_bucket(m.grams), CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(bucket, d)
+         WHERE m.visible AND g.scope_id IS NOT NULL AND v.d <> 0
+         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(v.d) <> 0
+        ON CONFLICT (period, period_start, category, scope, scope_id, bucket)
+        DO UPDATE SET residents = t.residents + EXCLUDED.residents
+    ), groups AS (
+        INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
+        SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint
+          FROM keyed k JOIN accounts_resident r ON r.id = k.resident_id
+         CROSS JOIN LATERAL (VALUES ('community', r.community_id), ('organisation', r.organisation_id)) g(scope, scope_id)
+         WHERE g.scope_id IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (period, period_start, category, scope, scope_id) DO UPDATE SET grams = gs.grams + EXCLUDED.grams
+    )
+    UPDATE leaderboard_state SET rolled_entry_id = :upto, rolled_at = now() WHERE id = 1
+    """
+)
+
+SIZES_SQL = (
+    text("DELETE FROM leaderboard_group_size"),
+    text(
+        """
+        INSERT INTO leaderboard_group_size (scope, scope_id, residents)
+        SELECT 'community', community_id, count(*) FROM accounts_resident
+         WHERE deleted_at IS NULL AND community_id IS NOT NULL GROUP BY community_id
+        UNION ALL
+        SELECT 'organisation', organisation_id, count(*) FROM accounts_resident
+         WHERE deleted_at IS NULL AND organisation_id IS NOT NULL GROUP BY organisation_id
+        """
+    ),
+    text("UPDATE leaderboard_state SET sizes_at = now() WHERE id = 1"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rolled:
+    """One step's result: `behind` is true when more entries wait than one chunk took."""
+
+    rolled: bool
+    upto: int
+    behind: bool
+
+
+# Transactions of this snapshot still running that could write this database's ledger: those of our
+# own database's backends and any the server does not attribute (a prepared transaction, say). Writers in
+# other databases of the same server are no concern of ours.
+_RUNNING_SQL = text(
+    """
+    SELECT x FROM unnest(CAST(:xids AS text[])) x
+     WHERE pg_xact_status(x::xid8) = 'in progress'
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                        WHERE a.backend_xid = x::xid8::xid AND a.datname IS DISTINCT FROM current_database())
+    """
+)
+
+
+async def _settled_horizon(connection: AsyncConnection, settle_s: float) -> int | None:
+    """The highest entry id every one of whose predecessors is now committed or aborted; None when a
+    transaction that could still write below it runs on past `settle_s`."""
+    horizon = await connection.scalar(
+        text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq")
+    )
+    running = list(await connection.scalars(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text")))
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while running:
+        running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
+        if running:
+            if asyncio.get_running_loop().time() > deadline:
+                return None
+            await asyncio.sleep(0.01)
+    return int(horizon or 0)
+
+
+async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool = False) -> Rolled:
+    """Roll up at most one chunk of new entries, and whatever profile changes are queued."""
+    async with db.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        horizon = await _settled_horizon(connection, settle_s)
+    async with db.engine.begin() as connection:
+        if not await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}):
+            return Rolled(rolled=False, upto=0, behind=False)
+        await connection.execute(CHANGES_SQL)
+        state = (
+            await connection.execute(
+                text(
+                    "SELECT rolled_entry_id, sizes_at IS NULL OR sizes_at < now() - CAST(:every AS interval) "
+                    "FROM leaderboard_state WHERE id = 1 FOR UPDATE"
+                ),
+                {"every": SIZES_EVERY},
+            )
+        ).one()
+        after, sizes_due = int(state[0]), bool(state[1])
+        upto = after if horizon is None else min(horizon, after + CHUNK_ENTRIES)
+        if upto > after:
+            await connection.execute(ROLLUP_SQL, {"after": after, "upto": upto})
+        if refresh_sizes or sizes_due:
+            for statement in SIZES_SQL:
+                await connection.execute(statement)
+    return Rolled(rolled=upto > after, upto=upto, behind=horizon is not None and horizon > upto)
+
+
+async def run_forever(db: Database, *, interval_s: float) -> None:
+    """The background task: a step every `interval_s`, at once again while behind."""
+    while True:
+        try:
+            step = await run_once(db)
+            if step.behind:
+                continue
+        except Exception as exc:
+            if not is_database_outage(exc):
+                logger.exception("leaderboard roll-up failed")
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from service.accounts.deps import CurrentResident, SignedIn
+from service.accounts.models import Role
+from service.db import ReadSessionDep
+from service.ingest.validation import local_date
+from service.leaderboard import service
+from service.leaderboard.boards import Board, Category, GroupKind, Period, Scope
+from service.leaderboard.schemas import GroupBoard, Leaderboard, Standing
+
+router = APIRouter(tags=["leaderboards"])
+
+
+class GroupOrder(StrEnum):
+    total = "total"
+    per_resident = "per_resident"
+
+
+PeriodQ = Annotated[Period, Query(description="day, week, month, year or all (Asia/Shanghai).")]
+OnQ = Annotated[date | None, Query(description="A date inside the period wanted; default today in Asia/Shanghai.")]
+CategoryQ = Annotated[Category, Query(description="all, green_travel, waste_sorting or low_carbon_visit.")]
+ScopeQ = Annotated[Scope, Query(description="district, community or organisation.")]
+ScopeIdQ = Annotated[int | None, Query(ge=1, description="Community or organisation id; default the resident's own.")]
+
+
+def _board(period: Period, on: date | None, category: Category, scope: Scope, scope_id: int) -> Board:
+    return Board.of(period, on or local_date(datetime.now(UTC)), category, scope, scope_id)
+
+
+def _me(principal: SignedIn) -> int | None:
+    return principal.subject_id if principal.role is Role.resident else None
+
+
+@router.get("/v1/leaderboards/residents")
+async def resident_board(
+    principal: SignedIn,
+    session: ReadSessionDep,
+    period: PeriodQ = Period.week,
+    on: OnQ = None,
+    category: CategoryQ = Category.all,
+    scope: ScopeQ = Scope.district,
+    scope_id: ScopeIdQ = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.")] = 20,
+) -> Leaderboard:
+    """The top residents of a board, with masked nicknames; opted-out residents are left off."""
+    me = _me(principal)
+    resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=me)
+    return await service.top(session, board=_board(period, on, category, scope, resolved), limit=limit, me=me)
+
+
+@router.get("/v1/me/leaderboard")
+async def my_standing(
+    resident: CurrentResident,
+    session: ReadSessionDep,
+    period: PeriodQ = Period.week,
+    on: OnQ = None,
+    category: CategoryQ = Category.all,
+    scope: ScopeQ = Scope.district,
+    scope_id: ScopeIdQ = None,
+    neighbours: Annotated[int, Query(ge=0, le=10, description="Residents to show above and below, 0–10.")] = 3,
+) -> Standing:
+    """My grams and rank on a board, up to date with my latest credits, and my neighbours."""
+    resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=resident.subject_id)
+    board = _board(period, on, category, scope, resolved)
+    return await service.standing(
+        session, board=board, resident_id=resident.subject_id, neighbours=neighbours, me=resident.subject_id
+    )
+
+
+@router.get("/v1/leaderboards/residents/{handle}")
+async def resident_standing(
+    principal: SignedIn,
+    session: ReadSessionDep,
+    handle: Annotated[str, Path(min_length=1, max_length=64, description="A `handle` from a board entry.")],
+    period: PeriodQ = Period.week,
+    on: OnQ = None,
+    category: CategoryQ = Category.all,
+    scope: ScopeQ = Scope.district,
+    scope_id: ScopeIdQ = None,
+    neighbours: Annotated[int, Query(ge=0, le=10, description="Residents to show above and below, 0–10.")] = 0,
+) -> Standing:
+    """Another resident's standing; 403 STANDING_HIDDEN when they opted out of public boards."""
+    resident_id = await service.resident_by_handle(session, handle)
+    me = _me(principal)
+    resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=resident_id)
+    board = _board(period, on, category, scope, resolved)
+    return await service.standing(session, board=board, resident_id=resident_id, neighbours=neighbours, me=me)
+
+
+@router.get("/v1/leaderboards/groups")
+async def group_board(
+    _: SignedIn,
+    session: ReadSessionDep,
+    kind: Annotated[GroupKind, Query(description="community or organisation.")] = GroupKind.community,
+    period: PeriodQ = Period.week,
+    on: OnQ = None,
+    category: CategoryQ = Category.all,
+    order: Annotated[GroupOrder, Query(description="total credits, or credits per registered resident.")] = (
+        GroupOrder.total
+    ),
+    limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.")] = 20,
+) -> GroupBoard:
+    """Communities or organisations ranked by their members' credits, in total or per resident."""
+    board = _board(period, on, category, Scope.district, 0)
+    return await service.groups(
+        session, kind=kind, board=board, per_resident=order is GroupOrder.per_resident, limit=limit
+    )

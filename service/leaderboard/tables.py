@@ -1,0 +1,98 @@
+"""The leaderboard tables (migration 0003), as Core tables: only the roll-up and the board queries in
+this package touch them, in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Index, Integer, Table, Text, text
+
+from service.db import Base
+
+_BOARD = ("period", "period_start", "category")
+
+
+def _board_columns() -> list[Column[object]]:
+    return [
+        Column("period", Text, primary_key=True),
+        Column("period_start", Date, primary_key=True),
+        Column("category", Text, primary_key=True),
+    ]
+
+
+score = Table(
+    "leaderboard_score",
+    Base.metadata,
+    *_board_columns(),
+    Column("resident_id", BigInteger, primary_key=True),
+    Column("community_id", BigInteger),
+    Column("organisation_id", BigInteger),
+    Column("visible", Boolean, nullable=False),
+    Column("grams", BigInteger, nullable=False),
+)
+Index(
+    "ix_leaderboard_score_district",
+    *(score.c[name] for name in _BOARD),
+    score.c.grams.desc(),
+    score.c.resident_id,
+    postgresql_where=text("visible AND grams > 0"),
+)
+Index(
+    "ix_leaderboard_score_community",
+    *(score.c[name] for name in _BOARD),
+    score.c.community_id,
+    score.c.grams.desc(),
+    score.c.resident_id,
+    postgresql_where=text("visible AND grams > 0 AND community_id IS NOT NULL"),
+)
+Index(
+    "ix_leaderboard_score_organisation",
+    *(score.c[name] for name in _BOARD),
+    score.c.organisation_id,
+    score.c.grams.desc(),
+    score.c.resident_id,
+    postgresql_where=text("visible AND grams > 0 AND organisation_id IS NOT NULL"),
+)
+Index("ix_leaderboard_score_resident_id", score.c.resident_id)
+
+tally = Table(
+    "leaderboard_tally",
+    Base.metadata,
+    *_board_columns(),
+    Column("scope", Text, primary_key=True),
+    Column("scope_id", BigInteger, primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("residents", BigInteger, nullable=False),
+)
+
+group_score = Table(
+    "leaderboard_group_score",
+    Base.metadata,
+    *_board_columns(),
+    Column("scope", Text, primary_key=True),
+    Column("scope_id", BigInteger, primary_key=True),
+    Column("grams", BigInteger, nullable=False),
+    CheckConstraint("scope IN ('community', 'organisation')", name="scope"),
+)
+
+group_size = Table(
+    "leaderboard_group_size",
+    Base.metadata,
+    Column("scope", Text, primary_key=True),
+    Column("scope_id", BigInteger, primary_key=True),
+    Column("residents", BigInteger, nullable=False),
+)
+
+resident_change = Table(
+    "leaderboard_resident_change",
+    Base.metadata,
+    Column("resident_id", BigInteger, primary_key=True, autoincrement=False),
+)
+
+state = Table(
+    "leaderboard_state",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("rolled_entry_id", BigInteger, nullable=False),
+    Column("rolled_at", DateTime(timezone=True), nullable=False),
+    Column("sizes_at", DateTime(timezone=True)),
+    CheckConstraint("id = 1", name="one_row"),
+)
