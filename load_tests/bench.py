@@ -4,7 +4,10 @@ Prints one JSON object per line:
   floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service
   record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99, after a 5 s warm-up
   record_batch                     POST /v1/partner/behaviours, signed batches of 1,000
+  record_single_leaderboards_off   record_single with the leaderboard roll-up switched off, for comparison
   record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
+  leaderboard_top100, leaderboard_my_rank
+                                   board reads (p50/p99) with 1,000,000 residents seeded, while recording runs
 
 It runs against the PostgreSQL the tests use (service.kit.devdb), in a scratch database dropped at the
 end, with the service in a subprocess on 127.0.0.1. Sizes shrink with BENCH_SCALE (e.g. 0.1).
@@ -347,7 +350,96 @@ UPDATE ledger_account a SET balance = s.total
 """
 
 
-def start_server(url: str) -> subprocess.Popen[bytes]:
+LEADERBOARD_RESIDENTS = int(1_000_000 * SCALE)
+
+# A district of residents (triggers off for the seeding session: their ledger accounts are written
+# set-wise below), this week's and all-time scores with a long tail, and the tallies rebuilt from them.
+SEED_DISTRICT_SQL = (
+    "SET session_replication_role = replica",
+    """
+    INSERT INTO accounts_resident (openid, pseudonym, nickname, community_id, leaderboard_visible)
+    SELECT 'district:' || g, 'r-district-' || g, '居民' || g,
+           (SELECT id FROM accounts_community ORDER BY id OFFSET g % 12 LIMIT 1), g % 50 <> 0
+      FROM generate_series(1, $1) g
+    """,
+    """
+    INSERT INTO ledger_account (kind, resident_id)
+    SELECT 'resident', r.id FROM accounts_resident r
+     WHERE r.openid LIKE 'district:%'
+    """,
+    """
+    INSERT INTO leaderboard_score (period, period_start, category, resident_id, community_id, organisation_id,
+                                   visible, grams)
+    SELECT p.period, p.start, 'all', r.id, r.community_id, NULL, r.leaderboard_visible,
+           (46 * floor(1 + 60 * power(random(), 3)))::bigint * p.scale
+      FROM accounts_resident r
+     CROSS JOIN (VALUES ('week', date_trunc('week', now() AT TIME ZONE 'Asia/Shanghai')::date, 1),
+                        ('all', DATE '2000-01-01', 20)) p(period, start, scale)
+     WHERE r.openid LIKE 'district:%'
+    """,
+    "DELETE FROM leaderboard_tally",
+    """
+    INSERT INTO leaderboard_tally (period, period_start, category, scope, scope_id, bucket, residents)
+    SELECT period, period_start, category, 'district', 0, leaderboard_bucket(grams), count(*)
+      FROM leaderboard_score WHERE visible AND grams > 0 GROUP BY 1, 2, 3, 6
+    UNION ALL
+    SELECT period, period_start, category, 'community', community_id, leaderboard_bucket(grams), count(*)
+      FROM leaderboard_score WHERE visible AND grams > 0 AND community_id IS NOT NULL GROUP BY 1, 2, 3, 5, 6
+    """,
+    "RESET session_replication_role",
+    "ANALYZE",
+)
+
+
+async def seed_district(pool: asyncpg.Pool) -> list[int]:
+    async with pool.acquire() as connection:
+        for statement in SEED_DISTRICT_SQL:
+            if "$1" in statement:
+                await connection.execute(statement, LEADERBOARD_RESIDENTS)
+            else:
+                await connection.execute(statement)
+        rows = await connection.fetch(
+            "SELECT id FROM accounts_resident WHERE openid LIKE 'district:%' ORDER BY random() LIMIT 2000"
+        )
+    return [r["id"] for r in rows]
+
+
+async def leaderboard_reads(keyring: Keyring, district: list[int], tokens: list[str], events: Events) -> None:
+    """Board reads by 4 clients, while 28 clients record: top 100 of the district this week, and a
+    resident's own rank with three neighbours each side."""
+    readers = [keyring.issue(Principal("resident", i, Role.resident))[0] for i in district]
+    timings: dict[str, list[float]] = {"top100": [], "my_rank": []}
+    stop = time.perf_counter() + SINGLE_SECONDS
+
+    async def reader(number: int) -> None:
+        client = await KeepAliveClient.open("127.0.0.1", PORT)
+        try:
+            count = 0
+            while time.perf_counter() < stop:
+                count += 1
+                token = readers[(number * 7919 + count) % len(readers)]
+                kind = "top100" if count % 2 else "my_rank"
+                path = (
+                    "/v1/leaderboards/residents?period=week&limit=100"
+                    if kind == "top100"
+                    else ("/v1/me/leaderboard?period=week&neighbours=3")
+                )
+                began = time.perf_counter()
+                status, _ = await client.request("GET", path, b"", {"authorization": f"Bearer {token}"})
+                timings[kind].append(time.perf_counter() - began)
+                assert status == 200, status
+        finally:
+            await client.close()
+
+    async def recording() -> None:
+        await record_single("record_during_reads", tokens, events, emit_line=False)
+
+    await asyncio.gather(recording(), *(reader(n) for n in range(4)))
+    for kind, name in (("top100", "leaderboard_top100"), ("my_rank", "leaderboard_my_rank")):
+        emit(name=name, **_percentiles(timings[kind]), requests=len(timings[kind]), residents=LEADERBOARD_RESIDENTS)
+
+
+def start_server(url: str, **env_extra: str) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TANPUHUI_")},
         "TANPUHUI_ENV": "test",
@@ -359,6 +451,7 @@ def start_server(url: str) -> subprocess.Popen[bytes]:
         "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
         "TANPUHUI_DB_POOL_SIZE": str(CONCURRENCY // WORKERS + 2),
         "TANPUHUI_FACTORS_DIR": str(CHECKOUT / "emission_factors"),
+        **env_extra,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(PORT), "--workers", str(WORKERS)],
@@ -445,6 +538,15 @@ async def run(url: str) -> None:
     await floor_batch(pool, cache, events, issuance, partner.id)
     await pool.execute("ANALYZE")
 
+    process = start_server(url, TANPUHUI_LEADERBOARD_ROLLUP="false")
+    try:
+        await wait_ready(process)
+        await warm_up(tokens, events)
+        await record_single("record_single_leaderboards_off", tokens, events)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
     process = start_server(url)
     try:
         await wait_ready(process)
@@ -473,6 +575,18 @@ async def run(url: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+    pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=2, max_size=2)
+    district = await timed(f"seed {LEADERBOARD_RESIDENTS:,} residents with scores", lambda: seed_district(pool))
+    await pool.close()
+    process = start_server(url)
+    try:
+        await wait_ready(process)
+        await warm_up(tokens, events)
+        await leaderboard_reads(keyring, district, tokens, events)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
     db = Database(url, settings=settings)
     async with db.sessionmaker() as session:
         emit(name="ledger_check", sum_of_balances=await ledger_repository.sum_of_balances(session))
