@@ -350,7 +350,7 @@ UPDATE ledger_account a SET balance = s.total
 """
 
 
-LEADERBOARD_RESIDENTS = int(1_000_000 * SCALE)
+LEADERBOARD_RESIDENTS = int(os.environ.get("BENCH_LEADERBOARD_RESIDENTS", 1_000_000 * SCALE))
 
 # A district of residents (triggers off for the seeding session: their ledger accounts are written
 # set-wise below), this week's and all-time scores with a long tail, and the tallies rebuilt from them.
