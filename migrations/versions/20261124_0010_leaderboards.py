@@ -56,6 +56,7 @@ BEGIN
     SELECT COALESCE(sum(t.residents), 0) INTO v_above FROM leaderboard_tally t
      WHERE t.period = p_period AND t.period_start = p_start AND t.category = p_category
        AND t.scope = p_scope AND t.scope_id = p_scope_id AND t.bucket > leaderboard_bucket(p_grams);
+    -- One query per scope, each matching its own partial index (a single query with OR would match none).
     IF p_scope = 'community' THEN
         SELECT count(*) INTO v_inside FROM leaderboard_score s
          WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible

@@ -45,7 +45,7 @@ from service.ledger import repository as ledger_repository
 
 @dataclass(frozen=True, slots=True)
 class Ingest:
-    """What recording needs besides a session; built once per process in the lifespan and filled once
+    """What recording needs besides a connection; built once per process in the lifespan and filled once
     the database answers (`issuance_accounts` is filled in place)."""
 
     cache: FactorCache

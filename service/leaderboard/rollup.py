@@ -89,16 +89,23 @@ CHANGES_SQL = text(
     """
 )
 
+# The entries a board counts, each with the behaviour (`b`) behind it: issuances, and reversals, which
+# count against the behaviour of the issuance they take back. The roll-up and a resident's live standing
+# both read through this.
+SCORED_ENTRIES = """
+    ledger_entry e
+    JOIN ledger_transfer t ON t.id = e.transfer_id AND t.kind IN ('issuance', 'reversal')
+    LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
+    JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+"""
+
 ROLLUP_SQL = text(
     f"""
     WITH raw AS (
         SELECT la.resident_id, e.amount, b.local_date, b.behaviour_type
-          FROM ledger_entry e
+          FROM {SCORED_ENTRIES}
           JOIN ledger_account la ON la.id = e.account_id
-          JOIN ledger_transfer t ON t.id = e.transfer_id
-          LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
-          JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
-         WHERE e.id > :after AND e.id <= :upto AND la.kind = 'resident' AND t.kind IN ('issuance', 'reversal')
+         WHERE e.id > :after AND e.id <= :upto AND la.kind = 'resident'
     ), keyed AS (
         SELECT x.resident_id, p.period, p.period_start, c.category, sum(x.amount)::bigint AS delta
           FROM raw x
@@ -202,19 +209,20 @@ async def _settled_horizon(connection: AsyncConnection, settle_s: float) -> int 
 
 
 async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool = False) -> Rolled:
-    """Roll up at most one chunk of new entries, and whatever profile changes are queued."""
-    async with db.engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        horizon = await _settled_horizon(connection, settle_s)
+    """Roll up at most one chunk of new entries, and whatever profile changes are queued. Only the
+    leader does anything; the others return at once."""
     async with db.engine.begin() as connection:
         if not await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}):
             return Rolled(rolled=False, upto=0, behind=False)
+        # Before this transaction writes anything it has no transaction id, so it waits on no one's
+        # snapshot, its own included.
+        horizon = await _settled_horizon(connection, settle_s)
         await connection.execute(CHANGES_SQL)
         state = (
             await connection.execute(
                 text(
                     "SELECT rolled_entry_id, sizes_at IS NULL OR sizes_at < now() - CAST(:every AS interval) "
-                    "FROM leaderboard_state WHERE id = 1 FOR UPDATE"
+                    "FROM leaderboard_state WHERE id = 1"
                 ),
                 {"every": SIZES_EVERY},
             )

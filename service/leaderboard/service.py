@@ -14,6 +14,7 @@ from service.db import ReadSession
 from service.errors import NotFound
 from service.leaderboard.boards import CATEGORY_OF, Board, Category, GroupKind, Scope, mask_nickname
 from service.leaderboard.errors import ScopeRequired, StandingHidden, UnknownScope
+from service.leaderboard.rollup import SCORED_ENTRIES
 from service.leaderboard.schemas import BoardEntry, BoardRef, GroupBoard, GroupEntry, Leaderboard, Standing
 
 _BOARD = "s.period = :period AND s.period_start = :start AND s.category = :category AND s.visible AND s.grams > 0"
@@ -122,19 +123,12 @@ async def standing(
             text(
                 f"""
                 SELECT r.leaderboard_visible AND r.deleted_at IS NULL AS visible,
-                       COALESCE(s.grams, 0) AS rolled,
-                       -- whether the tallies count the rolled-up row on this board
-                       COALESCE(s.visible AND s.grams > 0 AND (:scope = 'district'
-                           OR (:scope = 'community' AND s.community_id = :scope_id)
-                           OR (:scope = 'organisation' AND s.organisation_id = :scope_id)), false) AS counted,
+                       COALESCE(s.grams, 0) AS rolled, COALESCE(s.visible, false) AS rolled_visible,
+                       s.community_id AS rolled_community_id, s.organisation_id AS rolled_organisation_id,
                        COALESCE(s.grams, 0) + COALESCE((
                            SELECT sum(e.amount)
-                             FROM ledger_entry e
-                             JOIN ledger_transfer t ON t.id = e.transfer_id
-                             LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
-                             JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+                             FROM {SCORED_ENTRIES}
                             WHERE e.account_id = a.id AND e.id > st.rolled_entry_id
-                              AND t.kind IN ('issuance', 'reversal')
                               AND b.local_date >= :start{period_end}{_live_category_filter(board.category)}), 0) AS grams,
                        st.rolled_at
                   FROM accounts_resident r
@@ -155,7 +149,7 @@ async def standing(
         rank = int(await session.scalar(text(_RANK), {**_params(board), "grams": own.grams}))
         # The tallies still count this resident at their rolled-up grams; above their live grams, that
         # is one resident too many.
-        if own.counted and own.rolled > own.grams:
+        if own.rolled > own.grams and _tallied(board, own):
             rank -= 1
     above, below = await _neighbours(session, board=board, resident_id=resident_id, grams=own.grams, k=neighbours)
     return Standing(
@@ -166,6 +160,17 @@ async def standing(
         above=[_entry(row, row.rank, me) for row in above],
         below=[_entry(row, row.rank, me) for row in below],
     )
+
+
+def _tallied(board: Board, own: Any) -> bool:
+    """Whether the tallies count the resident's rolled-up row on this board (as the roll-up files it)."""
+    if not own.rolled_visible or own.rolled <= 0:
+        return False
+    if board.scope is Scope.community:
+        return bool(own.rolled_community_id == board.scope_id)
+    if board.scope is Scope.organisation:
+        return bool(own.rolled_organisation_id == board.scope_id)
+    return True
 
 
 _RANK = "SELECT leaderboard_rank(:period, :start, :category, :scope, :scope_id, :grams)"

@@ -1,11 +1,12 @@
 """The hot path's one round trip: hand prepared behaviours to ingest_record_batch() (migration 0002).
 
-That function, in the caller's transaction, first locks the batch's budget slots and then its residents'
-accounts, each in sorted order (one global order, so concurrent batches cannot deadlock). Then one
-statement answers a known idempotency key with the stored result, refuses a resident's report that
-overlaps a trip already recorded, applies the daily and yearly caps and the platform budget as running
-sums in record order, inserts the behaviours, and for each credit writes the issuance transfer, its two
-entries, the new balance and the cap usage. Nothing here reads factors from the database.
+Called as one statement (on the autocommit connection recording uses, its own transaction), that
+function first locks the batch's budget slots and then its residents' accounts, each in sorted order
+(one global order, so concurrent batches cannot deadlock). Then one statement answers a known
+idempotency key with the stored result, refuses a resident's report that overlaps a trip already
+recorded, applies the daily and yearly caps and the platform budget as running sums in record order,
+inserts the behaviours, and for each credit writes the issuance transfer, its two entries, the new
+balance and the cap usage. Nothing here reads factors from the database.
 """
 
 from __future__ import annotations
