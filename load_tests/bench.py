@@ -8,6 +8,7 @@ Prints one JSON object per line:
   record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
   leaderboard_top100, leaderboard_my_rank
                                    board reads (p50/p99) with 1,000,000 residents seeded, while recording runs
+                                   at 300 events/s (BENCH_READS_RECORDING_RATE)
 
 It runs against the PostgreSQL the tests use (service.kit.devdb), in a scratch database dropped at the
 end, with the service in a subprocess on 127.0.0.1. Sizes shrink with BENCH_SCALE (e.g. 0.1).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -56,6 +58,9 @@ BATCHES = max(4, int(20 * SCALE))
 LARGE_LEDGER_ENTRIES = int(5_000_000 * SCALE)
 PORT = 8765
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+# Recording during the board reads: 300 events/s is about a million behaviours an hour, several times
+# the whole district's morning rush.
+READS_RECORDING_RATE = float(os.environ.get("BENCH_READS_RECORDING_RATE", "300"))
 
 
 def emit(**line: Any) -> None:
@@ -112,13 +117,21 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     }
 
 
-async def floor_single(pool: asyncpg.Pool, cache: FactorCache, events: Events, issuance: list[int]) -> None:
+async def floor_single(
+    pool: asyncpg.Pool,
+    cache: FactorCache,
+    events: Events,
+    issuance: list[int],
+    *,
+    seconds: float = SINGLE_SECONDS,
+    emit_line: bool = True,
+) -> None:
     sql = str(RECORD_SQL).replace(":records", "$1").replace(":source", "$2").replace(":partner_id", "$3")
     sql = sql.replace(":issuance", "$4").replace(":today", "$5").replace(":budget", "$6")
     sql = sql.replace(":rate_key", "$7").replace(":rate_interval", "$8").replace(":rate_burst", "$9")
     today = local_date(datetime.now(UTC))
     latencies: list[float] = []
-    stop = time.perf_counter() + SINGLE_SECONDS
+    stop = time.perf_counter() + seconds
 
     async def worker() -> None:
         async with pool.acquire() as connection:
@@ -143,6 +156,8 @@ async def floor_single(pool: asyncpg.Pool, cache: FactorCache, events: Events, i
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     elapsed = time.perf_counter() - started
+    if not emit_line:
+        return
     emit(
         name="floor_single",
         events_per_s=round(len(latencies) / elapsed, 1),
@@ -220,16 +235,24 @@ async def record_single(
     *,
     seconds: float = SINGLE_SECONDS,
     emit_line: bool = True,
+    rate: float | None = None,
     **extra: Any,
-) -> None:
+) -> float:
+    """Record for `seconds` with CONCURRENCY clients, as fast as they go or paced to `rate` events/s in
+    all; returns the events per second achieved."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
     errors: dict[str, int] = {}
+    spacing = CONCURRENCY / rate if rate else 0.0
 
     async def worker() -> None:
         client = await KeepAliveClient.open("127.0.0.1", PORT)
+        due = time.perf_counter() + random.uniform(0, spacing)
         try:
             while time.perf_counter() < stop:
+                if spacing:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    due += spacing
                 index, body = events.next()
                 payload = json.dumps(body).encode()
                 began = time.perf_counter()
@@ -248,17 +271,17 @@ async def record_single(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    if not emit_line:
-        return
-    emit(
-        name=name,
-        events_per_s=round(len(latencies) / elapsed, 1),
-        **_percentiles(latencies),
-        concurrency=CONCURRENCY,
-        errors=errors,
-        **extra,
-    )
+    achieved = len(latencies) / (time.perf_counter() - started)
+    if emit_line:
+        emit(
+            name=name,
+            events_per_s=round(achieved, 1),
+            **_percentiles(latencies),
+            concurrency=CONCURRENCY,
+            errors=errors,
+            **extra,
+        )
+    return achieved
 
 
 async def record_batch(cache: FactorCache, events: Events, key_id: str, secret: str) -> None:
@@ -405,8 +428,9 @@ async def seed_district(pool: asyncpg.Pool) -> list[int]:
 
 
 async def leaderboard_reads(keyring: Keyring, district: list[int], tokens: list[str], events: Events) -> None:
-    """Board reads by 4 clients, while 28 clients record: top 100 of the district this week, and a
-    resident's own rank with three neighbours each side."""
+    """Board reads by 4 clients while recording runs at READS_RECORDING_RATE events/s (a rush hour of the
+    whole district several times over, leaving the CPU to serve reads): top 100 of the district this week,
+    and a resident's own rank with three neighbours each side."""
     readers = [keyring.issue(Principal("resident", i, Role.resident))[0] for i in district]
     timings: dict[str, list[float]] = {"top100": [], "my_rank": []}
     stop = time.perf_counter() + SINGLE_SECONDS
@@ -431,12 +455,19 @@ async def leaderboard_reads(keyring: Keyring, district: list[int], tokens: list[
         finally:
             await client.close()
 
-    async def recording() -> None:
-        await record_single("record_during_reads", tokens, events, emit_line=False)
-
-    await asyncio.gather(recording(), *(reader(n) for n in range(4)))
+    recording = asyncio.ensure_future(
+        record_single("record_during_reads", tokens, events, emit_line=False, rate=READS_RECORDING_RATE)
+    )
+    await asyncio.gather(*(reader(n) for n in range(4)))
+    recorded = await recording
     for kind, name in (("top100", "leaderboard_top100"), ("my_rank", "leaderboard_my_rank")):
-        emit(name=name, **_percentiles(timings[kind]), requests=len(timings[kind]), residents=LEADERBOARD_RESIDENTS)
+        emit(
+            name=name,
+            **_percentiles(timings[kind]),
+            requests=len(timings[kind]),
+            residents=LEADERBOARD_RESIDENTS,
+            recording_events_per_s=round(recorded, 1),
+        )
 
 
 def start_server(url: str, **env_extra: str) -> subprocess.Popen[bytes]:
@@ -458,6 +489,18 @@ def start_server(url: str, **env_extra: str) -> subprocess.Popen[bytes]:
         env=env,
         cwd=CHECKOUT,
     )
+
+
+async def drain_rollup(pool: asyncpg.Pool, label: str) -> None:
+    """Wait until the leaderboard roll-up has caught up with the ledger written so far, so that a phase
+    measured with the roll-up on pays only for its own entries, not for an earlier phase's backlog."""
+    target = await pool.fetchval("SELECT coalesce(max(id), 0) FROM ledger_entry")
+    began = time.perf_counter()
+    while await pool.fetchval("SELECT rolled_entry_id FROM leaderboard_state WHERE id = 1") < target:
+        if time.perf_counter() - began > 600:
+            raise SystemExit(f"the leaderboard roll-up did not catch up before {label}")
+        await asyncio.sleep(0.2)
+    log(f"roll-up caught up with {target:,} entries before {label}: {time.perf_counter() - began:.1f} s")
 
 
 async def warm_up(tokens: list[str], events: Events) -> None:
@@ -532,7 +575,9 @@ async def run(url: str) -> None:
     events = Events(ids, publics)
 
     # Each phase starts on fresh statistics, as autovacuum's ANALYZE would give a long-running service;
-    # ANALYZE also drops plans cached while the tables were empty.
+    # ANALYZE also drops plans cached while the tables were empty. The floor warms up as the service does.
+    await floor_single(pool, cache, events, issuance, seconds=WARMUP_SECONDS, emit_line=False)
+    await pool.execute("ANALYZE")
     await floor_single(pool, cache, events, issuance)
     await pool.execute("ANALYZE")
     await floor_batch(pool, cache, events, issuance, partner.id)
@@ -550,7 +595,9 @@ async def run(url: str) -> None:
     process = start_server(url)
     try:
         await wait_ready(process)
+        await drain_rollup(pool, "record_single")
         await warm_up(tokens, events)
+        await drain_rollup(pool, "record_single")
         await record_single("record_single", tokens, events)
         await pool.execute("ANALYZE")
         await record_batch(cache, events, key.key_id, secret)
@@ -567,25 +614,27 @@ async def run(url: str) -> None:
     await pool.execute("VACUUM ANALYZE")
     entries = await pool.fetchval("SELECT count(*) FROM ledger_entry")
     await pool.close()
+    pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=2, max_size=2)
     process = start_server(url)
     try:
         await wait_ready(process)
+        await drain_rollup(pool, "record_single_large_ledger")
         await warm_up(tokens, events)
         await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
     finally:
         process.terminate()
         process.wait(timeout=30)
-    pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=2, max_size=2)
     district = await timed(f"seed {LEADERBOARD_RESIDENTS:,} residents with scores", lambda: seed_district(pool))
-    await pool.close()
     process = start_server(url)
     try:
         await wait_ready(process)
+        await drain_rollup(pool, "leaderboard reads")
         await warm_up(tokens, events)
         await leaderboard_reads(keyring, district, tokens, events)
     finally:
         process.terminate()
         process.wait(timeout=30)
+    await pool.close()
 
     db = Database(url, settings=settings)
     async with db.sessionmaker() as session:

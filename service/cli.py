@@ -5,6 +5,7 @@ tanpuhui migrate upgrade [REV]    apply migrations (default: head)
 tanpuhui migrate downgrade REV    revert migrations
 tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUHUI_JWT_KEYS JSON
 tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
+tanpuhui credits expire           expire what is left of credits past their validity now (as the job does)
 """
 
 from __future__ import annotations
@@ -152,6 +153,28 @@ def factors_load(args: argparse.Namespace) -> None:
         asyncio.run(run(url))
 
 
+def credits_expire(args: argparse.Namespace) -> None:
+    from service.db import Database
+    from service.ledger import expiry
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def run(url: str) -> None:
+        db = Database(url, settings=settings)
+        try:
+            expired = await expiry.run_once(db, months=settings.credit_validity_months)
+        finally:
+            await db.dispose()
+        if expired is None:
+            print("another expiry job is running; nothing done")
+        else:
+            print(f"expired {expired.grams} g of {expired.residents} residents' credits")
+
+    with _database_url(settings) as url:
+        asyncio.run(run(url))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tanpuhui", description="Haihe carbon-inclusion platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +208,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--display-name")
     p.add_argument("--enterprise-id", type=int)
     p.set_defaults(func=create_user)
+
+    p = commands.add_parser("credits", help="credit housekeeping")
+    credits = p.add_subparsers(dest="credits_command", required=True)
+    g = credits.add_parser("expire", help="expire what is left of credits past their validity")
+    g.set_defaults(func=credits_expire)
 
     args = parser.parse_args(argv)
     args.func(args)

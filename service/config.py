@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     leaderboard_rollup: bool = True
     leaderboard_rollup_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # Credits: valid this many months from issue; the expiry job (off: nothing expires) runs this often.
+    credit_validity_months: int = Field(default=24, ge=1, le=120)
+    credit_expiry: bool = True
+    credit_expiry_interval_s: float = Field(default=3600.0, gt=0)
+
     # HTTP.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -107,6 +112,7 @@ class Settings(BaseSettings):
     rate_signin_per_username_per_min: int = Field(default=10, ge=1)
     rate_resident_writes_per_min: int = Field(default=120, ge=1)
     rate_partner_writes_per_min: int = Field(default=600, ge=1)
+    rate_voucher_checks_per_min: int = Field(default=120, ge=1)
 
     @field_validator("jwt_keys", mode="before")
     @classmethod

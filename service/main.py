@@ -31,8 +31,10 @@ from service.kit.middleware import RequestContextMiddleware
 from service.kit.secrets import SecretBox, derive_key
 from service.leaderboard import rollup as leaderboard_rollup
 from service.leaderboard.router import router as leaderboard_router
+from service.ledger import expiry as credit_expiry
 from service.ledger import service as ledger_service
 from service.ledger.router import router as ledger_router
+from service.redemption.router import router as redemption_router
 
 logger = logging.getLogger("tanpuhui")
 
@@ -116,6 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 asyncio.create_task(_maintenance(db, settings)),
                 asyncio.create_task(ingest.cache.poll(db.sessionmaker)),
             ]
+            if settings.credit_expiry:
+                tasks.append(
+                    asyncio.create_task(
+                        credit_expiry.run_forever(
+                            db, months=settings.credit_validity_months, interval_s=settings.credit_expiry_interval_s
+                        )
+                    )
+                )
             if settings.leaderboard_rollup:
                 tasks.append(
                     asyncio.create_task(
@@ -171,4 +181,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(ledger_router)
     app.include_router(leaderboard_router)
+    app.include_router(redemption_router)
     return app

@@ -15,25 +15,31 @@ from service.factors.models import FactorVersion
 from service.ingest.models import Behaviour, BudgetSlot, CapUsage
 from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
-from service.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
+from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
+from service.redemption.models import Certificate, Reward, Voucher
 
 __all__ = [
     "Behaviour",
     "BudgetSlot",
     "CapUsage",
+    "Certificate",
     "Community",
     "Enterprise",
+    "ExpiryState",
     "FactorVersion",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransfer",
+    "LotMove",
     "Organisation",
     "Partner",
     "PartnerKey",
     "PartnerSignatureSeen",
     "RefreshToken",
     "Resident",
+    "Reward",
     "User",
+    "Voucher",
     "leaderboard_tables",
     "rate_limit_bucket",
 ]

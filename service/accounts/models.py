@@ -122,13 +122,26 @@ class Resident(Base):
 
 
 class Enterprise(Base):
+    """An enterprise that registers itself and is approved by an operator before it may publish rewards
+    or retire credits. Its ledger account opens by trigger when it is created."""
+
     __tablename__ = "accounts_enterprise"
-    __table_args__ = (CheckConstraint(_enum_check("status", EnterpriseStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_enum_check("status", EnterpriseStatus), name="status"),
+        CheckConstraint("credit_code ~ '^[0-9A-Z]{18}$'", name="credit_code_format"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
     status: Mapped[str] = mapped_column(Text, server_default=EnterpriseStatus.pending.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # 统一社会信用代码; absent for enterprises an operator onboarded directly
+    credit_code: Mapped[str | None] = mapped_column(Text, unique=True)
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(Text)
+    review_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

@@ -155,14 +155,34 @@ async def get_enterprise(session: AsyncSession | ReadSession, enterprise_id: int
     return await session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id))
 
 
-async def insert_enterprise(session: AsyncSession, *, name: str, status: str) -> Enterprise | None:
+async def insert_enterprise(session: AsyncSession, *, name: str, status: str, **details: str) -> Enterprise | None:
+    """None when the name or the credit code is taken."""
+    statement = pg_insert(Enterprise).values(name=name, status=status, **details).on_conflict_do_nothing()
+    return (await session.scalars(statement.returning(Enterprise))).one_or_none()
+
+
+async def lock_enterprise(session: AsyncSession, enterprise_id: int) -> Enterprise | None:
+    statement = select(Enterprise).where(Enterprise.id == enterprise_id).with_for_update()
+    return await session.scalar(statement, execution_options={"populate_existing": True})
+
+
+async def set_enterprise_status(
+    session: AsyncSession, enterprise_id: int, *, status: str, reviewer: str, reason: str
+) -> Enterprise:
     statement = (
-        pg_insert(Enterprise)
-        .values(name=name, status=status)
-        .on_conflict_do_nothing(index_elements=[Enterprise.name])
+        update(Enterprise)
+        .where(Enterprise.id == enterprise_id)
+        .values(status=status, reviewed_at=func.now(), reviewed_by=reviewer, review_reason=reason)
         .returning(Enterprise)
     )
-    return (await session.scalars(statement)).one_or_none()
+    return (await session.scalars(statement, execution_options={"populate_existing": True})).one()
+
+
+async def list_enterprises(session: AsyncSession | ReadSession, *, status: str | None) -> Sequence[Enterprise]:
+    statement = select(Enterprise).order_by(Enterprise.id)
+    if status is not None:
+        statement = statement.where(Enterprise.status == status)
+    return (await session.scalars(statement)).all()
 
 
 # ---------------------------------------------------------------------------------------------- partners

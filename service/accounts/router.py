@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from service.accounts import repository, service
 from service.accounts.deps import (
@@ -25,8 +25,11 @@ from service.accounts.models import EnterpriseStatus, OrganisationKind, Partner,
 from service.accounts.schemas import (
     CommunityRead,
     DevSignIn,
+    EnterpriseAdminRead,
     EnterpriseCreate,
     EnterpriseRead,
+    EnterpriseRegister,
+    EnterpriseReview,
     Jwks,
     OrganisationCreate,
     OrganisationRead,
@@ -220,6 +223,28 @@ async def create_enterprise(_: AdminOperator, body: EnterpriseCreate, session: S
     return EnterpriseRead.model_validate(enterprise)
 
 
+@router.get("/v1/admin/enterprises", tags=["admin"])
+async def list_enterprises(
+    _: AdminReader,
+    session: ReadSessionDep,
+    status: Annotated[EnterpriseStatus | None, Query(description="Only enterprises with this status.")] = None,
+) -> list[EnterpriseAdminRead]:
+    """Enterprises with their applications' details, e.g. those pending review."""
+    rows = await repository.list_enterprises(session, status=status.value if status else None)
+    return [EnterpriseAdminRead.model_validate(e) for e in rows]
+
+
+@router.post("/v1/admin/enterprises/{enterprise_id}/review", tags=["admin"])
+async def review_enterprise(
+    operator: AdminOperator, enterprise_id: Annotated[int, Path(ge=1)], body: EnterpriseReview, session: SessionDep
+) -> EnterpriseAdminRead:
+    """Approve or reject an application, or suspend or reinstate an enterprise, with a reason."""
+    enterprise = await service.review_enterprise(
+        session, enterprise_id=enterprise_id, review=body, reviewer=f"user:{operator.subject_id}"
+    )
+    return EnterpriseAdminRead.model_validate(enterprise)
+
+
 @router.post("/v1/admin/organisations", tags=["admin"], status_code=status.HTTP_201_CREATED)
 async def create_organisation(_: AdminOperator, body: OrganisationCreate, session: SessionDep) -> OrganisationRead:
     """Add a school, enterprise or public institution residents can join."""
@@ -228,6 +253,18 @@ async def create_organisation(_: AdminOperator, body: OrganisationCreate, sessio
     if await repository.organisation_code_exists(session, body.code):
         raise Conflict("This organisation code is taken.", "组织代码已被占用。")
     return OrganisationRead.model_validate(await repository.insert_organisation(session, body.model_dump()))
+
+
+# ---------------------------------------------------------------------------------------------- enterprises
+
+
+@router.post(
+    "/v1/enterprises/register", tags=["enterprise"], status_code=status.HTTP_201_CREATED, dependencies=[SigninRateLimit]
+)
+async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> EnterpriseRead:
+    """An enterprise applies to join, with its first user; it can publish rewards and retire credits once an
+    operator approves it. The user signs in at /v1/auth/login meanwhile."""
+    return EnterpriseRead.model_validate(await service.register_enterprise(session, data=body))
 
 
 # ---------------------------------------------------------------------------------------------- partners

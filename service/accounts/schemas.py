@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
@@ -143,6 +144,52 @@ class EnterpriseRead(Schema):
     name: str = Field(description="Registered name.")
     status: EnterpriseStatus = Field(description="pending, approved, rejected or suspended.")
     created_at: datetime = Field(description="Created at.")
+
+
+ChinaMobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")]
+
+
+class EnterpriseRegister(InputSchema):
+    name: str = Field(
+        min_length=2,
+        max_length=128,
+        description="The enterprise's registered name.",
+        examples=["天津津南绿色餐饮有限公司"],
+    )
+    credit_code: str = Field(
+        pattern=r"^[0-9A-Z]{18}$",
+        description="Unified social credit code (统一社会信用代码), 18 characters.",
+        examples=["91120112MA05KXYZ3B"],
+    )
+    contact_name: str = Field(min_length=1, max_length=64, description="Who to contact about the application.")
+    contact_phone: ChinaMobile = Field(description="Contact's mobile number; seen only by administrators.")
+    username: Username = Field(description="Username of the enterprise's first user.", examples=["jinnan-green-cafe"])
+    password: str = Field(min_length=12, max_length=256, description="At least 12 characters.")
+    display_name: str = Field(min_length=1, max_length=64, description="The first user's display name.")
+
+
+class EnterpriseReviewDecision(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    suspend = "suspend"
+    reinstate = "reinstate"
+
+
+class EnterpriseReview(InputSchema):
+    decision: EnterpriseReviewDecision = Field(
+        description="approve or reject a pending application; suspend an approved enterprise; reinstate a "
+        "suspended or rejected one."
+    )
+    reason: str = Field(min_length=1, max_length=500, description="Why; kept with the enterprise.")
+
+
+class EnterpriseAdminRead(EnterpriseRead):
+    credit_code: str | None = Field(description="Unified social credit code.")
+    contact_name: str | None = Field(description="Contact person.")
+    contact_phone: str | None = Field(description="Contact's mobile number.")
+    reviewed_at: datetime | None = Field(description="When it was last reviewed.")
+    reviewed_by: str | None = Field(description="Who reviewed it last.")
+    review_reason: str | None = Field(description="The reason given with the last review.")
 
 
 class PartnerCreate(InputSchema):

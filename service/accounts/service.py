@@ -28,6 +28,9 @@ from service.accounts.models import Enterprise, EnterpriseStatus, Partner, Partn
 from service.accounts.passwords import hash_password, verify_password
 from service.accounts.schemas import (
     CommunityRead,
+    EnterpriseRegister,
+    EnterpriseReview,
+    EnterpriseReviewDecision,
     OrganisationRead,
     ResidentExport,
     ResidentRead,
@@ -280,6 +283,60 @@ async def create_enterprise(session: AsyncSession, *, name: str, status: Enterpr
     if enterprise is None:
         raise Conflict("An enterprise of this name exists.", "同名企业已存在。")
     return enterprise
+
+
+async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister) -> Enterprise:
+    """An enterprise applies: it and its first user are created, pending an operator's review. The user can
+    sign in at once and see the application's status, but publishes and retires nothing until approved."""
+    enterprise = await repository.insert_enterprise(
+        session,
+        name=data.name,
+        status=EnterpriseStatus.pending.value,
+        credit_code=data.credit_code,
+        contact_name=data.contact_name,
+        contact_phone=data.contact_phone,
+    )
+    if enterprise is None:
+        raise Conflict("An enterprise with this name or credit code is registered.", "同名或同一信用代码的企业已注册。")
+    await create_user(
+        session,
+        data=UserCreate(
+            username=data.username,
+            password=data.password,
+            display_name=data.display_name,
+            role=Role.enterprise,
+            enterprise_id=enterprise.id,
+        ),
+    )
+    return enterprise
+
+
+_REVIEW_MOVES = {
+    EnterpriseReviewDecision.approve: ({EnterpriseStatus.pending}, EnterpriseStatus.approved),
+    EnterpriseReviewDecision.reject: ({EnterpriseStatus.pending}, EnterpriseStatus.rejected),
+    EnterpriseReviewDecision.suspend: ({EnterpriseStatus.approved}, EnterpriseStatus.suspended),
+    EnterpriseReviewDecision.reinstate: (
+        {EnterpriseStatus.suspended, EnterpriseStatus.rejected},
+        EnterpriseStatus.approved,
+    ),
+}
+
+
+async def review_enterprise(
+    session: AsyncSession, *, enterprise_id: int, review: EnterpriseReview, reviewer: str
+) -> Enterprise:
+    enterprise = await repository.lock_enterprise(session, enterprise_id)
+    if enterprise is None:
+        raise NotFound("No such enterprise.", "企业不存在。")
+    allowed_from, to = _REVIEW_MOVES[review.decision]
+    if EnterpriseStatus(enterprise.status) not in allowed_from:
+        raise Conflict(
+            f"An enterprise that is {enterprise.status} cannot be given the decision {review.decision.value}.",
+            f"状态为 {enterprise.status} 的企业不能执行 {review.decision.value}。",
+        )
+    return await repository.set_enterprise_status(
+        session, enterprise_id, status=to.value, reviewer=reviewer, reason=review.reason
+    )
 
 
 async def ensure_demo_admin(session: AsyncSession) -> tuple[str, str] | None:

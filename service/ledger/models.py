@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
@@ -92,3 +92,39 @@ class LedgerEntry(Base):
     account_id: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LotMove(Base):
+    """Grams of one issuance lot moved by a transfer after issuance (redemption, refund, retirement,
+    expiry, reversal). An account's holding of a lot is the lot's amount if it was issued to the account,
+    plus the grams moved in, less the grams moved out; a trigger refuses a move that would overdraw it.
+    Append-only."""
+
+    __tablename__ = "ledger_lot_move"
+    __table_args__ = (
+        CheckConstraint("grams > 0", name="positive"),
+        CheckConstraint("from_account_id <> to_account_id", name="two_accounts"),
+        Index("ix_ledger_lot_move_lot_id", "lot_id"),
+        Index("ix_ledger_lot_move_transfer_id", "transfer_id"),
+        Index("ix_ledger_lot_move_from_account_id_lot_id", "from_account_id", "lot_id"),
+        Index("ix_ledger_lot_move_to_account_id_lot_id", "to_account_id", "lot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfer.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfer.id"))
+    from_account_id: Mapped[int] = mapped_column(BigInteger)
+    to_account_id: Mapped[int] = mapped_column(BigInteger)
+    grams: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExpiryState(Base):
+    """How far the expiry job has looked: issuance lots and lot moves up to these ids."""
+
+    __tablename__ = "ledger_expiry_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_through: Mapped[int] = mapped_column(BigInteger)
+    move_through: Mapped[int] = mapped_column(BigInteger)
+    ran_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -33,6 +33,12 @@ async def get_transfer(session: AsyncSession, transfer_id: int) -> LedgerTransfe
     return await session.scalar(select(LedgerTransfer).where(LedgerTransfer.id == transfer_id))
 
 
+async def reversal_of(session: AsyncSession, transfer_id: int) -> int | None:
+    """The transfer that compensates `transfer_id` (a reversal or a refund), if any."""
+    statement = select(LedgerTransfer.id).where(LedgerTransfer.reverses_transfer_id == transfer_id)
+    return await session.scalar(statement)
+
+
 async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, LedgerAccount]:
     statement = (
         select(LedgerAccount).where(LedgerAccount.id.in_(account_ids)).order_by(LedgerAccount.id).with_for_update()

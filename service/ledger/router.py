@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import Field
 
-from service.accounts.deps import AdminOperator, CurrentResident
+from service.accounts.deps import AdminOperator, CurrentResident, SettingsDep
 from service.db import ReadSessionDep, SessionDep
 from service.ingest.schemas import BalanceRead
 from service.kit.schemas import InputSchema, Schema
-from service.ledger import service
+from service.ledger import expiry, service
+from service.redemption.schemas import ExpiringDay, ExpiringRead
 
 router = APIRouter()
 
@@ -28,6 +29,25 @@ async def my_balance(resident: CurrentResident, session: ReadSessionDep) -> Bala
     """The signed-in resident's credit balance in grams of CO₂e."""
     balance = await service.resident_balance(session, resident_id=resident.subject_id)
     return BalanceRead(balance_g=balance.balance_g, credited_total_g=balance.credited_total_g)
+
+
+@router.get("/v1/me/credits/expiring", tags=["behaviours"])
+async def my_expiring_credits(
+    resident: CurrentResident,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    within_days: Annotated[int, Query(ge=1, le=366, description="Look this many days ahead.")] = 90,
+) -> ExpiringRead:
+    """Credits that expire within the next days, by day: spend them first, as spending does."""
+    days = await expiry.expiring(
+        session, resident_id=resident.subject_id, months=settings.credit_validity_months, days=within_days
+    )
+    return ExpiringRead(
+        validity_months=settings.credit_validity_months,
+        within_days=within_days,
+        total_g=sum(grams for _, grams in days),
+        days=[ExpiringDay(expires_on=day, grams=grams) for day, grams in days],
+    )
 
 
 @router.post("/v1/admin/transfers/{transfer_id}/reverse", tags=["admin"], status_code=status.HTTP_201_CREATED)

@@ -1,0 +1,217 @@
+"""Rewards and vouchers for residents; rewards, vouchers at the counter and retirement for enterprises;
+certificates for anyone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from service.accounts.deps import CurrentResident, EnterpriseUser, ResidentWriteLimit, SettingsDep, SignedIn
+from service.db import ReadSessionDep, SessionDep, database_of
+from service.kit import ratelimit
+from service.kit.pagination import decode_cursor, encode_cursor
+from service.redemption import repository, service
+from service.redemption.errors import VoucherNotFound
+from service.redemption.models import RewardCategory
+from service.redemption.schemas import (
+    CertificatePage,
+    CertificateRead,
+    EnterpriseCredits,
+    RedeemRequest,
+    RedemptionRead,
+    RetirementCreate,
+    RewardCreate,
+    RewardPage,
+    RewardRead,
+    RewardUpdate,
+    VoucherAccepted,
+    VoucherCheck,
+    VoucherPage,
+    VoucherRead,
+)
+
+router = APIRouter()
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+
+
+def _enterprise_id(user: EnterpriseUser) -> int:
+    assert user.enterprise_id is not None  # the token of an enterprise user always names its enterprise
+    return user.enterprise_id
+
+
+# ---------------------------------------------------------------------------------------------- residents
+
+
+@router.get("/v1/rewards", tags=["rewards"])
+async def browse_rewards(
+    _: SignedIn,
+    session: ReadSessionDep,
+    category: Annotated[RewardCategory | None, Query(description="Only this category.")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> RewardPage:
+    """Rewards on offer now, newest first; sold-out ones show `stock_left` 0."""
+    rows = await repository.browse_rewards(
+        session,
+        category=category.value if category else None,
+        before_id=decode_cursor(cursor),
+        limit=limit + 1,
+        now=datetime.now(UTC),
+    )
+    items = [service.reward_read(reward, enterprise) for reward, enterprise in rows[:limit]]
+    return RewardPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+@router.get("/v1/rewards/{reward_id}", tags=["rewards"])
+async def get_reward(_: SignedIn, reward_id: Annotated[int, Path(ge=1)], session: ReadSessionDep) -> RewardRead:
+    """One reward on offer."""
+    return await service.reward_for_resident(session, reward_id)
+
+
+@router.post(
+    "/v1/rewards/{reward_id}/redeem",
+    tags=["rewards"],
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[ResidentWriteLimit],
+    responses={200: {"model": RedemptionRead, "description": "This client_id already redeemed it: the same voucher."}},
+)
+async def redeem(
+    resident: CurrentResident,
+    reward_id: Annotated[int, Path(ge=1)],
+    body: RedeemRequest,
+    session: SessionDep,
+    response: Response,
+) -> RedemptionRead:
+    """Spend credits on a reward and get a voucher; retry with the same client_id to get the same voucher."""
+    redeemed = await service.redeem(
+        session, resident_id=resident.subject_id, reward_id=reward_id, client_id=body.client_id
+    )
+    if not redeemed.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Cache-Control"] = "no-store"
+    return RedemptionRead(voucher=redeemed.voucher, balance_g=redeemed.balance_g)
+
+
+@router.get("/v1/me/vouchers", tags=["rewards"])
+async def my_vouchers(
+    resident: CurrentResident, session: ReadSessionDep, response: Response, limit: Limit = 20, cursor: Cursor = None
+) -> VoucherPage:
+    """The signed-in resident's vouchers, newest first."""
+    rows = await repository.vouchers_with_rewards(
+        session, resident_id=resident.subject_id, before_id=decode_cursor(cursor), limit=limit + 1
+    )
+    items = [service.voucher_read(*row) for row in rows[:limit]]
+    response.headers["Cache-Control"] = "no-store"
+    return VoucherPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+@router.get("/v1/me/vouchers/{voucher_id}", tags=["rewards"])
+async def my_voucher(
+    resident: CurrentResident, voucher_id: Annotated[int, Path(ge=1)], session: ReadSessionDep, response: Response
+) -> VoucherRead:
+    """One of the signed-in resident's vouchers."""
+    rows = await repository.vouchers_with_rewards(
+        session, resident_id=resident.subject_id, before_id=None, limit=1, voucher_id=voucher_id
+    )
+    if not rows:
+        raise VoucherNotFound
+    response.headers["Cache-Control"] = "no-store"
+    return service.voucher_read(*rows[0])
+
+
+@router.post("/v1/me/vouchers/{voucher_id}/cancel", tags=["rewards"], dependencies=[ResidentWriteLimit])
+async def cancel_voucher(
+    resident: CurrentResident, voucher_id: Annotated[int, Path(ge=1)], session: SessionDep
+) -> RedemptionRead:
+    """Cancel an unused voucher before it expires: the credits and the stock come back."""
+    cancelled = await service.cancel(session, resident_id=resident.subject_id, voucher_id=voucher_id)
+    return RedemptionRead(voucher=cancelled.voucher, balance_g=cancelled.balance_g)
+
+
+# ---------------------------------------------------------------------------------------------- enterprises
+
+
+@router.get("/v1/enterprise/me", tags=["enterprise"])
+async def enterprise_me(user: EnterpriseUser, session: ReadSessionDep) -> EnterpriseCredits:
+    """The enterprise's status and credits: held, still open in vouchers, retirable and retired."""
+    return await service.enterprise_credits(session, _enterprise_id(user))
+
+
+@router.post("/v1/enterprise/rewards", tags=["enterprise"], status_code=status.HTTP_201_CREATED)
+async def publish_reward(user: EnterpriseUser, body: RewardCreate, session: SessionDep) -> RewardRead:
+    """Publish a reward; only an approved enterprise can."""
+    return await service.publish_reward(session, enterprise_id=_enterprise_id(user), data=body)
+
+
+@router.get("/v1/enterprise/rewards", tags=["enterprise"])
+async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep) -> list[RewardRead]:
+    """The enterprise's own rewards, withdrawn ones included, newest first."""
+    enterprise = await repository.get_enterprise(session, _enterprise_id(user))
+    assert enterprise is not None
+    return [service.reward_read(r, enterprise) for r in await repository.enterprise_rewards(session, enterprise.id)]
+
+
+@router.patch("/v1/enterprise/rewards/{reward_id}", tags=["enterprise"])
+async def change_reward(
+    user: EnterpriseUser, reward_id: Annotated[int, Path(ge=1)], body: RewardUpdate, session: SessionDep
+) -> RewardRead:
+    """Add stock, change the description, image or end of the window, or withdraw a reward."""
+    return await service.change_reward(session, enterprise_id=_enterprise_id(user), reward_id=reward_id, changes=body)
+
+
+async def _limit_voucher_checks(request: Request, user: EnterpriseUser, settings: SettingsDep) -> None:
+    limit = ratelimit.Limit(settings.rate_voucher_checks_per_min)
+    await ratelimit.take(database_of(request).engine, f"voucher-check:{user.enterprise_id}", limit)
+
+
+@router.post("/v1/enterprise/vouchers/accept", tags=["enterprise"], dependencies=[Depends(_limit_voucher_checks)])
+async def accept_voucher(user: EnterpriseUser, body: VoucherCheck, session: SessionDep) -> VoucherAccepted:
+    """Take a voucher at the counter: a valid, unused, unexpired code of this enterprise is marked used, once."""
+    voucher, reward = await service.accept(
+        session, enterprise_id=_enterprise_id(user), user_id=user.subject_id, raw_code=body.code
+    )
+    assert voucher.used_at is not None
+    return VoucherAccepted(
+        voucher_id=voucher.id,
+        reward_id=reward.id,
+        reward_title=reward.title,
+        price_g=voucher.price_g,
+        used_at=voucher.used_at,
+    )
+
+
+@router.post(
+    "/v1/enterprise/retirements",
+    tags=["enterprise"],
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": CertificateRead, "description": "This client_id already retired: the same certificate."}},
+)
+async def retire(
+    user: EnterpriseUser, body: RetirementCreate, session: SessionDep, response: Response
+) -> CertificateRead:
+    """Retire credits for good for a named purpose and get a certificate."""
+    certificate, created = await service.retire(session, enterprise_id=_enterprise_id(user), data=body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return certificate
+
+
+@router.get("/v1/enterprise/retirements", tags=["enterprise"])
+async def enterprise_certificates(user: EnterpriseUser, session: ReadSessionDep) -> CertificatePage:
+    """The enterprise's certificates, newest first."""
+    return CertificatePage(items=await service.certificates_of(session, _enterprise_id(user)))
+
+
+# ---------------------------------------------------------------------------------------------- public
+
+
+@router.get("/v1/certificates/{number}", tags=["certificates"])
+async def check_certificate(
+    number: Annotated[str, Path(min_length=1, max_length=40)], session: ReadSessionDep
+) -> CertificateRead:
+    """Anyone can check a retirement certificate by its number."""
+    return await service.certificate(session, number)
