@@ -200,8 +200,9 @@ async def outstanding_g(session: AsyncSession | ReadSession, enterprise_id: int)
 
 # What an enterprise may retire, by lot: grams received from vouchers that were used or have expired
 # (a voucher still open can be cancelled, and its grams must then go back), less what it has retired.
-_RETIRABLE = text(
-    """
+# Retiring counts only vouchers marked expired (by its sweep, under their row locks); a figure for
+# display also counts those whose time is up but that no sweep has marked yet.
+_RETIRABLE = """
     SELECT x.lot_id, sum(x.grams)::bigint AS grams, l.created_at AS issued_at
       FROM (SELECT m.lot_id, m.grams, m.transfer_id FROM ledger_lot_move m WHERE m.to_account_id = :account
             UNION ALL
@@ -209,16 +210,20 @@ _RETIRABLE = text(
       JOIN ledger_transfer t ON t.id = x.transfer_id
       JOIN ledger_transfer l ON l.id = x.lot_id
       LEFT JOIN redemption_voucher v ON v.redemption_transfer_id = x.transfer_id
-     WHERE t.kind NOT IN ('redemption', 'refund') OR v.status IN ('used', 'expired')
+     WHERE t.kind NOT IN ('redemption', 'refund') OR v.status IN ('used', 'expired') {lapsed}
      GROUP BY x.lot_id, l.created_at
     HAVING sum(x.grams) > 0
      ORDER BY x.lot_id
-    """
-)
+"""
+_RETIRABLE_NOW = text(_RETIRABLE.format(lapsed=""))
+_RETIRABLE_SHOWN = text(_RETIRABLE.format(lapsed="OR (v.status = 'issued' AND v.expires_at <= clock_timestamp())"))
 
 
-async def retirable(session: AsyncSession | ReadSession, account_id: int) -> list[Holding]:
-    rows = (await session.execute(_RETIRABLE, {"account": account_id})).all()
+async def retirable(
+    session: AsyncSession | ReadSession, account_id: int, *, for_display: bool = False
+) -> list[Holding]:
+    statement = _RETIRABLE_SHOWN if for_display else _RETIRABLE_NOW
+    rows = (await session.execute(statement, {"account": account_id})).all()
     return [Holding(row.lot_id, row.grams, row.issued_at) for row in rows]
 
 

@@ -100,7 +100,7 @@ async def enterprise_credits(session: AsyncSession | ReadSession, enterprise_id:
         status=enterprise.status,
         balance_g=account.balance,
         outstanding_g=await repository.outstanding_g(session, enterprise_id),
-        retirable_g=sum(h.grams for h in await repository.retirable(session, account.id)),
+        retirable_g=sum(h.grams for h in await repository.retirable(session, account.id, for_display=True)),
         retired_g=await repository.retired_g(session, enterprise_id),
     )
 
@@ -230,6 +230,7 @@ async def redeem(session: AsyncSession, *, resident_id: int, reward_id: int, cli
     if not await repository.take_stock(session, reward.id):
         raise RewardSoldOut
     enterprise_account = await repository.account_of(session, enterprise_id=enterprise.id)
+    balance_after = account.balance - reward.price_g
     taken = lots.take_oldest(await lots.holdings(session, account.id), reward.price_g)
     transfer_id = await lots.move(
         session,
@@ -253,7 +254,7 @@ async def redeem(session: AsyncSession, *, resident_id: int, reward_id: int, cli
             "redemption_transfer_id": transfer_id,
         },
     )
-    return Redeemed(voucher_read(voucher, reward, enterprise), account.balance - reward.price_g, created=True)
+    return Redeemed(voucher_read(voucher, reward, enterprise), balance_after, created=True)
 
 
 def _refuse_if_settled(voucher: Voucher) -> None:
@@ -273,6 +274,7 @@ async def cancel(session: AsyncSession, *, resident_id: int, voucher_id: int) ->
         raise VoucherNotFound
     _refuse_if_settled(voucher)
     await repository.return_stock(session, voucher.reward_id)
+    balance_after = account.balance + voucher.price_g
     enterprise_account = await repository.account_of(session, enterprise_id=voucher.enterprise_id)
     refund = await lots.move(
         session,
@@ -293,7 +295,7 @@ async def cancel(session: AsyncSession, *, resident_id: int, voucher_id: int) ->
     )
     found = await repository.get_reward(session, voucher.reward_id)
     assert found is not None
-    return Redeemed(voucher_read(voucher, *found), account.balance + voucher.price_g, created=False)
+    return Redeemed(voucher_read(voucher, *found), balance_after, created=False)
 
 
 async def accept(session: AsyncSession, *, enterprise_id: int, user_id: int, raw_code: str) -> tuple[Voucher, Reward]:
