@@ -354,7 +354,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_redemption_certificate")),
         sa.UniqueConstraint("number", name=op.f("uq_redemption_certificate_number")),
         sa.UniqueConstraint("retirement_transfer_id", name=op.f("uq_redemption_certificate_retirement_transfer_id")),
-        sa.UniqueConstraint("enterprise_id", "client_id", name=op.f("uq_redemption_certificate_enterprise_id_client_id")),
+        sa.UniqueConstraint(
+            "enterprise_id", "client_id", name=op.f("uq_redemption_certificate_enterprise_id_client_id")
+        ),
     )
     execute_script(op.get_bind(), FUNCTIONS)
 

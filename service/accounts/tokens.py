@@ -26,7 +26,9 @@ from service.config import Settings
 ALGORITHM = "EdDSA"
 BUILTIN_KID = "development"
 _LEEWAY = timedelta(seconds=10)
-_VERIFIED_CACHE_SIZE = 10_000
+# Verified tokens are kept by a 16-byte digest until they expire: about 30 MB for a district's worth of
+# residents signed in within one token lifetime, where an Ed25519 verification costs ~0.2 ms a request.
+_VERIFIED_CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class Keyring:
         # Tokens already verified, with their expiry: a signature check costs more than the rest of a
         # request's authentication. The keys are fixed for the life of the process, so an entry stays
         # true until its token expires.
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
 
     def issue(self, principal: Principal, *, now: datetime | None = None) -> tuple[str, int]:
         """Sign an access token; returns it with its lifetime in seconds."""
@@ -93,14 +95,15 @@ class Keyring:
         return token, int(self.ttl.total_seconds())
 
     def verify(self, token: str) -> Principal:
-        cached = self._verified.get(token)
+        key = hashlib.blake2b(token.encode(), digest_size=16).digest()
+        cached = self._verified.get(key)
         if cached is not None:
             principal, expires = cached
             if time.time() < expires + _LEEWAY.total_seconds():
                 return principal
-            del self._verified[token]
+            del self._verified[key]
         principal, expires = self._verify_signed(token)
-        self._verified[token] = (principal, expires)
+        self._verified[key] = (principal, expires)
         if len(self._verified) > _VERIFIED_CACHE_SIZE:
             self._verified.popitem(last=False)
         return principal
