@@ -3,8 +3,10 @@
 Prints one JSON object per line:
   floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service
   record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99, after a 5 s warm-up
+  record_single_leaderboards_off   the same with the leaderboard roll-up switched off; the two alternate,
+                                   twice each, and each line gives the median run
+  leaderboard_rollup_cost          how much lower record_single is than with the roll-up off
   record_batch                     POST /v1/partner/behaviours, signed batches of 1,000
-  record_single_leaderboards_off   record_single with the leaderboard roll-up switched off, for comparison
   record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
   leaderboard_top100, leaderboard_my_rank
                                    board reads (p50/p99) with 1,000,000 residents seeded, while recording runs
@@ -26,6 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +56,7 @@ RESIDENTS = 20_000
 CONCURRENCY = 32
 SINGLE_SECONDS = max(3.0, 15 * SCALE)
 WARMUP_SECONDS = 5.0
+ROUNDS = 2
 BATCH_SIZE = 1000
 BATCHES = max(4, int(20 * SCALE))
 LARGE_LEDGER_ENTRIES = int(5_000_000 * SCALE)
@@ -237,9 +241,9 @@ async def record_single(
     emit_line: bool = True,
     rate: float | None = None,
     **extra: Any,
-) -> float:
+) -> Measured:
     """Record for `seconds` with CONCURRENCY clients, as fast as they go or paced to `rate` events/s in
-    all; returns the events per second achieved."""
+    all."""
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
     errors: dict[str, int] = {}
@@ -271,17 +275,34 @@ async def record_single(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    achieved = len(latencies) / (time.perf_counter() - started)
+    measured = Measured(len(latencies) / (time.perf_counter() - started), latencies, errors)
     if emit_line:
-        emit(
-            name=name,
-            events_per_s=round(achieved, 1),
-            **_percentiles(latencies),
-            concurrency=CONCURRENCY,
-            errors=errors,
-            **extra,
-        )
-    return achieved
+        emit_recording(name, [measured], **extra)
+    return measured
+
+
+@dataclass
+class Measured:
+    events_per_s: float
+    latencies: list[float]
+    errors: dict[str, int]
+
+
+def emit_recording(name: str, runs: list[Measured], **extra: Any) -> None:
+    """One line for one or more runs: the median throughput, the latencies of all runs together."""
+    errors: dict[str, int] = {}
+    for run in runs:
+        for code, count in run.errors.items():
+            errors[code] = errors.get(code, 0) + count
+    line: dict[str, Any] = {
+        "events_per_s": round(statistics.median(r.events_per_s for r in runs), 1),
+        **_percentiles([latency for r in runs for latency in r.latencies]),
+        "concurrency": CONCURRENCY,
+        "errors": errors,
+    }
+    if len(runs) > 1:
+        line["runs_events_per_s"] = [round(r.events_per_s, 1) for r in runs]
+    emit(name=name, **line, **extra)
 
 
 async def record_batch(cache: FactorCache, events: Events, key_id: str, secret: str) -> None:
@@ -459,7 +480,7 @@ async def leaderboard_reads(keyring: Keyring, district: list[int], tokens: list[
         record_single("record_during_reads", tokens, events, emit_line=False, rate=READS_RECORDING_RATE)
     )
     await asyncio.gather(*(reader(n) for n in range(4)))
-    recorded = await recording
+    recorded = (await recording).events_per_s
     for kind, name in (("top100", "leaderboard_top100"), ("my_rank", "leaderboard_my_rank")):
         emit(
             name=name,
@@ -583,22 +604,39 @@ async def run(url: str) -> None:
     await floor_batch(pool, cache, events, issuance, partner.id)
     await pool.execute("ANALYZE")
 
-    process = start_server(url, TANPUHUI_LEADERBOARD_ROLLUP="false")
-    try:
+    # Recording with the leaderboard roll-up off and on, alternately, ROUNDS times each, so that neither
+    # side gains from running later on a warmer database; each line gives the median run.
+    runs: dict[bool, list[Measured]] = {False: [], True: []}
+    process = start_server(url)
+    try:  # a first service run measures nothing: it brings the database's caches and statistics to speed
         await wait_ready(process)
         await warm_up(tokens, events)
-        await record_single("record_single_leaderboards_off", tokens, events)
+        await drain_rollup(pool, "record_single")
     finally:
         process.terminate()
         process.wait(timeout=30)
+    for _ in range(ROUNDS):
+        for rollup in (False, True):
+            process = start_server(url, TANPUHUI_LEADERBOARD_ROLLUP=str(rollup).lower())
+            try:
+                await wait_ready(process)
+                if rollup:
+                    await drain_rollup(pool, "record_single")
+                await warm_up(tokens, events)
+                if rollup:
+                    await drain_rollup(pool, "record_single")
+                runs[rollup].append(await record_single("record_single", tokens, events, emit_line=False))
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+    emit_recording("record_single_leaderboards_off", runs[False])
+    emit_recording("record_single", runs[True])
+    off, on = (statistics.median(r.events_per_s for r in runs[flag]) for flag in (False, True))
+    emit(name="leaderboard_rollup_cost", throughput_drop_pct=round(100 * (off - on) / off, 1))
 
     process = start_server(url)
     try:
         await wait_ready(process)
-        await drain_rollup(pool, "record_single")
-        await warm_up(tokens, events)
-        await drain_rollup(pool, "record_single")
-        await record_single("record_single", tokens, events)
         await pool.execute("ANALYZE")
         await record_batch(cache, events, key.key_id, secret)
     finally:
