@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     leaderboard_rollup: bool = True
     leaderboard_rollup_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # Receipts: the background sealer of ledger entries into the signed Merkle log (off: no new receipts).
+    receipt_sealer: bool = True
+    receipt_seal_interval_s: float = Field(default=0.25, gt=0, le=10)
+
     # Credits: valid this many months from issue; the expiry job (off: nothing expires) runs this often.
     credit_validity_months: int = Field(default=24, ge=1, le=120)
     credit_expiry: bool = True

@@ -14,6 +14,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
@@ -46,6 +47,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def enum_check(column: str, enum: type[StrEnum]) -> str:
+    """A CHECK expression: the column holds one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
 
 
 class Base(DeclarativeBase):

@@ -18,6 +18,9 @@ from service.accounts import service as accounts_service
 from service.accounts.router import router as accounts_router
 from service.accounts.tokens import Keyring
 from service.accounts.wechat import WechatClient
+from service.audit import sealer
+from service.audit.router import router as audit_router
+from service.audit.signing import CheckpointSigner
 from service.config import Settings, check_production
 from service.db import Database, DatabaseDep, open_database
 from service.errors import DatabaseUnavailable, install_handlers, is_database_outage
@@ -118,6 +121,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 asyncio.create_task(_maintenance(db, settings)),
                 asyncio.create_task(ingest.cache.poll(db.sessionmaker)),
             ]
+            if settings.receipt_sealer:
+                tasks.append(
+                    asyncio.create_task(
+                        sealer.run_forever(db, app.state.checkpoint_signer, interval_s=settings.receipt_seal_interval_s)
+                    )
+                )
             if settings.credit_expiry:
                 tasks.append(
                     asyncio.create_task(
@@ -157,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keyring = Keyring(settings)
+    app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_handlers(app)
@@ -182,4 +192,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_router)
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
+    app.include_router(audit_router)
     return app

@@ -11,6 +11,7 @@ from service.accounts.models import (
     Resident,
     User,
 )
+from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
 from service.ingest.models import Behaviour, BudgetSlot, CapUsage
 from service.kit.ratelimit import rate_limit_bucket
@@ -23,6 +24,7 @@ __all__ = [
     "BudgetSlot",
     "CapUsage",
     "Certificate",
+    "Checkpoint",
     "Community",
     "Enterprise",
     "ExpiryState",
@@ -38,6 +40,9 @@ __all__ = [
     "RefreshToken",
     "Resident",
     "Reward",
+    "SealLeaf",
+    "SealNode",
+    "SealState",
     "User",
     "Voucher",
     "leaderboard_tables",

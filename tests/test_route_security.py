@@ -76,6 +76,12 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("POST", "/v1/enterprise/retirements"): {Role.enterprise},
     ("GET", "/v1/enterprise/retirements"): {Role.enterprise},
     ("GET", "/v1/certificates/{number}"): PUBLIC,
+    ("GET", "/v1/me/behaviours/{behaviour_id}/receipt"): {Role.resident},
+    ("GET", "/v1/me/receipts/{entry_id}"): {Role.resident},
+    ("GET", "/v1/transparency/checkpoint"): PUBLIC,
+    ("GET", "/v1/transparency/checkpoints/{tree_size}"): PUBLIC,
+    ("GET", "/v1/transparency/consistency"): PUBLIC,
+    ("GET", "/v1/transparency/key"): PUBLIC,
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base
+from service.db import Base, enum_check
 
 
 class CommunityKind(StrEnum):
@@ -61,15 +61,11 @@ class PartnerKind(StrEnum):
     exhibition_gate = "exhibition_gate"
 
 
-def _enum_check(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
-
-
 class Community(Base):
     """A town, street or area of Jinnan that residents belong to (seeded by migration)."""
 
     __tablename__ = "accounts_community"
-    __table_args__ = (CheckConstraint(_enum_check("kind", CommunityKind), name="kind"),)
+    __table_args__ = (CheckConstraint(enum_check("kind", CommunityKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     code: Mapped[str] = mapped_column(Text, unique=True)
@@ -82,7 +78,7 @@ class Organisation(Base):
     """A school, enterprise or public institution a resident may join for group leaderboards."""
 
     __tablename__ = "accounts_organisation"
-    __table_args__ = (CheckConstraint(_enum_check("kind", OrganisationKind), name="kind"),)
+    __table_args__ = (CheckConstraint(enum_check("kind", OrganisationKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     code: Mapped[str] = mapped_column(Text, unique=True)
@@ -127,7 +123,7 @@ class Enterprise(Base):
 
     __tablename__ = "accounts_enterprise"
     __table_args__ = (
-        CheckConstraint(_enum_check("status", EnterpriseStatus), name="status"),
+        CheckConstraint(enum_check("status", EnterpriseStatus), name="status"),
         CheckConstraint("credit_code ~ '^[0-9A-Z]{18}$'", name="credit_code_format"),
     )
 
@@ -170,7 +166,7 @@ class Partner(Base):
 
     __tablename__ = "accounts_partner"
     __table_args__ = (
-        CheckConstraint(_enum_check("kind", PartnerKind), name="kind"),
+        CheckConstraint(enum_check("kind", PartnerKind), name="kind"),
         CheckConstraint("code ~ '^[a-z0-9][a-z0-9_-]{1,31}$'", name="code_format"),
     )
 

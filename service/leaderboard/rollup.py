@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db import Database
 from service.errors import is_database_outage
 from service.leaderboard.boards import ALL_TIME_START, CATEGORY_OF
+from service.ledger.horizon import settled_horizon
 
 logger = logging.getLogger(__name__)
 
@@ -178,36 +178,6 @@ class Rolled:
     behind: bool
 
 
-# Transactions of this snapshot still running that could write this database's ledger: those of our
-# own database's backends and any the server does not attribute (a prepared transaction, say). Writers in
-# other databases of the same server are no concern of ours.
-_RUNNING_SQL = text(
-    """
-    SELECT x FROM unnest(CAST(:xids AS text[])) x
-     WHERE pg_xact_status(x::xid8) = 'in progress'
-       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                        WHERE a.backend_xid = x::xid8::xid AND a.datname IS DISTINCT FROM current_database())
-    """
-)
-
-
-async def _settled_horizon(connection: AsyncConnection, settle_s: float) -> int | None:
-    """The highest entry id every one of whose predecessors is now committed or aborted; None when a
-    transaction that could still write below it runs on past `settle_s`."""
-    horizon = await connection.scalar(
-        text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq")
-    )
-    running = list(await connection.scalars(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text")))
-    deadline = asyncio.get_running_loop().time() + settle_s
-    while running:
-        running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
-        if running:
-            if asyncio.get_running_loop().time() > deadline:
-                return None
-            await asyncio.sleep(0.01)
-    return int(horizon or 0)
-
-
 async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool = False) -> Rolled:
     """Roll up at most one chunk of new entries, and whatever profile changes are queued. Only the
     leader does anything; the others return at once."""
@@ -216,7 +186,7 @@ async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool =
             return Rolled(rolled=False, upto=0, behind=False)
         # Before this transaction writes anything it has no transaction id, so it waits on no one's
         # snapshot, its own included.
-        horizon = await _settled_horizon(connection, settle_s)
+        horizon = await settled_horizon(connection, settle_s)
         await connection.execute(CHANGES_SQL)
         state = (
             await connection.execute(

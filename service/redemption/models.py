@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base
+from service.db import Base, enum_check
 
 
 class RewardCategory(StrEnum):
@@ -44,17 +44,13 @@ class VoucherStatus(StrEnum):
     expired = "expired"
 
 
-def _in(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
-
-
 class Reward(Base):
     """A reward an approved enterprise offers for credits. `stock_left` never goes below zero (CHECK)."""
 
     __tablename__ = "redemption_reward"
     __table_args__ = (
-        CheckConstraint(_in("category", RewardCategory), name="category"),
-        CheckConstraint(_in("status", RewardStatus), name="status"),
+        CheckConstraint(enum_check("category", RewardCategory), name="category"),
+        CheckConstraint(enum_check("status", RewardStatus), name="status"),
         CheckConstraint("price_g > 0", name="price_positive"),
         CheckConstraint("stock_left >= 0 AND stock_left <= stock_total", name="stock_in_range"),
         CheckConstraint("per_resident_limit >= 1", name="limit_positive"),
@@ -89,7 +85,7 @@ class Voucher(Base):
     __tablename__ = "redemption_voucher"
     __table_args__ = (
         UniqueConstraint("resident_id", "client_id"),
-        CheckConstraint(_in("status", VoucherStatus), name="status"),
+        CheckConstraint(enum_check("status", VoucherStatus), name="status"),
         CheckConstraint(
             "(status = 'used') = (used_at IS NOT NULL)"
             " AND (status = 'cancelled') = (cancelled_at IS NOT NULL AND refund_transfer_id IS NOT NULL)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,15 +40,22 @@ async def get_enterprise(session: AsyncSession | ReadSession, enterprise_id: int
     return await session.get(Enterprise, enterprise_id)
 
 
+Inserted = TypeVar("Inserted", Reward, Voucher, Certificate)
+
+
+async def _insert(session: AsyncSession, row: Inserted) -> Inserted:
+    """Insert and read back, server defaults included."""
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
 # ---------------------------------------------------------------------------------------------- rewards
 
 
 async def insert_reward(session: AsyncSession, values: dict[str, Any]) -> Reward:
-    reward = Reward(**values)
-    session.add(reward)
-    await session.flush()
-    await session.refresh(reward)
-    return reward
+    return await _insert(session, Reward(**values))
 
 
 async def get_reward(session: AsyncSession | ReadSession, reward_id: int) -> tuple[Reward, Enterprise] | None:
@@ -133,11 +140,7 @@ async def redeemed_count(session: AsyncSession, reward_id: int, resident_id: int
 
 
 async def insert_voucher(session: AsyncSession, values: dict[str, Any]) -> Voucher:
-    voucher = Voucher(**values)
-    session.add(voucher)
-    await session.flush()
-    await session.refresh(voucher)
-    return voucher
+    return await _insert(session, Voucher(**values))
 
 
 async def lock_voucher(session: AsyncSession, **where: Any) -> Voucher | None:
@@ -235,11 +238,7 @@ async def certificate_by_key(session: AsyncSession, enterprise_id: int, client_i
 
 
 async def insert_certificate(session: AsyncSession, values: dict[str, Any]) -> Certificate:
-    certificate = Certificate(**values)
-    session.add(certificate)
-    await session.flush()
-    await session.refresh(certificate)
-    return certificate
+    return await _insert(session, Certificate(**values))
 
 
 async def certificate_by_number(

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, LargeBinary, SmallInteger, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+
+class SealLeaf(Base):
+    """Leaf `idx` of the Merkle log is this ledger entry. Append-only."""
+
+    __tablename__ = "ledger_seal_leaf"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+
+
+class SealNode(Base):
+    """The hash of the perfect subtree covering leaves idx·2^level … (idx+1)·2^level − 1. Append-only."""
+
+    __tablename__ = "ledger_seal_node"
+    __table_args__ = (CheckConstraint("octet_length(hash) = 32", name="sha256"),)
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Checkpoint(Base):
+    """A signed statement of the log's size and root. `signed_at` is the exact text signed. Append-only."""
+
+    __tablename__ = "ledger_checkpoint"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(Text)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SealState(Base):
+    __tablename__ = "ledger_seal_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sealed_entry_id: Mapped[int] = mapped_column(BigInteger)
+    tree_size: Mapped[int] = mapped_column(BigInteger)

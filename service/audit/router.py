@@ -1,0 +1,77 @@
+"""Receipts for residents; checkpoints, consistency proofs and the signing key for anyone."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from service.accounts.deps import CurrentResident
+from service.audit import receipts
+from service.audit.schemas import CheckpointRead, ConsistencyRead, PublicKeyRead, ReceiptRead
+from service.audit.signing import CheckpointSigner
+from service.db import ReadSessionDep
+
+router = APIRouter()
+
+
+async def get_signer(request: Request) -> CheckpointSigner:
+    return cast(CheckpointSigner, request.app.state.checkpoint_signer)
+
+
+SignerDep = Annotated[CheckpointSigner, Depends(get_signer)]
+
+
+@router.get("/v1/me/behaviours/{behaviour_id}/receipt", tags=["receipts"])
+async def behaviour_receipt(
+    resident: CurrentResident,
+    behaviour_id: Annotated[int, Path(ge=1)],
+    session: ReadSessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ReceiptRead:
+    """Proof that the credit for this behaviour is in the ledger's append-only log: check it offline.
+    409 RECEIPT_NOT_READY for about a second after the credit, until the entry is sealed."""
+    response.headers["Cache-Control"] = "no-store"
+    return await receipts.receipt(session, signer, resident_id=resident.subject_id, behaviour_id=behaviour_id)
+
+
+@router.get("/v1/me/receipts/{entry_id}", tags=["receipts"])
+async def entry_receipt(
+    resident: CurrentResident,
+    entry_id: Annotated[int, Path(ge=1)],
+    session: ReadSessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ReceiptRead:
+    """Proof that one of your ledger entries (a credit, a redemption, a refund, an expiry) is in the log."""
+    response.headers["Cache-Control"] = "no-store"
+    return await receipts.receipt(session, signer, resident_id=resident.subject_id, entry_id=entry_id)
+
+
+@router.get("/v1/transparency/checkpoint", tags=["receipts"])
+async def latest_checkpoint(session: ReadSessionDep) -> CheckpointRead:
+    """The latest signed checkpoint of the log."""
+    return await receipts.latest_checkpoint(session)
+
+
+@router.get("/v1/transparency/checkpoints/{tree_size}", tags=["receipts"])
+async def checkpoint(tree_size: Annotated[int, Path(ge=1)], session: ReadSessionDep) -> CheckpointRead:
+    """The signed checkpoint of this size."""
+    return await receipts.checkpoint(session, tree_size)
+
+
+@router.get("/v1/transparency/consistency", tags=["receipts"])
+async def consistency(
+    session: ReadSessionDep,
+    first: Annotated[int, Query(ge=1, description="Size of the earlier checkpoint.")],
+    second: Annotated[int, Query(ge=1, description="Size of the later checkpoint.")],
+) -> ConsistencyRead:
+    """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
+    return await receipts.consistency(session, first, second)
+
+
+@router.get("/v1/transparency/key", tags=["receipts"])
+async def public_key(signer: SignerDep) -> PublicKeyRead:
+    """The Ed25519 key that signs checkpoints."""
+    return PublicKeyRead(algorithm="Ed25519", key_id=signer.key_id, public_key=signer.public_key_b64)

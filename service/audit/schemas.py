@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from service.kit.schemas import Schema
+
+
+class CheckpointRead(Schema):
+    tree_size: int = Field(description="How many entries the log holds.", examples=[120345])
+    root_hash: str = Field(description="RFC 6962 root hash of the log, base64.")
+    signed_at: str = Field(description="UTC time, exactly as signed.", examples=["2026-11-24T00:31:02.114215Z"])
+    key_id: str = Field(description="Which platform key signed it.")
+    signature: str = Field(description="Ed25519 signature of the checkpoint message, base64.")
+
+
+class ReceiptEntry(Schema):
+    id: int = Field(description="Ledger entry id.")
+    transfer_id: int = Field(description="The transfer it is one side of.")
+    account_id: int = Field(description="The account it moves (yours).")
+    amount_g: int = Field(description="Signed grams on that account.")
+    kind: str = Field(description="issuance, reversal, redemption, refund, retirement or expiry.")
+    debit_account_id: int = Field(description="Where the transfer's grams came from.")
+    credit_account_id: int = Field(description="Where they went.")
+    transfer_amount_g: int = Field(description="The transfer's grams.")
+    behaviour_id: int | None = Field(description="The behaviour an issuance or reversal is for.")
+    factor_version_id: int | None = Field(description="The factor version an issuance was computed with.")
+    reverses_transfer_id: int | None = Field(description="The transfer a reversal or refund compensates.")
+    created_at: str = Field(description="UTC time, exactly as hashed.")
+
+
+class ReceiptRead(Schema):
+    entry: ReceiptEntry = Field(description="The entry, with every field its leaf hash covers.")
+    leaf_index: int = Field(description="Its position in the log.")
+    leaf_hash: str = Field(description="SHA-256(0x00 ‖ leaf line), base64.")
+    inclusion_proof: list[str] = Field(description="RFC 6962 audit path from the leaf up, base64 hashes.")
+    checkpoint: CheckpointRead = Field(description="The signed checkpoint the proof leads to.")
+    public_key: str = Field(description="The platform's Ed25519 public key, base64 (also at /v1/transparency/key).")
+
+
+class ConsistencyRead(Schema):
+    first: CheckpointRead = Field(description="The earlier checkpoint.")
+    second: CheckpointRead = Field(description="The later checkpoint.")
+    proof: list[str] = Field(description="RFC 6962 consistency proof, base64 hashes.")
+
+
+class PublicKeyRead(Schema):
+    algorithm: str = Field(description="Always Ed25519.")
+    key_id: str = Field(description="Key id, as in checkpoints.")
+    public_key: str = Field(description="Raw 32-byte public key, base64.")

@@ -1,0 +1,43 @@
+"""How far the ledger can be read without anything appearing later below the mark.
+
+Entry ids come from a sequence in the order transactions take them, not the order they commit: a reader
+that stopped at the highest id it sees could miss a lower id still being written. The background tasks
+that follow the ledger in id order (the leaderboard roll-up, the receipt sealer) read up to the settled
+horizon instead: the sequence's value once every transaction that was running when it was read has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Transactions of this snapshot still running that could write this database's ledger: those of our
+# own database's backends and any the server does not attribute (a prepared transaction, say). Writers in
+# other databases of the same server are no concern of ours.
+_RUNNING_SQL = text(
+    """
+    SELECT x FROM unnest(CAST(:xids AS text[])) x
+     WHERE pg_xact_status(x::xid8) = 'in progress'
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                        WHERE a.backend_xid = x::xid8::xid AND a.datname IS DISTINCT FROM current_database())
+    """
+)
+
+
+async def settled_horizon(connection: AsyncConnection, settle_s: float) -> int | None:
+    """The highest entry id every one of whose predecessors is now committed or aborted; None when a
+    transaction that could still write below it runs on past `settle_s`."""
+    horizon = await connection.scalar(
+        text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq")
+    )
+    running = list(await connection.scalars(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text")))
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while running:
+        running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
+        if running:
+            if asyncio.get_running_loop().time() > deadline:
+                return None
+            await asyncio.sleep(0.01)
+    return int(horizon or 0)
