@@ -48,6 +48,20 @@ CROSS JOIN LATERAL (VALUES ('district', 0::bigint), ('community', {row}.communit
                            ('organisation', {row}.organisation_id)) g(scope, scope_id)
 """
 
+
+def _add_to_tally(table: str, key: str, rows: str) -> str:
+    """Add `rows` (board, scope, scope_id, grams, d) into a tally keyed by `key` of the grams: the tally by
+    bucket (key `leaderboard_bucket(grams)`) or the fine tally by exact grams (key `grams`)."""
+    column = "grams" if table == "leaderboard_tally_fine" else "bucket"
+    return f"""
+        INSERT INTO {table} AS t (period, period_start, category, scope, scope_id, {column}, residents)
+        SELECT period, period_start, category, scope, scope_id, {key}, sum(d) FROM {rows} x
+         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
+        ON CONFLICT (period, period_start, category, scope, scope_id, {column})
+        DO UPDATE SET residents = t.residents + EXCLUDED.residents
+    """
+
+
 CHANGES_SQL = text(
     f"""
     WITH queued AS (
@@ -70,22 +84,19 @@ CHANGES_SQL = text(
          WHERE s.period = c.period AND s.period_start = c.period_start AND s.category = c.category
            AND s.resident_id = c.resident_id
     ), moves AS (
-        SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, leaderboard_bucket(c.grams) AS bucket,
-               -1 AS d
+        SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, c.grams, -1 AS d
           FROM changed c {_MEMBERSHIPS.format(row="c")}
          WHERE c.visible AND c.grams > 0 AND g.scope_id IS NOT NULL
         UNION ALL
-        SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, leaderboard_bucket(c.grams), 1
+        SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, c.grams, 1
           FROM (SELECT period, period_start, category, grams, new_visible AS visible,
                        new_community_id AS community_id, new_organisation_id AS organisation_id
                   FROM changed) c {_MEMBERSHIPS.format(row="c")}
          WHERE c.visible AND c.grams > 0 AND g.scope_id IS NOT NULL
+    ), fine AS (
+        {_add_to_tally("leaderboard_tally_fine", "grams", "moves")}
     )
-    INSERT INTO leaderboard_tally AS t (period, period_start, category, scope, scope_id, bucket, residents)
-    SELECT period, period_start, category, scope, scope_id, bucket, sum(d) FROM moves
-     GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
-    ON CONFLICT (period, period_start, category, scope, scope_id, bucket)
-    DO UPDATE SET residents = t.residents + EXCLUDED.residents
+    {_add_to_tally("leaderboard_tally", "leaderboard_bucket(grams)", "moves")}
     """
 )
 
@@ -130,16 +141,16 @@ ROLLUP_SQL = text(
           FROM upserted u
           JOIN keyed k ON k.period = u.period AND k.period_start = u.period_start AND k.category = u.category
                       AND k.resident_id = u.resident_id
-    ), tally AS (
-        INSERT INTO leaderboard_tally AS t (period, period_start, category, scope, scope_id, bucket, residents)
-        SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, v.bucket, sum(v.d)
+    ), steps AS (
+        SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, v.grams, v.d
           FROM moved m {_MEMBERSHIPS.format(row="m")}
-         CROSS JOIN LATERAL (VALUES (leaderboard_bucket(m.old_grams), CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
-                                    (leaderboard_bucket(m.grams), CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(bucket, d)
+         CROSS JOIN LATERAL (VALUES (m.old_grams, CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
+                                    (m.grams, CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(grams, d)
          WHERE m.visible AND g.scope_id IS NOT NULL AND v.d <> 0
-         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(v.d) <> 0
-        ON CONFLICT (period, period_start, category, scope, scope_id, bucket)
-        DO UPDATE SET residents = t.residents + EXCLUDED.residents
+    ), tally AS (
+        {_add_to_tally("leaderboard_tally", "leaderboard_bucket(grams)", "steps")}
+    ), tally_fine AS (
+        {_add_to_tally("leaderboard_tally_fine", "grams", "steps")}
     ), groups AS (
         INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
         SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint

@@ -63,6 +63,17 @@ tally = Table(
     Column("residents", BigInteger, nullable=False),
 )
 
+# Residents at each exact gram value of a board, beside the tally by bucket (migration 0006).
+tally_fine = Table(
+    "leaderboard_tally_fine",
+    Base.metadata,
+    *_board_columns(),
+    Column("scope", Text, primary_key=True),
+    Column("scope_id", BigInteger, primary_key=True),
+    Column("grams", BigInteger, primary_key=True),
+    Column("residents", BigInteger, nullable=False),
+)
+
 group_score = Table(
     "leaderboard_group_score",
     Base.metadata,

@@ -372,3 +372,53 @@ async def test_concurrent_recording_is_rolled_up_exactly_once(
         ).all()
     assert mismatched == []
     assert sum(e["grams"] for e in (await board(client, residents[0], period="all"))["entries"]) == 8 * 5 * 46
+
+
+_TALLIES_OFF = text(
+    """
+    WITH counted AS (
+        SELECT period, period_start, category, 'district' AS scope, 0::bigint AS scope_id, grams
+          FROM leaderboard_score WHERE visible AND grams > 0
+        UNION ALL
+        SELECT period, period_start, category, 'community', community_id, grams
+          FROM leaderboard_score WHERE visible AND grams > 0 AND community_id IS NOT NULL
+        UNION ALL
+        SELECT period, period_start, category, 'organisation', organisation_id, grams
+          FROM leaderboard_score WHERE visible AND grams > 0 AND organisation_id IS NOT NULL
+    ), fine AS (
+        SELECT period, period_start, category, scope, scope_id, grams, count(*) AS residents
+          FROM counted GROUP BY 1, 2, 3, 4, 5, 6
+    )
+    SELECT * FROM fine f FULL JOIN (SELECT * FROM leaderboard_tally_fine WHERE residents <> 0) t
+        USING (period, period_start, category, scope, scope_id, grams)
+     WHERE f.residents IS DISTINCT FROM t.residents
+    """
+)
+
+
+async def test_ranks_inside_one_score_bucket_come_from_the_fine_tally(
+    api: Api, client: httpx.AsyncClient, sign_in_resident: SignIn
+) -> None:
+    km = {"a": "30", "b": "31", "c": "32", "d": "32", "e": "33"}  # 1404, 1450, 1497, 1497, 1544 g
+    tokens = {name: await resident(client, sign_in_resident, name, f"居民{name}") for name in km}
+    for name, distance in km.items():
+        await ride(client, tokens[name], distance)
+    await roll_up(api)
+
+    ranks = {name: (await mine(client, tokens[name], period="day"))["rank"] for name in km}
+    assert ranks == {"e": 1, "c": 2, "d": 2, "b": 4, "a": 5}
+    a = await mine(client, tokens["a"], period="day", neighbours=2)
+    assert [(e["rank"], e["grams"]) for e in a["above"]] == [(2, 1497), (4, 1450)]
+
+    await client.patch("/v1/me", json={"leaderboard_visible": False}, headers=bearer(tokens["c"]))
+    await roll_up(api)
+    assert (await mine(client, tokens["b"], period="day"))["rank"] == 3
+    assert (await mine(client, tokens["a"], period="day"))["rank"] == 4
+    assert rows(await board(client, tokens["a"], period="day")) == [
+        (1, "居*e", 1544),
+        (2, "居*d", 1497),
+        (3, "居*b", 1450),
+        (4, "居*a", 1404),
+    ]
+    async with api.db.engine.connect() as connection:
+        assert (await connection.execute(_TALLIES_OFF)).all() == []
