@@ -3,9 +3,13 @@
 Prints one JSON object per line:
   floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service
   record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99, after a 5 s warm-up
-  record_single_leaderboards_off   the same with the leaderboard roll-up switched off; the two alternate,
-                                   twice each, and each line gives the median run
-  leaderboard_rollup_cost          how much lower record_single is than with the roll-up off
+  record_single_leaderboards_off   the same with the leaderboard roll-up switched off
+  record_single_sealing_off        the same with the receipt sealer switched off (the three alternate,
+                                   twice each; each line gives the median run)
+  leaderboard_rollup_cost, receipt_sealing_cost
+                                   how much lower record_single is than with that task off
+  seal_lag                         p50/p99 from an entry's transaction to the signed checkpoint holding it,
+                                   over every entry of the record_single runs
   record_batch                     POST /v1/partner/behaviours, signed batches of 1,000
   record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
   leaderboard_top100, leaderboard_my_rank
@@ -364,6 +368,11 @@ SELECT 'issuance', $1::bigint, a.id, 46, b.id, b.factor_version_id
  WHERE b.id > $2 AND b.local_date = date '2026-01-02'
 """
 
+# Likewise the sealer: the filler stays out of this scratch database's log, which then starts after it.
+SKIP_FILLER_SEALING_SQL = """
+UPDATE ledger_seal_state SET sealed_entry_id = (SELECT max(id) FROM ledger_entry)
+"""
+
 SEED_ENTRIES_SQL = """
 INSERT INTO ledger_entry (transfer_id, account_id, amount)
 SELECT id, debit_account_id, -amount FROM ledger_transfer WHERE id > $1
@@ -528,16 +537,43 @@ def start_server(url: str, **env_extra: str) -> subprocess.Popen[bytes]:
     )
 
 
-async def drain_rollup(pool: asyncpg.Pool, label: str) -> None:
-    """Wait until the leaderboard roll-up has caught up with the ledger written so far, so that a phase
-    measured with the roll-up on pays only for its own entries, not for an earlier phase's backlog."""
+async def drain(pool: asyncpg.Pool, label: str, *, rollup: bool = True, sealer: bool = True) -> None:
+    """Wait until the running background tasks have caught up with the ledger written so far, so that a
+    measured phase pays only for its own entries, not for an earlier phase's backlog."""
     target = await pool.fetchval("SELECT coalesce(max(id), 0) FROM ledger_entry")
-    began = time.perf_counter()
-    while await pool.fetchval("SELECT rolled_entry_id FROM leaderboard_state WHERE id = 1") < target:
-        if time.perf_counter() - began > 600:
-            raise SystemExit(f"the leaderboard roll-up did not catch up before {label}")
-        await asyncio.sleep(0.2)
-    log(f"roll-up caught up with {target:,} entries before {label}: {time.perf_counter() - began:.1f} s")
+    marks = {
+        "leaderboard roll-up": "SELECT rolled_entry_id FROM leaderboard_state WHERE id = 1",
+        "receipt sealer": "SELECT sealed_entry_id FROM ledger_seal_state WHERE id = 1",
+    }
+    for task, mark in marks.items():
+        if (task == "leaderboard roll-up" and not rollup) or (task == "receipt sealer" and not sealer):
+            continue
+        began = time.perf_counter()
+        while await pool.fetchval(mark) < target:
+            if time.perf_counter() - began > 600:
+                raise SystemExit(f"the {task} did not catch up before {label}")
+            await asyncio.sleep(0.1)
+        log(f"{task} caught up with {target:,} entries before {label}: {time.perf_counter() - began:.1f} s")
+
+
+_SEAL_LAGS = """
+WITH c AS (
+    SELECT tree_size, signed_at::timestamptz AS signed_at,
+           lag(tree_size, 1, 0::bigint) OVER (ORDER BY tree_size) AS before
+      FROM ledger_checkpoint
+)
+SELECT extract(epoch FROM c.signed_at - e.created_at) AS lag_s
+  FROM c
+  JOIN ledger_seal_leaf l ON l.idx >= c.before AND l.idx < c.tree_size
+  JOIN ledger_entry e ON e.id = l.entry_id
+ WHERE e.created_at >= $1
+"""
+
+
+async def seal_lags(pool: asyncpg.Pool, since: datetime) -> list[float]:
+    """For every entry written since `since`: from its transaction's start to the signed checkpoint that
+    first included it (an upper bound of commit-to-checkpoint)."""
+    return [float(row["lag_s"]) for row in await pool.fetch(_SEAL_LAGS, since)]
 
 
 async def warm_up(tokens: list[str], events: Events) -> None:
@@ -620,35 +656,44 @@ async def run(url: str) -> None:
     await floor_batch(pool, cache, events, issuance, partner.id)
     await pool.execute("ANALYZE")
 
-    # Recording with the leaderboard roll-up off and on, alternately, ROUNDS times each, so that neither
-    # side gains from running later on a warmer database; each line gives the median run.
-    runs: dict[bool, list[Measured]] = {False: [], True: []}
+    # Recording as deployed (roll-up and sealer on), and with each of them off, in turn, ROUNDS times, so
+    # that no configuration gains from running later on a warmer database; each line gives the median run.
+    configs = {"all": (True, True), "no_rollup": (False, True), "no_sealer": (True, False)}
+    runs: dict[str, list[Measured]] = {name: [] for name in configs}
+    lags: list[float] = []
     process = start_server(url)
     try:  # a first service run measures nothing: it brings the database's caches and statistics to speed
         await wait_ready(process)
         await warm_up(tokens, events)
-        await drain_rollup(pool, "record_single")
+        await drain(pool, "record_single", rollup=True, sealer=True)
     finally:
         process.terminate()
         process.wait(timeout=30)
     for _ in range(ROUNDS):
-        for rollup in (False, True):
-            process = start_server(url, TANPUHUI_LEADERBOARD_ROLLUP=str(rollup).lower())
+        for name, (rollup, sealer) in configs.items():
+            process = start_server(
+                url, TANPUHUI_LEADERBOARD_ROLLUP=str(rollup).lower(), TANPUHUI_RECEIPT_SEALER=str(sealer).lower()
+            )
             try:
                 await wait_ready(process)
-                if rollup:
-                    await drain_rollup(pool, "record_single")
+                await drain(pool, "record_single", rollup=rollup, sealer=sealer)
                 await warm_up(tokens, events)
-                if rollup:
-                    await drain_rollup(pool, "record_single")
-                runs[rollup].append(await record_single("record_single", tokens, events, emit_line=False))
+                await drain(pool, "record_single", rollup=rollup, sealer=sealer)
+                began = await pool.fetchval("SELECT clock_timestamp()")
+                runs[name].append(await record_single("record_single", tokens, events, emit_line=False))
+                if sealer:
+                    await drain(pool, "seal_lag", rollup=False, sealer=True)
+                    lags += await seal_lags(pool, began)
             finally:
                 process.terminate()
                 process.wait(timeout=30)
-    emit_recording("record_single_leaderboards_off", runs[False])
-    emit_recording("record_single", runs[True])
-    off, on = (statistics.median(r.events_per_s for r in runs[flag]) for flag in (False, True))
-    emit(name="leaderboard_rollup_cost", throughput_drop_pct=round(100 * (off - on) / off, 1))
+    emit_recording("record_single", runs["all"])
+    emit_recording("record_single_leaderboards_off", runs["no_rollup"])
+    emit_recording("record_single_sealing_off", runs["no_sealer"])
+    median = {name: statistics.median(r.events_per_s for r in measured) for name, measured in runs.items()}
+    for feature, without in (("leaderboard_rollup_cost", "no_rollup"), ("receipt_sealing_cost", "no_sealer")):
+        emit(name=feature, throughput_drop_pct=round(100 * (median[without] - median["all"]) / median[without], 1))
+    emit(name="seal_lag", **_percentiles(lags), entries=len(lags))
 
     process = start_server(url)
     try:
@@ -668,6 +713,7 @@ async def run(url: str) -> None:
     # The filler is history from before the boards: the roll-up starts after it, as it would on a ledger
     # that had leaderboards added to it (rolling 5 million entries up would take minutes of the bench).
     await pool.execute("UPDATE leaderboard_state SET rolled_entry_id = (SELECT max(id) FROM ledger_entry)")
+    await pool.execute(SKIP_FILLER_SEALING_SQL)
     await pool.execute("VACUUM ANALYZE")
     entries = await pool.fetchval("SELECT count(*) FROM ledger_entry")
     await pool.close()
@@ -675,7 +721,7 @@ async def run(url: str) -> None:
     process = start_server(url)
     try:
         await wait_ready(process)
-        await drain_rollup(pool, "record_single_large_ledger")
+        await drain(pool, "record_single_large_ledger")
         await warm_up(tokens, events)
         await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
     finally:
@@ -685,7 +731,7 @@ async def run(url: str) -> None:
     process = start_server(url)
     try:
         await wait_ready(process)
-        await drain_rollup(pool, "leaderboard reads")
+        await drain(pool, "leaderboard reads")
         await warm_up(tokens, events)
         await leaderboard_reads(keyring, district, tokens, events)
     finally:

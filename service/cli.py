@@ -6,6 +6,7 @@ tanpuhui migrate downgrade REV    revert migrations
 tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUHUI_JWT_KEYS JSON
 tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
 tanpuhui credits expire           expire what is left of credits past their validity now (as the job does)
+tanpuhui audit verify             recompute the ledger's invariants and the sealed log; exits 1 on a problem
 """
 
 from __future__ import annotations
@@ -175,6 +176,33 @@ def credits_expire(args: argparse.Namespace) -> None:
         asyncio.run(run(url))
 
 
+def audit_verify(args: argparse.Namespace) -> None:
+    from service.audit.signing import CheckpointSigner
+    from service.audit.verify import verify
+    from service.db import Database
+
+    settings = _settings()
+    signer = CheckpointSigner(settings.secret_key.get_secret_value())
+
+    async def run(url: str) -> bool:
+        db = Database(url, settings=settings)
+        try:
+            report = await verify(db, public_key=signer.public_key, progress=lambda line: print(line, file=sys.stderr))
+        finally:
+            await db.dispose()
+        for check in report.checks:
+            print(f"{'ok' if check.ok else 'FAILED'}  {check.name}: {check.checked:,} checked")
+            for problem in check.problems:
+                print(f"    {problem}")
+            if check.more:
+                print(f"    … and {check.more} more")
+        return report.ok
+
+    with _database_url(settings) as url:
+        if not asyncio.run(run(url)):
+            raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tanpuhui", description="Haihe carbon-inclusion platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -213,6 +241,11 @@ def main(argv: list[str] | None = None) -> None:
     credits = p.add_subparsers(dest="credits_command", required=True)
     g = credits.add_parser("expire", help="expire what is left of credits past their validity")
     g.set_defaults(func=credits_expire)
+
+    p = commands.add_parser("audit", help="ledger audit")
+    audit = p.add_subparsers(dest="audit_command", required=True)
+    g = audit.add_parser("verify", help="recompute balances, issuance and the sealed log; exit 1 on a problem")
+    g.set_defaults(func=audit_verify)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -6,11 +6,12 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from service.accounts.deps import CurrentResident
+from service.accounts.deps import AdminReader, CurrentResident
 from service.audit import receipts
-from service.audit.schemas import CheckpointRead, ConsistencyRead, PublicKeyRead, ReceiptRead
+from service.audit.schemas import CheckpointRead, CheckRead, ConsistencyRead, PublicKeyRead, ReceiptRead, VerifyRead
 from service.audit.signing import CheckpointSigner
-from service.db import ReadSessionDep
+from service.audit.verify import verify
+from service.db import ReadSessionDep, database_of
 
 router = APIRouter()
 
@@ -69,6 +70,20 @@ async def consistency(
 ) -> ConsistencyRead:
     """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
     return await receipts.consistency(session, first, second)
+
+
+@router.post("/v1/admin/audit/verify", tags=["admin"])
+async def verify_ledger(_: AdminReader, request: Request, signer: SignerDep) -> VerifyRead:
+    """Recompute the ledger's invariants, every issuance and the sealed log; read-only. Takes a while on a
+    large ledger: `tanpuhui audit verify` shows progress."""
+    report = await verify(database_of(request), public_key=signer.public_key)
+    return VerifyRead(
+        ok=report.ok,
+        checks=[
+            CheckRead(name=c.name, ok=c.ok, checked=c.checked, problems=c.problems, more_problems=c.more)
+            for c in report.checks
+        ],
+    )
 
 
 @router.get("/v1/transparency/key", tags=["receipts"])

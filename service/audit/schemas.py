@@ -47,3 +47,16 @@ class PublicKeyRead(Schema):
     algorithm: str = Field(description="Always Ed25519.")
     key_id: str = Field(description="Key id, as in checkpoints.")
     public_key: str = Field(description="Raw 32-byte public key, base64.")
+
+
+class CheckRead(Schema):
+    name: str = Field(description="balances, issuance or sealed log.")
+    ok: bool = Field(description="True when nothing is wrong.")
+    checked: int = Field(description="How many items (queries, behaviours, entries) were checked.")
+    problems: list[str] = Field(description="What is wrong, one line each (the first 50).")
+    more_problems: int = Field(description="How many more problems there were.")
+
+
+class VerifyRead(Schema):
+    ok: bool = Field(description="True when every check passed.")
+    checks: list[CheckRead] = Field(description="Each check's outcome.")

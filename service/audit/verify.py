@@ -1,0 +1,282 @@
+"""Integrity verification: recompute the ledger's invariants and the sealed log from the rows themselves.
+
+Run by `tanpuhui audit verify` and `POST /v1/admin/audit/verify`. Each check walks its table in id order,
+in chunks, so that a year of ledger is never held in memory, and reports progress as it goes:
+
+- balances: the sum of all balances is zero; no resident or enterprise balance is negative; every stored
+  balance is the sum of that account's entries and of its lot holdings; every transfer is two entries
+  that cancel;
+- issuance: every issuance points at a behaviour and the factor version it was computed with, and the
+  behaviour recomputes — the version's reduction for its type and category, its tier's weight, the one
+  conversion function — to the grams stored; what was issued for it is what it says it credited;
+- the log: every sealed entry still hashes to its leaf, leaves follow entry order with none missing, the
+  tree rebuilt from the entries gives the root of every signed checkpoint, and every signature verifies.
+
+Nothing is repaired: each problem is named, and the caller exits non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.audit import merkle
+from service.audit.receipt_verifier import checkpoint_message, leaf_hash, leaf_line
+from service.audit.sealer import ENTRY_FIELDS
+from service.db import Database
+from service.factors.conversion import convert
+from service.factors.model import FactorSet, HydrogenSource
+
+CHUNK = 20_000
+MAX_PROBLEMS = 50  # per check; the count says how many more there were
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    more: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(message)
+        else:
+            self.more += 1
+
+
+@dataclass
+class Report:
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+_BALANCE_CHECKS = {
+    "sum of all balances is not zero": """
+        SELECT (SELECT coalesce(sum(balance), 0) FROM ledger_account WHERE kind <> 'system')
+             + (SELECT coalesce(sum(e.amount), 0) FROM ledger_entry e
+                  JOIN ledger_account a ON a.id = e.account_id WHERE a.kind = 'system') AS total
+        HAVING (SELECT coalesce(sum(balance), 0) FROM ledger_account WHERE kind <> 'system')
+             + (SELECT coalesce(sum(e.amount), 0) FROM ledger_entry e
+                  JOIN ledger_account a ON a.id = e.account_id WHERE a.kind = 'system') <> 0
+    """,
+    "negative balance": "SELECT id, balance FROM ledger_account WHERE kind <> 'system' AND balance < 0",
+    "balance differs from the sum of its entries": """
+        SELECT a.id, a.balance, coalesce(sum(e.amount), 0) AS entries
+          FROM ledger_account a LEFT JOIN ledger_entry e ON e.account_id = a.id
+         WHERE a.kind <> 'system'
+         GROUP BY a.id, a.balance HAVING a.balance <> coalesce(sum(e.amount), 0)
+    """,
+    "transfer is not two entries that cancel": """
+        SELECT t.id, t.amount, count(e.id) AS entries, coalesce(sum(e.amount), 0) AS total
+          FROM ledger_transfer t LEFT JOIN ledger_entry e ON e.transfer_id = t.id
+         GROUP BY t.id, t.amount
+        HAVING count(e.id) <> 2 OR coalesce(sum(e.amount), 0) <> 0 OR max(e.amount) <> t.amount
+    """,
+    "lot holdings differ from the balance, or one is negative": """
+        WITH held AS (
+            SELECT e.account_id, e.transfer_id AS lot_id, e.amount AS grams
+              FROM ledger_entry e JOIN ledger_transfer t ON t.id = e.transfer_id AND t.kind = 'issuance'
+             WHERE e.amount > 0
+            UNION ALL SELECT to_account_id, lot_id, grams FROM ledger_lot_move
+            UNION ALL SELECT from_account_id, lot_id, -grams FROM ledger_lot_move
+        ), per_lot AS (
+            SELECT account_id, lot_id, sum(grams) AS grams FROM held GROUP BY account_id, lot_id
+        ), per_account AS (
+            SELECT account_id, sum(grams) AS grams, min(grams) AS least FROM per_lot GROUP BY account_id
+        )
+        SELECT a.id, a.balance, p.grams AS holdings, p.least
+          FROM ledger_account a LEFT JOIN per_account p ON p.account_id = a.id
+         WHERE a.kind <> 'system' AND (coalesce(p.grams, 0) <> a.balance OR coalesce(p.least, 0) < 0)
+    """,
+}
+
+
+async def _balances(connection: AsyncConnection, progress: Progress) -> Check:
+    check = Check("balances")
+    for what, sql in _BALANCE_CHECKS.items():
+        for row in await connection.execute(text(sql)):
+            check.problem(f"{what}: {dict(row._mapping)}")
+        check.checked += 1
+        progress(f"balances: {what.split(' ', 1)[0]}… checked")
+    return check
+
+
+_BEHAVIOURS = text(
+    """
+    SELECT b.id, b.behaviour_type, b.category, b.tier, b.status, b.quantity, b.factor_version_id,
+           b.reduction_g_per_unit, b.weight, b.grams, b.credited_g,
+           coalesce((SELECT sum(t.amount) FROM ledger_transfer t
+                      WHERE t.behaviour_id = b.id AND t.kind = 'issuance'), 0) AS issued,
+           (SELECT count(*) FROM ledger_transfer t
+             WHERE t.behaviour_id = b.id AND t.kind = 'issuance' AND t.factor_version_id <> b.factor_version_id)
+             AS other_versions
+      FROM ingest_behaviour b
+     WHERE b.id > :after
+     ORDER BY b.id
+     LIMIT :chunk
+    """
+)
+_ORPHAN_ISSUANCE = text(
+    """
+    SELECT t.id FROM ledger_transfer t LEFT JOIN ingest_behaviour b ON b.id = t.behaviour_id
+     WHERE t.kind = 'issuance' AND (b.id IS NULL OR t.factor_version_id IS NULL)
+    """
+)
+
+
+def _reductions(factor_set: FactorSet, behaviour_type: str, category: str | None) -> set[Decimal]:
+    """The reductions per unit the version allows for a behaviour: one, or one per hydrogen source."""
+    factor = factor_set.behaviour[behaviour_type]  # type: ignore[index]
+    if factor.hydrogen is not None:
+        return {factor.emission(hydrogen_source=source).reduction_g_per_unit for source in HydrogenSource}
+    return {factor.emission(category=category).reduction_g_per_unit}
+
+
+def _weights(factor_set: FactorSet, behaviour_type: str, tier: str) -> set[Decimal]:
+    trust = factor_set.behaviour[behaviour_type].trust  # type: ignore[index]
+    value = {"partner": trust.partner, "evidence": trust.evidence, "self": trust.self_}[tier]
+    return {Decimal(1)} if value == "review" else {Decimal(value)}
+
+
+async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:
+    check = Check("issuance")
+    versions = {
+        row.id: FactorSet.model_validate(row.content)
+        for row in await connection.execute(text("SELECT id, content FROM factor_version"))
+    }
+    for row in await connection.execute(_ORPHAN_ISSUANCE):
+        check.problem(f"issuance transfer {row.id} traces to no behaviour or no factor version")
+    after = 0
+    while True:
+        rows = (await connection.execute(_BEHAVIOURS, {"after": after, "chunk": CHUNK})).all()
+        for b in rows:
+            check.checked += 1
+            label = f"behaviour {b.id}"
+            if b.issued != b.credited_g:
+                check.problem(f"{label}: credited {b.credited_g} g but {b.issued} g were issued for it")
+            if b.other_versions:
+                check.problem(f"{label}: issued under another factor version than its own")
+            version = versions.get(b.factor_version_id)
+            if version is None:
+                check.problem(f"{label}: factor version {b.factor_version_id} does not exist")
+                continue
+            try:
+                reductions = _reductions(version, b.behaviour_type, b.category)
+                weights = _weights(version, b.behaviour_type, b.tier)
+            except KeyError:
+                check.problem(
+                    f"{label}: {b.behaviour_type}/{b.category} is not in factor version {b.factor_version_id}"
+                )
+                continue
+            if b.reduction_g_per_unit not in reductions or b.weight not in weights:
+                check.problem(f"{label}: reduction {b.reduction_g_per_unit} × weight {b.weight} is not the version's")
+                continue
+            grams = convert(b.quantity, b.reduction_g_per_unit, weight=b.weight).grams
+            if grams != b.grams or b.credited_g > grams:
+                check.problem(f"{label}: recomputes to {grams} g, stored {b.grams} g, credited {b.credited_g} g")
+        if len(rows) < CHUNK:
+            break
+        after = rows[-1].id
+        progress(f"issuance: {check.checked:,} behaviours recomputed")
+    progress(f"issuance: {check.checked:,} behaviours recomputed")
+    return check
+
+
+_LEAVES = text(
+    f"""
+    SELECT l.idx, l.entry_id, n.hash AS stored, {ENTRY_FIELDS}
+      FROM ledger_seal_leaf l
+      JOIN ledger_seal_node n ON n.level = 0 AND n.idx = l.idx
+      LEFT JOIN ledger_entry e ON e.id = l.entry_id
+      LEFT JOIN ledger_transfer t ON t.id = e.transfer_id
+     WHERE l.idx >= :start
+     ORDER BY l.idx
+     LIMIT :chunk
+    """
+)
+_CHECKPOINTS = text(
+    "SELECT tree_size, root_hash, signed_at, signature FROM ledger_checkpoint WHERE tree_size > :after "
+    "ORDER BY tree_size LIMIT :chunk"
+)
+
+
+async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progress: Progress) -> Check:
+    check = Check("sealed log")
+    size, last_entry = 0, 0
+    frontier: dict[merkle.Node, bytes] = {}
+    checkpoints = list((await connection.execute(_CHECKPOINTS, {"after": 0, "chunk": CHUNK})).all())
+    while True:
+        rows = (await connection.execute(_LEAVES, {"start": size, "chunk": CHUNK})).all()
+        for row in rows:
+            if row.idx != size:
+                check.problem(f"leaf {size} is missing")
+                return check
+            if row.id is None:
+                check.problem(f"sealed entry {row.entry_id} (leaf {row.idx}) is missing from the ledger")
+                digest = bytes(row.stored)
+            else:
+                digest = leaf_hash(leaf_line(dict(row._mapping)))
+                if digest != bytes(row.stored):
+                    check.problem(f"sealed entry {row.entry_id} (leaf {row.idx}) was changed after sealing")
+            if row.entry_id <= last_entry:
+                check.problem(f"leaf {row.idx} holds entry {row.entry_id}, not after entry {last_entry}")
+            last_entry = row.entry_id
+            merkle.append(size, [digest], frontier)
+            size += 1
+            frontier = {node: frontier[node] for node in merkle.frontier(size)}
+            check.checked += 1
+            while checkpoints and checkpoints[0].tree_size == size:
+                _check_checkpoint(check, checkpoints.pop(0), merkle.root(size, frontier), public_key)
+                if not checkpoints:
+                    checkpoints = list((await connection.execute(_CHECKPOINTS, {"after": size, "chunk": CHUNK})).all())
+        if len(rows) < CHUNK:
+            break
+        progress(f"sealed log: {check.checked:,} entries rehashed")
+    for leftover in checkpoints:
+        check.problem(f"checkpoint of size {leftover.tree_size} is larger than the log ({size} leaves)")
+    unsealed = await connection.scalar(
+        text("SELECT count(*) FROM ledger_entry WHERE id > (SELECT sealed_entry_id FROM ledger_seal_state)")
+    )
+    progress(f"sealed log: {check.checked:,} entries rehashed; {unsealed:,} not sealed yet")
+    return check
+
+
+def _check_checkpoint(check: Check, row: Row[Any], root: bytes, public_key: Ed25519PublicKey) -> None:
+    size, stored_root = row.tree_size, bytes(row.root_hash)
+    if stored_root != root:
+        check.problem(f"checkpoint of size {size} signed a root the entries no longer give")
+    try:
+        public_key.verify(bytes(row.signature), checkpoint_message(size, stored_root, row.signed_at))
+    except InvalidSignature:
+        check.problem(f"checkpoint of size {size}: the signature does not verify")
+
+
+async def verify(db: Database, *, public_key: bytes, progress: Progress = lambda _: None) -> Report:
+    """Every check, on one repeatable-read snapshot so that writes going on meanwhile cannot confuse it."""
+    async with db.engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+        await connection.execute(text("SET TRANSACTION READ ONLY"))
+        checks = [
+            await _balances(connection, progress),
+            await _issuance(connection, progress),
+            await _log(connection, Ed25519PublicKey.from_public_bytes(public_key), progress),
+        ]
+        await connection.rollback()
+    return Report(checks)
