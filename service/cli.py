@@ -96,6 +96,7 @@ def create_user(args: argparse.Namespace) -> None:
     from service.accounts import service as accounts_service
     from service.accounts.models import Role
     from service.accounts.schemas import UserCreate
+    from service.audit import actions
     from service.db import Database
 
     settings = _settings()
@@ -113,6 +114,9 @@ def create_user(args: argparse.Namespace) -> None:
         try:
             async with db.sessionmaker.begin() as session:
                 user = await accounts_service.create_user(session, data=data)
+                await actions.record(
+                    session, None, "user.create", f"user:{user.id}", username=user.username, role=user.role
+                )
             print(f"created {user.role} user {user.username} (id {user.id})")
         finally:
             await db.dispose()
@@ -124,6 +128,7 @@ def create_user(args: argparse.Namespace) -> None:
 def factors_load(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from service.audit import actions
     from service.db import Database
     from service.factors import service as factors_service
     from service.factors.errors import FactorFileInvalid
@@ -144,6 +149,15 @@ def factors_load(args: argparse.Namespace) -> None:
         try:
             async with db.sessionmaker.begin() as session:
                 published = await factors_service.publish(session, source_text=text, published_by="cli")
+                await actions.record(
+                    session,
+                    None,
+                    "factor.publish",
+                    f"factor_version:{published.stored.id}",
+                    set=published.stored.factor_set.set,
+                    version=published.stored.factor_set.version,
+                    created=published.created,
+                )
             fs = published.stored.factor_set
             state = "published" if published.created else "already published, unchanged"
             print(f"{fs.set} {fs.version}: {state} (version id {published.stored.id})")

@@ -11,7 +11,7 @@ from service.accounts.models import (
     Resident,
     User,
 )
-from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
+from service.audit.models import AdminAction, Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
 from service.ingest.models import Behaviour, BudgetSlot, CapUsage
 from service.kit.ratelimit import rate_limit_bucket
@@ -20,6 +20,7 @@ from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, Ledge
 from service.redemption.models import Certificate, Reward, Voucher
 
 __all__ = [
+    "AdminAction",
     "Behaviour",
     "BudgetSlot",
     "CapUsage",

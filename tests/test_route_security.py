@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("GET", "/v1/transparency/consistency"): PUBLIC,
     ("GET", "/v1/transparency/key"): PUBLIC,
     ("POST", "/v1/admin/audit/verify"): ADMINS,
+    ("GET", "/v1/admin/audit/actions"): ADMINS,
 }
 
 

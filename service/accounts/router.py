@@ -50,6 +50,7 @@ from service.accounts.schemas import (
     UserRead,
     WechatSignIn,
 )
+from service.audit import actions
 from service.db import DatabaseDep, ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit import ratelimit
@@ -197,9 +198,11 @@ def _user_read(user: User) -> UserRead:
 
 
 @router.post("/v1/admin/users", tags=["admin"], status_code=status.HTTP_201_CREATED)
-async def create_user(_: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
+async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
     """Create an enterprise or administrator user."""
-    return _user_read(await service.create_user(session, data=body))
+    user = await service.create_user(session, data=body)
+    await actions.record(session, admin, "user.create", f"user:{user.id}", username=user.username, role=user.role)
+    return _user_read(user)
 
 
 @router.get("/v1/admin/users", tags=["admin"])
@@ -213,13 +216,16 @@ async def disable_user(admin: AdminSuper, user_id: int, body: UserDisable, sessi
     """Disable (signing it out everywhere) or re-enable a user."""
     if user_id == admin.subject_id and body.disabled:
         raise Conflict("You cannot disable your own account.", "不能停用自己的账号。")
-    return _user_read(await service.set_user_disabled(session, user_id=user_id, disabled=body.disabled))
+    user = await service.set_user_disabled(session, user_id=user_id, disabled=body.disabled)
+    await actions.record(session, admin, "user.disable" if body.disabled else "user.enable", f"user:{user_id}")
+    return _user_read(user)
 
 
 @router.post("/v1/admin/enterprises", tags=["admin"], status_code=status.HTTP_201_CREATED)
-async def create_enterprise(_: AdminOperator, body: EnterpriseCreate, session: SessionDep) -> EnterpriseRead:
+async def create_enterprise(operator: AdminOperator, body: EnterpriseCreate, session: SessionDep) -> EnterpriseRead:
     """Onboard an enterprise directly, already approved; its users are then created under it."""
     enterprise = await service.create_enterprise(session, name=body.name, status=EnterpriseStatus.approved)
+    await actions.record(session, operator, "enterprise.create", f"enterprise:{enterprise.id}", name=body.name)
     return EnterpriseRead.model_validate(enterprise)
 
 
@@ -242,17 +248,30 @@ async def review_enterprise(
     enterprise = await service.review_enterprise(
         session, enterprise_id=enterprise_id, review=body, reviewer=f"user:{operator.subject_id}"
     )
+    await actions.record(
+        session,
+        operator,
+        "enterprise.review",
+        f"enterprise:{enterprise_id}",
+        reason=body.reason,
+        decision=body.decision.value,
+        status=enterprise.status,
+    )
     return EnterpriseAdminRead.model_validate(enterprise)
 
 
 @router.post("/v1/admin/organisations", tags=["admin"], status_code=status.HTTP_201_CREATED)
-async def create_organisation(_: AdminOperator, body: OrganisationCreate, session: SessionDep) -> OrganisationRead:
+async def create_organisation(
+    operator: AdminOperator, body: OrganisationCreate, session: SessionDep
+) -> OrganisationRead:
     """Add a school, enterprise or public institution residents can join."""
     if body.community_id is not None and not await repository.community_exists(session, body.community_id):
         raise NotFound("No such community.", "社区不存在。")
     if await repository.organisation_code_exists(session, body.code):
         raise Conflict("This organisation code is taken.", "组织代码已被占用。")
-    return OrganisationRead.model_validate(await repository.insert_organisation(session, body.model_dump()))
+    organisation = await repository.insert_organisation(session, body.model_dump())
+    await actions.record(session, operator, "organisation.create", f"organisation:{organisation.id}", code=body.code)
+    return OrganisationRead.model_validate(organisation)
 
 
 # ---------------------------------------------------------------------------------------------- enterprises
@@ -282,9 +301,11 @@ def _partner_read(partner: Partner) -> PartnerRead:
 
 
 @router.post("/v1/admin/partners", tags=["admin"], status_code=status.HTTP_201_CREATED)
-async def create_partner(_: AdminSuper, body: PartnerCreate, session: SessionDep) -> PartnerRead:
+async def create_partner(admin: AdminSuper, body: PartnerCreate, session: SessionDep) -> PartnerRead:
     """Register a data partner; then issue it a signing key."""
-    return _partner_read(await service.create_partner(session, code=body.code, name=body.name, kind=body.kind.value))
+    partner = await service.create_partner(session, code=body.code, name=body.name, kind=body.kind.value)
+    await actions.record(session, admin, "partner.create", f"partner:{partner.id}", code=partner.code)
+    return _partner_read(partner)
 
 
 @router.get("/v1/admin/partners", tags=["admin"])
@@ -294,9 +315,12 @@ async def list_partners(_: AdminReader, session: ReadSessionDep) -> list[Partner
 
 
 @router.post("/v1/admin/partners/{partner_id}/keys", tags=["admin"], status_code=status.HTTP_201_CREATED)
-async def issue_partner_key(_: AdminSuper, partner_id: int, session: SessionDep, box: SecretBoxDep) -> PartnerKeyIssued:
+async def issue_partner_key(
+    admin: AdminSuper, partner_id: int, session: SessionDep, box: SecretBoxDep
+) -> PartnerKeyIssued:
     """Issue a new signing key; its secret is shown only in this reply. Old keys keep working until revoked."""
     key, secret = await service.issue_partner_key(session, box=box, partner_id=partner_id)
+    await actions.record(session, admin, "partner.key.issue", f"partner:{partner_id}", key_id=key.key_id)
     return PartnerKeyIssued(partner_id=partner_id, key_id=key.key_id, secret=secret)
 
 
@@ -307,9 +331,10 @@ async def list_partner_keys(_: AdminReader, partner_id: int, session: ReadSessio
 
 
 @router.delete("/v1/admin/partners/{partner_id}/keys/{key_id}", tags=["admin"], status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_partner_key(_: AdminSuper, partner_id: int, key_id: str, session: SessionDep) -> Response:
+async def revoke_partner_key(admin: AdminSuper, partner_id: int, key_id: str, session: SessionDep) -> Response:
     """Revoke a signing key at once."""
     await service.revoke_partner_key(session, partner_id=partner_id, key_id=key_id)
+    await actions.record(session, admin, "partner.key.revoke", f"partner:{partner_id}", key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import AwareDatetime
 
 from service.accounts.deps import AdminReader, CurrentResident
-from service.audit import receipts
-from service.audit.schemas import CheckpointRead, CheckRead, ConsistencyRead, PublicKeyRead, ReceiptRead, VerifyRead
+from service.audit import actions, receipts
+from service.audit.schemas import (
+    ActionPage,
+    ActionRead,
+    CheckpointRead,
+    CheckRead,
+    ConsistencyRead,
+    PublicKeyRead,
+    ReceiptRead,
+    VerifyRead,
+)
 from service.audit.signing import CheckpointSigner
 from service.audit.verify import verify
 from service.db import ReadSessionDep, database_of
+from service.kit.pagination import decode_cursor, encode_cursor
 
 router = APIRouter()
 
@@ -70,6 +81,25 @@ async def consistency(
 ) -> ConsistencyRead:
     """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
     return await receipts.consistency(session, first, second)
+
+
+@router.get("/v1/admin/audit/actions", tags=["admin"])
+async def admin_actions(
+    _: AdminReader,
+    session: ReadSessionDep,
+    actor: Annotated[str | None, Query(max_length=64, description="Only this actor, e.g. `user:3`.")] = None,
+    action: Annotated[str | None, Query(max_length=64, description="Only this action.")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="At or after this time.")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Before this time.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+) -> ActionPage:
+    """The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…"""
+    rows = await actions.search(
+        session, actor=actor, action=action, since=since, until=until, before_id=decode_cursor(cursor), limit=limit + 1
+    )
+    items = [ActionRead.model_validate(row) for row in rows[:limit]]
+    return ActionPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 @router.post("/v1/admin/audit/verify", tags=["admin"])

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import Field
 
 from service.kit.schemas import Schema
@@ -60,3 +63,20 @@ class CheckRead(Schema):
 class VerifyRead(Schema):
     ok: bool = Field(description="True when every check passed.")
     checks: list[CheckRead] = Field(description="Each check's outcome.")
+
+
+class ActionRead(Schema):
+    id: int = Field(description="Log position.")
+    at: datetime = Field(description="When.")
+    actor: str = Field(description="`user:ID`, or `cli` for the command line.", examples=["user:3"])
+    role: str = Field(description="The actor's role then.")
+    action: str = Field(description="What was done.", examples=["transfer.reverse"])
+    target: str = Field(description="What it was done to.", examples=["transfer:1042"])
+    reason: str | None = Field(description="Why, when the action takes a reason.")
+    details: dict[str, Any] = Field(description="The action's particulars.")
+    request_id: str | None = Field(description="The request that did it.")
+
+
+class ActionPage(Schema):
+    items: list[ActionRead] = Field(description="Newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")

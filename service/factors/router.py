@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import Field
 
 from service.accounts.deps import AdminOperator
+from service.audit import actions
 from service.db import SessionDep, database_of
 from service.factors import service
 from service.factors.model import BehaviourType
@@ -92,6 +93,16 @@ async def publish_version(
 ) -> PublishedRead:
     """Publish a factor version; it applies to behaviours in its validity and never changes issued credits."""
     published = await service.publish(session, source_text=body.source, published_by=f"user:{operator.subject_id}")
+    fs = published.stored.factor_set
+    await actions.record(
+        session,
+        operator,
+        "factor.publish",
+        f"factor_version:{published.stored.id}",
+        set=fs.set,
+        version=fs.version,
+        created=published.created,
+    )
     # Runs after the commit: every cache learns of a version only once it is stored for good.
     background.add_task(ingest.cache.refresh, database_of(request).sessionmaker)
     return PublishedRead(

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
+from service.audit import actions
 from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
 from service.ingest import service
 from service.ingest.deps import IngestDep
@@ -94,7 +95,7 @@ async def review_behaviour(
     ingest: IngestDep,
 ) -> ReviewResult:
     """Approve (credit, under the caps of its day) or reject a self-report held for review."""
-    return await service.review(
+    result = await service.review(
         session,
         ingest=ingest,
         behaviour_id=behaviour_id,
@@ -102,3 +103,13 @@ async def review_behaviour(
         actor=f"user:{operator.subject_id}",
         reason=body.reason,
     )
+    await actions.record(
+        session,
+        operator,
+        "behaviour.review",
+        f"behaviour:{behaviour_id}",
+        reason=body.reason,
+        approve=body.approve,
+        credited_g=result.credited_g,
+    )
+    return result

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import Field
 
 from service.accounts.deps import AdminOperator, CurrentResident, SettingsDep
+from service.audit import actions
 from service.db import ReadSessionDep, SessionDep
 from service.ingest.schemas import BalanceRead
 from service.kit.schemas import InputSchema, Schema
@@ -57,5 +58,8 @@ async def reverse_transfer(
     """Take back an issuance with a compensating transfer; refused if the credits were already spent."""
     reversal = await service.reverse(
         session, transfer_id=transfer_id, actor=f"user:{operator.subject_id}", reason=body.reason
+    )
+    await actions.record(
+        session, operator, "transfer.reverse", f"transfer:{transfer_id}", reason=body.reason, reversal=reversal
     )
     return ReversalRead(reversal_transfer_id=reversal, reverses_transfer_id=transfer_id)
