@@ -84,6 +84,10 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("GET", "/v1/transparency/key"): PUBLIC,
     ("POST", "/v1/admin/audit/verify"): ADMINS,
     ("GET", "/v1/admin/audit/actions"): ADMINS,
+    ("GET", "/v1/admin/audit/transfers"): ADMINS,
+    ("GET", "/v1/admin/audit/transfers/export"): ADMINS,
+    ("GET", "/v1/admin/dashboard"): ADMINS,
+    ("GET", "/v1/admin/dashboard.csv"): ADMINS,
 }
 
 

@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from enum import StrEnum
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from service.accounts.deps import AdminReader, CurrentResident
-from service.audit import actions, receipts
+from service.audit import actions, dashboard, receipts, search
 from service.audit.schemas import (
     ActionPage,
     ActionRead,
     CheckpointRead,
     CheckRead,
     ConsistencyRead,
+    DashboardRead,
     PublicKeyRead,
     ReceiptRead,
+    TransferPage,
+    TransferRow,
     VerifyRead,
 )
 from service.audit.signing import CheckpointSigner
 from service.audit.verify import verify
 from service.db import ReadSessionDep, database_of
+from service.errors import ValidationFailed
+from service.factors.model import BehaviourType
 from service.kit.pagination import decode_cursor, encode_cursor
 
 router = APIRouter()
+
+
+class TransferKind(StrEnum):
+    issuance = "issuance"
+    reversal = "reversal"
+    redemption = "redemption"
+    refund = "refund"
+    retirement = "retirement"
+    expiry = "expiry"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+class DashboardUnit(StrEnum):
+    day = "day"
+    month = "month"
 
 
 async def get_signer(request: Request) -> CheckpointSigner:
@@ -100,6 +127,105 @@ async def admin_actions(
     )
     items = [ActionRead.model_validate(row) for row in rows[:limit]]
     return ActionPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+def _transfer_filter(
+    account_id: Annotated[int | None, Query(ge=1, description="Transfers into or out of this account.")] = None,
+    kind: Annotated[TransferKind | None, Query(description="Only this kind of transfer.")] = None,
+    behaviour_type: Annotated[BehaviourType | None, Query(description="Only credits for this behaviour type.")] = None,
+    factor_version_id: Annotated[int | None, Query(ge=1, description="Only this factor version.")] = None,
+    partner_id: Annotated[int | None, Query(ge=1, description="Only behaviours this partner reported.")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Written at or after.")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Written before.")] = None,
+) -> search.TransferFilter:
+    return search.TransferFilter(
+        account_id=account_id,
+        kind=kind.value if kind else None,
+        behaviour_type=behaviour_type.value if behaviour_type else None,
+        factor_version_id=factor_version_id,
+        partner_id=partner_id,
+        since=since,
+        until=until,
+    )
+
+
+FilterDep = Annotated[search.TransferFilter, Depends(_transfer_filter)]
+
+
+@router.get("/v1/admin/audit/transfers", tags=["admin"])
+async def search_transfers(
+    _: AdminReader,
+    session: ReadSessionDep,
+    filters: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+) -> TransferPage:
+    """Search the ledger's transfers, oldest first."""
+    rows = await search.page(session, filters, after=decode_cursor(cursor) or 0, limit=limit + 1)
+    items = [TransferRow.model_validate(row) for row in rows[:limit]]
+    return TransferPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+@router.get(
+    "/v1/admin/audit/transfers/export",
+    tags=["admin"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "The transfers."}},
+)
+async def export_transfers(
+    _: AdminReader,
+    request: Request,
+    filters: FilterDep,
+    format: Annotated[ExportFormat, Query(description="csv or jsonl.")] = ExportFormat.csv,
+) -> StreamingResponse:
+    """Every transfer matching the filters, streamed as CSV or JSON Lines, oldest first."""
+    engine = database_of(request).read_engine
+    if format is ExportFormat.csv:
+        body, media, suffix = search.export_csv(engine, filters), "text/csv; charset=utf-8", "csv"
+    else:
+        body, media, suffix = search.export_jsonl(engine, filters), "application/x-ndjson", "jsonl"
+    disposition = f'attachment; filename="tanpuhui-transfers.{suffix}"'
+    return StreamingResponse(body, media_type=media, headers={"Content-Disposition": disposition})
+
+
+@router.get("/v1/admin/dashboard", tags=["admin"])
+async def dashboard_figures(
+    _: AdminReader,
+    session: ReadSessionDep,
+    start: Annotated[date, Query(description="First local day (Asia/Shanghai).")],
+    end: Annotated[date, Query(description="Day after the last local day.")],
+    group_by: Annotated[DashboardUnit, Query(description="day or month.")] = DashboardUnit.day,
+) -> DashboardRead:
+    """Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action."""
+    _check_range(start, end)
+    return DashboardRead.model_validate(await dashboard.figures(session, start=start, end=end, unit=group_by.value))
+
+
+@router.get("/v1/admin/dashboard.csv", tags=["admin"], response_class=Response)
+async def dashboard_csv(
+    _: AdminReader,
+    session: ReadSessionDep,
+    start: Annotated[date, Query(description="First local day (Asia/Shanghai).")],
+    end: Annotated[date, Query(description="Day after the last local day.")],
+    group_by: Annotated[DashboardUnit, Query(description="day or month.")] = DashboardUnit.day,
+) -> Response:
+    """The dashboard's figures as one CSV table."""
+    _check_range(start, end)
+    figures = await dashboard.figures(session, start=start, end=end, unit=group_by.value)
+    return Response(
+        dashboard.as_csv(figures),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="tanpuhui-dashboard.csv"'},
+    )
+
+
+def _check_range(start: date, end: date) -> None:
+    if not start < end <= start + timedelta(days=3660):
+        raise ValidationFailed(
+            "end must be after start, within ten years.",
+            "end 须晚于 start，且跨度不超过十年。",
+            errors=[{"field": "end", "in": "query", "code": "RANGE", "message": "after start, within 10 years"}],
+        )
 
 
 @router.post("/v1/admin/audit/verify", tags=["admin"])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import Field
@@ -80,3 +80,79 @@ class ActionRead(Schema):
 class ActionPage(Schema):
     items: list[ActionRead] = Field(description="Newest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class TransferRow(Schema):
+    id: int = Field(description="Transfer id.")
+    created_at: datetime = Field(description="When it was written.")
+    kind: str = Field(description="issuance, reversal, redemption, refund, retirement or expiry.")
+    debit_account_id: int = Field(description="Account the grams left.")
+    credit_account_id: int = Field(description="Account the grams went to.")
+    amount_g: int = Field(description="Grams.")
+    behaviour_id: int | None = Field(
+        description="The behaviour of an issuance, or of the issuance a reversal takes back."
+    )
+    behaviour_type: str | None = Field(description="Its type.")
+    partner_id: int | None = Field(description="The data partner that reported it, if one did.")
+    factor_version_id: int | None = Field(description="The factor version an issuance was computed with.")
+    reverses_transfer_id: int | None = Field(description="The transfer a reversal or refund compensates.")
+    reason: str | None = Field(description="Why, for a reversal, refund, retirement or expiry.")
+    actor: str | None = Field(description="Who caused it.")
+
+
+class TransferPage(Schema):
+    items: list[TransferRow] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class DashboardTotals(Schema):
+    credited_g: int = Field(description="Credits issued, net of reversals: grams of CO₂e reduced.")
+    co2e_t: str = Field(description="The same in tonnes of CO₂e, as a decimal string.")
+    behaviours: int = Field(description="Behaviours credited.")
+    active_residents: int = Field(description="Residents credited at least once.")
+    registered_residents: int = Field(description="Residents registered by the end of the range.")
+
+
+class DashboardPeriod(Schema):
+    period_start: date = Field(description="First day of the day or month.")
+    credited_g: int = Field(description="Grams credited.")
+    co2e_t: str = Field(description="Tonnes of CO₂e.")
+    behaviours: int = Field(description="Behaviours credited.")
+    active_residents: int = Field(description="Residents credited.")
+
+
+class DashboardBehaviour(Schema):
+    behaviour_type: str = Field(description="Behaviour type.")
+    category: str = Field(description="Its leaderboard category.")
+    plan_action: str = Field(description="The carbon-peaking plan action it counts towards.")
+    credited_g: int = Field(description="Grams credited.")
+    co2e_t: str = Field(description="Tonnes of CO₂e.")
+    behaviours: int = Field(description="Behaviours credited.")
+    active_residents: int = Field(description="Residents credited.")
+
+
+class DashboardCommunity(Schema):
+    community_id: int | None = Field(description="Community; null for residents who have not chosen one.")
+    name_zh: str | None = Field(description="Its name.")
+    credited_g: int = Field(description="Grams credited.")
+    co2e_t: str = Field(description="Tonnes of CO₂e.")
+    active_residents: int = Field(description="Residents credited.")
+
+
+class DashboardPlanAction(Schema):
+    code: str = Field(description="transport, circular_economy or all_people.")
+    name_zh: str = Field(description="The action's name in the district's plan.")
+    name_en: str = Field(description="In English.")
+    credited_g: int = Field(description="Grams credited to behaviours serving it.")
+    co2e_t: str = Field(description="Tonnes of CO₂e.")
+
+
+class DashboardRead(Schema):
+    start: date = Field(description="First local day counted.")
+    end: date = Field(description="Day after the last one counted.")
+    group_by: str = Field(description="day or month.")
+    totals: DashboardTotals = Field(description="The whole range.")
+    by_period: list[DashboardPeriod] = Field(description="Per day or month.")
+    by_behaviour: list[DashboardBehaviour] = Field(description="Per behaviour type.")
+    by_community: list[DashboardCommunity] = Field(description="Per community.")
+    by_plan_action: list[DashboardPlanAction] = Field(description="Per action of the district's plan.")

@@ -1,0 +1,175 @@
+"""The district dashboard: credits issued (net of reversals) and CO₂e reduced, by day or month, by behaviour
+type, by community, and by the action of the district's carbon-peaking plan each behaviour serves, with
+participation counts. 1 credit is 1 g of CO₂e reduced, so the two figures are one, in grams and tonnes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+
+from service.db import ReadSession
+from service.factors.model import BehaviourType
+from service.leaderboard.boards import CATEGORY_OF, Category
+
+
+@dataclass(frozen=True, slots=True)
+class PlanAction:
+    code: str
+    name_zh: str
+    name_en: str
+
+
+# Jinnan's carbon-peaking plan: which of its actions each behaviour category counts towards.
+PLAN_ACTION_OF = {
+    Category.green_travel: PlanAction("transport", "交通运输绿色低碳行动", "Green, low-carbon transport action"),
+    Category.waste_sorting: PlanAction("circular_economy", "循环经济助力降碳行动", "Circular economy for carbon cuts"),
+    Category.low_carbon_visit: PlanAction("all_people", "绿色低碳全民行动", "Green low-carbon all-people action"),
+}
+
+_FIGURES = text(
+    """
+    WITH credited AS (
+        SELECT b.id AS behaviour_id, b.resident_id, b.behaviour_type, b.local_date, r.community_id,
+               CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams
+          FROM ledger_transfer t
+          LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
+          JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+          JOIN accounts_resident r ON r.id = b.resident_id
+         WHERE t.kind IN ('issuance', 'reversal') AND b.local_date >= :start AND b.local_date < :end
+    )
+    SELECT CASE WHEN GROUPING(c.period) = 0 THEN 'period'
+                WHEN GROUPING(c.behaviour_type) = 0 THEN 'behaviour'
+                WHEN GROUPING(c.community_id) = 0 THEN 'community'
+                ELSE 'total' END AS section,
+           c.period, c.behaviour_type, c.community_id,
+           sum(c.grams)::bigint AS credited_g,
+           count(DISTINCT c.behaviour_id) AS behaviours,
+           count(DISTINCT c.resident_id) AS active_residents
+      FROM (SELECT *, date_trunc(:unit, local_date)::date AS period FROM credited) c
+     GROUP BY GROUPING SETS ((c.period), (c.behaviour_type), (c.community_id), ())
+     ORDER BY section, c.period, c.behaviour_type, c.community_id
+    """
+)
+_REGISTERED = text("SELECT count(*) FROM accounts_resident WHERE deleted_at IS NULL AND created_at < :end")
+_COMMUNITIES = text("SELECT id, name_zh, name_en FROM accounts_community")
+
+
+def _tonnes(grams: int) -> str:
+    return str((Decimal(grams) / 1_000_000).quantize(Decimal("0.000001")))
+
+
+async def figures(session: ReadSession, *, start: date, end: date, unit: str) -> dict[str, Any]:
+    rows = (await session.execute(_FIGURES, {"start": start, "end": end, "unit": unit})).all()
+    communities = {row.id: row for row in await session.execute(_COMMUNITIES)}
+    total = next((r for r in rows if r.section == "total"), None)
+    by_action: dict[str, dict[str, Any]] = {}
+    by_behaviour = []
+    for row in (r for r in rows if r.section == "behaviour"):
+        category = CATEGORY_OF[BehaviourType(row.behaviour_type)]
+        action = PLAN_ACTION_OF[category]
+        by_behaviour.append(
+            {
+                "behaviour_type": row.behaviour_type,
+                "category": category.value,
+                "plan_action": action.code,
+                "credited_g": row.credited_g,
+                "co2e_t": _tonnes(row.credited_g),
+                "behaviours": row.behaviours,
+                "active_residents": row.active_residents,
+            }
+        )
+        entry = by_action.setdefault(
+            action.code, {"code": action.code, "name_zh": action.name_zh, "name_en": action.name_en, "credited_g": 0}
+        )
+        entry["credited_g"] += row.credited_g
+    for entry in by_action.values():
+        entry["co2e_t"] = _tonnes(entry["credited_g"])
+    return {
+        "start": start,
+        "end": end,
+        "group_by": unit,
+        "totals": {
+            "credited_g": total.credited_g if total else 0,
+            "co2e_t": _tonnes(total.credited_g if total else 0),
+            "behaviours": total.behaviours if total else 0,
+            "active_residents": total.active_residents if total else 0,
+            "registered_residents": int(await session.scalar(_REGISTERED, {"end": end}) or 0),
+        },
+        "by_period": [
+            {
+                "period_start": r.period,
+                "credited_g": r.credited_g,
+                "co2e_t": _tonnes(r.credited_g),
+                "behaviours": r.behaviours,
+                "active_residents": r.active_residents,
+            }
+            for r in rows
+            if r.section == "period"
+        ],
+        "by_behaviour": by_behaviour,
+        "by_community": [
+            {
+                "community_id": r.community_id,
+                "name_zh": communities[r.community_id].name_zh if r.community_id in communities else None,
+                "credited_g": r.credited_g,
+                "co2e_t": _tonnes(r.credited_g),
+                "active_residents": r.active_residents,
+            }
+            for r in rows
+            if r.section == "community"
+        ],
+        "by_plan_action": sorted(by_action.values(), key=lambda a: str(a["code"])),
+    }
+
+
+def as_csv(data: dict[str, Any]) -> str:
+    """One table: section, key, grams, tonnes, behaviours, active residents."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "key", "credited_g", "co2e_t", "behaviours", "active_residents"])
+    totals = data["totals"]
+    writer.writerow(
+        [
+            "total",
+            f"{data['start']}..{data['end']}",
+            totals["credited_g"],
+            totals["co2e_t"],
+            totals["behaviours"],
+            totals["active_residents"],
+        ]
+    )
+    for row in data["by_period"]:
+        writer.writerow(
+            [
+                "period",
+                row["period_start"],
+                row["credited_g"],
+                row["co2e_t"],
+                row["behaviours"],
+                row["active_residents"],
+            ]
+        )
+    for row in data["by_behaviour"]:
+        writer.writerow(
+            [
+                "behaviour",
+                row["behaviour_type"],
+                row["credited_g"],
+                row["co2e_t"],
+                row["behaviours"],
+                row["active_residents"],
+            ]
+        )
+    for row in data["by_community"]:
+        writer.writerow(
+            ["community", row["name_zh"] or "(none)", row["credited_g"], row["co2e_t"], "", row["active_residents"]]
+        )
+    for row in data["by_plan_action"]:
+        writer.writerow(["plan_action", row["name_zh"], row["credited_g"], row["co2e_t"], "", ""])
+    return buffer.getvalue()

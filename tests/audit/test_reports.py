@@ -1,0 +1,173 @@
+"""Auditors' reports over HTTP: transfer search by account, kind, behaviour type, factor version, partner
+and time; the same as streamed CSV and JSON Lines; and the district dashboard and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from service.accounts.models import Role
+from tests.conftest import Api, bearer
+from tests.fixtures.behaviours import (
+    SHANGHAI,
+    STATION_QR,
+    Tokens,
+    ago,
+    assert_problem,
+    behaviour,
+    behaviour_body,
+    create_partner,
+    now,
+    partner_record,
+    public_id,
+    record_ok,
+)
+
+StaffSignIn = Callable[..., Awaitable[Tokens]]
+TRANSFERS = "/v1/admin/audit/transfers"
+
+
+@pytest.fixture
+async def ledger(api: Api, sign_in_staff: StaffSignIn) -> dict[str, object]:
+    """Alice's two metro rides (one reversed) in community 1; Bob's recyclables and bus ride from a partner."""
+    client = api.client
+    alice = (await client.post("/v1/auth/dev", json={"name": "alice"})).json()
+    bob = (await client.post("/v1/auth/dev", json={"name": "bob"})).json()
+    await client.patch("/v1/me", json={"community_id": 1}, headers=bearer(alice))
+    rides = [
+        await behaviour(
+            client,
+            alice,
+            (await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=h), evidence=STATION_QR)))[
+                "id"
+            ],
+        )
+        for h in (2, 3)
+    ]
+    superuser = await sign_in_staff(Role.admin_super, "root-user")
+    partner = await create_partner(client, superuser)
+    bob_id = await public_id(client, bob)
+    result = await partner.batch(
+        [
+            partner_record("w-1", bob_id, "waste_sorting", "2", ago(hours=2), category="recyclables"),
+            partner_record("b-1", bob_id, "bus_ride", "5", ago(hours=4)),
+        ]
+    )
+    assert result["accepted"] == 2
+    operator = await sign_in_staff(Role.admin_operator)
+    reversed_ = await client.post(
+        f"/v1/admin/transfers/{rides[0]['transfer_id']}/reverse", json={"reason": "refunded"}, headers=bearer(operator)
+    )
+    assert reversed_.status_code == 201
+    async with api.db.engine.connect() as connection:
+        account = await connection.scalar(
+            text(
+                "SELECT a.id FROM ledger_account a JOIN accounts_resident r ON r.id = a.resident_id WHERE r.openid = 'dev:alice'"
+            )
+        )
+    return {
+        "auditor": await sign_in_staff(Role.admin_auditor),
+        "account": account,
+        "partner": partner.partner_id,
+        "alice": alice,
+    }
+
+
+async def _ids(api: Api, auditor: Tokens, **params: object) -> list[tuple[str, int]]:
+    response = await api.client.get(TRANSFERS, params=params, headers=bearer(auditor))
+    assert response.status_code == 200, response.text
+    return [(t["kind"], t["amount_g"]) for t in response.json()["items"]]
+
+
+async def test_transfers_are_searched_by_account_kind_type_partner_version_and_time(
+    api: Api, ledger: dict[str, object]
+) -> None:
+    auditor = ledger["auditor"]
+    assert isinstance(auditor, dict)
+    assert await _ids(api, auditor, account_id=ledger["account"]) == [
+        ("issuance", 468),
+        ("issuance", 468),
+        ("reversal", 468),
+    ]
+    assert await _ids(api, auditor, kind="reversal") == [("reversal", 468)]
+    assert await _ids(api, auditor, behaviour_type="waste_sorting") == [("issuance", 402)]
+    assert sorted(await _ids(api, auditor, partner_id=ledger["partner"])) == [("issuance", 134), ("issuance", 402)]
+    assert len(await _ids(api, auditor, factor_version_id=1)) == 5
+    assert await _ids(api, auditor, since=(now() + timedelta(minutes=5)).isoformat()) == []
+    first = (await api.client.get(TRANSFERS, params={"limit": 2}, headers=bearer(auditor))).json()
+    second = await api.client.get(
+        TRANSFERS, params={"limit": 2, "cursor": first["next_cursor"]}, headers=bearer(auditor)
+    )
+    assert len(first["items"]) == 2
+    assert first["items"][-1]["id"] < second.json()["items"][0]["id"]
+    assert "openid" not in str(first)
+    assert_problem(
+        await api.client.get(TRANSFERS, params={"kind": "gift"}, headers=bearer(auditor)), 422, "VALIDATION_FAILED"
+    )
+    alice = ledger["alice"]
+    assert isinstance(alice, dict)
+    assert_problem(await api.client.get(TRANSFERS, headers=bearer(alice)), 403, "ROLE_NOT_ALLOWED")
+
+
+async def test_exports_stream_every_matching_transfer_as_csv_and_json_lines(
+    api: Api, ledger: dict[str, object]
+) -> None:
+    auditor = ledger["auditor"]
+    assert isinstance(auditor, dict)
+    as_csv = await api.client.get(f"{TRANSFERS}/export", params={"format": "csv"}, headers=bearer(auditor))
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in as_csv.headers["content-disposition"]
+    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [(row["kind"], int(row["amount_g"])) for row in table] == await _ids(api, auditor, limit=1000)
+    as_jsonl = await api.client.get(
+        f"{TRANSFERS}/export", params={"format": "jsonl", "account_id": ledger["account"]}, headers=bearer(auditor)
+    )
+    lines = [json.loads(line) for line in as_jsonl.text.splitlines()]
+    assert [(line["kind"], line["amount_g"], line["behaviour_type"]) for line in lines] == [
+        ("issuance", 468, "metro_ride"),
+        ("issuance", 468, "metro_ride"),
+        ("reversal", 468, "metro_ride"),
+    ]
+
+
+async def test_the_dashboard_counts_net_credits_by_day_type_community_and_plan_action(
+    api: Api, ledger: dict[str, object]
+) -> None:
+    auditor = ledger["auditor"]
+    assert isinstance(auditor, dict)
+    today = now().astimezone(SHANGHAI).date()
+    params = {"start": (today - timedelta(days=2)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+
+    response = await api.client.get("/v1/admin/dashboard", params=params, headers=bearer(auditor))
+
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    assert figures["totals"]["credited_g"] == 468 + 402 + 134  # one ride reversed
+    assert figures["totals"]["co2e_t"] == "0.001004"
+    assert (figures["totals"]["active_residents"], figures["totals"]["registered_residents"]) == (2, 2)
+    assert sum(p["credited_g"] for p in figures["by_period"]) == 1004
+    assert {b["behaviour_type"]: b["credited_g"] for b in figures["by_behaviour"]} == {
+        "metro_ride": 468,
+        "waste_sorting": 402,
+        "bus_ride": 134,
+    }
+    assert {a["code"]: a["credited_g"] for a in figures["by_plan_action"]} == {
+        "transport": 602,
+        "circular_economy": 402,
+    }
+    assert {c["community_id"]: c["credited_g"] for c in figures["by_community"]} == {1: 468, None: 536}
+    table = await api.client.get("/v1/admin/dashboard.csv", params=params, headers=bearer(auditor))
+    rows = list(csv.reader(io.StringIO(table.text)))
+    assert rows[0] == ["section", "key", "credited_g", "co2e_t", "behaviours", "active_residents"]
+    assert ["plan_action", "循环经济助力降碳行动", "402", "0.000402", "", ""] in rows
+    backwards = {"start": params["end"], "end": params["start"]}
+    assert_problem(
+        await api.client.get("/v1/admin/dashboard", params=backwards, headers=bearer(auditor)), 422, "VALIDATION_FAILED"
+    )
