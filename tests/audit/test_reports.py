@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -33,8 +34,16 @@ StaffSignIn = Callable[..., Awaitable[Tokens]]
 TRANSFERS = "/v1/admin/audit/transfers"
 
 
+@dataclass
+class Ledger:
+    auditor: Tokens
+    account: int
+    partner: int
+    alice: Tokens
+
+
 @pytest.fixture
-async def ledger(api: Api, sign_in_staff: StaffSignIn) -> dict[str, object]:
+async def ledger(api: Api, sign_in_staff: StaffSignIn) -> Ledger:
     """Alice's two metro rides (one reversed) in community 1; Bob's recyclables and bus ride from a partner."""
     client = api.client
     alice = (await client.post("/v1/auth/dev", json={"name": "alice"})).json()
@@ -71,33 +80,25 @@ async def ledger(api: Api, sign_in_staff: StaffSignIn) -> dict[str, object]:
                 "SELECT a.id FROM ledger_account a JOIN accounts_resident r ON r.id = a.resident_id WHERE r.openid = 'dev:alice'"
             )
         )
-    return {
-        "auditor": await sign_in_staff(Role.admin_auditor),
-        "account": account,
-        "partner": partner.partner_id,
-        "alice": alice,
-    }
+    return Ledger(await sign_in_staff(Role.admin_auditor), int(account), partner.partner_id, alice)
 
 
-async def _ids(api: Api, auditor: Tokens, **params: object) -> list[tuple[str, int]]:
+async def _ids(api: Api, auditor: Tokens, **params: str | int) -> list[tuple[str, int]]:
     response = await api.client.get(TRANSFERS, params=params, headers=bearer(auditor))
     assert response.status_code == 200, response.text
     return [(t["kind"], t["amount_g"]) for t in response.json()["items"]]
 
 
-async def test_transfers_are_searched_by_account_kind_type_partner_version_and_time(
-    api: Api, ledger: dict[str, object]
-) -> None:
-    auditor = ledger["auditor"]
-    assert isinstance(auditor, dict)
-    assert await _ids(api, auditor, account_id=ledger["account"]) == [
+async def test_transfers_are_searched_by_account_kind_type_partner_version_and_time(api: Api, ledger: Ledger) -> None:
+    auditor = ledger.auditor
+    assert await _ids(api, auditor, account_id=ledger.account) == [
         ("issuance", 468),
         ("issuance", 468),
         ("reversal", 468),
     ]
     assert await _ids(api, auditor, kind="reversal") == [("reversal", 468)]
     assert await _ids(api, auditor, behaviour_type="waste_sorting") == [("issuance", 402)]
-    assert sorted(await _ids(api, auditor, partner_id=ledger["partner"])) == [("issuance", 134), ("issuance", 402)]
+    assert sorted(await _ids(api, auditor, partner_id=ledger.partner)) == [("issuance", 134), ("issuance", 402)]
     assert len(await _ids(api, auditor, factor_version_id=1)) == 5
     assert await _ids(api, auditor, since=(now() + timedelta(minutes=5)).isoformat()) == []
     first = (await api.client.get(TRANSFERS, params={"limit": 2}, headers=bearer(auditor))).json()
@@ -110,16 +111,11 @@ async def test_transfers_are_searched_by_account_kind_type_partner_version_and_t
     assert_problem(
         await api.client.get(TRANSFERS, params={"kind": "gift"}, headers=bearer(auditor)), 422, "VALIDATION_FAILED"
     )
-    alice = ledger["alice"]
-    assert isinstance(alice, dict)
-    assert_problem(await api.client.get(TRANSFERS, headers=bearer(alice)), 403, "ROLE_NOT_ALLOWED")
+    assert_problem(await api.client.get(TRANSFERS, headers=bearer(ledger.alice)), 403, "ROLE_NOT_ALLOWED")
 
 
-async def test_exports_stream_every_matching_transfer_as_csv_and_json_lines(
-    api: Api, ledger: dict[str, object]
-) -> None:
-    auditor = ledger["auditor"]
-    assert isinstance(auditor, dict)
+async def test_exports_stream_every_matching_transfer_as_csv_and_json_lines(api: Api, ledger: Ledger) -> None:
+    auditor = ledger.auditor
     as_csv = await api.client.get(f"{TRANSFERS}/export", params={"format": "csv"}, headers=bearer(auditor))
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")
@@ -127,7 +123,7 @@ async def test_exports_stream_every_matching_transfer_as_csv_and_json_lines(
     table = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [(row["kind"], int(row["amount_g"])) for row in table] == await _ids(api, auditor, limit=1000)
     as_jsonl = await api.client.get(
-        f"{TRANSFERS}/export", params={"format": "jsonl", "account_id": ledger["account"]}, headers=bearer(auditor)
+        f"{TRANSFERS}/export", params={"format": "jsonl", "account_id": ledger.account}, headers=bearer(auditor)
     )
     lines = [json.loads(line) for line in as_jsonl.text.splitlines()]
     assert [(line["kind"], line["amount_g"], line["behaviour_type"]) for line in lines] == [
@@ -137,11 +133,8 @@ async def test_exports_stream_every_matching_transfer_as_csv_and_json_lines(
     ]
 
 
-async def test_the_dashboard_counts_net_credits_by_day_type_community_and_plan_action(
-    api: Api, ledger: dict[str, object]
-) -> None:
-    auditor = ledger["auditor"]
-    assert isinstance(auditor, dict)
+async def test_the_dashboard_counts_net_credits_by_day_type_community_and_plan_action(api: Api, ledger: Ledger) -> None:
+    auditor = ledger.auditor
     today = now().astimezone(SHANGHAI).date()
     params = {"start": (today - timedelta(days=2)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
 
