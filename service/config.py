@@ -9,6 +9,7 @@ off, and `Settings.production_problems()` names every one still on so that the s
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -67,6 +68,14 @@ class Settings(BaseSettings):
     # Receipts: the background sealer of ledger entries into the signed Merkle log (off: no new receipts).
     receipt_sealer: bool = True
     receipt_seal_interval_s: float = Field(default=0.25, gt=0, le=10)
+
+    # Fraud flags: the background scan, how often, and what it flags.
+    fraud_scan: bool = True
+    fraud_scan_interval_s: float = Field(default=5.0, gt=0)
+    fraud_speed_ratio: Decimal = Field(default=Decimal("0.9"), gt=0, le=1)
+    fraud_burst_records: int = Field(default=20, ge=2)
+    fraud_burst_window_s: int = Field(default=600, ge=10)
+    fraud_device_residents: int = Field(default=3, ge=2)
 
     # Credits: valid this many months from issue; the expiry job (off: nothing expires) runs this often.
     credit_validity_months: int = Field(default=24, ge=1, le=120)

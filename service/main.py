@@ -27,6 +27,7 @@ from service.errors import DatabaseUnavailable, install_handlers, is_database_ou
 from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
+from service.ingest import flags as fraud_flags
 from service.ingest.router import router as ingest_router
 from service.ingest.service import Ingest
 from service.kit import ratelimit
@@ -97,6 +98,15 @@ async def _ensure_demo_admin(db: Database) -> None:
         sys.stdout.flush()
 
 
+def fraud_thresholds(settings: Settings) -> fraud_flags.Thresholds:
+    return fraud_flags.Thresholds(
+        speed_ratio=settings.fraud_speed_ratio,
+        burst_records=settings.fraud_burst_records,
+        burst_window_s=settings.fraud_burst_window_s,
+        device_residents=settings.fraud_device_residents,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     check_production(settings)
@@ -125,6 +135,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tasks.append(
                     asyncio.create_task(
                         sealer.run_forever(db, app.state.checkpoint_signer, interval_s=settings.receipt_seal_interval_s)
+                    )
+                )
+            if settings.fraud_scan:
+                tasks.append(
+                    asyncio.create_task(
+                        fraud_flags.run_forever(
+                            db, ingest.cache, fraud_thresholds(settings), interval_s=settings.fraud_scan_interval_s
+                        )
                     )
                 )
             if settings.credit_expiry:

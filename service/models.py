@@ -2,6 +2,7 @@
 
 from service.accounts.models import (
     Community,
+    Device,
     Enterprise,
     Organisation,
     Partner,
@@ -13,7 +14,7 @@ from service.accounts.models import (
 )
 from service.audit.models import AdminAction, Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
-from service.ingest.models import Behaviour, BudgetSlot, CapUsage
+from service.ingest.models import Behaviour, BudgetSlot, CapUsage, Flag, FlagState
 from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
@@ -27,9 +28,12 @@ __all__ = [
     "Certificate",
     "Checkpoint",
     "Community",
+    "Device",
     "Enterprise",
     "ExpiryState",
     "FactorVersion",
+    "Flag",
+    "FlagState",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransfer",

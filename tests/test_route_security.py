@@ -88,6 +88,10 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("GET", "/v1/admin/audit/transfers/export"): ADMINS,
     ("GET", "/v1/admin/dashboard"): ADMINS,
     ("GET", "/v1/admin/dashboard.csv"): ADMINS,
+    ("GET", "/v1/admin/flags"): ADMINS,
+    ("POST", "/v1/admin/flags/{flag_id}/resolve"): OPERATORS,
+    ("POST", "/v1/admin/residents/{public_id}/freeze"): OPERATORS,
+    ("POST", "/v1/admin/residents/{public_id}/unfreeze"): OPERATORS,
 }
 
 

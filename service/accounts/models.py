@@ -115,6 +115,21 @@ class Resident(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # a frozen resident records and redeems nothing until an operator unfreezes them; the balance stays
+    frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    frozen_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Device(Base):
+    """A resident signed in from this device (an id the app keeps in its own storage)."""
+
+    __tablename__ = "accounts_device"
+    __table_args__ = (Index("ix_accounts_device_last_seen", "last_seen"),)
+
+    device_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("accounts_resident.id"), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Enterprise(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import (
     Community,
+    Device,
     Enterprise,
     Organisation,
     Partner,
@@ -159,6 +160,29 @@ async def insert_enterprise(session: AsyncSession, *, name: str, status: str, **
     """None when the name or the credit code is taken."""
     statement = pg_insert(Enterprise).values(name=name, status=status, **details).on_conflict_do_nothing()
     return (await session.scalars(statement.returning(Enterprise))).one_or_none()
+
+
+async def record_device(session: AsyncSession, *, device_id: str, resident_id: int) -> None:
+    statement = pg_insert(Device).values(device_id=device_id, resident_id=resident_id)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Device.device_id, Device.resident_id], set_={"last_seen": func.now()}
+        )
+    )
+
+
+async def resident_by_public_id(session: AsyncSession | ReadSession, public_id: uuid.UUID) -> Resident | None:
+    return await session.scalar(select(Resident).where(Resident.public_id == public_id))
+
+
+async def set_resident_frozen(session: AsyncSession, resident_id: int, *, reason: str | None) -> Resident:
+    statement = (
+        update(Resident)
+        .where(Resident.id == resident_id)
+        .values(frozen_at=func.now() if reason is not None else None, frozen_reason=reason)
+        .returning(Resident)
+    )
+    return (await session.scalars(statement, execution_options={"populate_existing": True})).one()
 
 
 async def lock_enterprise(session: AsyncSession, enterprise_id: int) -> Enterprise | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -30,6 +31,8 @@ from service.accounts.schemas import (
     EnterpriseRead,
     EnterpriseRegister,
     EnterpriseReview,
+    FreezeRequest,
+    FrozenRead,
     Jwks,
     OrganisationCreate,
     OrganisationRead,
@@ -77,7 +80,12 @@ async def sign_in_wechat(
 ) -> TokenPair:
     """Sign a resident in with the code from `wx.login()`; creates the resident on first sign-in."""
     return await service.sign_in_wechat(
-        session, wechat=wechat, keyring=keyring, code=body.code, refresh_ttl=_refresh_ttl(settings)
+        session,
+        wechat=wechat,
+        keyring=keyring,
+        code=body.code,
+        refresh_ttl=_refresh_ttl(settings),
+        device_id=body.device_id,
     )
 
 
@@ -90,7 +98,9 @@ async def _dev_login_enabled(settings: SettingsDep) -> None:
 @router.post("/v1/auth/dev", tags=["auth"], dependencies=[Depends(_dev_login_enabled), SigninRateLimit])
 async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
     """Sign in as a resident without WeChat; exists only outside production."""
-    return await service.sign_in_dev(session, keyring=keyring, name=body.name, refresh_ttl=_refresh_ttl(settings))
+    return await service.sign_in_dev(
+        session, keyring=keyring, name=body.name, refresh_ttl=_refresh_ttl(settings), device_id=body.device_id
+    )
 
 
 @router.post("/v1/auth/login", tags=["auth"], dependencies=[SigninRateLimit])
@@ -258,6 +268,26 @@ async def review_enterprise(
         status=enterprise.status,
     )
     return EnterpriseAdminRead.model_validate(enterprise)
+
+
+@router.post("/v1/admin/residents/{public_id}/freeze", tags=["admin"])
+async def freeze_resident(
+    operator: AdminOperator, public_id: uuid.UUID, body: FreezeRequest, session: SessionDep
+) -> FrozenRead:
+    """Freeze a resident: recording and redemption are refused, the balance is kept."""
+    resident = await service.set_frozen(session, public_id=public_id, frozen=True, reason=body.reason)
+    await actions.record(session, operator, "resident.freeze", f"resident:{public_id}", reason=body.reason)
+    return FrozenRead(resident_id=resident.public_id, frozen=True, frozen_at=resident.frozen_at, reason=body.reason)
+
+
+@router.post("/v1/admin/residents/{public_id}/unfreeze", tags=["admin"])
+async def unfreeze_resident(
+    operator: AdminOperator, public_id: uuid.UUID, body: FreezeRequest, session: SessionDep
+) -> FrozenRead:
+    """Unfreeze a resident."""
+    resident = await service.set_frozen(session, public_id=public_id, frozen=False, reason=body.reason)
+    await actions.record(session, operator, "resident.unfreeze", f"resident:{public_id}", reason=body.reason)
+    return FrozenRead(resident_id=resident.public_id, frozen=False, frozen_at=None, reason=None)
 
 
 @router.post("/v1/admin/organisations", tags=["admin"], status_code=status.HTTP_201_CREATED)

@@ -20,10 +20,22 @@ Username = Annotated[
 ]
 
 
+DeviceId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9._:-]{8,128}$",
+        description="A random id the app makes once and keeps in its storage (wx.setStorageSync); it lets "
+        "operators see many accounts run from one phone. Optional.",
+        examples=["d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44"],
+    ),
+]
+
+
 class WechatSignIn(InputSchema):
     code: str = Field(
         min_length=1, max_length=128, description="The code returned by `wx.login()` in the mini-program."
     )
+    device_id: DeviceId | None = None
 
 
 class DevSignIn(InputSchema):
@@ -33,6 +45,7 @@ class DevSignIn(InputSchema):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="Any name; the same name signs in as the same resident. Development only.",
     )
+    device_id: DeviceId | None = None
 
 
 class PasswordSignIn(InputSchema):
@@ -236,3 +249,14 @@ class StaffWhoAmI(Schema):
 
 class Jwks(Schema):
     keys: list[dict[str, str]] = Field(description="Ed25519 public keys (RFC 8037) that sign access tokens.")
+
+
+class FreezeRequest(InputSchema):
+    reason: str = Field(min_length=1, max_length=500, description="Why; kept in the admin action log.")
+
+
+class FrozenRead(Schema):
+    resident_id: uuid.UUID = Field(description="The resident's public id.")
+    frozen: bool = Field(description="Whether the resident is frozen now.")
+    frozen_at: datetime | None = Field(description="Since when.")
+    reason: str | None = Field(description="Why.")

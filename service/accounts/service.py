@@ -140,21 +140,33 @@ def _new_pseudonym() -> str:
 
 
 async def sign_in_wechat(
-    session: AsyncSession, *, wechat: WechatClient, keyring: Keyring, code: str, refresh_ttl: timedelta
+    session: AsyncSession,
+    *,
+    wechat: WechatClient,
+    keyring: Keyring,
+    code: str,
+    refresh_ttl: timedelta,
+    device_id: str | None = None,
 ) -> TokenPair:
     wx = await wechat.code2session(code)
     resident = await repository.upsert_resident_by_openid(
         session, openid=wx.openid, unionid=wx.unionid, pseudonym=_new_pseudonym()
     )
+    if device_id is not None:
+        await repository.record_device(session, device_id=device_id, resident_id=resident.id)
     return await issue_tokens(
         session, keyring=keyring, principal=_resident_principal(resident), refresh_ttl=refresh_ttl
     )
 
 
-async def sign_in_dev(session: AsyncSession, *, keyring: Keyring, name: str, refresh_ttl: timedelta) -> TokenPair:
+async def sign_in_dev(
+    session: AsyncSession, *, keyring: Keyring, name: str, refresh_ttl: timedelta, device_id: str | None = None
+) -> TokenPair:
     resident = await repository.upsert_resident_by_openid(
         session, openid=DEV_OPENID_PREFIX + name, unionid=None, pseudonym=_new_pseudonym()
     )
+    if device_id is not None:
+        await repository.record_device(session, device_id=device_id, resident_id=resident.id)
     return await issue_tokens(
         session, keyring=keyring, principal=_resident_principal(resident), refresh_ttl=refresh_ttl
     )
@@ -337,6 +349,19 @@ async def review_enterprise(
     return await repository.set_enterprise_status(
         session, enterprise_id, status=to.value, reviewer=reviewer, reason=review.reason
     )
+
+
+async def set_frozen(session: AsyncSession, *, public_id: uuid.UUID, frozen: bool, reason: str) -> Resident:
+    """Freeze a resident (recording and redemption refused, balance kept) or unfreeze them."""
+    resident = await repository.resident_by_public_id(session, public_id)
+    if resident is None or resident.deleted_at is not None:
+        raise NotFound("No such resident.", "居民不存在。")
+    if (resident.frozen_at is not None) == frozen:
+        raise Conflict(
+            "The resident is already " + ("frozen." if frozen else "not frozen."),
+            "该居民" + ("已被冻结。" if frozen else "未被冻结。"),
+        )
+    return await repository.set_resident_frozen(session, resident.id, reason=reason if frozen else None)
 
 
 async def ensure_demo_admin(session: AsyncSession) -> tuple[str, str] | None:

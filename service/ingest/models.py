@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -114,3 +115,39 @@ class BudgetSlot(Base):
     budget_date: Mapped[date] = mapped_column(Date)
     slot: Mapped[int] = mapped_column(Integer)
     used_g: Mapped[int] = mapped_column(BigInteger)
+
+
+FLAG_KINDS = ("implausible_speed", "burst", "two_sources", "shared_device")
+
+
+class Flag(Base):
+    """Something for an operator to look at, raised once per kind and subject by the background scan."""
+
+    __tablename__ = "ingest_flag"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject"),
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in FLAG_KINDS)})", name="kind"),
+        CheckConstraint("resolution IS NULL OR resolution IN ('confirmed', 'dismissed')", name="resolution"),
+        CheckConstraint("(resolution IS NULL) = (resolved_at IS NULL)", name="resolved"),
+        Index("ix_ingest_flag_open", "id", postgresql_where=text("resolution IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_resident.id"))
+    behaviour_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_behaviour.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FlagState(Base):
+    __tablename__ = "ingest_flag_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    behaviour_through: Mapped[int] = mapped_column(BigInteger)

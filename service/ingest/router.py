@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -7,18 +8,23 @@ from fastapi import APIRouter, Path, Query, Response, status
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
 from service.audit import actions
 from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
-from service.ingest import service
+from service.errors import NotFound
+from service.ingest import flags, service
 from service.ingest.deps import IngestDep
 from service.ingest.schemas import (
     BatchResult,
     BehaviourCreate,
     BehaviourPage,
     BehaviourRead,
+    FlagPage,
+    FlagRead,
+    FlagResolve,
     PartnerBatch,
     RecordedBehaviour,
     ReviewDecision,
     ReviewResult,
 )
+from service.kit.pagination import decode_cursor, encode_cursor
 
 router = APIRouter()
 
@@ -113,3 +119,57 @@ async def review_behaviour(
         credited_g=result.credited_g,
     )
     return result
+
+
+class FlagStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
+
+class FlagKind(StrEnum):
+    implausible_speed = "implausible_speed"
+    burst = "burst"
+    two_sources = "two_sources"
+    shared_device = "shared_device"
+
+
+@router.get("/v1/admin/flags", tags=["admin"])
+async def review_queue(
+    _: AdminReader,
+    session: ReadSessionDep,
+    status: Annotated[FlagStatus, Query(description="open (the queue), resolved or all.")] = FlagStatus.open,
+    kind: Annotated[FlagKind | None, Query(description="Only this kind.")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> FlagPage:
+    """Fraud flags for review, oldest first."""
+    rows = await flags.list_flags(
+        session,
+        status=status.value,
+        kind=kind.value if kind else None,
+        after=decode_cursor(cursor) or 0,
+        limit=limit + 1,
+    )
+    items = [FlagRead.model_validate(row) for row in rows[:limit]]
+    return FlagPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+@router.post("/v1/admin/flags/{flag_id}/resolve", tags=["admin"])
+async def resolve_flag(
+    operator: AdminOperator, flag_id: Annotated[int, Path(ge=1)], body: FlagResolve, session: SessionDep
+) -> FlagRead:
+    """Confirm or dismiss an open flag. Freezing, reversing or approving are separate actions."""
+    if not await flags.resolve(
+        session,
+        flag_id=flag_id,
+        resolution=body.resolution.value,
+        actor=f"user:{operator.subject_id}",
+        reason=body.reason,
+    ):
+        raise NotFound("No open flag of that id.", "没有该编号的待处理标记。")
+    await actions.record(
+        session, operator, "flag.resolve", f"flag:{flag_id}", reason=body.reason, resolution=body.resolution.value
+    )
+    (row,) = await flags.list_flags(session, status="all", kind=None, after=flag_id - 1, limit=1)
+    return FlagRead.model_validate(row)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
@@ -146,3 +147,32 @@ class ReviewResult(Schema):
     status: str = Field(description="credited, capped or rejected.")
     credited_g: int = Field(description="Grams credited.")
     capped_g: int = Field(description="Grams cut by a cap.")
+
+
+class FlagRead(Schema):
+    id: int = Field(description="Flag id.")
+    kind: str = Field(description="implausible_speed, burst, two_sources or shared_device.")
+    subject: str = Field(description="What it is about, e.g. `behaviour:123` or `device:…`.")
+    resident_id: uuid.UUID | None = Field(description="The resident's public id, when it is about one.")
+    behaviour_id: int | None = Field(description="The behaviour, when it is about one.")
+    details: dict[str, Any] = Field(description="The figures behind the flag.")
+    raised_at: datetime = Field(description="When the scan raised it.")
+    resolution: str | None = Field(description="confirmed or dismissed; null while open.")
+    resolved_at: datetime | None = Field(description="When.")
+    resolved_by: str | None = Field(description="Who.")
+    resolution_reason: str | None = Field(description="Why.")
+
+
+class FlagPage(Schema):
+    items: list[FlagRead] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class FlagResolution(StrEnum):
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+class FlagResolve(InputSchema):
+    resolution: FlagResolution = Field(description="confirmed (it was fraud) or dismissed (it was not).")
+    reason: str = Field(min_length=1, max_length=500, description="Why; kept with the flag and in the action log.")

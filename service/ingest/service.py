@@ -18,6 +18,7 @@ from service.factors.cache import FactorCache
 from service.factors.model import Emission
 from service.ingest import repository
 from service.ingest.errors import (
+    AccountFrozen,
     BehaviourNotPending,
     BehaviourRejected,
     DuplicateConflict,
@@ -99,6 +100,8 @@ async def record_for_resident(
         raise RateLimited(retry_after_s=max(1, int(row.retry_after + 0.999)))
     if row.outcome == "unknown_resident":
         raise UnknownResident("This account no longer exists.", "该账号已不存在。")
+    if row.outcome == "frozen":
+        raise AccountFrozen("Recording is paused while the account is reviewed.", "账号审核期间暂停记录。")
     if row.outcome == "duplicate_trip":
         raise TripAlreadyRecorded(extra={"related_behaviour_id": row.related_id})
     if row.outcome == "replay":
@@ -192,6 +195,8 @@ def _partner_outcome(index: int, external_id: str, row: Row[Any] | _Replay, dige
     common: dict[str, Any] = {"index": index, "external_id": external_id, "behaviour_id": row.behaviour_id}
     if row.outcome == "unknown_resident":
         return RecordOutcome(index=index, external_id=external_id, outcome="rejected", reason=UnknownResident.code)
+    if row.outcome == "frozen":
+        return RecordOutcome(index=index, external_id=external_id, outcome="rejected", reason=AccountFrozen.code)
     if row.outcome == "replay":
         if row.content_sha256.hex() != digest:
             return RecordOutcome(**common, outcome="rejected", reason=DuplicateConflict.code)

@@ -26,12 +26,16 @@ _RUNNING_SQL = text(
 )
 
 
-async def settled_horizon(connection: AsyncConnection, settle_s: float) -> int | None:
-    """The highest entry id every one of whose predecessors is now committed or aborted; None when a
+_SEQUENCES = {
+    "ledger_entry": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq"),
+    "ingest_behaviour": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ingest_behaviour_id_seq"),
+}
+
+
+async def settled_horizon(connection: AsyncConnection, settle_s: float, table: str = "ledger_entry") -> int | None:
+    """The highest id of `table` every one of whose predecessors is now committed or aborted; None when a
     transaction that could still write below it runs on past `settle_s`."""
-    horizon = await connection.scalar(
-        text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq")
-    )
+    horizon = await connection.scalar(_SEQUENCES[table])
     running = list(await connection.scalars(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text")))
     deadline = asyncio.get_running_loop().time() + settle_s
     while running:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.models import Enterprise, EnterpriseStatus
+from service.accounts.models import Enterprise, EnterpriseStatus, Resident
 from service.db import ReadSession
 from service.ledger.lots import Holding
 from service.ledger.models import LedgerAccount
@@ -30,6 +30,11 @@ async def account_of(
 ) -> LedgerAccount:
     column = LedgerAccount.resident_id if resident_id is not None else LedgerAccount.enterprise_id
     return (await session.scalars(select(LedgerAccount).where(column == (resident_id or enterprise_id)))).one()
+
+
+async def resident_frozen(session: AsyncSession, resident_id: int) -> bool:
+    statement = select(Resident.frozen_at.is_not(None)).where(Resident.id == resident_id)
+    return bool(await session.scalar(statement))
 
 
 async def system_account(session: AsyncSession, code: str) -> int:

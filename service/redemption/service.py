@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Enterprise, EnterpriseStatus
 from service.db import ReadSession
-from service.ingest.errors import DuplicateConflict
+from service.ingest.errors import AccountFrozen, DuplicateConflict
 from service.ledger import lots
 from service.ledger.errors import InsufficientCredits
 from service.redemption import repository
@@ -202,6 +202,8 @@ async def redeem(session: AsyncSession, *, resident_id: int, reward_id: int, cli
     """Credits from the resident to the enterprise, one off the stock and a voucher, in one transaction.
     The same client_id returns the voucher it already bought; with another reward it is a conflict."""
     account = await repository.lock_account(session, resident_id=resident_id)
+    if await repository.resident_frozen(session, resident_id):
+        raise AccountFrozen("Redemption is paused while the account is reviewed.", "账号审核期间暂停兑换。")
     existing = await repository.voucher_by_key(session, resident_id, client_id)
     if existing is not None:
         if existing.reward_id != reward_id:

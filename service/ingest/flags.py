@@ -1,0 +1,249 @@
+"""Fraud flags: a background scan raises, for an operator's review, what looks wrong in recorded behaviour.
+
+- implausible_speed: a trip whose reported duration gives a speed within `fraud_speed_ratio` of its type's
+  limit (faster ones were refused outright at recording; a trip without a reported end is never flagged);
+- burst: a resident with `fraud_burst_records` or more records in one window of `fraud_burst_window_s`;
+- two_sources: a trip reported both by a partner and by the resident (only one of them was credited);
+- shared_device: `fraud_device_residents` or more residents signed in from one device.
+
+One scan per deployment (leader-elected by an advisory lock) follows new behaviours in id order up to
+the settled horizon, every `fraud_scan_interval_s`. A flag is raised once per kind and subject; operators
+confirm or dismiss it, and freeze, reverse or approve as they see fit — a flag itself changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from service.db import Database, ReadSession
+from service.errors import is_database_outage
+from service.factors.cache import FactorCache
+from service.ingest.validation import MIN_DURATION
+from service.ledger.horizon import settled_horizon
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = 0x7470_666C  # "tpfl": one scan at a time across all workers and hosts
+PAGE = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    speed_ratio: Decimal = Decimal("0.9")
+    burst_records: int = 20
+    burst_window_s: int = 600
+    device_residents: int = 3
+
+
+_NEW = text(
+    """
+    SELECT b.id, b.resident_id, b.behaviour_type, b.quantity, b.occurred_at, b.ended_at, b.factor_version_id,
+           b.status, b.source, b.created_at, d.id AS other_id, d.source AS other_source
+      FROM ingest_behaviour b LEFT JOIN ingest_behaviour d ON d.id = b.duplicate_of_id
+     WHERE b.id > :after AND b.id <= :upto
+     ORDER BY b.id
+     LIMIT :page
+    """
+)
+_BURSTS = text(
+    """
+    SELECT b.resident_id, min(b.id) AS first_id, count(*) AS records,
+           to_timestamp(floor(extract(epoch FROM b.created_at) / :window) * :window) AS window_start
+      FROM ingest_behaviour b
+     WHERE b.resident_id = ANY(CAST(:residents AS bigint[])) AND b.created_at >= :since
+     GROUP BY b.resident_id, window_start
+    HAVING count(*) >= :records
+    """
+)
+_SHARED_DEVICES = text(
+    """
+    SELECT device_id, count(*) AS residents, array_agg(resident_id ORDER BY resident_id) AS resident_ids
+      FROM accounts_device
+     WHERE device_id IN (SELECT device_id FROM accounts_device WHERE last_seen > now() - interval '1 hour')
+     GROUP BY device_id
+    HAVING count(*) >= :residents
+    """
+)
+_RAISE = text(
+    """
+    INSERT INTO ingest_flag (kind, subject, resident_id, behaviour_id, details)
+    SELECT * FROM jsonb_to_recordset(CAST(:flags AS jsonb))
+           AS f(kind text, subject text, resident_id bigint, behaviour_id bigint, details jsonb)
+    ON CONFLICT (kind, subject) DO UPDATE SET details = EXCLUDED.details
+     WHERE ingest_flag.resolution IS NULL AND ingest_flag.details IS DISTINCT FROM EXCLUDED.details
+    """
+)
+
+
+def _flag(
+    kind: str, subject: str, *, resident_id: int | None, behaviour_id: int | None = None, **details: Any
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "subject": subject,
+        "resident_id": resident_id,
+        "behaviour_id": behaviour_id,
+        "details": details,
+    }
+
+
+def _speed_flag(row: Row[Any], cache: FactorCache, ratio: Decimal) -> dict[str, Any] | None:
+    stored = cache.get(row.factor_version_id)
+    if stored is None:
+        return None
+    factor = stored.factor_set.behaviour.get(row.behaviour_type)
+    limit = factor.bounds.max_speed_kmh if factor is not None else None
+    if limit is None:
+        return None
+    duration = row.ended_at - row.occurred_at
+    assumed = max(timedelta(hours=float(row.quantity / limit)), MIN_DURATION)
+    if abs(duration - assumed) < timedelta(milliseconds=1):
+        return None  # no end was reported: the service assumed one at the limit
+    hours = Decimal(duration.total_seconds()) / 3600
+    speed = row.quantity / hours if hours else Decimal("Infinity")
+    if speed < ratio * limit:
+        return None
+    return _flag(
+        "implausible_speed",
+        f"behaviour:{row.id}",
+        resident_id=row.resident_id,
+        behaviour_id=row.id,
+        speed_kmh=str(speed.quantize(Decimal("0.1"))),
+        limit_kmh=str(limit),
+    )
+
+
+async def _scan_page(
+    connection: AsyncConnection, cache: FactorCache, limits: Thresholds, *, after: int, upto: int
+) -> tuple[int, int]:
+    """Flags for one page of behaviours; returns (last id looked at, flags raised)."""
+    rows = (await connection.execute(_NEW, {"after": after, "upto": upto, "page": PAGE})).all()
+    flags: list[dict[str, Any]] = []
+    for row in rows:
+        speed = _speed_flag(row, cache, limits.speed_ratio)
+        if speed is not None:
+            flags.append(speed)
+        if row.other_id is not None and row.other_source != row.source:
+            flags.append(
+                _flag(
+                    "two_sources",
+                    f"behaviour:{row.id}",
+                    resident_id=row.resident_id,
+                    behaviour_id=row.id,
+                    same_trip_as=row.other_id,
+                    sources=sorted({row.source, row.other_source}),
+                )
+            )
+    if rows:
+        since = min(r.created_at for r in rows) - timedelta(seconds=limits.burst_window_s)
+        bursts = await connection.execute(
+            _BURSTS,
+            {
+                "residents": sorted({r.resident_id for r in rows}),
+                "since": since,
+                "window": limits.burst_window_s,
+                "records": limits.burst_records,
+            },
+        )
+        for burst in bursts:
+            flags.append(
+                _flag(
+                    "burst",
+                    f"resident:{burst.resident_id}:{burst.window_start.isoformat()}",
+                    resident_id=burst.resident_id,
+                    behaviour_id=burst.first_id,
+                    records=burst.records,
+                    window_start=burst.window_start.isoformat(),
+                    window_s=limits.burst_window_s,
+                )
+            )
+    for device in await connection.execute(_SHARED_DEVICES, {"residents": limits.device_residents}):
+        flags.append(
+            _flag(
+                "shared_device",
+                f"device:{device.device_id}",
+                resident_id=None,
+                residents=device.residents,
+                resident_ids=list(device.resident_ids),
+            )
+        )
+    raised = 0
+    if flags:
+        raised = (await connection.execute(_RAISE, {"flags": json.dumps(flags, default=str)})).rowcount
+    last = rows[-1].id if len(rows) == PAGE else upto
+    return last, raised
+
+
+async def scan_once(db: Database, cache: FactorCache, limits: Thresholds, *, settle_s: float = 2.0) -> int | None:
+    """One page of the scan; None when another scan holds the lock. Returns how many flags were raised or
+    had their figures renewed (a shared device with more residents since)."""
+    async with db.engine.begin() as connection:
+        if not await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}):
+            return None
+        horizon = await settled_horizon(connection, settle_s, "ingest_behaviour")
+        after = int(await connection.scalar(text("SELECT behaviour_through FROM ingest_flag_state")) or 0)
+        if horizon is None or horizon < after:
+            return 0
+        last, raised = await _scan_page(connection, cache, limits, after=after, upto=horizon)
+        await connection.execute(text("UPDATE ingest_flag_state SET behaviour_through = :last"), {"last": last})
+    return raised
+
+
+async def run_forever(db: Database, cache: FactorCache, limits: Thresholds, *, interval_s: float) -> None:
+    while True:
+        try:
+            await scan_once(db, cache, limits)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                logger.exception("fraud scan failed")
+        await asyncio.sleep(interval_s)
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+_LIST = """
+    SELECT f.id, f.kind, f.subject, r.public_id AS resident_id, f.behaviour_id, f.details, f.raised_at,
+           f.resolution, f.resolved_at, f.resolved_by, f.resolution_reason
+      FROM ingest_flag f LEFT JOIN accounts_resident r ON r.id = f.resident_id
+     WHERE f.id > :after {where}
+     ORDER BY f.id
+     LIMIT :limit
+"""
+_WHERE = {
+    "open": " AND f.resolution IS NULL",
+    "resolved": " AND f.resolution IS NOT NULL",
+    "all": "",
+}
+
+
+async def list_flags(
+    connection: ReadSession, *, status: str, kind: str | None, after: int, limit: int
+) -> list[dict[str, Any]]:
+    where = _WHERE[status] + (" AND f.kind = :kind" if kind else "")
+    rows = await connection.execute(text(_LIST.format(where=where)), {"after": after, "limit": limit, "kind": kind})
+    return [dict(row._mapping) for row in rows]
+
+
+_RESOLVE = text(
+    """
+    UPDATE ingest_flag SET resolution = :resolution, resolved_at = now(), resolved_by = :actor,
+                           resolution_reason = :reason
+     WHERE id = :id AND resolution IS NULL
+    RETURNING id
+    """
+)
+
+
+async def resolve(connection: AsyncSession, *, flag_id: int, resolution: str, actor: str, reason: str) -> bool:
+    """Close an open flag; False when there is no open flag of that id."""
+    values = {"id": flag_id, "resolution": resolution, "actor": actor, "reason": reason}
+    return (await connection.execute(_RESOLVE, values)).first() is not None

@@ -1,0 +1,154 @@
+"""Fraud review: operators freeze and unfreeze residents (recording and redemption refused meanwhile, the
+balance kept), and a background scan flags implausible speed, bursts of records, the same trip from two
+sources and many residents on one device, for operators to confirm or dismiss."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from service.accounts.models import Role
+from service.ingest import flags
+from service.main import fraud_thresholds
+from tests.conftest import Api, bearer
+from tests.fixtures.behaviours import (
+    STATION_QR,
+    Tokens,
+    ago,
+    assert_ledger_invariants,
+    assert_problem,
+    balance,
+    behaviour_body,
+    create_partner,
+    partner_record,
+    public_id,
+    record,
+    record_ok,
+)
+from tests.fixtures.redemption import approved_enterprise, publish, redeem
+
+MakeApi = Callable[..., Awaitable[Api]]
+StaffSignIn = Callable[..., Awaitable[Tokens]]
+
+
+async def _dev(api: Api, name: str, device_id: str | None = None) -> Tokens:
+    body = {"name": name} | ({"device_id": device_id} if device_id else {})
+    response = await api.client.post("/v1/auth/dev", json=body)
+    assert response.status_code == 200, response.text
+    tokens: Tokens = response.json()
+    return tokens
+
+
+async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balance(
+    api: Api, sign_in_staff: StaffSignIn
+) -> None:
+    client = api.client
+    alice = await _dev(api, "alice")
+    await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=5), evidence=STATION_QR))
+    operator = await sign_in_staff(Role.admin_operator)
+    superuser = await sign_in_staff(Role.admin_super, "root-user")
+    partner = await create_partner(client, superuser)
+    reward = await publish(client, await approved_enterprise(client, operator, "津南咖啡"), price_g=100)
+    alice_id = await public_id(client, alice)
+
+    frozen = await client.post(
+        f"/v1/admin/residents/{alice_id}/freeze",
+        json={"reason": "many accounts on one phone"},
+        headers=bearer(operator),
+    )
+
+    assert frozen.status_code == 200, frozen.text
+    assert frozen.json()["frozen"] is True
+    refused = await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    assert_problem(refused, 403, "ACCOUNT_FROZEN")
+    assert_problem(await redeem(client, alice, reward["id"]), 403, "ACCOUNT_FROZEN")
+    batch = await partner.batch([partner_record("f-1", alice_id, "bus_ride", "5", ago(hours=2))])
+    assert (batch["results"][0]["outcome"], batch["results"][0]["reason"]) == ("rejected", "ACCOUNT_FROZEN")
+    assert await balance(client, alice) == 468
+    again = await client.post(f"/v1/admin/residents/{alice_id}/freeze", json={"reason": "x"}, headers=bearer(operator))
+    assert_problem(again, 409, "CONFLICT")
+    unknown = await client.post(
+        f"/v1/admin/residents/{uuid.uuid4()}/freeze", json={"reason": "x"}, headers=bearer(operator)
+    )
+    assert_problem(unknown, 404, "NOT_FOUND")
+
+    thawed = await client.post(
+        f"/v1/admin/residents/{alice_id}/unfreeze", json={"reason": "checked: a family phone"}, headers=bearer(operator)
+    )
+    assert thawed.json()["frozen"] is False
+    await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    assert await balance(client, alice) == 936
+    auditor = await sign_in_staff(Role.admin_auditor)
+    logged = (await client.get("/v1/admin/audit/actions", headers=bearer(auditor))).json()["items"]
+    assert [a["action"] for a in logged[:2]] == ["resident.unfreeze", "resident.freeze"]
+    await assert_ledger_invariants(api)
+
+
+async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_review(
+    make_api: MakeApi, sign_in_staff: StaffSignIn
+) -> None:
+    api = await make_api(fraud_scan=False, fraud_burst_records=3, fraud_device_residents=2)
+    client = api.client
+    alice, bob = await _dev(api, "alice"), await _dev(api, "bob")
+    carol, dave = await _dev(api, "carol", "phone-0001"), await _dev(api, "dave", "phone-0001")
+    started = ago(hours=6)
+    fast = await record_ok(  # 19 km in 12 minutes: 95 km/h, under the 100 km/h limit
+        client,
+        alice,
+        behaviour_body("metro_ride", "19", started, ended_at=started + timedelta(minutes=12), evidence=STATION_QR),
+    )
+    await record_ok(
+        client, alice, behaviour_body("metro_ride", "19", ago(hours=2), evidence=STATION_QR)
+    )  # no end given
+    for hours in (3, 4, 5):
+        await record_ok(client, bob, behaviour_body("metro_ride", "5", ago(hours=hours), evidence=STATION_QR))
+    superuser = await sign_in_staff(Role.admin_super, "root-user")
+    partner = await create_partner(client, superuser)
+    shared_trip = ago(hours=9)
+    reported = await record_ok(client, carol, behaviour_body("metro_ride", "8", shared_trip, evidence=STATION_QR))
+    await partner.batch([partner_record("t-9", await public_id(client, carol), "metro_ride", "8", shared_trip)])
+    del dave
+
+    raised = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
+
+    assert raised == 4
+    operator = await sign_in_staff(Role.admin_operator)
+    queue = (await client.get("/v1/admin/flags", headers=bearer(operator))).json()["items"]
+    by_kind = {f["kind"]: f for f in queue}
+    assert set(by_kind) == {"implausible_speed", "burst", "two_sources", "shared_device"}
+    assert by_kind["implausible_speed"]["behaviour_id"] == fast["id"]
+    assert by_kind["implausible_speed"]["details"]["speed_kmh"] == "95.0"
+    assert by_kind["burst"]["resident_id"] == await public_id(client, bob)
+    assert by_kind["two_sources"]["details"]["same_trip_as"] == reported["id"]
+    assert by_kind["shared_device"]["details"]["residents"] == 2
+    assert "phone" not in str(by_kind["burst"])  # a device id appears only on the device's own flag
+    # a second scan raises nothing new; a third resident on the phone renews the device's flag
+    assert await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings)) == 0
+    await _dev(api, "erin", "phone-0001")
+    assert await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings)) == 1
+    device = (await client.get("/v1/admin/flags", params={"kind": "shared_device"}, headers=bearer(operator))).json()
+    assert device["items"][0]["details"]["residents"] == 3
+
+    flag_id = by_kind["burst"]["id"]
+    resolved = await client.post(
+        f"/v1/admin/flags/{flag_id}/resolve",
+        json={"resolution": "dismissed", "reason": "commuter with three legs"},
+        headers=bearer(operator),
+    )
+    assert resolved.status_code == 200, resolved.text
+    operator_id = (await client.get("/v1/staff/me", headers=bearer(operator))).json()["id"]
+    assert (resolved.json()["resolution"], resolved.json()["resolved_by"]) == ("dismissed", f"user:{operator_id}")
+    twice = await client.post(
+        f"/v1/admin/flags/{flag_id}/resolve", json={"resolution": "confirmed", "reason": "x"}, headers=bearer(operator)
+    )
+    assert_problem(twice, 404, "NOT_FOUND")
+    open_now = (await client.get("/v1/admin/flags", headers=bearer(operator))).json()["items"]
+    assert flag_id not in [f["id"] for f in open_now]
+    auditor = await sign_in_staff(Role.admin_auditor)
+    denied = await client.post(
+        f"/v1/admin/flags/{by_kind['two_sources']['id']}/resolve",
+        json={"resolution": "confirmed", "reason": "x"},
+        headers=bearer(auditor),
+    )
+    assert_problem(denied, 403, "ROLE_NOT_ALLOWED")
