@@ -33,7 +33,7 @@ from service.ledger.horizon import settled_horizon
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x7470_666C  # "tpfl": one scan at a time across all workers and hosts
-PAGE = 5_000
+PAGE = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ def _speed_flag(row: Row[Any], cache: FactorCache, ratio: Decimal) -> dict[str, 
 async def _scan_page(
     connection: AsyncConnection, cache: FactorCache, limits: Thresholds, *, after: int, upto: int
 ) -> tuple[int, int]:
-    """Flags for one page of behaviours; returns (last id looked at, flags raised)."""
+    """Flags for one page of behaviours; returns (last id looked at, flags raised or renewed)."""
     rows = (await connection.execute(_NEW, {"after": after, "upto": upto, "page": PAGE})).all()
     flags: list[dict[str, Any]] = []
     for row in rows:
@@ -183,25 +183,35 @@ async def _scan_page(
     return last, raised
 
 
-async def scan_once(db: Database, cache: FactorCache, limits: Thresholds, *, settle_s: float = 2.0) -> int | None:
-    """One page of the scan; None when another scan holds the lock. Returns how many flags were raised or
-    had their figures renewed (a shared device with more residents since)."""
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    raised: int
+    behind: bool
+
+
+async def scan_once(db: Database, cache: FactorCache, limits: Thresholds, *, settle_s: float = 2.0) -> Scanned | None:
+    """One page of the scan; None when another scan holds the lock. `raised` counts flags raised or whose
+    figures were renewed (a shared device with more residents since); `behind`, whether a page is waiting."""
     async with db.engine.begin() as connection:
         if not await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}):
             return None
         horizon = await settled_horizon(connection, settle_s, "ingest_behaviour")
         after = int(await connection.scalar(text("SELECT behaviour_through FROM ingest_flag_state")) or 0)
         if horizon is None or horizon < after:
-            return 0
+            return Scanned(0, behind=False)
         last, raised = await _scan_page(connection, cache, limits, after=after, upto=horizon)
         await connection.execute(text("UPDATE ingest_flag_state SET behaviour_through = :last"), {"last": last})
-    return raised
+    return Scanned(raised, behind=last < horizon)
 
 
 async def run_forever(db: Database, cache: FactorCache, limits: Thresholds, *, interval_s: float) -> None:
+    """A scan every `interval_s`; while behind, page after page, yielding to requests in between."""
     while True:
         try:
-            await scan_once(db, cache, limits)
+            step = await scan_once(db, cache, limits)
+            if step is not None and step.behind:
+                await asyncio.sleep(0)
+                continue
         except Exception as exc:
             if not is_database_outage(exc):
                 logger.exception("fraud scan failed")

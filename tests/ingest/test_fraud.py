@@ -110,9 +110,9 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     await partner.batch([partner_record("t-9", await public_id(client, carol), "metro_ride", "8", shared_trip)])
     del dave
 
-    raised = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
+    scanned = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
 
-    assert raised == 4
+    assert scanned == flags.Scanned(raised=4, behind=False)
     operator = await sign_in_staff(Role.admin_operator)
     queue = (await client.get("/v1/admin/flags", headers=bearer(operator))).json()["items"]
     by_kind = {f["kind"]: f for f in queue}
@@ -124,9 +124,11 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     assert by_kind["shared_device"]["details"]["residents"] == 2
     assert "phone" not in str(by_kind["burst"])  # a device id appears only on the device's own flag
     # a second scan raises nothing new; a third resident on the phone renews the device's flag
-    assert await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings)) == 0
+    again = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
+    assert again == flags.Scanned(raised=0, behind=False)
     await _dev(api, "erin", "phone-0001")
-    assert await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings)) == 1
+    renewed = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
+    assert renewed == flags.Scanned(raised=1, behind=False)
     device = (await client.get("/v1/admin/flags", params={"kind": "shared_device"}, headers=bearer(operator))).json()
     assert device["items"][0]["details"]["residents"] == 3
 
