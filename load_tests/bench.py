@@ -453,7 +453,12 @@ SEED_DISTRICT_SQL = (
       FROM leaderboard_tally_fine GROUP BY 1, 2, 3, 4, 5, 6
     """,
     "RESET session_replication_role",
-    "ANALYZE",
+    # as autovacuum would have left a district's tables long before: visibility maps set, statistics fresh
+    "VACUUM ANALYZE accounts_resident",
+    "VACUUM ANALYZE ledger_account",
+    "VACUUM ANALYZE leaderboard_score",
+    "VACUUM ANALYZE leaderboard_tally",
+    "VACUUM ANALYZE leaderboard_tally_fine",
 )
 
 
@@ -558,7 +563,7 @@ async def drain(pool: asyncpg.Pool, label: str, *, rollup: bool = True, sealer: 
             if time.perf_counter() - began > 600:
                 raise SystemExit(f"the {task} did not catch up before {label}")
             await asyncio.sleep(0.1)
-        log(f"{task} caught up with {target:,} entries before {label}: {time.perf_counter() - began:.1f} s")
+        log(f"{task} caught up (to id {goal:,}) before {label}: {time.perf_counter() - began:.1f} s")
 
 
 _SEAL_LAGS = """

@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x7470_6C62  # "tplb": one roll-up at a time across all workers and hosts
 CHUNK_ENTRIES = 50_000
-SIZES_EVERY = timedelta(seconds=30)
+# Registered residents per group change slowly; counting them is a pass over every resident.
+SIZES_EVERY = timedelta(minutes=5)
 
 _CATEGORY_CASE = (
     "CASE x.behaviour_type "

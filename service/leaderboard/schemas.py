@@ -46,7 +46,7 @@ class GroupEntry(Schema):
     name_zh: str = Field(description="Name in Chinese.")
     name_en: str = Field(description="Name in English.")
     grams: int = Field(description="Credits of its members in the period.")
-    residents: int = Field(description="Registered residents (refreshed every 30 s).")
+    residents: int = Field(description="Registered residents (counted every 5 minutes).")
     grams_per_resident: float = Field(description="grams / residents, two decimals; 0 with no residents.")
 
 
