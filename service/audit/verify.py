@@ -17,6 +17,7 @@ Nothing is repaired: each problem is named, and the caller exits non-zero.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -221,7 +222,7 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
     check = Check("sealed log")
     size, last_entry = 0, 0
     frontier: dict[merkle.Node, bytes] = {}
-    checkpoints = list((await connection.execute(_CHECKPOINTS, {"after": 0, "chunk": CHUNK})).all())
+    checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": 0, "chunk": CHUNK})).all())
     while True:
         rows = (await connection.execute(_LEAVES, {"start": size, "chunk": CHUNK})).all()
         for row in rows:
@@ -243,9 +244,9 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
             frontier = {node: frontier[node] for node in merkle.frontier(size)}
             check.checked += 1
             while checkpoints and checkpoints[0].tree_size == size:
-                _check_checkpoint(check, checkpoints.pop(0), merkle.root(size, frontier), public_key)
+                _check_checkpoint(check, checkpoints.popleft(), merkle.root(size, frontier), public_key)
                 if not checkpoints:
-                    checkpoints = list((await connection.execute(_CHECKPOINTS, {"after": size, "chunk": CHUNK})).all())
+                    checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": size, "chunk": CHUNK})).all())
         if len(rows) < CHUNK:
             break
         progress(f"sealed log: {check.checked:,} entries rehashed")
