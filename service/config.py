@@ -67,7 +67,7 @@ class Settings(BaseSettings):
 
     # Receipts: the background sealer of ledger entries into the signed Merkle log (off: no new receipts).
     receipt_sealer: bool = True
-    receipt_seal_interval_s: float = Field(default=0.25, gt=0, le=10)
+    receipt_seal_interval_s: float = Field(default=0.15, gt=0, le=10)
 
     # Fraud flags: the background scan, how often, and what it flags.
     fraud_scan: bool = True
