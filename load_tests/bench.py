@@ -737,6 +737,7 @@ async def run(url: str) -> None:
         await wait_ready(process)
         await drain(pool, "record_single_large_ledger")
         await warm_up(tokens, events)
+        await drain(pool, "record_single_large_ledger")
         await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
     finally:
         process.terminate()
@@ -747,6 +748,7 @@ async def run(url: str) -> None:
         await wait_ready(process)
         await drain(pool, "leaderboard reads")
         await warm_up(tokens, events)
+        await drain(pool, "leaderboard reads")
         await leaderboard_reads(keyring, district, tokens, events)
     finally:
         process.terminate()
