@@ -2,7 +2,8 @@
 
 - implausible_speed: a trip whose reported duration gives a speed within `fraud_speed_ratio` of its type's
   limit (faster ones were refused outright at recording; a trip without a reported end is never flagged);
-- burst: a resident with `fraud_burst_records` or more records in one window of `fraud_burst_window_s`;
+- burst: a resident whose latest `fraud_burst_records` behaviours all happened within
+  `fraud_burst_window_s` (by when they happened, so a partner's upload of a day's trips is no burst);
 - two_sources: a trip reported both by a partner and by the resident (only one of them was credited);
 - shared_device: `fraud_device_residents` or more residents signed in from one device.
 
@@ -47,21 +48,26 @@ class Thresholds:
 _NEW = text(
     """
     SELECT b.id, b.resident_id, b.behaviour_type, b.quantity, b.occurred_at, b.ended_at, b.factor_version_id,
-           b.status, b.source, b.created_at, d.id AS other_id, d.source AS other_source
+           b.status, b.source, d.id AS other_id, d.source AS other_source
       FROM ingest_behaviour b LEFT JOIN ingest_behaviour d ON d.id = b.duplicate_of_id
      WHERE b.id > :after AND b.id <= :upto
      ORDER BY b.id
      LIMIT :page
     """
 )
+# For each resident of the page: their latest `records` behaviours (a short backward walk of the
+# (resident_id, id) index), and whether they all happened within one window.
 _BURSTS = text(
     """
-    SELECT b.resident_id, min(b.id) AS first_id, count(*) AS records,
-           to_timestamp(floor(extract(epoch FROM b.created_at) / :window) * :window) AS window_start
-      FROM ingest_behaviour b
-     WHERE b.resident_id = ANY(CAST(:residents AS bigint[])) AND b.created_at >= :since
-     GROUP BY b.resident_id, window_start
-    HAVING count(*) >= :records
+    SELECT r.resident_id, w.first_id, w.records, w.newest
+      FROM unnest(CAST(:residents AS bigint[])) AS r(resident_id)
+     CROSS JOIN LATERAL (
+           SELECT min(x.id) AS first_id, count(*) AS records, max(x.occurred_at) AS newest,
+                  min(x.occurred_at) AS oldest
+             FROM (SELECT b.id, b.occurred_at FROM ingest_behaviour b
+                    WHERE b.resident_id = r.resident_id
+                    ORDER BY b.id DESC LIMIT :records) x) w
+     WHERE w.records >= :records AND w.newest - w.oldest <= make_interval(secs => :window)
     """
 )
 _SHARED_DEVICES = text(
@@ -144,25 +150,24 @@ async def _scan_page(
                 )
             )
     if rows:
-        since = min(r.created_at for r in rows) - timedelta(seconds=limits.burst_window_s)
         bursts = await connection.execute(
             _BURSTS,
             {
                 "residents": sorted({r.resident_id for r in rows}),
-                "since": since,
                 "window": limits.burst_window_s,
                 "records": limits.burst_records,
             },
         )
         for burst in bursts:
+            window = int(burst.newest.timestamp()) // limits.burst_window_s * limits.burst_window_s
             flags.append(
                 _flag(
                     "burst",
-                    f"resident:{burst.resident_id}:{burst.window_start.isoformat()}",
+                    f"resident:{burst.resident_id}:{window}",
                     resident_id=burst.resident_id,
                     behaviour_id=burst.first_id,
                     records=burst.records,
-                    window_start=burst.window_start.isoformat(),
+                    latest_at=burst.newest.isoformat(),
                     window_s=limits.burst_window_s,
                 )
             )

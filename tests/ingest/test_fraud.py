@@ -88,7 +88,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
 async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_review(
     make_api: MakeApi, sign_in_staff: StaffSignIn
 ) -> None:
-    api = await make_api(fraud_scan=False, fraud_burst_records=3, fraud_device_residents=2)
+    api = await make_api(fraud_scan=False, fraud_burst_records=3, fraud_burst_window_s=900, fraud_device_residents=2)
     client = api.client
     alice, bob = await _dev(api, "alice"), await _dev(api, "bob")
     carol, dave = await _dev(api, "carol", "phone-0001"), await _dev(api, "dave", "phone-0001")
@@ -101,8 +101,8 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     await record_ok(
         client, alice, behaviour_body("metro_ride", "19", ago(hours=2), evidence=STATION_QR)
     )  # no end given
-    for hours in (3, 4, 5):
-        await record_ok(client, bob, behaviour_body("metro_ride", "5", ago(hours=hours), evidence=STATION_QR))
+    for minutes in (20, 14, 8):  # three rides in twelve minutes
+        await record_ok(client, bob, behaviour_body("metro_ride", "5", ago(minutes=minutes), evidence=STATION_QR))
     superuser = await sign_in_staff(Role.admin_super, "root-user")
     partner = await create_partner(client, superuser)
     shared_trip = ago(hours=9)
