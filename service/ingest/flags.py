@@ -2,8 +2,9 @@
 
 - implausible_speed: a trip whose reported duration gives a speed within `fraud_speed_ratio` of its type's
   limit (faster ones were refused outright at recording; a trip without a reported end is never flagged);
-- burst: a resident whose latest `fraud_burst_records` behaviours all happened within
-  `fraud_burst_window_s` (by when they happened, so a partner's upload of a day's trips is no burst);
+- burst: a resident whose latest `fraud_burst_records` behaviours, from the first recorded to the last,
+  happened within `fraud_burst_window_s` (by when they happened, so a partner's upload of a day's trips
+  is no burst);
 - two_sources: a trip reported both by a partner and by the resident (only one of them was credited);
 - shared_device: `fraud_device_residents` or more residents signed in from one device.
 
@@ -55,19 +56,17 @@ _NEW = text(
      LIMIT :page
     """
 )
-# For each resident of the page: their latest `records` behaviours (a short backward walk of the
-# (resident_id, id) index), and whether they all happened within one window.
+# For each resident of the page: their latest behaviour and the one `records` − 1 before it, by a short
+# backward walk of the (resident_id, id) index — two row reads a resident, whatever their history.
 _BURSTS = text(
     """
-    SELECT r.resident_id, w.first_id, w.records, w.newest
+    SELECT r.resident_id, nth.id AS first_id, newest.occurred_at AS newest
       FROM unnest(CAST(:residents AS bigint[])) AS r(resident_id)
-     CROSS JOIN LATERAL (
-           SELECT min(x.id) AS first_id, count(*) AS records, max(x.occurred_at) AS newest,
-                  min(x.occurred_at) AS oldest
-             FROM (SELECT b.id, b.occurred_at FROM ingest_behaviour b
-                    WHERE b.resident_id = r.resident_id
-                    ORDER BY b.id DESC LIMIT :records) x) w
-     WHERE w.records >= :records AND w.newest - w.oldest <= make_interval(secs => :window)
+     CROSS JOIN LATERAL (SELECT b.occurred_at FROM ingest_behaviour b WHERE b.resident_id = r.resident_id
+                          ORDER BY b.id DESC LIMIT 1) newest
+     CROSS JOIN LATERAL (SELECT b.id, b.occurred_at FROM ingest_behaviour b WHERE b.resident_id = r.resident_id
+                          ORDER BY b.id DESC OFFSET :records - 1 LIMIT 1) nth
+     WHERE abs(extract(epoch FROM newest.occurred_at - nth.occurred_at)) <= :window
     """
 )
 _SHARED_DEVICES = text(
@@ -166,7 +165,7 @@ async def _scan_page(
                     f"resident:{burst.resident_id}:{window}",
                     resident_id=burst.resident_id,
                     behaviour_id=burst.first_id,
-                    records=burst.records,
+                    records=limits.burst_records,
                     latest_at=burst.newest.isoformat(),
                     window_s=limits.burst_window_s,
                 )
