@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff lint and format check"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench      recording throughput against the floor of the same writes (JSON lines)"
+	@echo "make openapi    export the OpenAPI document to mobile_api_docs/openapi.json"
 	@echo "make migrate    alembic upgrade head on TANPUHUI_DATABASE_URL"
 	@echo "make clean      remove the virtualenv and the local data folder"
 
@@ -43,6 +44,9 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m load_tests.bench
+
+openapi: $(STAMP)
+	$(BIN)/tanpuhui openapi
 
 migrate: $(STAMP)
 	$(BIN)/tanpuhui migrate upgrade head

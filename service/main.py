@@ -30,7 +30,7 @@ from service.factors.router import router as factors_router
 from service.ingest import flags as fraud_flags
 from service.ingest.router import router as ingest_router
 from service.ingest.service import Ingest
-from service.kit import ratelimit
+from service.kit import openapi, ratelimit
 from service.kit.middleware import RequestContextMiddleware
 from service.kit.secrets import SecretBox, derive_key
 from service.leaderboard import rollup as leaderboard_rollup
@@ -211,4 +211,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
     app.include_router(audit_router)
+    openapi.install(app)
     return app

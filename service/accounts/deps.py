@@ -14,15 +14,23 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.accounts import service
-from service.accounts.errors import RoleNotAllowed
+from service.accounts.errors import (
+    InvalidToken,
+    PartnerSignatureInvalid,
+    PartnerSignatureReplayed,
+    PartnerTimestampOutOfWindow,
+    RoleNotAllowed,
+    TokenExpired,
+)
 from service.accounts.models import ADMIN_ROLES, Partner, PartnerKey, Role
 from service.accounts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from service.accounts.tokens import Keyring, Principal
 from service.accounts.wechat import WechatClient
 from service.config import Settings
 from service.db import SessionDep, database_of
-from service.errors import Unauthenticated
+from service.errors import DatabaseUnavailable, RateLimited, Unauthenticated
 from service.kit import ratelimit
+from service.kit.openapi import answers
 from service.kit.secrets import SecretBox
 
 
@@ -50,6 +58,7 @@ SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 _bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/*.")
 
 
+@answers(Unauthenticated, InvalidToken, TokenExpired)
 async def current_principal(
     keyring: KeyringDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -65,7 +74,7 @@ def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
             raise RoleNotAllowed
         return principal
 
-    return check
+    return check if set(roles) == set(Role) else answers(RoleNotAllowed)(check)
 
 
 CurrentResident = Annotated[Principal, Depends(require_role(Role.resident))]
@@ -81,11 +90,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@answers(RateLimited, DatabaseUnavailable)
 async def limit_signin_by_address(request: Request, settings: SettingsDep) -> None:
     limit = ratelimit.Limit(settings.rate_signin_per_ip_per_min)
     await ratelimit.take(database_of(request).engine, f"signin-ip:{client_address(request)}", limit)
 
 
+@answers(RateLimited, DatabaseUnavailable)
 async def limit_resident_writes(request: Request, resident: CurrentResident, settings: SettingsDep) -> None:
     limit = ratelimit.Limit(settings.rate_resident_writes_per_min)
     await ratelimit.take(database_of(request).engine, f"resident-write:{resident.subject_id}", limit)
@@ -103,6 +114,7 @@ class SignedPartner:
         self.key = key
 
 
+@answers(PartnerSignatureInvalid, PartnerTimestampOutOfWindow, PartnerSignatureReplayed, RateLimited)
 async def signed_partner(
     request: Request, session: SessionDep, settings: SettingsDep, box: SecretBoxDep
 ) -> SignedPartner:

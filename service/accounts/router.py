@@ -21,7 +21,21 @@ from service.accounts.deps import (
     StaffUser,
     WechatDep,
 )
-from service.accounts.errors import DevLoginDisabled
+from service.accounts.errors import (
+    AccountDisabled,
+    DevLoginDisabled,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    PartnerCodeTaken,
+    RefreshTokenReused,
+    UnknownCommunity,
+    UnknownEnterprise,
+    UnknownOrganisation,
+    UsernameTaken,
+    WechatCodeInvalid,
+    WechatUnavailable,
+    WechatUserBlocked,
+)
 from service.accounts.models import EnterpriseStatus, OrganisationKind, Partner, PartnerKind, Role, User
 from service.accounts.schemas import (
     CommunityRead,
@@ -57,8 +71,23 @@ from service.audit import actions
 from service.db import DatabaseDep, ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit import ratelimit
+from service.kit.openapi import problems
 
 router = APIRouter()
+
+UserId = Annotated[int, Path(ge=1, description="The user's id.", examples=[5])]
+EnterpriseId = Annotated[int, Path(ge=1, description="The enterprise's id.", examples=[12])]
+PartnerId = Annotated[int, Path(ge=1, description="The data partner's id.", examples=[2])]
+KeyId = Annotated[
+    str, Path(min_length=1, max_length=64, description="The key id, as issued.", examples=["pk_7f3a9c2e1b"])
+]
+ResidentPublicId = Annotated[
+    uuid.UUID,
+    Path(
+        description="The resident's public id, as administrators see it.",
+        examples=["5b0f6f4e-2f55-4c61-9f0a-3c1d2e7b8a90"],
+    ),
+]
 
 
 def _refresh_ttl(settings: SettingsDep) -> timedelta:
@@ -74,7 +103,12 @@ async def jwks(keyring: KeyringDep) -> Jwks:
     return Jwks.model_validate(keyring.jwks())
 
 
-@router.post("/v1/auth/wechat", tags=["auth"], dependencies=[SigninRateLimit])
+@router.post(
+    "/v1/auth/wechat",
+    tags=["auth"],
+    dependencies=[SigninRateLimit],
+    responses=problems(WechatCodeInvalid, WechatUserBlocked, WechatUnavailable),
+)
 async def sign_in_wechat(
     body: WechatSignIn, session: SessionDep, wechat: WechatDep, keyring: KeyringDep, settings: SettingsDep
 ) -> TokenPair:
@@ -95,7 +129,12 @@ async def _dev_login_enabled(settings: SettingsDep) -> None:
         raise DevLoginDisabled
 
 
-@router.post("/v1/auth/dev", tags=["auth"], dependencies=[Depends(_dev_login_enabled), SigninRateLimit])
+@router.post(
+    "/v1/auth/dev",
+    tags=["auth"],
+    dependencies=[Depends(_dev_login_enabled), SigninRateLimit],
+    responses=problems(DevLoginDisabled),
+)
 async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
     """Sign in as a resident without WeChat; exists only outside production."""
     return await service.sign_in_dev(
@@ -103,7 +142,12 @@ async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep,
     )
 
 
-@router.post("/v1/auth/login", tags=["auth"], dependencies=[SigninRateLimit])
+@router.post(
+    "/v1/auth/login",
+    tags=["auth"],
+    dependencies=[SigninRateLimit],
+    responses=problems(InvalidCredentials, AccountDisabled),
+)
 async def sign_in_password(
     body: PasswordSignIn, session: SessionDep, db: DatabaseDep, keyring: KeyringDep, settings: SettingsDep
 ) -> TokenPair:
@@ -115,7 +159,12 @@ async def sign_in_password(
     )
 
 
-@router.post("/v1/auth/refresh", tags=["auth"], dependencies=[SigninRateLimit])
+@router.post(
+    "/v1/auth/refresh",
+    tags=["auth"],
+    dependencies=[SigninRateLimit],
+    responses=problems(InvalidRefreshToken, RefreshTokenReused),
+)
 async def refresh(body: RefreshRequest, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
     """Exchange a refresh token for a new pair; each refresh token works once."""
     return await service.refresh_tokens(
@@ -142,8 +191,12 @@ async def list_communities(session: ReadSessionDep) -> list[CommunityRead]:
 @router.get("/v1/organisations", tags=["reference"])
 async def list_organisations(
     session: ReadSessionDep,
-    community_id: Annotated[int | None, Query(description="Only organisations in this community.")] = None,
-    kind: Annotated[OrganisationKind | None, Query(description="Only organisations of this kind.")] = None,
+    community_id: Annotated[
+        int | None, Query(description="Only organisations in this community.", examples=[3])
+    ] = None,
+    kind: Annotated[
+        OrganisationKind | None, Query(description="Only organisations of this kind.", examples=["school"])
+    ] = None,
 ) -> list[OrganisationRead]:
     """Schools, enterprises and public institutions a resident can join."""
     rows = await repository.list_organisations(session, community_id=community_id, kind=kind.value if kind else None)
@@ -153,7 +206,7 @@ async def list_organisations(
 # ---------------------------------------------------------------------------------------------- residents
 
 
-@router.get("/v1/me", tags=["resident"])
+@router.get("/v1/me", tags=["resident"], responses=problems(NotFound))
 async def get_me(resident: CurrentResident, session: ReadSessionDep) -> ResidentRead:
     """The signed-in resident's profile."""
     return await service.resident_read(
@@ -161,13 +214,18 @@ async def get_me(resident: CurrentResident, session: ReadSessionDep) -> Resident
     )
 
 
-@router.patch("/v1/me", tags=["resident"], dependencies=[ResidentWriteLimit])
+@router.patch(
+    "/v1/me",
+    tags=["resident"],
+    dependencies=[ResidentWriteLimit],
+    responses=problems(NotFound, UnknownCommunity, UnknownOrganisation),
+)
 async def update_me(resident: CurrentResident, body: ResidentUpdate, session: SessionDep) -> ResidentRead:
     """Change nickname, community, organisation or leaderboard visibility."""
     return await service.update_profile(session, resident_id=resident.subject_id, changes=body)
 
 
-@router.get("/v1/me/export", tags=["resident"])
+@router.get("/v1/me/export", tags=["resident"], responses=problems(NotFound))
 async def export_me(resident: CurrentResident, session: ReadSessionDep, response: Response) -> ResidentExport:
     """Everything the platform holds about the signed-in resident, as one JSON document."""
     response.headers["Content-Disposition"] = 'attachment; filename="tanpuhui-my-data.json"'
@@ -175,7 +233,13 @@ async def export_me(resident: CurrentResident, session: ReadSessionDep, response
     return await service.export_resident(session, resident_id=resident.subject_id)
 
 
-@router.delete("/v1/me", tags=["resident"], status_code=status.HTTP_204_NO_CONTENT, dependencies=[ResidentWriteLimit])
+@router.delete(
+    "/v1/me",
+    tags=["resident"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[ResidentWriteLimit],
+    responses=problems(NotFound),
+)
 async def delete_me(resident: CurrentResident, session: SessionDep) -> Response:
     """Delete the account: personal data is erased; credit amounts stay in the ledger under a pseudonym."""
     await service.delete_resident(session, resident_id=resident.subject_id)
@@ -185,7 +249,7 @@ async def delete_me(resident: CurrentResident, session: SessionDep) -> Response:
 # ---------------------------------------------------------------------------------------------- staff
 
 
-@router.get("/v1/staff/me", tags=["staff"])
+@router.get("/v1/staff/me", tags=["staff"], responses=problems(NotFound))
 async def staff_me(user: StaffUser, session: ReadSessionDep) -> StaffWhoAmI:
     """The signed-in enterprise or administrator user."""
     row = await repository.get_user(session, user.subject_id)
@@ -207,7 +271,12 @@ def _user_read(user: User) -> UserRead:
     )
 
 
-@router.post("/v1/admin/users", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/admin/users",
+    tags=["admin"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(UnknownEnterprise, UsernameTaken),
+)
 async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
     """Create an enterprise or administrator user."""
     user = await service.create_user(session, data=body)
@@ -221,8 +290,8 @@ async def list_users(_: AdminReader, session: ReadSessionDep) -> list[UserRead]:
     return [_user_read(u) for u in await repository.list_users(session)]
 
 
-@router.patch("/v1/admin/users/{user_id}", tags=["admin"])
-async def disable_user(admin: AdminSuper, user_id: int, body: UserDisable, session: SessionDep) -> UserRead:
+@router.patch("/v1/admin/users/{user_id}", tags=["admin"], responses=problems(NotFound, Conflict))
+async def disable_user(admin: AdminSuper, user_id: UserId, body: UserDisable, session: SessionDep) -> UserRead:
     """Disable (signing it out everywhere) or re-enable a user."""
     if user_id == admin.subject_id and body.disabled:
         raise Conflict("You cannot disable your own account.", "不能停用自己的账号。")
@@ -231,7 +300,7 @@ async def disable_user(admin: AdminSuper, user_id: int, body: UserDisable, sessi
     return _user_read(user)
 
 
-@router.post("/v1/admin/enterprises", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post("/v1/admin/enterprises", tags=["admin"], status_code=status.HTTP_201_CREATED, responses=problems(Conflict))
 async def create_enterprise(operator: AdminOperator, body: EnterpriseCreate, session: SessionDep) -> EnterpriseRead:
     """Onboard an enterprise directly, already approved; its users are then created under it."""
     enterprise = await service.create_enterprise(session, name=body.name, status=EnterpriseStatus.approved)
@@ -243,16 +312,18 @@ async def create_enterprise(operator: AdminOperator, body: EnterpriseCreate, ses
 async def list_enterprises(
     _: AdminReader,
     session: ReadSessionDep,
-    status: Annotated[EnterpriseStatus | None, Query(description="Only enterprises with this status.")] = None,
+    status: Annotated[
+        EnterpriseStatus | None, Query(description="Only enterprises with this status.", examples=["pending"])
+    ] = None,
 ) -> list[EnterpriseAdminRead]:
     """Enterprises with their applications' details, e.g. those pending review."""
     rows = await repository.list_enterprises(session, status=status.value if status else None)
     return [EnterpriseAdminRead.model_validate(e) for e in rows]
 
 
-@router.post("/v1/admin/enterprises/{enterprise_id}/review", tags=["admin"])
+@router.post("/v1/admin/enterprises/{enterprise_id}/review", tags=["admin"], responses=problems(NotFound, Conflict))
 async def review_enterprise(
-    operator: AdminOperator, enterprise_id: Annotated[int, Path(ge=1)], body: EnterpriseReview, session: SessionDep
+    operator: AdminOperator, enterprise_id: EnterpriseId, body: EnterpriseReview, session: SessionDep
 ) -> EnterpriseAdminRead:
     """Approve or reject an application, or suspend or reinstate an enterprise, with a reason."""
     enterprise = await service.review_enterprise(
@@ -270,9 +341,9 @@ async def review_enterprise(
     return EnterpriseAdminRead.model_validate(enterprise)
 
 
-@router.post("/v1/admin/residents/{public_id}/freeze", tags=["admin"])
+@router.post("/v1/admin/residents/{public_id}/freeze", tags=["admin"], responses=problems(NotFound, Conflict))
 async def freeze_resident(
-    operator: AdminOperator, public_id: uuid.UUID, body: FreezeRequest, session: SessionDep
+    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
 ) -> FrozenRead:
     """Freeze a resident: recording and redemption are refused, the balance is kept."""
     resident = await service.set_frozen(session, public_id=public_id, frozen=True, reason=body.reason)
@@ -280,9 +351,9 @@ async def freeze_resident(
     return FrozenRead(resident_id=resident.public_id, frozen=True, frozen_at=resident.frozen_at, reason=body.reason)
 
 
-@router.post("/v1/admin/residents/{public_id}/unfreeze", tags=["admin"])
+@router.post("/v1/admin/residents/{public_id}/unfreeze", tags=["admin"], responses=problems(NotFound, Conflict))
 async def unfreeze_resident(
-    operator: AdminOperator, public_id: uuid.UUID, body: FreezeRequest, session: SessionDep
+    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
 ) -> FrozenRead:
     """Unfreeze a resident."""
     resident = await service.set_frozen(session, public_id=public_id, frozen=False, reason=body.reason)
@@ -290,7 +361,12 @@ async def unfreeze_resident(
     return FrozenRead(resident_id=resident.public_id, frozen=False, frozen_at=None, reason=None)
 
 
-@router.post("/v1/admin/organisations", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/admin/organisations",
+    tags=["admin"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(NotFound, Conflict),
+)
 async def create_organisation(
     operator: AdminOperator, body: OrganisationCreate, session: SessionDep
 ) -> OrganisationRead:
@@ -308,7 +384,11 @@ async def create_organisation(
 
 
 @router.post(
-    "/v1/enterprises/register", tags=["enterprise"], status_code=status.HTTP_201_CREATED, dependencies=[SigninRateLimit]
+    "/v1/enterprises/register",
+    tags=["enterprise"],
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[SigninRateLimit],
+    responses=problems(Conflict, UsernameTaken),
 )
 async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> EnterpriseRead:
     """An enterprise applies to join, with its first user; it can publish rewards and retire credits once an
@@ -330,7 +410,9 @@ def _partner_read(partner: Partner) -> PartnerRead:
     )
 
 
-@router.post("/v1/admin/partners", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/admin/partners", tags=["admin"], status_code=status.HTTP_201_CREATED, responses=problems(PartnerCodeTaken)
+)
 async def create_partner(admin: AdminSuper, body: PartnerCreate, session: SessionDep) -> PartnerRead:
     """Register a data partner; then issue it a signing key."""
     partner = await service.create_partner(session, code=body.code, name=body.name, kind=body.kind.value)
@@ -344,9 +426,14 @@ async def list_partners(_: AdminReader, session: ReadSessionDep) -> list[Partner
     return [_partner_read(p) for p in await repository.list_partners(session)]
 
 
-@router.post("/v1/admin/partners/{partner_id}/keys", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/admin/partners/{partner_id}/keys",
+    tags=["admin"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(NotFound),
+)
 async def issue_partner_key(
-    admin: AdminSuper, partner_id: int, session: SessionDep, box: SecretBoxDep
+    admin: AdminSuper, partner_id: PartnerId, session: SessionDep, box: SecretBoxDep
 ) -> PartnerKeyIssued:
     """Issue a new signing key; its secret is shown only in this reply. Old keys keep working until revoked."""
     key, secret = await service.issue_partner_key(session, box=box, partner_id=partner_id)
@@ -355,13 +442,18 @@ async def issue_partner_key(
 
 
 @router.get("/v1/admin/partners/{partner_id}/keys", tags=["admin"])
-async def list_partner_keys(_: AdminReader, partner_id: int, session: ReadSessionDep) -> list[PartnerKeyRead]:
+async def list_partner_keys(_: AdminReader, partner_id: PartnerId, session: ReadSessionDep) -> list[PartnerKeyRead]:
     """A partner's keys, without their secrets."""
     return [PartnerKeyRead.model_validate(k) for k in await repository.list_partner_keys(session, partner_id)]
 
 
-@router.delete("/v1/admin/partners/{partner_id}/keys/{key_id}", tags=["admin"], status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_partner_key(admin: AdminSuper, partner_id: int, key_id: str, session: SessionDep) -> Response:
+@router.delete(
+    "/v1/admin/partners/{partner_id}/keys/{key_id}",
+    tags=["admin"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(NotFound),
+)
+async def revoke_partner_key(admin: AdminSuper, partner_id: PartnerId, key_id: KeyId, session: SessionDep) -> Response:
     """Revoke a signing key at once."""
     await service.revoke_partner_key(session, partner_id=partner_id, key_id=key_id)
     await actions.record(session, admin, "partner.key.revoke", f"partner:{partner_id}", key_id=key_id)

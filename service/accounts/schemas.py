@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
@@ -20,22 +20,62 @@ Username = Annotated[
 ]
 
 
+_DEVICE_ID_DESCRIPTION = (
+    "A random id the app makes once and keeps in its storage (wx.setStorageSync); it lets operators see many "
+    "accounts run from one phone. Optional."
+)
+_DEVICE_ID_EXAMPLE = "d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44"
+
 DeviceId = Annotated[
     str,
-    Field(
-        pattern=r"^[A-Za-z0-9._:-]{8,128}$",
-        description="A random id the app makes once and keeps in its storage (wx.setStorageSync); it lets "
-        "operators see many accounts run from one phone. Optional.",
-        examples=["d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44"],
-    ),
+    Field(pattern=r"^[A-Za-z0-9._:-]{8,128}$", description=_DEVICE_ID_DESCRIPTION, examples=[_DEVICE_ID_EXAMPLE]),
 ]
+
+# Example values for the OpenAPI document (the mobile docs), shared where a model nests another. The
+# tokens and password are obviously fake placeholders, never credentials.
+_FAKE_ACCESS_TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJyZXNpZGVudDo0MiJ9.c2lnbmF0dXJl"  # noqa: S105
+_FAKE_REFRESH_TOKEN = "FAKE-refresh-token-for-docs-only-0000000000"  # noqa: S105
+_FAKE_PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+_RESIDENT_ID_EXAMPLE = "5b0e8f3c-2a6d-4c1e-9f47-8d3b2a1c0e95"
+_COMMUNITY_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "code": "xianshuigu",
+    "name_zh": "咸水沽镇",
+    "name_en": "Xianshuigu Town",
+    "kind": "town",
+}
+_ORGANISATION_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "code": "nankai-jinnan",
+    "name_zh": "南开大学津南校区",
+    "name_en": "Nankai University, Jinnan Campus",
+    "kind": "school",
+    "community_id": 11,
+}
+_RESIDENT_EXAMPLE: dict[str, Any] = {
+    "id": _RESIDENT_ID_EXAMPLE,
+    "nickname": "张晓丰",
+    "community": _COMMUNITY_EXAMPLE,
+    "organisation": _ORGANISATION_EXAMPLE,
+    "leaderboard_visible": True,
+    "created_at": "2026-11-23T08:15:00+08:00",
+}
+_SESSION_EXAMPLE: dict[str, Any] = {
+    "family_id": "3f6c1a2e-9b8d-4e7f-a1c2-5d4e3f2a1b0c",
+    "signed_in_at": "2026-11-23T08:15:00+08:00",
+    "last_refreshed_at": "2026-11-24T07:42:10+08:00",
+    "active": True,
+}
 
 
 class WechatSignIn(InputSchema):
     code: str = Field(
-        min_length=1, max_length=128, description="The code returned by `wx.login()` in the mini-program."
+        min_length=1,
+        max_length=128,
+        description="The code returned by `wx.login()` in the mini-program.",
+        examples=["0a3Xk9000mZb1T1qQz300Abc2D1Xk90F"],
     )
-    device_id: DeviceId | None = None
+    device_id: DeviceId | None = Field(default=None, description=_DEVICE_ID_DESCRIPTION, examples=[_DEVICE_ID_EXAMPLE])
 
 
 class DevSignIn(InputSchema):
@@ -44,119 +84,160 @@ class DevSignIn(InputSchema):
         max_length=64,
         pattern=r"^[A-Za-z0-9_-]+$",
         description="Any name; the same name signs in as the same resident. Development only.",
+        examples=["zhangsan", "tester-01"],
     )
-    device_id: DeviceId | None = None
+    device_id: DeviceId | None = Field(default=None, description=_DEVICE_ID_DESCRIPTION, examples=[_DEVICE_ID_EXAMPLE])
 
 
 class PasswordSignIn(InputSchema):
-    username: Username = Field(description="Enterprise or administrator username.")
-    password: str = Field(min_length=1, max_length=256, description="Password.")
+    username: Username = Field(description="Enterprise or administrator username.", examples=["jinnan-green-cafe"])
+    password: str = Field(min_length=1, max_length=256, description="Password.", examples=[_FAKE_PASSWORD])
 
 
 class RefreshRequest(InputSchema):
     refresh_token: str = Field(
-        min_length=16, max_length=256, description="The refresh token from the last sign-in or refresh."
+        min_length=16,
+        max_length=256,
+        description="The refresh token from the last sign-in or refresh.",
+        examples=[_FAKE_REFRESH_TOKEN],
     )
 
 
 class TokenPair(Schema):
-    access_token: str = Field(description="Send as `Authorization: Bearer <token>`.")
-    token_type: Literal["Bearer"] = Field(default="Bearer", description="Always `Bearer`.")
-    expires_in: int = Field(description="Seconds until the access token expires.")
-    refresh_token: str = Field(description="Single use: exchange it at /v1/auth/refresh for a new pair.")
-    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
-    role: Role = Field(description="The role the tokens carry.")
+    access_token: str = Field(description="Send as `Authorization: Bearer <token>`.", examples=[_FAKE_ACCESS_TOKEN])
+    token_type: Literal["Bearer"] = Field(default="Bearer", description="Always `Bearer`.", examples=["Bearer"])
+    expires_in: int = Field(description="Seconds until the access token expires.", examples=[900])
+    refresh_token: str = Field(
+        description="Single use: exchange it at /v1/auth/refresh for a new pair.", examples=[_FAKE_REFRESH_TOKEN]
+    )
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.", examples=[2592000])
+    role: Role = Field(description="The role the tokens carry.", examples=["resident"])
 
 
 class CommunityRead(Schema):
-    id: int = Field(description="Community id.")
-    code: str = Field(description="Stable code.")
-    name_zh: str = Field(description="Name in Chinese.")
-    name_en: str = Field(description="Name in English.")
-    kind: CommunityKind = Field(description="town (镇), street (街道) or area (园区/片区).")
+    id: int = Field(description="Community id.", examples=[1])
+    code: str = Field(description="Stable code.", examples=["xianshuigu"])
+    name_zh: str = Field(description="Name in Chinese.", examples=["咸水沽镇"])
+    name_en: str = Field(description="Name in English.", examples=["Xianshuigu Town"])
+    kind: CommunityKind = Field(description="town (镇), street (街道) or area (园区/片区).", examples=["town"])
 
 
 class OrganisationRead(Schema):
-    id: int = Field(description="Organisation id.")
-    code: str = Field(description="Stable code.")
-    name_zh: str = Field(description="Name in Chinese.")
-    name_en: str = Field(description="Name in English.")
-    kind: OrganisationKind = Field(description="school, enterprise or public_institution.")
-    community_id: int | None = Field(description="The community it sits in, if any.")
+    id: int = Field(description="Organisation id.", examples=[1])
+    code: str = Field(description="Stable code.", examples=["nankai-jinnan"])
+    name_zh: str = Field(description="Name in Chinese.", examples=["南开大学津南校区"])
+    name_en: str = Field(description="Name in English.", examples=["Nankai University, Jinnan Campus"])
+    kind: OrganisationKind = Field(description="school, enterprise or public_institution.", examples=["school"])
+    community_id: int | None = Field(description="The community it sits in, if any.", examples=[11])
 
 
 class OrganisationCreate(InputSchema):
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$", description="Stable code.")
-    name_zh: str = Field(min_length=1, max_length=128, description="Name in Chinese.")
-    name_en: str = Field(min_length=1, max_length=128, description="Name in English.")
-    kind: OrganisationKind = Field(description="school, enterprise or public_institution.")
-    community_id: int | None = Field(default=None, description="The community it sits in, if any.")
+    code: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$", description="Stable code.", examples=["xianshuigu-no1-middle"]
+    )
+    name_zh: str = Field(min_length=1, max_length=128, description="Name in Chinese.", examples=["咸水沽第一中学"])
+    name_en: str = Field(
+        min_length=1, max_length=128, description="Name in English.", examples=["Xianshuigu No. 1 Middle School"]
+    )
+    kind: OrganisationKind = Field(description="school, enterprise or public_institution.", examples=["school"])
+    community_id: int | None = Field(default=None, description="The community it sits in, if any.", examples=[1])
 
 
 class ResidentRead(Schema):
-    id: uuid.UUID = Field(description="The resident's public id.")
-    nickname: str | None = Field(description="Nickname; null until set.")
-    community: CommunityRead | None = Field(description="The resident's community, if chosen.")
-    organisation: OrganisationRead | None = Field(description="The resident's organisation, if chosen.")
-    leaderboard_visible: bool = Field(description="Whether the resident appears on public leaderboards.")
-    created_at: datetime = Field(description="When the resident first signed in.")
+    id: uuid.UUID = Field(description="The resident's public id.", examples=[_RESIDENT_ID_EXAMPLE])
+    nickname: str | None = Field(description="Nickname; null until set.", examples=["张晓丰"])
+    community: CommunityRead | None = Field(
+        description="The resident's community, if chosen.", examples=[_COMMUNITY_EXAMPLE]
+    )
+    organisation: OrganisationRead | None = Field(
+        description="The resident's organisation, if chosen.", examples=[_ORGANISATION_EXAMPLE]
+    )
+    leaderboard_visible: bool = Field(
+        description="Whether the resident appears on public leaderboards.", examples=[True]
+    )
+    created_at: datetime = Field(
+        description="When the resident first signed in.", examples=["2026-11-23T08:15:00+08:00"]
+    )
 
 
 class ResidentUpdate(InputSchema):
-    nickname: Nickname | None = Field(default=None, description="1–32 characters.")
-    community_id: int | None = Field(default=None, description="A community id from /v1/communities.")
-    organisation_id: int | None = Field(default=None, description="An organisation id from /v1/organisations.")
-    leaderboard_visible: bool | None = Field(default=None, description="Show me on public leaderboards.")
+    nickname: Nickname | None = Field(default=None, description="1–32 characters.", examples=["张晓丰"])
+    community_id: int | None = Field(default=None, description="A community id from /v1/communities.", examples=[1])
+    organisation_id: int | None = Field(
+        default=None, description="An organisation id from /v1/organisations.", examples=[1]
+    )
+    leaderboard_visible: bool | None = Field(
+        default=None, description="Show me on public leaderboards.", examples=[True]
+    )
 
 
 class SessionRead(Schema):
-    family_id: uuid.UUID = Field(description="One sign-in and the refreshes that followed it.")
-    signed_in_at: datetime = Field(description="When the sign-in happened.")
-    last_refreshed_at: datetime = Field(description="When its tokens were last refreshed.")
-    active: bool = Field(description="Whether it can still be refreshed.")
+    family_id: uuid.UUID = Field(
+        description="One sign-in and the refreshes that followed it.",
+        examples=["3f6c1a2e-9b8d-4e7f-a1c2-5d4e3f2a1b0c"],
+    )
+    signed_in_at: datetime = Field(description="When the sign-in happened.", examples=["2026-11-23T08:15:00+08:00"])
+    last_refreshed_at: datetime = Field(
+        description="When its tokens were last refreshed.", examples=["2026-11-24T07:42:10+08:00"]
+    )
+    active: bool = Field(description="Whether it can still be refreshed.", examples=[True])
 
 
 class ResidentExport(Schema):
-    exported_at: datetime = Field(description="When this export was made.")
-    profile: ResidentRead = Field(description="The resident's profile.")
-    wechat_openid: str | None = Field(description="The WeChat openid the account is tied to; shown only to its owner.")
-    sessions: list[SessionRead] = Field(description="Every sign-in of this account.")
+    exported_at: datetime = Field(description="When this export was made.", examples=["2026-11-30T21:05:33+08:00"])
+    profile: ResidentRead = Field(description="The resident's profile.", examples=[_RESIDENT_EXAMPLE])
+    wechat_openid: str | None = Field(
+        description="The WeChat openid the account is tied to; shown only to its owner.",
+        examples=["FAKE-openid-for-docs-only"],
+    )
+    sessions: list[SessionRead] = Field(description="Every sign-in of this account.", examples=[[_SESSION_EXAMPLE]])
 
 
 class UserCreate(InputSchema):
-    username: Username = Field(description="3–64 characters: a-z, 0-9, dot, underscore, hyphen.")
-    password: str = Field(min_length=12, max_length=256, description="At least 12 characters.")
-    display_name: str = Field(min_length=1, max_length=64, description="Shown in the audit log.")
-    role: Literal[Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super] = Field(
-        description="enterprise, admin-auditor, admin-operator or admin-super."
+    username: Username = Field(
+        description="3–64 characters: a-z, 0-9, dot, underscore, hyphen.", examples=["jinnan-green-cafe"]
     )
-    enterprise_id: int | None = Field(default=None, description="Required for the enterprise role.")
+    password: str = Field(
+        min_length=12, max_length=256, description="At least 12 characters.", examples=[_FAKE_PASSWORD]
+    )
+    display_name: str = Field(min_length=1, max_length=64, description="Shown in the audit log.", examples=["王经理"])
+    role: Literal[Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super] = Field(
+        description="enterprise, admin-auditor, admin-operator or admin-super.", examples=["enterprise"]
+    )
+    enterprise_id: int | None = Field(default=None, description="Required for the enterprise role.", examples=[3])
 
 
 class UserRead(Schema):
-    id: int = Field(description="User id.")
-    username: str = Field(description="Username.")
-    display_name: str = Field(description="Display name.")
-    role: Role = Field(description="Role.")
-    enterprise_id: int | None = Field(description="The user's enterprise, for the enterprise role.")
-    created_at: datetime = Field(description="Created at.")
-    last_login_at: datetime | None = Field(description="Last successful sign-in.")
-    disabled: bool = Field(description="Whether the account is disabled.")
+    id: int = Field(description="User id.", examples=[7])
+    username: str = Field(description="Username.", examples=["jinnan-green-cafe"])
+    display_name: str = Field(description="Display name.", examples=["王经理"])
+    role: Role = Field(description="Role.", examples=["enterprise"])
+    enterprise_id: int | None = Field(description="The user's enterprise, for the enterprise role.", examples=[3])
+    created_at: datetime = Field(description="Created at.", examples=["2026-11-20T10:30:00+08:00"])
+    last_login_at: datetime | None = Field(
+        description="Last successful sign-in.", examples=["2026-11-24T09:02:47+08:00"]
+    )
+    disabled: bool = Field(description="Whether the account is disabled.", examples=[False])
 
 
 class UserDisable(InputSchema):
-    disabled: bool = Field(description="True to disable the account and sign it out everywhere.")
+    disabled: bool = Field(description="True to disable the account and sign it out everywhere.", examples=[True])
 
 
 class EnterpriseCreate(InputSchema):
-    name: str = Field(min_length=1, max_length=128, description="The enterprise's registered name.")
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        description="The enterprise's registered name.",
+        examples=["天津津南绿色餐饮有限公司"],
+    )
 
 
 class EnterpriseRead(Schema):
-    id: int = Field(description="Enterprise id.")
-    name: str = Field(description="Registered name.")
-    status: EnterpriseStatus = Field(description="pending, approved, rejected or suspended.")
-    created_at: datetime = Field(description="Created at.")
+    id: int = Field(description="Enterprise id.", examples=[3])
+    name: str = Field(description="Registered name.", examples=["天津津南绿色餐饮有限公司"])
+    status: EnterpriseStatus = Field(description="pending, approved, rejected or suspended.", examples=["approved"])
+    created_at: datetime = Field(description="Created at.", examples=["2026-11-18T14:20:00+08:00"])
 
 
 ChinaMobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")]
@@ -174,11 +255,19 @@ class EnterpriseRegister(InputSchema):
         description="Unified social credit code (统一社会信用代码), 18 characters.",
         examples=["91120112MA05KXYZ3B"],
     )
-    contact_name: str = Field(min_length=1, max_length=64, description="Who to contact about the application.")
-    contact_phone: ChinaMobile = Field(description="Contact's mobile number; seen only by administrators.")
+    contact_name: str = Field(
+        min_length=1, max_length=64, description="Who to contact about the application.", examples=["王*明"]
+    )
+    contact_phone: ChinaMobile = Field(
+        description="Contact's mobile number; seen only by administrators.", examples=["13800000000"]
+    )
     username: Username = Field(description="Username of the enterprise's first user.", examples=["jinnan-green-cafe"])
-    password: str = Field(min_length=12, max_length=256, description="At least 12 characters.")
-    display_name: str = Field(min_length=1, max_length=64, description="The first user's display name.")
+    password: str = Field(
+        min_length=12, max_length=256, description="At least 12 characters.", examples=[_FAKE_PASSWORD]
+    )
+    display_name: str = Field(
+        min_length=1, max_length=64, description="The first user's display name.", examples=["王经理"]
+    )
 
 
 class EnterpriseReviewDecision(StrEnum):
@@ -191,72 +280,112 @@ class EnterpriseReviewDecision(StrEnum):
 class EnterpriseReview(InputSchema):
     decision: EnterpriseReviewDecision = Field(
         description="approve or reject a pending application; suspend an approved enterprise; reinstate a "
-        "suspended or rejected one."
+        "suspended or rejected one.",
+        examples=["approve"],
     )
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept with the enterprise.")
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why; kept with the enterprise.",
+        examples=["营业执照与统一社会信用代码核验一致。"],
+    )
 
 
 class EnterpriseAdminRead(EnterpriseRead):
-    credit_code: str | None = Field(description="Unified social credit code.")
-    contact_name: str | None = Field(description="Contact person.")
-    contact_phone: str | None = Field(description="Contact's mobile number.")
-    reviewed_at: datetime | None = Field(description="When it was last reviewed.")
-    reviewed_by: str | None = Field(description="Who reviewed it last.")
-    review_reason: str | None = Field(description="The reason given with the last review.")
+    credit_code: str | None = Field(description="Unified social credit code.", examples=["91120112MA05KXYZ3B"])
+    contact_name: str | None = Field(description="Contact person.", examples=["王*明"])
+    contact_phone: str | None = Field(description="Contact's mobile number.", examples=["13800000000"])
+    reviewed_at: datetime | None = Field(
+        description="When it was last reviewed.", examples=["2026-11-19T16:45:00+08:00"]
+    )
+    reviewed_by: str | None = Field(description="Who reviewed it last.", examples=["ops-liu"])
+    review_reason: str | None = Field(
+        description="The reason given with the last review.", examples=["营业执照与统一社会信用代码核验一致。"]
+    )
 
 
 class PartnerCreate(InputSchema):
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$", description="Stable code, e.g. `jinnan-metro-card`.")
-    name: str = Field(min_length=1, max_length=128, description="Display name.")
-    kind: PartnerKind = Field(description="What the partner reports.")
+    code: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$",
+        description="Stable code, e.g. `jinnan-metro-card`.",
+        examples=["jinnan-metro-card"],
+    )
+    name: str = Field(min_length=1, max_length=128, description="Display name.", examples=["天津城市一卡通（津南）"])
+    kind: PartnerKind = Field(description="What the partner reports.", examples=["transit_card"])
 
 
 class PartnerRead(Schema):
-    id: int = Field(description="Partner id.")
-    code: str = Field(description="Stable code.")
-    name: str = Field(description="Display name.")
-    kind: PartnerKind = Field(description="What the partner reports.")
-    created_at: datetime = Field(description="Created at.")
-    disabled: bool = Field(description="Whether the partner is disabled.")
+    id: int = Field(description="Partner id.", examples=[2])
+    code: str = Field(description="Stable code.", examples=["jinnan-metro-card"])
+    name: str = Field(description="Display name.", examples=["天津城市一卡通（津南）"])
+    kind: PartnerKind = Field(description="What the partner reports.", examples=["transit_card"])
+    created_at: datetime = Field(description="Created at.", examples=["2026-11-10T09:00:00+08:00"])
+    disabled: bool = Field(description="Whether the partner is disabled.", examples=[False])
 
 
 class PartnerKeyRead(Schema):
-    key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.")
-    created_at: datetime = Field(description="Created at.")
-    revoked_at: datetime | None = Field(description="When it was revoked, if it was.")
+    key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.", examples=["pk_jinnan-metro-card_1a2b3c4d5e6f"])
+    created_at: datetime = Field(description="Created at.", examples=["2026-11-10T09:05:00+08:00"])
+    revoked_at: datetime | None = Field(
+        description="When it was revoked, if it was.", examples=["2026-12-01T00:00:00+08:00"]
+    )
 
 
 class PartnerKeyIssued(Schema):
-    partner_id: int = Field(description="Partner id.")
-    key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.")
-    secret: str = Field(description="The HMAC secret. Shown once; store it in the partner's secret manager.")
+    partner_id: int = Field(description="Partner id.", examples=[2])
+    key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.", examples=["pk_jinnan-metro-card_1a2b3c4d5e6f"])
+    secret: str = Field(
+        description="The HMAC secret. Shown once; store it in the partner's secret manager.",
+        examples=["FAKE-hmac-secret-for-docs-only-000000000000"],
+    )
 
 
 class PartnerWhoAmI(Schema):
-    partner_id: int = Field(description="Partner id.")
-    code: str = Field(description="Partner code.")
-    key_id: str = Field(description="The key that signed this request.")
-    server_time: datetime = Field(description="The server's clock, to check the partner's.")
+    partner_id: int = Field(description="Partner id.", examples=[2])
+    code: str = Field(description="Partner code.", examples=["jinnan-metro-card"])
+    key_id: str = Field(description="The key that signed this request.", examples=["pk_jinnan-metro-card_1a2b3c4d5e6f"])
+    server_time: datetime = Field(
+        description="The server's clock, to check the partner's.", examples=["2026-11-24T10:12:03+08:00"]
+    )
 
 
 class StaffWhoAmI(Schema):
-    id: int = Field(description="User id.")
-    username: str = Field(description="Username.")
-    display_name: str = Field(description="Display name.")
-    role: Role = Field(description="Role.")
-    enterprise_id: int | None = Field(description="Enterprise id, for the enterprise role.")
+    id: int = Field(description="User id.", examples=[7])
+    username: str = Field(description="Username.", examples=["jinnan-green-cafe"])
+    display_name: str = Field(description="Display name.", examples=["王经理"])
+    role: Role = Field(description="Role.", examples=["enterprise"])
+    enterprise_id: int | None = Field(description="Enterprise id, for the enterprise role.", examples=[3])
 
 
 class Jwks(Schema):
-    keys: list[dict[str, str]] = Field(description="Ed25519 public keys (RFC 8037) that sign access tokens.")
+    keys: list[dict[str, str]] = Field(
+        description="Ed25519 public keys (RFC 8037) that sign access tokens.",
+        examples=[
+            [
+                {
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "kid": "2026-11",
+                    "use": "sig",
+                    "alg": "EdDSA",
+                    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                }
+            ]
+        ],
+    )
 
 
 class FreezeRequest(InputSchema):
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept in the admin action log.")
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why; kept in the admin action log.",
+        examples=["同一设备一小时内注册 30 个账号，疑似刷分。"],
+    )
 
 
 class FrozenRead(Schema):
-    resident_id: uuid.UUID = Field(description="The resident's public id.")
-    frozen: bool = Field(description="Whether the resident is frozen now.")
-    frozen_at: datetime | None = Field(description="Since when.")
-    reason: str | None = Field(description="Why.")
+    resident_id: uuid.UUID = Field(description="The resident's public id.", examples=[_RESIDENT_ID_EXAMPLE])
+    frozen: bool = Field(description="Whether the resident is frozen now.", examples=[True])
+    frozen_at: datetime | None = Field(description="Since when.", examples=["2026-11-24T11:30:00+08:00"])
+    reason: str | None = Field(description="Why.", examples=["同一设备一小时内注册 30 个账号，疑似刷分。"])

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 
 from service.accounts.deps import AdminReader, CurrentResident
 from service.audit import actions, dashboard, receipts, search
+from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.schemas import (
     ActionPage,
     ActionRead,
@@ -28,11 +29,16 @@ from service.audit.schemas import (
 from service.audit.signing import CheckpointSigner
 from service.audit.verify import verify
 from service.db import ReadSessionDep, database_of
-from service.errors import ValidationFailed
+from service.errors import DatabaseUnavailable, ValidationFailed
 from service.factors.model import BehaviourType
+from service.kit.openapi import problems
 from service.kit.pagination import decode_cursor, encode_cursor
 
 router = APIRouter()
+
+TreeSize = Annotated[
+    int, Path(ge=1, description="The checkpoint's size: how many entries the log held.", examples=[4096])
+]
 
 
 class TransferKind(StrEnum):
@@ -61,10 +67,14 @@ async def get_signer(request: Request) -> CheckpointSigner:
 SignerDep = Annotated[CheckpointSigner, Depends(get_signer)]
 
 
-@router.get("/v1/me/behaviours/{behaviour_id}/receipt", tags=["receipts"])
+@router.get(
+    "/v1/me/behaviours/{behaviour_id}/receipt", tags=["receipts"], responses=problems(EntryNotFound, ReceiptNotReady)
+)
 async def behaviour_receipt(
     resident: CurrentResident,
-    behaviour_id: Annotated[int, Path(ge=1)],
+    behaviour_id: Annotated[
+        int, Path(ge=1, description="The behaviour's id, from the recording reply or the history.", examples=[1042])
+    ],
     session: ReadSessionDep,
     signer: SignerDep,
     response: Response,
@@ -75,10 +85,12 @@ async def behaviour_receipt(
     return await receipts.receipt(session, signer, resident_id=resident.subject_id, behaviour_id=behaviour_id)
 
 
-@router.get("/v1/me/receipts/{entry_id}", tags=["receipts"])
+@router.get("/v1/me/receipts/{entry_id}", tags=["receipts"], responses=problems(EntryNotFound, ReceiptNotReady))
 async def entry_receipt(
     resident: CurrentResident,
-    entry_id: Annotated[int, Path(ge=1)],
+    entry_id: Annotated[
+        int, Path(ge=1, description="The ledger entry's id, from the balance history or a receipt.", examples=[2087])
+    ],
     session: ReadSessionDep,
     signer: SignerDep,
     response: Response,
@@ -88,23 +100,23 @@ async def entry_receipt(
     return await receipts.receipt(session, signer, resident_id=resident.subject_id, entry_id=entry_id)
 
 
-@router.get("/v1/transparency/checkpoint", tags=["receipts"])
+@router.get("/v1/transparency/checkpoint", tags=["receipts"], responses=problems(CheckpointNotFound))
 async def latest_checkpoint(session: ReadSessionDep) -> CheckpointRead:
     """The latest signed checkpoint of the log."""
     return await receipts.latest_checkpoint(session)
 
 
-@router.get("/v1/transparency/checkpoints/{tree_size}", tags=["receipts"])
-async def checkpoint(tree_size: Annotated[int, Path(ge=1)], session: ReadSessionDep) -> CheckpointRead:
+@router.get("/v1/transparency/checkpoints/{tree_size}", tags=["receipts"], responses=problems(CheckpointNotFound))
+async def checkpoint(tree_size: TreeSize, session: ReadSessionDep) -> CheckpointRead:
     """The signed checkpoint of this size."""
     return await receipts.checkpoint(session, tree_size)
 
 
-@router.get("/v1/transparency/consistency", tags=["receipts"])
+@router.get("/v1/transparency/consistency", tags=["receipts"], responses=problems(CheckpointNotFound))
 async def consistency(
     session: ReadSessionDep,
-    first: Annotated[int, Query(ge=1, description="Size of the earlier checkpoint.")],
-    second: Annotated[int, Query(ge=1, description="Size of the later checkpoint.")],
+    first: Annotated[int, Query(ge=1, description="Size of the earlier checkpoint.", examples=[1024])],
+    second: Annotated[int, Query(ge=1, description="Size of the later checkpoint.", examples=[4096])],
 ) -> ConsistencyRead:
     """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
     return await receipts.consistency(session, first, second)
@@ -114,12 +126,22 @@ async def consistency(
 async def admin_actions(
     _: AdminReader,
     session: ReadSessionDep,
-    actor: Annotated[str | None, Query(max_length=64, description="Only this actor, e.g. `user:3`.")] = None,
-    action: Annotated[str | None, Query(max_length=64, description="Only this action.")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="At or after this time.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this time.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 100,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    actor: Annotated[
+        str | None, Query(max_length=64, description="Only this actor, e.g. `user:3`.", examples=["user:3"])
+    ] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="Only this action.", examples=["enterprise.review"])
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="At or after this time.", examples=["2026-11-01T00:00:00+08:00"])
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Before this time.", examples=["2026-12-01T00:00:00+08:00"])
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[20])] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
+    ] = None,
 ) -> ActionPage:
     """The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…"""
     rows = await actions.search(
@@ -130,13 +152,25 @@ async def admin_actions(
 
 
 def _transfer_filter(
-    account_id: Annotated[int | None, Query(ge=1, description="Transfers into or out of this account.")] = None,
-    kind: Annotated[TransferKind | None, Query(description="Only this kind of transfer.")] = None,
-    behaviour_type: Annotated[BehaviourType | None, Query(description="Only credits for this behaviour type.")] = None,
-    factor_version_id: Annotated[int | None, Query(ge=1, description="Only this factor version.")] = None,
-    partner_id: Annotated[int | None, Query(ge=1, description="Only behaviours this partner reported.")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="Written at or after.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Written before.")] = None,
+    account_id: Annotated[
+        int | None, Query(ge=1, description="Transfers into or out of this account.", examples=[42])
+    ] = None,
+    kind: Annotated[
+        TransferKind | None, Query(description="Only this kind of transfer.", examples=["issuance"])
+    ] = None,
+    behaviour_type: Annotated[
+        BehaviourType | None, Query(description="Only credits for this behaviour type.", examples=["metro_ride"])
+    ] = None,
+    factor_version_id: Annotated[int | None, Query(ge=1, description="Only this factor version.", examples=[1])] = None,
+    partner_id: Annotated[
+        int | None, Query(ge=1, description="Only behaviours this partner reported.", examples=[2])
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Written at or after.", examples=["2026-11-01T00:00:00+08:00"])
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Written before.", examples=["2026-12-01T00:00:00+08:00"])
+    ] = None,
 ) -> search.TransferFilter:
     return search.TransferFilter(
         account_id=account_id,
@@ -157,8 +191,10 @@ async def search_transfers(
     _: AdminReader,
     session: ReadSessionDep,
     filters: FilterDep,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.", examples=[20])] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
+    ] = None,
 ) -> TransferPage:
     """Search the ledger's transfers, oldest first."""
     rows = await search.page(session, filters, after=decode_cursor(cursor) or 0, limit=limit + 1)
@@ -170,13 +206,16 @@ async def search_transfers(
     "/v1/admin/audit/transfers/export",
     tags=["admin"],
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "The transfers."}},
+    responses={
+        **problems(DatabaseUnavailable),
+        200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "The transfers."},
+    },
 )
 async def export_transfers(
     _: AdminReader,
     request: Request,
     filters: FilterDep,
-    format: Annotated[ExportFormat, Query(description="csv or jsonl.")] = ExportFormat.csv,
+    format: Annotated[ExportFormat, Query(description="csv or jsonl.", examples=["csv"])] = ExportFormat.csv,
 ) -> StreamingResponse:
     """Every transfer matching the filters, streamed as CSV or JSON Lines, oldest first."""
     engine = database_of(request).read_engine
@@ -188,26 +227,26 @@ async def export_transfers(
     return StreamingResponse(body, media_type=media, headers={"Content-Disposition": disposition})
 
 
-@router.get("/v1/admin/dashboard", tags=["admin"])
+@router.get("/v1/admin/dashboard", tags=["admin"], responses=problems(ValidationFailed))
 async def dashboard_figures(
     _: AdminReader,
     session: ReadSessionDep,
-    start: Annotated[date, Query(description="First local day (Asia/Shanghai).")],
-    end: Annotated[date, Query(description="Day after the last local day.")],
-    group_by: Annotated[DashboardUnit, Query(description="day or month.")] = DashboardUnit.day,
+    start: Annotated[date, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
+    end: Annotated[date, Query(description="Day after the last local day.", examples=["2026-12-01"])],
+    group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
 ) -> DashboardRead:
     """Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action."""
     _check_range(start, end)
     return DashboardRead.model_validate(await dashboard.figures(session, start=start, end=end, unit=group_by.value))
 
 
-@router.get("/v1/admin/dashboard.csv", tags=["admin"], response_class=Response)
+@router.get("/v1/admin/dashboard.csv", tags=["admin"], response_class=Response, responses=problems(ValidationFailed))
 async def dashboard_csv(
     _: AdminReader,
     session: ReadSessionDep,
-    start: Annotated[date, Query(description="First local day (Asia/Shanghai).")],
-    end: Annotated[date, Query(description="Day after the last local day.")],
-    group_by: Annotated[DashboardUnit, Query(description="day or month.")] = DashboardUnit.day,
+    start: Annotated[date, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
+    end: Annotated[date, Query(description="Day after the last local day.", examples=["2026-12-01"])],
+    group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
 ) -> Response:
     """The dashboard's figures as one CSV table."""
     _check_range(start, end)
@@ -228,7 +267,7 @@ def _check_range(start: date, end: date) -> None:
         )
 
 
-@router.post("/v1/admin/audit/verify", tags=["admin"])
+@router.post("/v1/admin/audit/verify", tags=["admin"], responses=problems(DatabaseUnavailable))
 async def verify_ledger(_: AdminReader, request: Request, signer: SignerDep) -> VerifyRead:
     """Recompute the ledger's invariants, every issuance and the sealed log; read-only. Takes a while on a
     large ledger: `tanpuhui audit verify` shows progress."""

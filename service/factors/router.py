@@ -10,38 +10,64 @@ from service.accounts.deps import AdminOperator
 from service.audit import actions
 from service.db import SessionDep, database_of
 from service.factors import service
+from service.factors.errors import FactorFileInvalid, FactorVersionExists
 from service.factors.model import BehaviourType
 from service.ingest.deps import IngestDep
+from service.kit.openapi import problems
 from service.kit.schemas import InputSchema, Schema
 
 router = APIRouter()
 
 
+_VERSION_EXAMPLE = {
+    "version_id": 1,
+    "set": "tianjin",
+    "version": "2026.1",
+    "valid_from": "2026-01-01T00:00:00+08:00",
+    "valid_to": None,
+    "region": "Tianjin, Jinnan district",
+    "methodology": "ER = BE − PE; DB11/T 3043-2024, average-mode-mix baseline",
+}
+
+
 class FactorVersionRead(Schema):
-    version_id: int = Field(description="Stored version id.")
-    set: str = Field(description="Factor set.")
-    version: str = Field(description="Version.")
-    valid_from: datetime = Field(description="In force from.")
-    valid_to: datetime | None = Field(description="In force until, if bounded.")
-    region: str = Field(description="Region.")
-    methodology: str = Field(description="Methodology of the set.")
+    version_id: int = Field(description="Stored version id.", examples=[1])
+    set: str = Field(description="Factor set.", examples=["tianjin"])
+    version: str = Field(description="Version.", examples=["2026.1"])
+    valid_from: datetime = Field(description="In force from.", examples=["2026-01-01T00:00:00+08:00"])
+    valid_to: datetime | None = Field(description="In force until, if bounded.", examples=[None])
+    region: str = Field(description="Region.", examples=["Tianjin, Jinnan district"])
+    methodology: str = Field(
+        description="Methodology of the set.",
+        examples=[
+            "ER = BE − PE; DB11/T 3043-2024 (Beijing–Tianjin–Hebei regional standard), average-mode-mix baseline"
+        ],
+    )
 
 
 class FactorInForce(Schema):
-    behaviour: BehaviourType = Field(description="Behaviour type.")
-    version: FactorVersionRead = Field(description="The version in force now for this type.")
-    factor: dict[str, Any] = Field(description="Every figure and its provenance, as published.")
+    behaviour: BehaviourType = Field(description="Behaviour type.", examples=["metro_ride"])
+    version: FactorVersionRead = Field(
+        description="The version in force now for this type.", examples=[_VERSION_EXAMPLE]
+    )
+    factor: dict[str, Any] = Field(
+        description="Every figure and its provenance, as published.",
+        examples=[{"unit": "km", "reduction_g_per_unit": "46.8", "tier": "partner"}],
+    )
 
 
 class FactorVersionCreate(InputSchema):
     source: str = Field(
-        min_length=1, max_length=200_000, description="The factor file (TOML), as in emission_factors/."
+        min_length=1,
+        max_length=200_000,
+        description="The factor file (TOML), as in emission_factors/.",
+        examples=['set = "tianjin"\nversion = "2026.2"\n…'],
     )
 
 
 class PublishedRead(Schema):
-    version: FactorVersionRead = Field(description="The stored version.")
-    created: bool = Field(description="False when the same content was already published.")
+    version: FactorVersionRead = Field(description="The stored version.", examples=[_VERSION_EXAMPLE])
+    created: bool = Field(description="False when the same content was already published.", examples=[True])
 
 
 def _version_read(version_id: int, fs: Any) -> FactorVersionRead:
@@ -82,7 +108,12 @@ async def factor_versions(ingest: IngestDep) -> list[FactorVersionRead]:
     return [_version_read(s.id, s.factor_set) for s in ingest.cache.versions]
 
 
-@router.post("/v1/admin/factor-versions", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/admin/factor-versions",
+    tags=["admin"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(FactorFileInvalid, FactorVersionExists),
+)
 async def publish_version(
     operator: AdminOperator,
     body: FactorVersionCreate,

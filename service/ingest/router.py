@@ -8,9 +8,24 @@ from fastapi import APIRouter, Path, Query, Response, status
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
 from service.audit import actions
 from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
-from service.errors import NotFound
+from service.errors import NotFound, RateLimited
 from service.ingest import flags, service
 from service.ingest.deps import IngestDep
+from service.ingest.errors import (
+    AccountFrozen,
+    BehaviourNotPending,
+    CategoryInvalid,
+    DuplicateConflict,
+    InvalidInterval,
+    NoFactorInForce,
+    OutsideClaimWindow,
+    QuantityOutOfRange,
+    SpeedImplausible,
+    TimeInFuture,
+    TripAlreadyRecorded,
+    UnitNotAccepted,
+    UnknownResident,
+)
 from service.ingest.schemas import (
     BatchResult,
     BehaviourCreate,
@@ -24,12 +39,20 @@ from service.ingest.schemas import (
     ReviewDecision,
     ReviewResult,
 )
+from service.kit.openapi import problems
 from service.kit.pagination import decode_cursor, encode_cursor
 
 router = APIRouter()
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.")]
-Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+BehaviourId = Annotated[
+    int, Path(ge=1, description="The behaviour's id, from the recording reply or the history.", examples=[1042])
+]
+FlagId = Annotated[int, Path(ge=1, description="The flag's id.", examples=[7])]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", examples=[20])]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
+]
 
 
 @router.post(
@@ -37,7 +60,22 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
     tags=["behaviours"],
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": RecordedBehaviour, "description": "This client_id was recorded before: the original result."}
+        **problems(
+            QuantityOutOfRange,
+            SpeedImplausible,
+            TimeInFuture,
+            OutsideClaimWindow,
+            InvalidInterval,
+            UnitNotAccepted,
+            CategoryInvalid,
+            NoFactorInForce,
+            UnknownResident,
+            AccountFrozen,
+            DuplicateConflict,
+            TripAlreadyRecorded,
+            RateLimited,
+        ),
+        200: {"model": RecordedBehaviour, "description": "This client_id was recorded before: the original result."},
     },
 )
 async def record_behaviour(
@@ -64,9 +102,9 @@ async def my_behaviours(
     )
 
 
-@router.get("/v1/me/behaviours/{behaviour_id}", tags=["behaviours"])
+@router.get("/v1/me/behaviours/{behaviour_id}", tags=["behaviours"], responses=problems(NotFound))
 async def my_behaviour(
-    resident: CurrentResident, behaviour_id: Annotated[int, Path(ge=1)], session: ReadSessionDep, ingest: IngestDep
+    resident: CurrentResident, behaviour_id: BehaviourId, session: ReadSessionDep, ingest: IngestDep
 ) -> BehaviourRead:
     """One behaviour with the full calculation and the factor version behind its credit."""
     return await service.get_for_resident(
@@ -92,10 +130,14 @@ async def pending_behaviours(
     return await service.pending(session, cache=ingest.cache, cursor=cursor, limit=limit)
 
 
-@router.post("/v1/admin/behaviours/{behaviour_id}/review", tags=["admin"])
+@router.post(
+    "/v1/admin/behaviours/{behaviour_id}/review", tags=["admin"], responses=problems(NotFound, BehaviourNotPending)
+)
 async def review_behaviour(
     operator: AdminOperator,
-    behaviour_id: Annotated[int, Path(ge=1)],
+    behaviour_id: Annotated[
+        int, Path(ge=1, description="The behaviour's id, from the recording reply or the history.", examples=[1042])
+    ],
     body: ReviewDecision,
     session: SessionDep,
     ingest: IngestDep,
@@ -138,8 +180,10 @@ class FlagKind(StrEnum):
 async def review_queue(
     _: AdminReader,
     session: ReadSessionDep,
-    status: Annotated[FlagStatus, Query(description="open (the queue), resolved or all.")] = FlagStatus.open,
-    kind: Annotated[FlagKind | None, Query(description="Only this kind.")] = None,
+    status: Annotated[
+        FlagStatus, Query(description="open (the queue), resolved or all.", examples=["open"])
+    ] = FlagStatus.open,
+    kind: Annotated[FlagKind | None, Query(description="Only this kind.", examples=["burst"])] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> FlagPage:
@@ -155,10 +199,8 @@ async def review_queue(
     return FlagPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
-@router.post("/v1/admin/flags/{flag_id}/resolve", tags=["admin"])
-async def resolve_flag(
-    operator: AdminOperator, flag_id: Annotated[int, Path(ge=1)], body: FlagResolve, session: SessionDep
-) -> FlagRead:
+@router.post("/v1/admin/flags/{flag_id}/resolve", tags=["admin"], responses=problems(NotFound))
+async def resolve_flag(operator: AdminOperator, flag_id: FlagId, body: FlagResolve, session: SessionDep) -> FlagRead:
     """Confirm or dismiss an open flag. Freezing, reversing or approving are separate actions."""
     if not await flags.resolve(
         session,

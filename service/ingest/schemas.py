@@ -14,158 +14,325 @@ from service.kit.schemas import InputSchema, Schema
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 
+# Examples for the OpenAPI document: one metro ride of 12.5 km, scanned at the station, under tianjin 2026.1.
+_PARTNER_RECORD_EXAMPLE: dict[str, object] = {
+    "external_id": "tj-metro-20261123-000481",
+    "resident_id": "d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44",
+    "type": "metro_ride",
+    "occurred_at": "2026-11-23T08:05:00+08:00",
+    "ended_at": "2026-11-23T08:32:00+08:00",
+    "quantity": "12.5",
+    "unit": "km",
+}
+_CALCULATION_EXAMPLE: dict[str, object] = {
+    "quantity": "12.5",
+    "unit": "km",
+    "reported_quantity": "12.5",
+    "reported_unit": "km",
+    "baseline_g_per_unit": "107.8",
+    "project_g_per_unit": "61.0",
+    "reduction_g_per_unit": "46.8",
+    "tier": "evidence",
+    "weight": "1",
+    "exact_g": "585.00",
+    "grams": 585,
+    "remainder_g": "0.00",
+    "formula": "12.5 km × 46.8 g/km × 1 = 585 g → 585 g",
+}
+_FACTOR_EXAMPLE: dict[str, object] = {
+    "version_id": 1,
+    "set": "tianjin",
+    "version": "2026.1",
+    "methodology": "DB11/T 3043-2024 rail transit: BE = EF(average motorised mix) × pkm; PE = EF(metro) × pkm",
+    "source": "Shenzhen public-transit carbon-inclusion methodology: metro 46.8 g/pkm reduction",
+    "verified": True,
+}
+_BEHAVIOUR_EXAMPLE: dict[str, object] = {
+    "id": 48213,
+    "client_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+    "type": "metro_ride",
+    "category": None,
+    "status": "credited",
+    "occurred_at": "2026-11-23T08:05:00+08:00",
+    "ended_at": "2026-11-23T08:32:00+08:00",
+    "credited_g": 585,
+    "capped_g": 0,
+    "cap_reason": None,
+    "calculation": _CALCULATION_EXAMPLE,
+    "factor": _FACTOR_EXAMPLE,
+    "balance_g": 12840,
+    "recorded_at": "2026-11-23T08:33:04+08:00",
+    "transfer_id": 90517,
+    "reversed_g": 0,
+}
+_OUTCOME_EXAMPLE: dict[str, object] = {
+    "index": 0,
+    "external_id": "tj-metro-20261123-000481",
+    "outcome": "accepted",
+    "reason": None,
+    "behaviour_id": 48213,
+    "credited_g": 585,
+    "capped_g": 0,
+    "errors": None,
+}
+_FLAG_EXAMPLE: dict[str, object] = {
+    "id": 311,
+    "kind": "implausible_speed",
+    "subject": "behaviour:48213",
+    "resident_id": "d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44",
+    "behaviour_id": 48213,
+    "details": {"speed_kmh": "187.5", "limit_kmh": "100"},
+    "raised_at": "2026-11-23T08:33:06+08:00",
+    "resolution": None,
+    "resolved_at": None,
+    "resolved_by": None,
+    "resolution_reason": None,
+}
+_CURSOR_EXAMPLE = "eyJwIjogNDgyMTN9"
+
 
 class Evidence(InputSchema):
     station_qr: str | None = Field(
-        default=None, min_length=1, max_length=512, description="The payload of a station or venue QR code scanned."
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="The payload of a station or venue QR code scanned.",
+        examples=["TJMETRO:L1:SHUANGLIN:GATE-3"],
     )
-    photo_sha256: Hex64 | None = Field(default=None, description="SHA-256 (hex) of a receipt or scale photo.")
+    photo_sha256: Hex64 | None = Field(
+        default=None,
+        description="SHA-256 (hex) of a receipt or scale photo.",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
 
 
 class BehaviourFields(InputSchema):
-    type: BehaviourType = Field(description="The behaviour type; see GET /v1/factors.")
-    occurred_at: AwareDatetime = Field(description="When it started, with a UTC offset.")
-    ended_at: AwareDatetime | None = Field(
-        default=None, description="When it ended; needed for the speed check of rides, else estimated."
+    type: BehaviourType = Field(description="The behaviour type; see GET /v1/factors.", examples=["metro_ride"])
+    occurred_at: AwareDatetime = Field(
+        description="When it started, with a UTC offset.", examples=["2026-11-23T08:05:00+08:00"]
     )
-    quantity: Decimal = Field(gt=0, max_digits=12, decimal_places=4, description="How much, in `unit`.")
-    unit: Unit | None = Field(default=None, description="The quantity's unit; the factor's unit when omitted.")
+    ended_at: AwareDatetime | None = Field(
+        default=None,
+        description="When it ended; needed for the speed check of rides, else estimated.",
+        examples=["2026-11-23T08:32:00+08:00"],
+    )
+    quantity: Decimal = Field(
+        gt=0, max_digits=12, decimal_places=4, description="How much, in `unit`.", examples=["12.5"]
+    )
+    unit: Unit | None = Field(
+        default=None, description="The quantity's unit; the factor's unit when omitted.", examples=["km"]
+    )
     category: str | None = Field(
-        default=None, max_length=32, description="Waste category, for waste_sorting (recyclables, kitchen_waste, …)."
+        default=None,
+        max_length=32,
+        description="Waste category, for waste_sorting (recyclables, kitchen_waste, …); omit it for other types.",
+        examples=[None, "kitchen_waste"],
     )
 
 
 class BehaviourCreate(BehaviourFields):
     client_id: uuid.UUID = Field(
-        description="A UUID the app makes once per behaviour and reuses on every retry: the idempotency key."
+        description="A UUID the app makes once per behaviour and reuses on every retry: the idempotency key.",
+        examples=["1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
     )
-    evidence: Evidence | None = Field(default=None, description="Optional proof; raises the trust tier.")
+    evidence: Evidence | None = Field(
+        default=None,
+        description="Optional proof; raises the trust tier.",
+        examples=[{"station_qr": "TJMETRO:L1:SHUANGLIN:GATE-3"}],
+    )
 
 
 class PartnerRecord(BehaviourFields):
     external_id: str = Field(
-        min_length=1, max_length=128, description="The partner's own record id: the idempotency key."
+        min_length=1,
+        max_length=128,
+        description="The partner's own record id: the idempotency key.",
+        examples=["tj-metro-20261123-000481"],
     )
-    resident_id: uuid.UUID = Field(description="The resident's public id.")
+    resident_id: uuid.UUID = Field(
+        description="The resident's public id.", examples=["d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44"]
+    )
     hydrogen_source: HydrogenSource | None = Field(
-        default=None, description="For hydrogen_bus_ride: the source of this bus's hydrogen, if not the supplier's."
+        default=None,
+        description="For hydrogen_bus_ride: the source of this bus's hydrogen, if not the supplier's.",
+        examples=["renewable"],
     )
 
 
 class PartnerBatch(InputSchema):
     records: list[dict[str, object]] = Field(
-        min_length=1, max_length=1000, description="Up to 1,000 records; each is checked on its own."
+        min_length=1,
+        max_length=1000,
+        description="Up to 1,000 records; each is checked on its own.",
+        examples=[[_PARTNER_RECORD_EXAMPLE]],
     )
 
 
 class Calculation(Schema):
-    quantity: Decimal = Field(description="The quantity in the factor's unit.")
-    unit: Unit = Field(description="The factor's unit.")
-    reported_quantity: Decimal = Field(description="The quantity as reported.")
-    reported_unit: Unit = Field(description="The unit as reported.")
-    baseline_g_per_unit: Decimal = Field(description="Baseline emission per unit (BE).")
-    project_g_per_unit: Decimal = Field(description="Project emission per unit (PE).")
-    reduction_g_per_unit: Decimal = Field(description="BE − PE.")
-    tier: Literal["partner", "evidence", "self"] = Field(description="Who vouches for the record.")
-    weight: Decimal = Field(description="The share of the reduction this tier earns.")
-    exact_g: Decimal = Field(description="quantity × reduction × weight, unrounded.")
-    grams: int = Field(description="exact_g rounded down to whole grams.")
-    remainder_g: Decimal = Field(description="exact_g − grams: the part not credited by rounding.")
-    formula: str = Field(description="The calculation written out.")
+    quantity: Decimal = Field(description="The quantity in the factor's unit.", examples=["12.5"])
+    unit: Unit = Field(description="The factor's unit.", examples=["km"])
+    reported_quantity: Decimal = Field(description="The quantity as reported.", examples=["12.5"])
+    reported_unit: Unit = Field(description="The unit as reported.", examples=["km"])
+    baseline_g_per_unit: Decimal = Field(description="Baseline emission per unit (BE).", examples=["107.8"])
+    project_g_per_unit: Decimal = Field(description="Project emission per unit (PE).", examples=["61.0"])
+    reduction_g_per_unit: Decimal = Field(description="BE − PE.", examples=["46.8"])
+    tier: Literal["partner", "evidence", "self"] = Field(
+        description="Who vouches for the record.", examples=["evidence"]
+    )
+    weight: Decimal = Field(description="The share of the reduction this tier earns.", examples=["1"])
+    exact_g: Decimal = Field(description="quantity × reduction × weight, unrounded.", examples=["585.00"])
+    grams: int = Field(description="exact_g rounded down to whole grams.", examples=[585])
+    remainder_g: Decimal = Field(description="exact_g − grams: the part not credited by rounding.", examples=["0.00"])
+    formula: str = Field(
+        description="The calculation written out.", examples=["12.5 km × 46.8 g/km × 1 = 585 g → 585 g"]
+    )
 
 
 class FactorRef(Schema):
-    version_id: int = Field(description="The stored factor version.")
-    set: str = Field(description="Factor set, e.g. tianjin.")
-    version: str = Field(description="Version, e.g. 2026.1.")
-    methodology: str = Field(description="How the factor is derived.")
-    source: str = Field(description="Where its figures come from.")
-    verified: bool = Field(description="False where a figure is a secondary quote or our allocation.")
+    version_id: int = Field(description="The stored factor version.", examples=[1])
+    set: str = Field(description="Factor set, e.g. tianjin.", examples=["tianjin"])
+    version: str = Field(description="Version, e.g. 2026.1.", examples=["2026.1"])
+    methodology: str = Field(description="How the factor is derived.", examples=[_FACTOR_EXAMPLE["methodology"]])
+    source: str = Field(description="Where its figures come from.", examples=[_FACTOR_EXAMPLE["source"]])
+    verified: bool = Field(description="False where a figure is a secondary quote or our allocation.", examples=[True])
 
 
 class BehaviourRead(Schema):
-    id: int = Field(description="Behaviour id.")
-    client_id: uuid.UUID | None = Field(description="The resident's idempotency key, for self-reports.")
-    type: BehaviourType = Field(description="Behaviour type.")
-    category: str | None = Field(description="Waste category, if any.")
-    status: Literal["credited", "capped", "pending_review", "rejected", "duplicate", "superseded"] = Field(
-        description="credited; capped (part or all cut by a cap); pending_review; rejected; duplicate; superseded."
+    id: int = Field(description="Behaviour id.", examples=[48213])
+    client_id: uuid.UUID | None = Field(
+        description="The resident's idempotency key, for self-reports.",
+        examples=["1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
     )
-    occurred_at: datetime = Field(description="When it started.")
-    ended_at: datetime = Field(description="When it ended (reported or estimated).")
-    credited_g: int = Field(description="Grams credited to the resident.")
-    capped_g: int = Field(description="Grams computed but not credited because of a cap.")
-    cap_reason: str | None = Field(description="daily_cap, yearly_cap or platform_budget.")
-    calculation: Calculation = Field(description="The calculation behind the credit.")
-    factor: FactorRef = Field(description="The factor version used.")
-    balance_g: int | None = Field(description="The resident's balance right after this record.")
-    recorded_at: datetime = Field(description="When the platform recorded it.")
-    transfer_id: int | None = Field(default=None, description="The issuance transfer, on reads of a credited record.")
-    reversed_g: int = Field(default=0, description="Grams of this credit since reversed by an operator, on reads.")
+    type: BehaviourType = Field(description="Behaviour type.", examples=["metro_ride"])
+    category: str | None = Field(description="Waste category, if any.", examples=[None, "kitchen_waste"])
+    status: Literal["credited", "capped", "pending_review", "rejected", "duplicate", "superseded"] = Field(
+        description="credited; capped (part or all cut by a cap); pending_review; rejected; duplicate; superseded.",
+        examples=["credited"],
+    )
+    occurred_at: datetime = Field(description="When it started.", examples=["2026-11-23T08:05:00+08:00"])
+    ended_at: datetime = Field(
+        description="When it ended (reported or estimated).", examples=["2026-11-23T08:32:00+08:00"]
+    )
+    credited_g: int = Field(description="Grams credited to the resident.", examples=[585])
+    capped_g: int = Field(description="Grams computed but not credited because of a cap.", examples=[0])
+    cap_reason: str | None = Field(
+        description="daily_cap, yearly_cap or platform_budget; null when nothing was cut.",
+        examples=[None, "daily_cap"],
+    )
+    calculation: Calculation = Field(description="The calculation behind the credit.", examples=[_CALCULATION_EXAMPLE])
+    factor: FactorRef = Field(description="The factor version used.", examples=[_FACTOR_EXAMPLE])
+    balance_g: int | None = Field(description="The resident's balance right after this record.", examples=[12840])
+    recorded_at: datetime = Field(description="When the platform recorded it.", examples=["2026-11-23T08:33:04+08:00"])
+    transfer_id: int | None = Field(
+        default=None, description="The issuance transfer, on reads of a credited record.", examples=[90517]
+    )
+    reversed_g: int = Field(
+        default=0, description="Grams of this credit since reversed by an operator, on reads.", examples=[0]
+    )
 
 
 class RecordedBehaviour(BehaviourRead):
-    replayed: bool = Field(description="True when this key was recorded before and the original result is returned.")
+    replayed: bool = Field(
+        description="True when this key was recorded before and the original result is returned.", examples=[False]
+    )
 
 
 class RecordOutcome(Schema):
-    index: int = Field(description="The record's position in the batch.")
-    external_id: str | None = Field(description="The partner's record id, as sent.")
-    outcome: Literal["accepted", "duplicate", "capped", "rejected"] = Field(description="What became of the record.")
-    reason: str | None = Field(description="Why, for duplicate, capped and rejected records: a stable code.")
-    behaviour_id: int | None = Field(default=None, description="The stored behaviour, if any.")
-    credited_g: int = Field(default=0, description="Grams credited.")
-    capped_g: int = Field(default=0, description="Grams cut by a cap.")
-    errors: list[dict[str, object]] | None = Field(default=None, description="Field errors of a rejected record.")
+    index: int = Field(description="The record's position in the batch.", examples=[0])
+    external_id: str | None = Field(
+        description="The partner's record id, as sent.", examples=["tj-metro-20261123-000481"]
+    )
+    outcome: Literal["accepted", "duplicate", "capped", "rejected"] = Field(
+        description="What became of the record.", examples=["accepted"]
+    )
+    reason: str | None = Field(
+        description="Why, for duplicate, capped and rejected records: a stable code.",
+        examples=[None, "TRIP_ALREADY_CREDITED"],
+    )
+    behaviour_id: int | None = Field(default=None, description="The stored behaviour, if any.", examples=[48213])
+    credited_g: int = Field(default=0, description="Grams credited.", examples=[585])
+    capped_g: int = Field(default=0, description="Grams cut by a cap.", examples=[0])
+    errors: list[dict[str, object]] | None = Field(
+        default=None,
+        description="Field errors of a rejected record.",
+        examples=[[{"field": "quantity", "code": "GREATER_THAN", "message": "Input should be greater than 0"}]],
+    )
 
 
 class BatchResult(Schema):
-    accepted: int = Field(description="Records credited (or held for review).")
-    duplicate: int = Field(description="Records already received, or trips already credited.")
-    capped: int = Field(description="Records cut, in part or whole, by a cap.")
-    rejected: int = Field(description="Records refused; see each reason.")
-    results: list[RecordOutcome] = Field(description="One outcome per record, in the order sent.")
+    accepted: int = Field(description="Records credited (or held for review).", examples=[1])
+    duplicate: int = Field(description="Records already received, or trips already credited.", examples=[0])
+    capped: int = Field(description="Records cut, in part or whole, by a cap.", examples=[0])
+    rejected: int = Field(description="Records refused; see each reason.", examples=[0])
+    results: list[RecordOutcome] = Field(
+        description="One outcome per record, in the order sent.", examples=[[_OUTCOME_EXAMPLE]]
+    )
 
 
 class BehaviourPage(Schema):
-    items: list[BehaviourRead] = Field(description="Newest first.")
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    items: list[BehaviourRead] = Field(description="Newest first.", examples=[[_BEHAVIOUR_EXAMPLE]])
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last.", examples=[_CURSOR_EXAMPLE]
+    )
 
 
 class BalanceRead(Schema):
-    balance_g: int = Field(description="Grams of CO₂e credit the resident holds.")
-    credited_total_g: int = Field(description="Grams ever credited to the resident.")
+    balance_g: int = Field(description="Grams of CO₂e credit the resident holds.", examples=[12840])
+    credited_total_g: int = Field(description="Grams ever credited to the resident.", examples=[15230])
 
 
 class ReviewDecision(InputSchema):
-    approve: bool = Field(description="True to credit the report, false to reject it.")
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept with the decision.")
+    approve: bool = Field(description="True to credit the report, false to reject it.", examples=[True])
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why; kept with the decision.",
+        examples=["Ride matches the metro operator's gate records."],
+    )
 
 
 class ReviewResult(Schema):
-    behaviour_id: int = Field(description="The behaviour decided on.")
-    status: str = Field(description="credited, capped or rejected.")
-    credited_g: int = Field(description="Grams credited.")
-    capped_g: int = Field(description="Grams cut by a cap.")
+    behaviour_id: int = Field(description="The behaviour decided on.", examples=[48213])
+    status: str = Field(description="credited, capped or rejected.", examples=["credited"])
+    credited_g: int = Field(description="Grams credited.", examples=[585])
+    capped_g: int = Field(description="Grams cut by a cap.", examples=[0])
 
 
 class FlagRead(Schema):
-    id: int = Field(description="Flag id.")
-    kind: str = Field(description="implausible_speed, burst, two_sources or shared_device.")
-    subject: str = Field(description="What it is about, e.g. `behaviour:123` or `device:…`.")
-    resident_id: uuid.UUID | None = Field(description="The resident's public id, when it is about one.")
-    behaviour_id: int | None = Field(description="The behaviour, when it is about one.")
-    details: dict[str, Any] = Field(description="The figures behind the flag.")
-    raised_at: datetime = Field(description="When the scan raised it.")
-    resolution: str | None = Field(description="confirmed or dismissed; null while open.")
-    resolved_at: datetime | None = Field(description="When.")
-    resolved_by: str | None = Field(description="Who.")
-    resolution_reason: str | None = Field(description="Why.")
+    id: int = Field(description="Flag id.", examples=[311])
+    kind: str = Field(
+        description="implausible_speed, burst, two_sources or shared_device.", examples=["implausible_speed"]
+    )
+    subject: str = Field(
+        description="What it is about, e.g. `behaviour:123` or `device:…`.", examples=["behaviour:48213"]
+    )
+    resident_id: uuid.UUID | None = Field(
+        description="The resident's public id, when it is about one.",
+        examples=["d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44"],
+    )
+    behaviour_id: int | None = Field(description="The behaviour, when it is about one.", examples=[48213])
+    details: dict[str, Any] = Field(
+        description="The figures behind the flag.", examples=[{"speed_kmh": "187.5", "limit_kmh": "100"}]
+    )
+    raised_at: datetime = Field(description="When the scan raised it.", examples=["2026-11-23T08:33:06+08:00"])
+    resolution: str | None = Field(description="confirmed or dismissed; null while open.", examples=[None, "dismissed"])
+    resolved_at: datetime | None = Field(
+        description="When an operator resolved it; null while open.", examples=[None, "2026-11-23T10:12:45+08:00"]
+    )
+    resolved_by: str | None = Field(
+        description="Who resolved it, as `user:ID`; null while open.", examples=[None, "user:3"]
+    )
+    resolution_reason: str | None = Field(
+        description="Why it was resolved so; null while open.",
+        examples=[None, "Gate records confirm the ride; the phone clock was off."],
+    )
 
 
 class FlagPage(Schema):
-    items: list[FlagRead] = Field(description="Oldest first.")
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    items: list[FlagRead] = Field(description="Oldest first.", examples=[[_FLAG_EXAMPLE]])
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogMzExfQ"]
+    )
 
 
 class FlagResolution(StrEnum):
@@ -174,5 +341,12 @@ class FlagResolution(StrEnum):
 
 
 class FlagResolve(InputSchema):
-    resolution: FlagResolution = Field(description="confirmed (it was fraud) or dismissed (it was not).")
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept with the flag and in the action log.")
+    resolution: FlagResolution = Field(
+        description="confirmed (it was fraud) or dismissed (it was not).", examples=["dismissed"]
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why; kept with the flag and in the action log.",
+        examples=["Gate records confirm the ride; the phone clock was off."],
+    )

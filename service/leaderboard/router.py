@@ -9,9 +9,12 @@ from fastapi import APIRouter, Path, Query
 from service.accounts.deps import CurrentResident, SignedIn
 from service.accounts.models import Role
 from service.db import ReadSessionDep
+from service.errors import NotFound
 from service.ingest.validation import local_date
+from service.kit.openapi import problems
 from service.leaderboard import service
 from service.leaderboard.boards import Board, Category, GroupKind, Period, Scope
+from service.leaderboard.errors import ScopeRequired, StandingHidden, UnknownScope
 from service.leaderboard.schemas import GroupBoard, Leaderboard, Standing
 
 router = APIRouter(tags=["leaderboards"])
@@ -22,11 +25,18 @@ class GroupOrder(StrEnum):
     per_resident = "per_resident"
 
 
-PeriodQ = Annotated[Period, Query(description="day, week, month, year or all (Asia/Shanghai).")]
-OnQ = Annotated[date | None, Query(description="A date inside the period wanted; default today in Asia/Shanghai.")]
-CategoryQ = Annotated[Category, Query(description="all, green_travel, waste_sorting or low_carbon_visit.")]
-ScopeQ = Annotated[Scope, Query(description="district, community or organisation.")]
-ScopeIdQ = Annotated[int | None, Query(ge=1, description="Community or organisation id; default the resident's own.")]
+PeriodQ = Annotated[Period, Query(description="day, week, month, year or all (Asia/Shanghai).", examples=["week"])]
+OnQ = Annotated[
+    date | None,
+    Query(description="A date inside the period wanted; default today in Asia/Shanghai.", examples=["2026-11-23"]),
+]
+CategoryQ = Annotated[
+    Category, Query(description="all, green_travel, waste_sorting or low_carbon_visit.", examples=["green_travel"])
+]
+ScopeQ = Annotated[Scope, Query(description="district, community or organisation.", examples=["community"])]
+ScopeIdQ = Annotated[
+    int | None, Query(ge=1, description="Community or organisation id; default the resident's own.", examples=[3])
+]
 
 
 def _board(period: Period, on: date | None, category: Category, scope: Scope, scope_id: int) -> Board:
@@ -37,7 +47,7 @@ def _me(principal: SignedIn) -> int | None:
     return principal.subject_id if principal.role is Role.resident else None
 
 
-@router.get("/v1/leaderboards/residents")
+@router.get("/v1/leaderboards/residents", responses=problems(ScopeRequired, UnknownScope))
 async def resident_board(
     principal: SignedIn,
     session: ReadSessionDep,
@@ -46,7 +56,7 @@ async def resident_board(
     category: CategoryQ = Category.all,
     scope: ScopeQ = Scope.district,
     scope_id: ScopeIdQ = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.")] = 20,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.", examples=[20])] = 20,
 ) -> Leaderboard:
     """The top residents of a board, with masked nicknames; opted-out residents are left off."""
     me = _me(principal)
@@ -54,7 +64,7 @@ async def resident_board(
     return await service.top(session, board=_board(period, on, category, scope, resolved), limit=limit, me=me)
 
 
-@router.get("/v1/me/leaderboard")
+@router.get("/v1/me/leaderboard", responses=problems(ScopeRequired, UnknownScope))
 async def my_standing(
     resident: CurrentResident,
     session: ReadSessionDep,
@@ -63,7 +73,9 @@ async def my_standing(
     category: CategoryQ = Category.all,
     scope: ScopeQ = Scope.district,
     scope_id: ScopeIdQ = None,
-    neighbours: Annotated[int, Query(ge=0, le=10, description="Residents to show above and below, 0–10.")] = 3,
+    neighbours: Annotated[
+        int, Query(ge=0, le=10, description="Residents to show above and below, 0–10.", examples=[3])
+    ] = 3,
 ) -> Standing:
     """My grams and rank on a board, up to date with my latest credits, and my neighbours."""
     resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=resident.subject_id)
@@ -73,17 +85,23 @@ async def my_standing(
     )
 
 
-@router.get("/v1/leaderboards/residents/{handle}")
+@router.get(
+    "/v1/leaderboards/residents/{handle}", responses=problems(NotFound, ScopeRequired, UnknownScope, StandingHidden)
+)
 async def resident_standing(
     principal: SignedIn,
     session: ReadSessionDep,
-    handle: Annotated[str, Path(min_length=1, max_length=64, description="A `handle` from a board entry.")],
+    handle: Annotated[
+        str, Path(min_length=1, max_length=64, description="A `handle` from a board entry.", examples=["r-8f2k3m"])
+    ],
     period: PeriodQ = Period.week,
     on: OnQ = None,
     category: CategoryQ = Category.all,
     scope: ScopeQ = Scope.district,
     scope_id: ScopeIdQ = None,
-    neighbours: Annotated[int, Query(ge=0, le=10, description="Residents to show above and below, 0–10.")] = 0,
+    neighbours: Annotated[
+        int, Query(ge=0, le=10, description="Residents to show above and below, 0–10.", examples=[3])
+    ] = 0,
 ) -> Standing:
     """Another resident's standing; 403 STANDING_HIDDEN when they opted out of public boards."""
     resident_id = await service.resident_by_handle(session, handle)
@@ -97,14 +115,16 @@ async def resident_standing(
 async def group_board(
     _: SignedIn,
     session: ReadSessionDep,
-    kind: Annotated[GroupKind, Query(description="community or organisation.")] = GroupKind.community,
+    kind: Annotated[
+        GroupKind, Query(description="community or organisation.", examples=["community"])
+    ] = GroupKind.community,
     period: PeriodQ = Period.week,
     on: OnQ = None,
     category: CategoryQ = Category.all,
-    order: Annotated[GroupOrder, Query(description="total credits, or credits per registered resident.")] = (
-        GroupOrder.total
-    ),
-    limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.")] = 20,
+    order: Annotated[
+        GroupOrder, Query(description="total credits, or credits per registered resident.", examples=["per_resident"])
+    ] = (GroupOrder.total),
+    limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.", examples=[20])] = 20,
 ) -> GroupBoard:
     """Communities or organisations ranked by their members' credits, in total or per resident."""
     board = _board(period, on, category, Scope.district, 0)

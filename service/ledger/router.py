@@ -9,20 +9,29 @@ from service.accounts.deps import AdminOperator, CurrentResident, SettingsDep
 from service.audit import actions
 from service.db import ReadSessionDep, SessionDep
 from service.ingest.schemas import BalanceRead
+from service.kit.openapi import problems
 from service.kit.schemas import InputSchema, Schema
 from service.ledger import expiry, service
+from service.ledger.errors import AlreadyReversed, InsufficientCredits, NotReversible, TransferNotFound
 from service.redemption.schemas import ExpiringDay, ExpiringRead
 
 router = APIRouter()
 
+TransferId = Annotated[int, Path(ge=1, description="The transfer's id, from the audit search.", examples=[5120])]
+
 
 class ReversalCreate(InputSchema):
-    reason: str = Field(min_length=1, max_length=500, description="Why the credit is taken back; kept with it.")
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why the credit is taken back; kept with it.",
+        examples=["Duplicate of a partner record (ticket 2026-1187)."],
+    )
 
 
 class ReversalRead(Schema):
-    reversal_transfer_id: int = Field(description="The compensating transfer.")
-    reverses_transfer_id: int = Field(description="The transfer it compensates.")
+    reversal_transfer_id: int = Field(description="The compensating transfer.", examples=[5121])
+    reverses_transfer_id: int = Field(description="The transfer it compensates.", examples=[5120])
 
 
 @router.get("/v1/me/balance", tags=["behaviours"])
@@ -37,7 +46,7 @@ async def my_expiring_credits(
     resident: CurrentResident,
     session: ReadSessionDep,
     settings: SettingsDep,
-    within_days: Annotated[int, Query(ge=1, le=366, description="Look this many days ahead.")] = 90,
+    within_days: Annotated[int, Query(ge=1, le=366, description="Look this many days ahead.", examples=[30])] = 90,
 ) -> ExpiringRead:
     """Credits that expire within the next days, by day: spend them first, as spending does."""
     days = await expiry.expiring(
@@ -51,9 +60,14 @@ async def my_expiring_credits(
     )
 
 
-@router.post("/v1/admin/transfers/{transfer_id}/reverse", tags=["admin"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/admin/transfers/{transfer_id}/reverse",
+    tags=["admin"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(TransferNotFound, AlreadyReversed, NotReversible, InsufficientCredits),
+)
 async def reverse_transfer(
-    operator: AdminOperator, transfer_id: Annotated[int, Path(ge=1)], body: ReversalCreate, session: SessionDep
+    operator: AdminOperator, transfer_id: TransferId, body: ReversalCreate, session: SessionDep
 ) -> ReversalRead:
     """Take back an issuance with a compensating transfer; refused if the credits were already spent."""
     reversal = await service.reverse(

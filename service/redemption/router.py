@@ -10,10 +10,27 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from service.accounts.deps import CurrentResident, EnterpriseUser, ResidentWriteLimit, SettingsDep, SignedIn
 from service.db import ReadSessionDep, SessionDep, database_of
+from service.errors import DatabaseUnavailable, RateLimited
+from service.ingest.errors import AccountFrozen, DuplicateConflict
 from service.kit import ratelimit
+from service.kit.openapi import answers, problems
 from service.kit.pagination import decode_cursor, encode_cursor
+from service.ledger.errors import InsufficientCredits
 from service.redemption import repository, service
-from service.redemption.errors import VoucherNotFound
+from service.redemption.errors import (
+    CertificateNotFound,
+    EnterpriseNotApproved,
+    RedemptionLimitReached,
+    RewardNotFound,
+    RewardSoldOut,
+    RewardUnavailable,
+    StockBelowIssued,
+    VoucherCancelled,
+    VoucherExpired,
+    VoucherNotFound,
+    VoucherNotYours,
+    VoucherUsed,
+)
 from service.redemption.models import RewardCategory
 from service.redemption.schemas import (
     CertificatePage,
@@ -34,8 +51,13 @@ from service.redemption.schemas import (
 
 router = APIRouter()
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
-Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+RewardId = Annotated[int, Path(ge=1, description="The reward's id.", examples=[8])]
+VoucherId = Annotated[int, Path(ge=1, description="The voucher's id.", examples=[31])]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size.", examples=[20])]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
+]
 
 
 def _enterprise_id(user: EnterpriseUser) -> int:
@@ -50,7 +72,9 @@ def _enterprise_id(user: EnterpriseUser) -> int:
 async def browse_rewards(
     _: SignedIn,
     session: ReadSessionDep,
-    category: Annotated[RewardCategory | None, Query(description="Only this category.")] = None,
+    category: Annotated[
+        RewardCategory | None, Query(description="Only this category.", examples=["food_drink"])
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> RewardPage:
@@ -66,8 +90,8 @@ async def browse_rewards(
     return RewardPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
-@router.get("/v1/rewards/{reward_id}", tags=["rewards"])
-async def get_reward(_: SignedIn, reward_id: Annotated[int, Path(ge=1)], session: ReadSessionDep) -> RewardRead:
+@router.get("/v1/rewards/{reward_id}", tags=["rewards"], responses=problems(RewardNotFound))
+async def get_reward(_: SignedIn, reward_id: RewardId, session: ReadSessionDep) -> RewardRead:
     """One reward on offer."""
     return await service.reward_for_resident(session, reward_id)
 
@@ -77,11 +101,22 @@ async def get_reward(_: SignedIn, reward_id: Annotated[int, Path(ge=1)], session
     tags=["rewards"],
     status_code=status.HTTP_201_CREATED,
     dependencies=[ResidentWriteLimit],
-    responses={200: {"model": RedemptionRead, "description": "This client_id already redeemed it: the same voucher."}},
+    responses={
+        **problems(
+            RewardNotFound,
+            RewardUnavailable,
+            RewardSoldOut,
+            RedemptionLimitReached,
+            InsufficientCredits,
+            AccountFrozen,
+            DuplicateConflict,
+        ),
+        200: {"model": RedemptionRead, "description": "This client_id already redeemed it: the same voucher."},
+    },
 )
 async def redeem(
     resident: CurrentResident,
-    reward_id: Annotated[int, Path(ge=1)],
+    reward_id: Annotated[int, Path(ge=1, description="The reward's id.", examples=[8])],
     body: RedeemRequest,
     session: SessionDep,
     response: Response,
@@ -109,9 +144,9 @@ async def my_vouchers(
     return VoucherPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
-@router.get("/v1/me/vouchers/{voucher_id}", tags=["rewards"])
+@router.get("/v1/me/vouchers/{voucher_id}", tags=["rewards"], responses=problems(VoucherNotFound))
 async def my_voucher(
-    resident: CurrentResident, voucher_id: Annotated[int, Path(ge=1)], session: ReadSessionDep, response: Response
+    resident: CurrentResident, voucher_id: VoucherId, session: ReadSessionDep, response: Response
 ) -> VoucherRead:
     """One of the signed-in resident's vouchers."""
     rows = await repository.vouchers_with_rewards(
@@ -123,10 +158,13 @@ async def my_voucher(
     return service.voucher_read(*rows[0])
 
 
-@router.post("/v1/me/vouchers/{voucher_id}/cancel", tags=["rewards"], dependencies=[ResidentWriteLimit])
-async def cancel_voucher(
-    resident: CurrentResident, voucher_id: Annotated[int, Path(ge=1)], session: SessionDep
-) -> RedemptionRead:
+@router.post(
+    "/v1/me/vouchers/{voucher_id}/cancel",
+    tags=["rewards"],
+    dependencies=[ResidentWriteLimit],
+    responses=problems(VoucherNotFound, VoucherUsed, VoucherExpired, VoucherCancelled),
+)
+async def cancel_voucher(resident: CurrentResident, voucher_id: VoucherId, session: SessionDep) -> RedemptionRead:
     """Cancel an unused voucher before it expires: the credits and the stock come back."""
     cancelled = await service.cancel(session, resident_id=resident.subject_id, voucher_id=voucher_id)
     return RedemptionRead(voucher=cancelled.voucher, balance_g=cancelled.balance_g)
@@ -135,13 +173,18 @@ async def cancel_voucher(
 # ---------------------------------------------------------------------------------------------- enterprises
 
 
-@router.get("/v1/enterprise/me", tags=["enterprise"])
+@router.get("/v1/enterprise/me", tags=["enterprise"], responses=problems(EnterpriseNotApproved))
 async def enterprise_me(user: EnterpriseUser, session: ReadSessionDep) -> EnterpriseCredits:
     """The enterprise's status and credits: held, still open in vouchers, retirable and retired."""
     return await service.enterprise_credits(session, _enterprise_id(user))
 
 
-@router.post("/v1/enterprise/rewards", tags=["enterprise"], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/v1/enterprise/rewards",
+    tags=["enterprise"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(EnterpriseNotApproved),
+)
 async def publish_reward(user: EnterpriseUser, body: RewardCreate, session: SessionDep) -> RewardRead:
     """Publish a reward; only an approved enterprise can."""
     return await service.publish_reward(session, enterprise_id=_enterprise_id(user), data=body)
@@ -155,20 +198,32 @@ async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep) -> l
     return [service.reward_read(r, enterprise) for r in await repository.enterprise_rewards(session, enterprise.id)]
 
 
-@router.patch("/v1/enterprise/rewards/{reward_id}", tags=["enterprise"])
+@router.patch(
+    "/v1/enterprise/rewards/{reward_id}",
+    tags=["enterprise"],
+    responses=problems(EnterpriseNotApproved, RewardNotFound, RewardUnavailable, StockBelowIssued),
+)
 async def change_reward(
-    user: EnterpriseUser, reward_id: Annotated[int, Path(ge=1)], body: RewardUpdate, session: SessionDep
+    user: EnterpriseUser, reward_id: RewardId, body: RewardUpdate, session: SessionDep
 ) -> RewardRead:
     """Add stock, change the description, image or end of the window, or withdraw a reward."""
     return await service.change_reward(session, enterprise_id=_enterprise_id(user), reward_id=reward_id, changes=body)
 
 
+@answers(RateLimited, DatabaseUnavailable)
 async def _limit_voucher_checks(request: Request, user: EnterpriseUser, settings: SettingsDep) -> None:
     limit = ratelimit.Limit(settings.rate_voucher_checks_per_min)
     await ratelimit.take(database_of(request).engine, f"voucher-check:{user.enterprise_id}", limit)
 
 
-@router.post("/v1/enterprise/vouchers/accept", tags=["enterprise"], dependencies=[Depends(_limit_voucher_checks)])
+@router.post(
+    "/v1/enterprise/vouchers/accept",
+    tags=["enterprise"],
+    dependencies=[Depends(_limit_voucher_checks)],
+    responses=problems(
+        EnterpriseNotApproved, VoucherNotFound, VoucherNotYours, VoucherUsed, VoucherExpired, VoucherCancelled
+    ),
+)
 async def accept_voucher(user: EnterpriseUser, body: VoucherCheck, session: SessionDep) -> VoucherAccepted:
     """Take a voucher at the counter: a valid, unused, unexpired code of this enterprise is marked used, once."""
     voucher, reward = await service.accept(
@@ -188,7 +243,10 @@ async def accept_voucher(user: EnterpriseUser, body: VoucherCheck, session: Sess
     "/v1/enterprise/retirements",
     tags=["enterprise"],
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": CertificateRead, "description": "This client_id already retired: the same certificate."}},
+    responses={
+        **problems(EnterpriseNotApproved, InsufficientCredits, DuplicateConflict),
+        200: {"model": CertificateRead, "description": "This client_id already retired: the same certificate."},
+    },
 )
 async def retire(
     user: EnterpriseUser, body: RetirementCreate, session: SessionDep, response: Response
@@ -209,9 +267,18 @@ async def enterprise_certificates(user: EnterpriseUser, session: ReadSessionDep)
 # ---------------------------------------------------------------------------------------------- public
 
 
-@router.get("/v1/certificates/{number}", tags=["certificates"])
+@router.get("/v1/certificates/{number}", tags=["certificates"], responses=problems(CertificateNotFound))
 async def check_certificate(
-    number: Annotated[str, Path(min_length=1, max_length=40)], session: ReadSessionDep
+    number: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=40,
+            description="The certificate number printed on it.",
+            examples=["TPH-2026-0000000042"],
+        ),
+    ],
+    session: ReadSessionDep,
 ) -> CertificateRead:
     """Anyone can check a retirement certificate by its number."""
     return await service.certificate(session, number)
