@@ -80,18 +80,33 @@ def test_every_operation_lists_its_errors_as_problems(spec: dict[str, Any]) -> N
 def test_what_routes_are_built_from_shows_in_their_errors(spec: dict[str, Any]) -> None:
     def codes(method: str, path: str) -> set[str]:
         responses = spec["paths"][path][method]["responses"]
-        return {code for r in responses.values() if PROBLEM_JSON in r.get("content", {}) for code in r["content"][PROBLEM_JSON]["examples"]}
+        return {
+            code
+            for r in responses.values()
+            if PROBLEM_JSON in r.get("content", {})
+            for code in r["content"][PROBLEM_JSON]["examples"]
+        }
 
     record = codes("post", "/v1/behaviours")
     assert {"INVALID_TOKEN", "TOKEN_EXPIRED", "ROLE_NOT_ALLOWED", "MALFORMED_JSON", "VALIDATION_FAILED"} <= record
-    assert {"DUPLICATE_CONFLICT", "TRIP_ALREADY_RECORDED", "TIME_IN_FUTURE", "RATE_LIMITED", "DATABASE_UNAVAILABLE"} <= record
+    assert {
+        "DUPLICATE_CONFLICT",
+        "TRIP_ALREADY_RECORDED",
+        "TIME_IN_FUTURE",
+        "RATE_LIMITED",
+        "DATABASE_UNAVAILABLE",
+    } <= record
     partner = codes("post", "/v1/partner/behaviours")
     assert {"PARTNER_SIGNATURE_INVALID", "PARTNER_SIGNATURE_REPLAYED", "RATE_LIMITED"} <= partner
     assert "INVALID_TOKEN" not in partner
     assert "INVALID_CURSOR" in codes("get", "/v1/me/behaviours")
-    # every signed-in role may read its own balance's board, so no role is refused there
+    # any signed-in role may read the group boards, so no role is refused there
     assert "ROLE_NOT_ALLOWED" not in codes("get", "/v1/leaderboards/groups")
-    assert codes("get", "/v1/certificates/{number}") == {"VALIDATION_FAILED", "CERTIFICATE_NOT_FOUND", "DATABASE_UNAVAILABLE"}
+    assert codes("get", "/v1/certificates/{number}") == {
+        "VALIDATION_FAILED",
+        "CERTIFICATE_NOT_FOUND",
+        "DATABASE_UNAVAILABLE",
+    }
 
 
 def test_error_codes_are_unique(spec: dict[str, Any]) -> None:
