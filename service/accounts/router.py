@@ -72,12 +72,13 @@ from service.db import DatabaseDep, ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit import ratelimit
 from service.kit.openapi import problems
+from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
 
-UserId = Annotated[int, Path(ge=1, description="The user's id.", examples=[5])]
-EnterpriseId = Annotated[int, Path(ge=1, description="The enterprise's id.", examples=[12])]
-PartnerId = Annotated[int, Path(ge=1, description="The data partner's id.", examples=[2])]
+UserId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The user's id.", examples=[5])]
+EnterpriseId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The enterprise's id.", examples=[12])]
+PartnerId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The data partner's id.", examples=[2])]
 KeyId = Annotated[
     str, Path(min_length=1, max_length=64, description="The key id, as issued.", examples=["pk_7f3a9c2e1b"])
 ]
@@ -192,7 +193,7 @@ async def list_communities(session: ReadSessionDep) -> list[CommunityRead]:
 async def list_organisations(
     session: ReadSessionDep,
     community_id: Annotated[
-        int | None, Query(description="Only organisations in this community.", examples=[3])
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Only organisations in this community.", examples=[3])
     ] = None,
     kind: Annotated[
         OrganisationKind | None, Query(description="Only organisations of this kind.", examples=["school"])

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from service.accounts.models import CommunityKind, EnterpriseStatus, OrganisationKind, PartnerKind, Role
-from service.kit.schemas import InputSchema, Schema
+from service.kit.schemas import BIGINT_MAX, InputSchema, Schema
 
 Nickname = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -140,7 +140,9 @@ class OrganisationCreate(InputSchema):
         min_length=1, max_length=128, description="Name in English.", examples=["Xianshuigu No. 1 Middle School"]
     )
     kind: OrganisationKind = Field(description="school, enterprise or public_institution.", examples=["school"])
-    community_id: int | None = Field(default=None, description="The community it sits in, if any.", examples=[1])
+    community_id: int | None = Field(
+        default=None, ge=1, le=BIGINT_MAX, description="The community it sits in, if any.", examples=[1]
+    )
 
 
 class ResidentRead(Schema):
@@ -162,9 +164,11 @@ class ResidentRead(Schema):
 
 class ResidentUpdate(InputSchema):
     nickname: Nickname | None = Field(default=None, description="1–32 characters.", examples=["张晓丰"])
-    community_id: int | None = Field(default=None, description="A community id from /v1/communities.", examples=[1])
+    community_id: int | None = Field(
+        default=None, ge=1, le=BIGINT_MAX, description="A community id from /v1/communities.", examples=[1]
+    )
     organisation_id: int | None = Field(
-        default=None, description="An organisation id from /v1/organisations.", examples=[1]
+        default=None, ge=1, le=BIGINT_MAX, description="An organisation id from /v1/organisations.", examples=[1]
     )
     leaderboard_visible: bool | None = Field(
         default=None, description="Show me on public leaderboards.", examples=[True]
@@ -204,7 +208,9 @@ class UserCreate(InputSchema):
     role: Literal[Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super] = Field(
         description="enterprise, admin-auditor, admin-operator or admin-super.", examples=["enterprise"]
     )
-    enterprise_id: int | None = Field(default=None, description="Required for the enterprise role.", examples=[3])
+    enterprise_id: int | None = Field(
+        default=None, ge=1, le=BIGINT_MAX, description="Required for the enterprise role.", examples=[3]
+    )
 
 
 class UserRead(Schema):

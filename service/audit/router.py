@@ -33,11 +33,12 @@ from service.errors import DatabaseUnavailable, ValidationFailed
 from service.factors.model import BehaviourType
 from service.kit.openapi import problems
 from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
 
 TreeSize = Annotated[
-    int, Path(ge=1, description="The checkpoint's size: how many entries the log held.", examples=[4096])
+    int, Path(ge=1, le=BIGINT_MAX, description="The checkpoint's size: how many entries the log held.", examples=[4096])
 ]
 
 
@@ -73,7 +74,13 @@ SignerDep = Annotated[CheckpointSigner, Depends(get_signer)]
 async def behaviour_receipt(
     resident: CurrentResident,
     behaviour_id: Annotated[
-        int, Path(ge=1, description="The behaviour's id, from the recording reply or the history.", examples=[1042])
+        int,
+        Path(
+            ge=1,
+            le=BIGINT_MAX,
+            description="The behaviour's id, from the recording reply or the history.",
+            examples=[1042],
+        ),
     ],
     session: ReadSessionDep,
     signer: SignerDep,
@@ -89,7 +96,13 @@ async def behaviour_receipt(
 async def entry_receipt(
     resident: CurrentResident,
     entry_id: Annotated[
-        int, Path(ge=1, description="The ledger entry's id, from the balance history or a receipt.", examples=[2087])
+        int,
+        Path(
+            ge=1,
+            le=BIGINT_MAX,
+            description="The ledger entry's id, from the balance history or a receipt.",
+            examples=[2087],
+        ),
     ],
     session: ReadSessionDep,
     signer: SignerDep,
@@ -115,8 +128,8 @@ async def checkpoint(tree_size: TreeSize, session: ReadSessionDep) -> Checkpoint
 @router.get("/v1/transparency/consistency", tags=["receipts"], responses=problems(CheckpointNotFound))
 async def consistency(
     session: ReadSessionDep,
-    first: Annotated[int, Query(ge=1, description="Size of the earlier checkpoint.", examples=[1024])],
-    second: Annotated[int, Query(ge=1, description="Size of the later checkpoint.", examples=[4096])],
+    first: Annotated[int, Query(ge=1, le=BIGINT_MAX, description="Size of the earlier checkpoint.", examples=[1024])],
+    second: Annotated[int, Query(ge=1, le=BIGINT_MAX, description="Size of the later checkpoint.", examples=[4096])],
 ) -> ConsistencyRead:
     """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
     return await receipts.consistency(session, first, second)
@@ -153,7 +166,7 @@ async def admin_actions(
 
 def _transfer_filter(
     account_id: Annotated[
-        int | None, Query(ge=1, description="Transfers into or out of this account.", examples=[42])
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Transfers into or out of this account.", examples=[42])
     ] = None,
     kind: Annotated[
         TransferKind | None, Query(description="Only this kind of transfer.", examples=["issuance"])
@@ -161,9 +174,11 @@ def _transfer_filter(
     behaviour_type: Annotated[
         BehaviourType | None, Query(description="Only credits for this behaviour type.", examples=["metro_ride"])
     ] = None,
-    factor_version_id: Annotated[int | None, Query(ge=1, description="Only this factor version.", examples=[1])] = None,
+    factor_version_id: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Only this factor version.", examples=[1])
+    ] = None,
     partner_id: Annotated[
-        int | None, Query(ge=1, description="Only behaviours this partner reported.", examples=[2])
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Only behaviours this partner reported.", examples=[2])
     ] = None,
     since: Annotated[
         AwareDatetime | None, Query(description="Written at or after.", examples=["2026-11-01T00:00:00+08:00"])

@@ -41,13 +41,17 @@ from service.ingest.schemas import (
 )
 from service.kit.openapi import problems
 from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
 
 BehaviourId = Annotated[
-    int, Path(ge=1, description="The behaviour's id, from the recording reply or the history.", examples=[1042])
+    int,
+    Path(
+        ge=1, le=BIGINT_MAX, description="The behaviour's id, from the recording reply or the history.", examples=[1042]
+    ),
 ]
-FlagId = Annotated[int, Path(ge=1, description="The flag's id.", examples=[7])]
+FlagId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The flag's id.", examples=[7])]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", examples=[20])]
 Cursor = Annotated[
@@ -136,7 +140,13 @@ async def pending_behaviours(
 async def review_behaviour(
     operator: AdminOperator,
     behaviour_id: Annotated[
-        int, Path(ge=1, description="The behaviour's id, from the recording reply or the history.", examples=[1042])
+        int,
+        Path(
+            ge=1,
+            le=BIGINT_MAX,
+            description="The behaviour's id, from the recording reply or the history.",
+            examples=[1042],
+        ),
     ],
     body: ReviewDecision,
     session: SessionDep,

@@ -1,11 +1,35 @@
-"""Base schemas: read models built from ORM rows, input models that refuse unknown fields."""
+"""Base schemas: read models built from ORM rows, input models that refuse unknown fields and text
+PostgreSQL cannot store."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+# Ids are PostgreSQL bigints: a larger number is refused as invalid input, not sent to the database.
+BIGINT_MAX = 2**63 - 1
 
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
+
+
 class InputSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000; nested models check their own fields.
+        if _has_nul(value):
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return value

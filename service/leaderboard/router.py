@@ -12,6 +12,7 @@ from service.db import ReadSessionDep
 from service.errors import NotFound
 from service.ingest.validation import local_date
 from service.kit.openapi import problems
+from service.kit.schemas import BIGINT_MAX
 from service.leaderboard import service
 from service.leaderboard.boards import Board, Category, GroupKind, Period, Scope
 from service.leaderboard.errors import ScopeRequired, StandingHidden, UnknownScope
@@ -35,7 +36,8 @@ CategoryQ = Annotated[
 ]
 ScopeQ = Annotated[Scope, Query(description="district, community or organisation.", examples=["community"])]
 ScopeIdQ = Annotated[
-    int | None, Query(ge=1, description="Community or organisation id; default the resident's own.", examples=[3])
+    int | None,
+    Query(ge=1, le=BIGINT_MAX, description="Community or organisation id; default the resident's own.", examples=[3]),
 ]
 
 

@@ -10,14 +10,16 @@ from service.audit import actions
 from service.db import ReadSessionDep, SessionDep
 from service.ingest.schemas import BalanceRead
 from service.kit.openapi import problems
-from service.kit.schemas import InputSchema, Schema
+from service.kit.schemas import BIGINT_MAX, InputSchema, Schema
 from service.ledger import expiry, service
 from service.ledger.errors import AlreadyReversed, InsufficientCredits, NotReversible, TransferNotFound
 from service.redemption.schemas import ExpiringDay, ExpiringRead
 
 router = APIRouter()
 
-TransferId = Annotated[int, Path(ge=1, description="The transfer's id, from the audit search.", examples=[5120])]
+TransferId = Annotated[
+    int, Path(ge=1, le=BIGINT_MAX, description="The transfer's id, from the audit search.", examples=[5120])
+]
 
 
 class ReversalCreate(InputSchema):

@@ -15,6 +15,7 @@ from service.ingest.errors import AccountFrozen, DuplicateConflict
 from service.kit import ratelimit
 from service.kit.openapi import answers, problems
 from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.schemas import BIGINT_MAX
 from service.ledger.errors import InsufficientCredits
 from service.redemption import repository, service
 from service.redemption.errors import (
@@ -51,8 +52,8 @@ from service.redemption.schemas import (
 
 router = APIRouter()
 
-RewardId = Annotated[int, Path(ge=1, description="The reward's id.", examples=[8])]
-VoucherId = Annotated[int, Path(ge=1, description="The voucher's id.", examples=[31])]
+RewardId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])]
+VoucherId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The voucher's id.", examples=[31])]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size.", examples=[20])]
 Cursor = Annotated[
@@ -116,7 +117,7 @@ async def get_reward(_: SignedIn, reward_id: RewardId, session: ReadSessionDep) 
 )
 async def redeem(
     resident: CurrentResident,
-    reward_id: Annotated[int, Path(ge=1, description="The reward's id.", examples=[8])],
+    reward_id: Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])],
     body: RedeemRequest,
     session: SessionDep,
     response: Response,
