@@ -232,6 +232,18 @@ def is_database_outage(exc: BaseException) -> bool:
     return False
 
 
+def refused_input(exc: BaseException) -> AppError | None:
+    """Input the schemas let through but PostgreSQL refuses to store: still the caller's bad input.
+    Bodies are checked by the input schemas; this catches the same in query and path text."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if sqlstate == "22021":  # character_not_in_repertoire: a NUL character in text
+            return ValidationFailed(
+                "Text may not contain the NUL character (U+0000).", "文本不能包含 NUL 字符（U+0000）。"
+            )
+    return None
+
+
 def install_handlers(app: FastAPI) -> None:
     async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -248,6 +260,9 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(request, error)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+        refused = refused_input(exc)
+        if refused is not None:
+            return problem_response(request, refused)
         if is_database_outage(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return problem_response(request, DatabaseUnavailable())

@@ -23,6 +23,7 @@ from tests.fixtures.wechat import FakeWechat
 
 MakeApi = Callable[..., Awaitable[Api]]
 SignIn = Callable[[str], Awaitable[dict[str, Any]]]
+SignInStaff = Callable[..., Awaitable[dict[str, Any]]]
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code", "request_id", "i18n"}
 DEAD_DATABASE = "postgresql://postgres@127.0.0.1:1/x"
@@ -130,6 +131,35 @@ async def test_a_rejected_patch_leaves_the_profile_unchanged(
     assert unknown_community.status_code == 422
     assert unknown_community.json()["code"] == "UNKNOWN_COMMUNITY"
     assert (await client.get("/v1/me", headers=headers)).json() == before
+
+
+async def test_text_with_a_nul_character_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient, sign_in_resident: SignIn, sign_in_staff: SignInStaff
+) -> None:
+    headers = bearer(await sign_in_resident("alice"))
+    before = (await client.get("/v1/me", headers=headers)).json()
+    admin = bearer(await sign_in_staff(Role.admin_super))
+
+    in_body = await client.patch("/v1/me", json={"nickname": "al\u0000ice"}, headers=headers)
+    in_query = await client.get("/v1/admin/audit/actions", params={"actor": "user:\x003"}, headers=admin)
+    in_path = await client.get("/v1/leaderboards/residents/r-%00", headers=headers)
+
+    assert assert_problem(in_body, 422, "VALIDATION_FAILED")["errors"][0]["field"] == "nickname"
+    assert_problem(in_query, 422, "VALIDATION_FAILED")
+    assert in_path.status_code in (404, 422), in_path.text
+    assert (await client.get("/v1/me", headers=headers)).json() == before
+
+
+async def test_an_id_past_the_databases_range_is_a_422_not_a_500(
+    client: httpx.AsyncClient, sign_in_resident: SignIn
+) -> None:
+    headers = bearer(await sign_in_resident("alice"))
+
+    huge_path = await client.get(f"/v1/me/behaviours/{2**63}", headers=headers)
+    huge_body = await client.patch("/v1/me", json={"community_id": 2**63}, headers=headers)
+
+    assert_problem(huge_path, 422, "VALIDATION_FAILED")
+    assert_problem(huge_body, 422, "VALIDATION_FAILED")
 
 
 # ---------------------------------------------------------------------------------------------- problem bodies

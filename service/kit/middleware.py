@@ -22,6 +22,7 @@ from service.errors import (
     InternalError,
     is_database_outage,
     problem_response,
+    refused_input,
 )
 from service.kit.context import request_id_var
 
@@ -88,9 +89,12 @@ class RequestContextMiddleware:
         except Exception as exc:
             if response_started:
                 raise
-            if is_database_outage(exc):
+            refused = refused_input(exc)
+            if refused is not None:
+                error: AppError = refused
+            elif is_database_outage(exc):
                 error_logger.warning("database unavailable: %s", type(exc).__name__)
-                error: AppError = DatabaseUnavailable()
+                error = DatabaseUnavailable()
             else:
                 error_logger.exception("unhandled error")
                 error = InternalError()
