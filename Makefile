@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck pytest migrate bench load openapi clean
+.PHONY: help venv run test lint typecheck pytest migrate bench load load-faults openapi clean
 
 help:
 	@echo "make run        serve on http://127.0.0.1:8000 (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)"
@@ -13,6 +13,8 @@ help:
 	@echo "make lint       ruff lint and format check"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench      recording throughput against the floor of the same writes (JSON lines)"
+	@echo "make load       a Locust morning rush against the service, judged by load_tests/thresholds.toml"
+	@echo "make load-faults the same while an API worker is killed and PostgreSQL restarted"
 	@echo "make openapi    export the OpenAPI document to mobile_api_docs/openapi.json"
 	@echo "make migrate    alembic upgrade head on TANPUHUI_DATABASE_URL"
 	@echo "make clean      remove the virtualenv and the local data folder"
@@ -44,6 +46,12 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m load_tests.bench
+
+load: $(STAMP)
+	$(BIN)/python -m load_tests.run $(LOAD_ARGS)
+
+load-faults: $(STAMP)
+	$(BIN)/python -m load_tests.run --faults $(LOAD_ARGS)
 
 openapi: $(STAMP)
 	$(BIN)/tanpuhui openapi

@@ -1,0 +1,171 @@
+"""Seed a database for a load run: residents, enterprises with rewards, administrators, data partners.
+
+    python -m load_tests.common.seed --database-url URL --residents 900000 --out load_tests/results/seed.json
+
+Residents are written set-wise (they sign in through the development login as `load-<n>`, so the run
+needs a service outside production); everyone else is created through the service's own functions.
+The manifest holds what the Locust users need to sign in: usernames, passwords, partner keys. It holds
+secrets, so it is written under load_tests/results/, which git ignores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from service.accounts import service as accounts_service
+from service.accounts.models import EnterpriseStatus, Role
+from service.accounts.schemas import UserCreate
+from service.config import Environment, Settings
+from service.db import Database
+from service.kit.devdb import asyncpg_dsn
+from service.kit.secrets import SecretBox, derive_key
+from service.redemption import service as redemption_service
+from service.redemption.models import RewardCategory
+from service.redemption.schemas import RewardCreate
+
+RESIDENT_PREFIX = "load-"
+ENTERPRISES = 20
+REWARDS_PER_ENTERPRISE = 3
+# Transit-card operators, the hydrogen-bus line, bike share and recycling stations push batches.
+PARTNERS = (
+    ("load-metro", "Tianjin metro card", "transit_card"),
+    ("load-bus", "Jinnan bus QR", "transit_card"),
+    ("load-h2bus", "Hydrogen bus line", "hydrogen_bus"),
+    ("load-recycle", "Smart recycling stations", "recycling_station"),
+)
+
+# Residents spread over the district's communities, one in fifty hidden from public boards.
+SEED_RESIDENTS_SQL = """
+INSERT INTO accounts_resident (openid, pseudonym, nickname, community_id, leaderboard_visible)
+SELECT 'dev:' || $3 || g, 'r-load-' || g, '居民' || g,
+       c.ids[1 + g % array_length(c.ids, 1)], g % 50 <> 0
+  FROM generate_series($1::bigint, $2::bigint) g
+ CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM accounts_community) c
+"""
+
+
+@dataclass
+class Manifest:
+    residents: int
+    resident_prefix: str = RESIDENT_PREFIX
+    enterprises: list[dict[str, str]] = field(default_factory=list)  # username, password
+    admins: list[dict[str, str]] = field(default_factory=list)
+    partners: list[dict[str, str]] = field(default_factory=list)  # code, kind, key_id, secret
+    rewards: list[int] = field(default_factory=list)
+    partner_residents: list[str] = field(default_factory=list)  # public ids the partners report for
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
+        path.chmod(0o600)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+async def seed_residents(url: str, count: int, *, chunk: int = 100_000) -> list[str]:
+    """Write `count` residents; returns the public ids of a few thousand of them, for the partners."""
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    try:
+        for first in range(1, count + 1, chunk):
+            await connection.execute(SEED_RESIDENTS_SQL, first, min(count, first + chunk - 1), RESIDENT_PREFIX)
+        await connection.execute("ANALYZE accounts_resident")
+        await connection.execute("ANALYZE ledger_account")
+        rows = await connection.fetch(
+            "SELECT public_id FROM accounts_resident WHERE openid LIKE 'dev:' || $1 || '%' ORDER BY random() LIMIT 5000",
+            RESIDENT_PREFIX,
+        )
+    finally:
+        await connection.close()
+    return [str(row["public_id"]) for row in rows]
+
+
+def _reward(enterprise: int, number: int) -> RewardCreate:
+    now = datetime.now(UTC)
+    return RewardCreate(
+        title=f"低碳好礼 {enterprise}-{number}",
+        description="到店出示兑换码领取",
+        category=RewardCategory.food_drink,
+        price_g=200 + 100 * number,
+        stock=1_000_000,
+        per_resident_limit=1000,
+        valid_from=now - timedelta(days=1),
+        valid_until=now + timedelta(days=90),
+        voucher_valid_days=30,
+        image_url=None,
+    )
+
+
+async def seed(url: str, residents: int) -> Manifest:
+    """Everything a load run signs in as; returns the manifest (not yet written)."""
+    settings = Settings(_env_file=None, env=Environment.test, database_url=url, migrate_on_start=False)  # type: ignore[arg-type]
+    manifest = Manifest(residents=residents)
+    manifest.partner_residents = await seed_residents(url, residents)
+    db = Database(url, settings=settings)
+    box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
+    try:
+        async with db.sessionmaker.begin() as session:
+            for number in range(1, ENTERPRISES + 1):
+                enterprise = await accounts_service.create_enterprise(
+                    session, name=f"津南低碳商户 {number}", status=EnterpriseStatus.approved
+                )
+                user = {"username": f"load-enterprise-{number}", "password": secrets.token_urlsafe(16)}
+                await accounts_service.create_user(
+                    session,
+                    data=UserCreate(
+                        username=user["username"],
+                        password=user["password"],
+                        display_name=f"商户 {number}",
+                        role=Role.enterprise,
+                        enterprise_id=enterprise.id,
+                    ),
+                )
+                manifest.enterprises.append(user)
+                for reward in range(REWARDS_PER_ENTERPRISE):
+                    published = await redemption_service.publish_reward(
+                        session, enterprise_id=enterprise.id, data=_reward(number, reward)
+                    )
+                    manifest.rewards.append(published.id)
+            for number, role in enumerate((Role.admin_super, Role.admin_auditor), start=1):
+                admin = {"username": f"load-admin-{number}", "password": secrets.token_urlsafe(16)}
+                await accounts_service.create_user(
+                    session,
+                    data=UserCreate(
+                        username=admin["username"],
+                        password=admin["password"],
+                        display_name=f"管理员 {number}",
+                        role=role,  # type: ignore[arg-type]
+                    ),
+                )
+                manifest.admins.append(admin)
+            for code, name, kind in PARTNERS:
+                partner = await accounts_service.create_partner(session, code=code, name=name, kind=kind)
+                key, secret = await accounts_service.issue_partner_key(session, box=box, partner_id=partner.id)
+                manifest.partners.append({"code": code, "kind": kind, "key_id": key.key_id, "secret": secret})
+    finally:
+        await db.dispose()
+    return manifest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="a migrated database (postgresql+asyncpg://…)")
+    parser.add_argument("--residents", type=int, default=900_000)
+    parser.add_argument("--out", type=Path, default=Path("load_tests/results/seed.json"))
+    args = parser.parse_args()
+    manifest = asyncio.run(seed(args.database_url, args.residents))
+    manifest.write(args.out)
+    print(f"seeded {args.residents:,} residents, {ENTERPRISES} enterprises, {len(PARTNERS)} partners → {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Locust user classes of a morning rush: residents, data partners, enterprises, administrators."""

@@ -1,0 +1,93 @@
+"""What every scenario shares: the seed manifest, what the service acknowledged, retrying as the docs say.
+
+A write that fails for want of an answer (a dropped connection, a 5xx) is retried with the same
+idempotency key until the service answers, as mobile_api_docs/ tells front ends to do. Every write the
+service acknowledged is remembered, and written at the end of the run to LOAD_ACKNOWLEDGED, so that the
+runner can check each was credited exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.clients import ResponseContextManager
+
+from load_tests.common.seed import Manifest
+
+RETRIES = 8
+RETRY_PAUSE_S = 0.5
+
+
+def manifest() -> Manifest:
+    return _MANIFEST
+
+
+_MANIFEST = Manifest.read(Path(os.environ.get("LOAD_MANIFEST", "load_tests/results/seed.json")))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+class Acknowledged:
+    """Writes the service acknowledged: resident behaviours by client_id, partner records by external id."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.behaviours: dict[str, dict[str, Any]] = {}
+        self.partner_records: dict[str, dict[str, Any]] = {}
+        self.attempted: set[str] = set()
+        # voucher codes waiting at each enterprise's counter
+        self.vouchers: defaultdict[int, deque[str]] = defaultdict(deque)
+
+    def behaviour(self, client_id: str, reply: dict[str, Any]) -> None:
+        with self._lock:
+            self.behaviours[client_id] = {"behaviour_id": reply["id"], "credited_g": reply["credited_g"]}
+
+    def partner_record(self, key: str, outcome: dict[str, Any]) -> None:
+        with self._lock:
+            self.partner_records[key] = {"behaviour_id": outcome["behaviour_id"], "credited_g": outcome["credited_g"]}
+
+    def dump(self, path: Path) -> None:
+        document = {
+            "behaviours": self.behaviours,
+            "partner_records": self.partner_records,
+            "attempted": sorted(self.attempted),
+        }
+        path.write_text(json.dumps(document), encoding="utf-8")
+
+
+ACKNOWLEDGED = Acknowledged()
+
+
+def _write_acknowledged(**_: Any) -> None:
+    target = os.environ.get("LOAD_ACKNOWLEDGED")
+    if target:
+        ACKNOWLEDGED.dump(Path(target))
+
+
+events.test_stop.add_listener(_write_acknowledged)  # type: ignore[no-untyped-call]
+
+
+def answered(response: ResponseContextManager) -> bool:
+    """The service gave an answer that settles the write (anything but a dropped connection or a 5xx)."""
+    return 0 < response.status_code < 500
+
+
+def with_retries(send: Callable[[], Any]) -> Any:
+    """Send, and while the service does not answer, send again (the caller keeps the idempotency key)."""
+    for attempt in range(RETRIES):
+        outcome = send()
+        if outcome is not None:
+            return outcome
+        time.sleep(RETRY_PAUSE_S * (attempt + 1))
+    return None
