@@ -232,6 +232,15 @@ def is_database_outage(exc: BaseException) -> bool:
     return False
 
 
+def log_background_failure(log: logging.Logger, task: str, exc: BaseException) -> None:
+    """A background task's failed pass: one warning line while the database is away (the next pass will
+    try again), the whole traceback for anything else."""
+    if is_database_outage(exc):
+        log.warning("%s: database unavailable (%s)", task, type(exc).__name__)
+    else:
+        log.error("%s failed", task, exc_info=exc)
+
+
 def refused_input(exc: BaseException) -> AppError | None:
     """Input the schemas let through but PostgreSQL refuses to store: still the caller's bad input.
     Bodies are checked by the input schemas; this catches the same in query and path text."""

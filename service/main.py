@@ -23,7 +23,7 @@ from service.audit.router import router as audit_router
 from service.audit.signing import CheckpointSigner
 from service.config import Settings, check_production
 from service.db import Database, DatabaseDep, open_database
-from service.errors import DatabaseUnavailable, install_handlers, is_database_outage
+from service.errors import DatabaseUnavailable, install_handlers, is_database_outage, log_background_failure
 from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
@@ -54,8 +54,8 @@ async def _maintenance(db: Database, settings: Settings) -> None:
             await ratelimit.prune(db.engine)
             async with db.sessionmaker.begin() as session:
                 await accounts_repository.prune_signatures(session, older_than=window)
-        except Exception:
-            logger.exception("maintenance pass failed")
+        except Exception as exc:
+            log_background_failure(logger, "maintenance pass", exc)
 
 
 async def _prepare_ingest(db: Database, settings: Settings, ingest: Ingest) -> None:

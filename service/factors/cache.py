@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from service.errors import log_background_failure
 from service.factors import repository
 from service.factors.model import BehaviourFactor, BehaviourType, FactorSet
 
@@ -79,5 +80,5 @@ class FactorCache:
                     newest = await repository.latest_id(session)
                 if newest > self._last_id:
                     await self.refresh(sessionmaker)
-            except Exception:
-                logger.exception("factor cache refresh failed")
+            except Exception as exc:
+                log_background_failure(logger, "factor cache refresh", exc)
