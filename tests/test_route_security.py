@@ -29,6 +29,7 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("GET", "/v1/organisations"): PUBLIC,
     ("GET", "/v1/me"): {Role.resident},
     ("PATCH", "/v1/me"): {Role.resident},
+    ("POST", "/v1/me"): {Role.resident},
     ("GET", "/v1/me/export"): {Role.resident},
     ("DELETE", "/v1/me"): {Role.resident},
     ("GET", "/v1/staff/me"): {Role.enterprise, *ADMINS},

@@ -215,14 +215,19 @@ async def get_me(resident: CurrentResident, session: ReadSessionDep) -> Resident
     )
 
 
-@router.patch(
-    "/v1/me",
-    tags=["resident"],
-    dependencies=[ResidentWriteLimit],
-    responses=problems(NotFound, UnknownCommunity, UnknownOrganisation),
+_PROFILE_ERRORS = problems(NotFound, UnknownCommunity, UnknownOrganisation)
+
+
+@router.patch("/v1/me", tags=["resident"], dependencies=[ResidentWriteLimit], responses=_PROFILE_ERRORS)
+@router.post(
+    "/v1/me", name="update_me_by_post", tags=["resident"], dependencies=[ResidentWriteLimit], responses=_PROFILE_ERRORS
 )
 async def update_me(resident: CurrentResident, body: ResidentUpdate, session: SessionDep) -> ResidentRead:
-    """Change nickname, community, organisation or leaderboard visibility."""
+    """Change nickname, community, organisation or leaderboard visibility.
+
+    Only the fields sent change. POST does the same as PATCH, for clients that cannot send PATCH
+    (the mini-program's `wx.request`).
+    """
     return await service.update_profile(session, resident_id=resident.subject_id, changes=body)
 
 

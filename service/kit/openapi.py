@@ -49,14 +49,16 @@ class FieldProblem(Schema):
 class Problem(Schema):
     """An error, as RFC 9457 problem details; members beyond these carry the error's own data."""
 
-    type: str = Field(description="`urn:tanpuhui:problem:<code>`.", examples=["urn:tanpuhui:problem:CAP_REACHED"])
-    code: str = Field(description="The stable machine code: branch on this.", examples=["CAP_REACHED"])
-    status: int = Field(description="The HTTP status, repeated.", examples=[422])
+    type: str = Field(
+        description="`urn:tanpuhui:problem:<code>`.", examples=["urn:tanpuhui:problem:TRIP_ALREADY_RECORDED"]
+    )
+    code: str = Field(description="The stable machine code: branch on this.", examples=["TRIP_ALREADY_RECORDED"])
+    status: int = Field(description="The HTTP status, repeated.", examples=[409])
     title: str = Field(
         description="The title in the language asked for by Accept-Language (zh-CN by default).",
-        examples=["今日该类行为的积分已达上限"],
+        examples=["该行程与已记录的行程重叠"],
     )
-    detail: str = Field(description="This occurrence, in the same language.", examples=["今日该类行为的积分已达上限。"])
+    detail: str = Field(description="This occurrence, in the same language.", examples=["该行程已由合作方记录。"])
     instance: str = Field(description="The request path.", examples=["/v1/behaviours"])
     request_id: str = Field(
         description="Quote it when reporting a problem; also in the X-Request-Id header.",
@@ -229,7 +231,10 @@ def build(app: FastAPI) -> dict[str, Any]:
         for method in route.methods or ():
             operation = spec["paths"][path][method.lower()]
             operation["summary"] = route.summary or summary_of(route)
-            operation["operationId"] = route.operation_id or route.name
+            one_method = len(route.methods or ()) == 1
+            operation["operationId"] = route.operation_id or (
+                route.name if one_method else f"{route.name}_{method.lower()}"
+            )
             _drop_default_validation_error(operation)
             _merge(operation, problems(*implied_errors(route)))
             # route-specific errors were written by FastAPI from `responses=problems(...)`; keep them sorted
