@@ -351,7 +351,12 @@ async def main(args: argparse.Namespace) -> int:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m load_tests.run", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200, help="concurrent Locust users (default 200)")
-    parser.add_argument("--spawn-rate", type=float, default=20, help="users started per second (default 20)")
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=5,
+        help="users started per second (default 5: sign-ins as a rush brings them)",
+    )
     parser.add_argument("--duration", type=int, default=180, help="seconds of load (default 180)")
     parser.add_argument("--residents", type=int, default=900_000, help="residents seeded (default 900,000)")
     parser.add_argument("--workers", type=int, default=2, help="API worker processes (default 2)")

@@ -73,6 +73,7 @@ def serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
+        timeout_keep_alive=settings.keep_alive_s,
         workers=args.workers,
     )
 

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Longer than a load balancer's idle timeout (commonly 60 s), so the balancer, not the service, closes
+    # an idle connection: else a request sent as the service closes it is lost on the wire.
+    keep_alive_s: int = Field(default=65, ge=1, le=3600)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-For names the client address"
     )

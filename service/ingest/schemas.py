@@ -278,7 +278,10 @@ class BehaviourPage(Schema):
 
 class BalanceRead(Schema):
     balance_g: int = Field(description="Grams of CO₂e credit the resident holds.", examples=[12840])
-    credited_total_g: int = Field(description="Grams ever credited to the resident.", examples=[15230])
+    credited_total_g: int = Field(
+        description="Grams ever credited to the resident: a reversal or a voucher refund does not change it.",
+        examples=[15230],
+    )
 
 
 class ReviewDecision(InputSchema):

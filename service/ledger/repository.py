@@ -23,8 +23,11 @@ async def resident_account(session: AsyncSession | ReadSession, resident_id: int
 
 
 async def credited_total(session: AsyncSession | ReadSession, account_id: int) -> int:
-    statement = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-        LedgerEntry.account_id == account_id, LedgerEntry.amount > 0
+    """Grams ever issued to the account: refunds of cancelled vouchers give back, they do not credit."""
+    statement = (
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerTransfer, LedgerTransfer.id == LedgerEntry.transfer_id)
+        .where(LedgerEntry.account_id == account_id, LedgerTransfer.kind == "issuance")
     )
     return int(await session.scalar(statement) or 0)
 

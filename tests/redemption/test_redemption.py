@@ -291,6 +291,9 @@ async def test_cancelling_an_unused_voucher_gives_the_credits_and_the_stock_back
     assert_problem(await cancel(client, alice, voucher["id"]), 409, "VOUCHER_CANCELLED")
     assert_problem(await accept(client, cafe, voucher["code"]), 409, "VOUCHER_CANCELLED")
     assert await balance(client, alice) == RIDE_G
+    # the refund gives back what was spent; it is no new credit
+    money = (await client.get("/v1/me/balance", headers=bearer(alice))).json()
+    assert money == {"balance_g": RIDE_G, "credited_total_g": RIDE_G}
     # another resident cannot see or cancel it
     bob = await sign_in_resident("bob")
     assert_problem(await cancel(client, bob, voucher["id"]), 404, "VOUCHER_NOT_FOUND")
