@@ -31,8 +31,8 @@ class Resident(HttpUser):
         self.number = random.randint(1, seeded.residents)
         reply = self.client.post("/v1/auth/dev", json={"name": f"{seeded.resident_prefix}{self.number}"})
         self.headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
-        # this resident's day so far: trips ten hours back, twenty minutes apart, so no two are one trip
-        self.clock = datetime.now(UTC) - timedelta(hours=10) + timedelta(seconds=random.randint(0, 600))
+        # this resident's day so far, from twenty hours back: each trip starts after the last one ended
+        self.clock = datetime.now(UTC) - timedelta(hours=20) + timedelta(seconds=random.randint(0, 600))
         self.behaviour_ids: list[int] = []
         self.balance_g = 0
 
@@ -65,12 +65,13 @@ class Resident(HttpUser):
     def record_ride(self) -> None:
         kind, (low, high), speed = random.choice(RIDES)
         km = round(random.uniform(low, high), 1)
-        self.clock += timedelta(minutes=20)
+        started, ended = self.clock, self.clock + timedelta(hours=km / speed)
+        self.clock = ended + timedelta(minutes=random.randint(5, 15))
         body = {
             "client_id": str(uuid.uuid4()),
             "type": kind,
-            "occurred_at": iso(self.clock),
-            "ended_at": iso(self.clock + timedelta(hours=km / speed)),
+            "occurred_at": iso(started),
+            "ended_at": iso(ended),
             "quantity": str(km),
             "evidence": {"station_qr": f"TJ-{kind}-{random.randint(1, 400)}"},
         }
@@ -78,7 +79,7 @@ class Resident(HttpUser):
 
     @task(2)
     def record_waste_sorting(self) -> None:
-        self.clock += timedelta(minutes=20)
+        self.clock += timedelta(minutes=random.randint(5, 15))
         photo = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
         body = {
             "client_id": str(uuid.uuid4()),
