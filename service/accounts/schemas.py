@@ -106,7 +106,7 @@ class RefreshRequest(InputSchema):
 class TokenPair(Schema):
     access_token: str = Field(description="Send as `Authorization: Bearer <token>`.", examples=[_FAKE_ACCESS_TOKEN])
     token_type: Literal["Bearer"] = Field(default="Bearer", description="Always `Bearer`.", examples=["Bearer"])
-    expires_in: int = Field(description="Seconds until the access token expires.", examples=[900])
+    expires_in: int = Field(description="Seconds until the access token expires.", examples=[600])
     refresh_token: str = Field(
         description="Single use: exchange it at /v1/auth/refresh for a new pair.", examples=[_FAKE_REFRESH_TOKEN]
     )

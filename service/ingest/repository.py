@@ -15,6 +15,13 @@ async def get_behaviour(session: AsyncSession | ReadSession, behaviour_id: int) 
     return await session.scalar(select(Behaviour).where(Behaviour.id == behaviour_id))
 
 
+async def resident_behaviour_by_client_id(
+    session: AsyncSession | ReadSession, *, resident_id: int, client_id: str
+) -> Behaviour | None:
+    statement = select(Behaviour).where(Behaviour.resident_id == resident_id, Behaviour.client_id == client_id)
+    return await session.scalar(statement)
+
+
 async def resident_behaviours(
     session: AsyncSession | ReadSession, *, resident_id: int, before_id: int | None, limit: int
 ) -> Sequence[Behaviour]:

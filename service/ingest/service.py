@@ -76,9 +76,17 @@ async def record_for_resident(
     now = datetime.now(UTC)
     evidence = body.evidence if body.evidence and body.evidence.model_dump(exclude_none=True) else None
     digest = content_hash(body, {"evidence": evidence.model_dump(exclude_none=True) if evidence else None})
-    prepared = prepare(
-        body, cache=ingest.cache, tier="evidence" if evidence else "self", now=now, content_sha256=digest
-    )
+    try:
+        prepared = prepare(
+            body, cache=ingest.cache, tier="evidence" if evidence else "self", now=now, content_sha256=digest
+        )
+    except BehaviourRejected:
+        # A retry of a behaviour recorded before answers as it did then, even once, say, its claim window
+        # has closed; only a key never used is judged afresh.
+        recorded = await _recorded_before(connection, ingest=ingest, resident_id=resident_id, body=body, digest=digest)
+        if recorded is None:
+            raise
+        return recorded
     record = {
         "ord": 0,
         "resident_id": resident_id,
@@ -105,16 +113,28 @@ async def record_for_resident(
     if row.outcome == "duplicate_trip":
         raise TripAlreadyRecorded(extra={"related_behaviour_id": row.related_id})
     if row.outcome == "replay":
-        if row.content_sha256.hex() != digest:
-            raise DuplicateConflict(extra={"behaviour_id": row.behaviour_id})
-        async with AsyncSession(bind=connection) as session:
-            behaviour = await repository.get_behaviour(session, row.behaviour_id)
-        assert behaviour is not None
-        return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
+        recorded = await _recorded_before(connection, ingest=ingest, resident_id=resident_id, body=body, digest=digest)
+        assert recorded is not None
+        return recorded
     # A new record: the reply is built from what was computed and what the ledger answered.
     return RecordedBehaviour(
         **behaviour_read(ingest.cache, _as_behaviour(record, prepared, row, now)).model_dump(), replayed=False
     )
+
+
+async def _recorded_before(
+    connection: AsyncConnection, *, ingest: Ingest, resident_id: int, body: BehaviourCreate, digest: str
+) -> RecordedBehaviour | None:
+    """The original result for a client_id recorded before (409 if the content differs), or None."""
+    async with AsyncSession(bind=connection) as session:
+        behaviour = await repository.resident_behaviour_by_client_id(
+            session, resident_id=resident_id, client_id=str(body.client_id)
+        )
+    if behaviour is None:
+        return None
+    if behaviour.content_sha256.hex() != digest:
+        raise DuplicateConflict(extra={"behaviour_id": behaviour.id})
+    return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
 
 
 def _as_behaviour(record: dict[str, Any], prepared: Prepared, row: Row[Any], now: datetime) -> Behaviour:

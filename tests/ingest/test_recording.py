@@ -3,6 +3,7 @@ review by an operator, history, and factor versions in force at the time a behav
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -121,6 +122,26 @@ async def test_the_same_client_id_with_the_same_body_replays_the_original_withou
     assert replay["balance_g"] == 468
     assert await balance(client, alice) == 468
     assert len((await history(client, alice))["items"]) == 1
+    await assert_ledger_invariants(api)
+
+
+async def test_a_retry_after_the_claim_window_closed_still_replays_the_original(
+    api: Api, client: httpx.AsyncClient, alice: Tokens
+) -> None:
+    # recorded a second before its 7-day claim window closes; the retry arrives after it has
+    body = behaviour_body("metro_ride", "10", ago(days=7, seconds=-1.5), evidence=STATION_QR)
+    first = await record_ok(client, alice, body)
+    await asyncio.sleep(2)
+
+    again = await record(client, alice, body)
+    fresh = await record(client, alice, {**body, "client_id": str(uuid.uuid4())})
+    changed = await record(client, alice, {**body, "quantity": "11"})
+
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["replayed"]) == (first["id"], True)
+    assert_problem(fresh, 422, "OUTSIDE_CLAIM_WINDOW")
+    assert_problem(changed, 409, "DUPLICATE_CONFLICT")
+    assert await balance(client, alice) == 468
     await assert_ledger_invariants(api)
 
 
