@@ -72,10 +72,15 @@ async def check_acknowledged(url: str, document: dict[str, Any] | None, log: Cal
             ]
             if differ:
                 problems.append(f"{len(differ)} {kind}s differ from what was acknowledged, e.g. {differ[:3]}")
+            stored_refused = [key for key in document.get("already_recorded", []) if key in found]
+            if kind == "resident behaviour" and stored_refused:
+                problems.append(f"{len(stored_refused)} behaviours answered 409 were stored, e.g. {stored_refused[:3]}")
             unanswered = len(found) - len([key for key in found if key in acks])
+            refused = len(document.get("already_recorded", [])) if kind == "resident behaviour" else 0
             log(
-                f"{kind}s: {len(acks):,} acknowledged, all stored once; {len(attempted):,} tried, "
-                f"{unanswered:,} stored without an acknowledgement seen (each once)"
+                f"{kind}s: {len(acks):,} acknowledged, all stored once; {len(attempted):,} tried"
+                + (f", {refused:,} answered TRIP_ALREADY_RECORDED" if refused else "")
+                + f"; {unanswered:,} stored without an acknowledgement seen (each once)"
                 if not (twice or lost or differ)
                 else f"{kind}s: problems found"
             )

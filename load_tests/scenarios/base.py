@@ -46,6 +46,7 @@ class Acknowledged:
         self.behaviours: dict[str, dict[str, Any]] = {}
         self.partner_records: dict[str, dict[str, Any]] = {}
         self.attempted: set[str] = set()
+        self.already_recorded: set[str] = set()  # answered 409 TRIP_ALREADY_RECORDED: nothing to credit
         # voucher codes waiting at each enterprise's counter
         self.vouchers: defaultdict[int, deque[str]] = defaultdict(deque)
 
@@ -62,6 +63,7 @@ class Acknowledged:
             "behaviours": self.behaviours,
             "partner_records": self.partner_records,
             "attempted": sorted(self.attempted),
+            "already_recorded": sorted(self.already_recorded),
         }
         path.write_text(json.dumps(document), encoding="utf-8")
 

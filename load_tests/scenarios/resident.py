@@ -48,6 +48,7 @@ class Resident(HttpUser):
                     return None
                 if response.status_code == 409 and response.json().get("code") == "TRIP_ALREADY_RECORDED":
                     response.success()  # a partner reported this trip first: the app says so, nothing is lost
+                    ACKNOWLEDGED.already_recorded.add(body["client_id"])
                     return {}
                 if response.status_code not in (200, 201):
                     response.failure(f"{response.status_code} {response.text[:200]}")
@@ -79,13 +80,15 @@ class Resident(HttpUser):
 
     @task(2)
     def record_waste_sorting(self) -> None:
-        self.clock += timedelta(minutes=random.randint(5, 15))
+        started = self.clock + timedelta(minutes=random.randint(5, 15))
+        self.clock = started + timedelta(minutes=2)  # a weighing at the station takes a minute or two
         photo = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
         body = {
             "client_id": str(uuid.uuid4()),
             "type": "waste_sorting",
             "category": random.choice(WASTE),
-            "occurred_at": iso(self.clock),
+            "occurred_at": iso(started),
+            "ended_at": iso(self.clock),
             "quantity": str(round(random.uniform(0.2, 3.0), 2)),
             "evidence": {"photo_sha256": photo},
         }
