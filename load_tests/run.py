@@ -84,6 +84,7 @@ def start_service(url: str, port: int, workers: int, results: Path) -> subproces
         "TANPUHUI_FACTORS_DIR": str(CHECKOUT / "emission_factors"),
         # every simulated resident and partner comes from this one address
         "TANPUHUI_RATE_SIGNIN_PER_IP_PER_MIN": "1000000",
+        "TANPUHUI_RATE_RESIDENT_SIGNIN_PER_IP_PER_MIN": "1000000",
         "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
         "TANPUHUI_RATE_VOUCHER_CHECKS_PER_MIN": "100000",
     }

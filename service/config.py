@@ -124,7 +124,11 @@ class Settings(BaseSettings):
     partner_signature_window_s: int = Field(default=300, ge=30, le=900)
 
     # Rate limits, as requests per minute with an equal burst.
+    # Password sign-in and enterprise registration per address: guessing passwords is what it stops.
     rate_signin_per_ip_per_min: int = Field(default=20, ge=1)
+    # WeChat sign-in, refresh and sign-out per address: a code from wx.login or a refresh token cannot be
+    # guessed, and a whole campus or a mobile carrier's NAT may share one address, so only floods are cut.
+    rate_resident_signin_per_ip_per_min: int = Field(default=600, ge=1)
     rate_signin_per_username_per_min: int = Field(default=10, ge=1)
     rate_resident_writes_per_min: int = Field(default=120, ge=1)
     rate_partner_writes_per_min: int = Field(default=600, ge=1)

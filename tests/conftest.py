@@ -89,6 +89,7 @@ def test_settings(database_url: str | None, wechat: FakeWechat, **overrides: Any
         "wechat_api_base": wechat.url,
         "wechat_timeout_s": 1.0,
         "rate_signin_per_ip_per_min": 10_000,
+        "rate_resident_signin_per_ip_per_min": 10_000,
         "rate_signin_per_username_per_min": 10_000,
         "rate_resident_writes_per_min": 10_000,
         "rate_partner_writes_per_min": 10_000,

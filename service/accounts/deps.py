@@ -102,7 +102,14 @@ async def limit_resident_writes(request: Request, resident: CurrentResident, set
     await ratelimit.take(database_of(request).engine, f"resident-write:{resident.subject_id}", limit)
 
 
+@answers(RateLimited, DatabaseUnavailable)
+async def limit_resident_signin_by_address(request: Request, settings: SettingsDep) -> None:
+    limit = ratelimit.Limit(settings.rate_resident_signin_per_ip_per_min)
+    await ratelimit.take(database_of(request).engine, f"resident-signin-ip:{client_address(request)}", limit)
+
+
 SigninRateLimit = Depends(limit_signin_by_address)
+ResidentSigninRateLimit = Depends(limit_resident_signin_by_address)
 ResidentWriteLimit = Depends(limit_resident_writes)
 
 

@@ -14,6 +14,7 @@ from service.accounts.deps import (
     CurrentPartner,
     CurrentResident,
     KeyringDep,
+    ResidentSigninRateLimit,
     ResidentWriteLimit,
     SecretBoxDep,
     SettingsDep,
@@ -107,7 +108,7 @@ async def jwks(keyring: KeyringDep) -> Jwks:
 @router.post(
     "/v1/auth/wechat",
     tags=["auth"],
-    dependencies=[SigninRateLimit],
+    dependencies=[ResidentSigninRateLimit],
     responses=problems(WechatCodeInvalid, WechatUserBlocked, WechatUnavailable),
 )
 async def sign_in_wechat(
@@ -133,7 +134,7 @@ async def _dev_login_enabled(settings: SettingsDep) -> None:
 @router.post(
     "/v1/auth/dev",
     tags=["auth"],
-    dependencies=[Depends(_dev_login_enabled), SigninRateLimit],
+    dependencies=[Depends(_dev_login_enabled), ResidentSigninRateLimit],
     responses=problems(DevLoginDisabled),
 )
 async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
@@ -163,7 +164,7 @@ async def sign_in_password(
 @router.post(
     "/v1/auth/refresh",
     tags=["auth"],
-    dependencies=[SigninRateLimit],
+    dependencies=[ResidentSigninRateLimit],
     responses=problems(InvalidRefreshToken, RefreshTokenReused),
 )
 async def refresh(body: RefreshRequest, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
@@ -173,7 +174,9 @@ async def refresh(body: RefreshRequest, session: SessionDep, keyring: KeyringDep
     )
 
 
-@router.post("/v1/auth/logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT, dependencies=[SigninRateLimit])
+@router.post(
+    "/v1/auth/logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT, dependencies=[ResidentSigninRateLimit]
+)
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     """Sign out: the refresh token and every token refreshed from the same sign-in stop working."""
     await service.logout(session, refresh_token=body.refresh_token)
