@@ -148,6 +148,11 @@ class OrganisationCreate(InputSchema):
 class ResidentRead(Schema):
     id: uuid.UUID = Field(description="The resident's public id.", examples=[_RESIDENT_ID_EXAMPLE])
     nickname: str | None = Field(description="Nickname; null until set.", examples=["张晓丰"])
+    handle: str = Field(
+        description="The resident's public pseudonym on the boards: what others look them up by, and what "
+        "/v1/leaderboards/residents/{handle} takes.",
+        examples=["r-3fa85f6457174562"],
+    )
     community: CommunityRead | None = Field(
         description="The resident's community, if chosen.", examples=[_COMMUNITY_EXAMPLE]
     )

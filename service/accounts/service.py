@@ -200,6 +200,7 @@ async def resident_read(session: AsyncSession | ReadSession, resident: Resident)
     return ResidentRead(
         id=resident.public_id,
         nickname=resident.nickname,
+        handle=resident.pseudonym,
         community=CommunityRead.model_validate(community) if community else None,
         organisation=OrganisationRead.model_validate(organisation) if organisation else None,
         leaderboard_visible=resident.leaderboard_visible,

@@ -159,6 +159,9 @@ async def test_opted_out_residents_leave_public_boards_but_see_their_own_standin
     first = await board(client, open_, period="week")
     handle = first["entries"][0]["handle"]
     assert [e["grams"] for e in first["entries"]] == [234, 46]
+    # a resident's profile carries the handle the boards show for them
+    assert (await client.get("/v1/me", headers=bearer(shy))).json()["handle"] == handle
+    assert (await client.get("/v1/me", headers=bearer(open_))).json()["handle"] == first["entries"][1]["handle"]
     seen = await client.get(f"{BOARD}/{handle}", params={"period": "week", "on": board_day()}, headers=bearer(open_))
     assert seen.status_code == 200
     assert seen.json()["rank"] == 1
