@@ -191,6 +191,14 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return path or (str(loc[0]) if loc else "")
 
 
+def _body_not_json(request: Request, exc: RequestValidationError) -> bool:
+    """A body sent as something else than JSON (a form, say): 415, not a list of missing fields."""
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not declared or declared == "application/json" or declared.endswith("+json"):
+        return False
+    return any(d.get("loc", ("",))[0] == "body" for d in exc.errors())
+
+
 def _validation_error(exc: RequestValidationError) -> AppError:
     details = list(exc.errors())
     if any(d.get("type") == "json_invalid" for d in details):
@@ -260,6 +268,14 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if _body_not_json(request, exc):
+            return problem_response(
+                request,
+                UnsupportedMediaType(
+                    "Send the body as JSON with Content-Type: application/json.",
+                    "请以 JSON 发送请求体，并设置 Content-Type: application/json。",
+                ),
+            )
         return problem_response(request, _validation_error(exc))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

@@ -133,6 +133,21 @@ async def test_a_rejected_patch_leaves_the_profile_unchanged(
     assert (await client.get("/v1/me", headers=headers)).json() == before
 
 
+async def test_a_form_encoded_body_is_a_415_not_a_list_of_missing_fields(
+    client: httpx.AsyncClient, sign_in_resident: SignIn
+) -> None:
+    headers = bearer(await sign_in_resident("alice"))
+    before = (await client.get("/v1/me", headers=headers)).json()
+
+    form = await client.post("/v1/me", data={"nickname": "小绿"}, headers=headers)
+
+    assert_problem(form, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert (await client.get("/v1/me", headers=headers)).json() == before
+    as_json = await client.post("/v1/me", json={"nickname": "小绿"}, headers=headers)
+    assert as_json.status_code == 200
+    assert as_json.json()["nickname"] == "小绿"
+
+
 async def test_text_with_a_nul_character_is_refused_and_changes_nothing(
     client: httpx.AsyncClient, sign_in_resident: SignIn, sign_in_staff: SignInStaff
 ) -> None:

@@ -28,6 +28,7 @@ from service.errors import (
     AppError,
     BodyTooLarge,
     MalformedJson,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from service.kit.pagination import InvalidCursor
@@ -162,7 +163,7 @@ def implied_errors(route: APIRoute) -> list[type[AppError]]:
     """The errors a route can answer because of how it is built, not because of what it does."""
     errors: list[type[AppError]] = []
     if route.body_field is not None:
-        errors += [MalformedJson, BodyTooLarge]
+        errors += [MalformedJson, BodyTooLarge, UnsupportedMediaType]
     if route.body_field is not None or route.dependant.path_params or route.dependant.query_params:
         errors.append(ValidationFailed)
     if any(param.name == "cursor" for param in route.dependant.query_params):
