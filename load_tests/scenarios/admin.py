@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from locust import HttpUser, between, task
 
-from load_tests.scenarios.base import manifest
+from load_tests.scenarios.base import manifest, sign_in_staff
 
 _admins = itertools.count()
 
@@ -17,10 +17,7 @@ class Admin(HttpUser):
     wait_time = between(5, 15)
 
     def on_start(self) -> None:
-        seeded = manifest()
-        user = seeded.admins[next(_admins) % len(seeded.admins)]
-        reply = self.client.post("/v1/auth/login", json=user)
-        self.headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
+        self.headers = sign_in_staff(self, manifest().admins, _admins)
 
     @task(3)
     def dashboard(self) -> None:

@@ -13,12 +13,12 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from locust import events
+from locust import HttpUser, events
 from locust.clients import ResponseContextManager
 
 from load_tests.common.seed import Manifest
@@ -85,11 +85,50 @@ def answered(response: ResponseContextManager) -> bool:
     return 0 < response.status_code < 500
 
 
-def with_retries(send: Callable[[], Any]) -> Any:
-    """Send, and while the service does not answer, send again (the caller keeps the idempotency key)."""
+def _never(_: ResponseContextManager) -> bool:
+    return False
+
+
+def write(
+    user: HttpUser,
+    path: str,
+    *,
+    headers: Callable[[], dict[str, str]],
+    body: dict[str, Any] | None = None,
+    raw: bytes | None = None,
+    name: str | None = None,
+    settled: Callable[[ResponseContextManager], bool] = _never,
+) -> dict[str, Any] | None:
+    """POST a write; while the service does not answer, send it again, the same request with the same
+    idempotency key (`headers` is called per attempt, so a signature can be made afresh).
+
+    Returns the reply of a 2xx; {} for a refusal the caller expects (`settled`: counted a success) or any
+    other 4xx (counted a failure); None if the service never answered."""
+
+    def send() -> dict[str, Any] | None:
+        with user.client.post(path, json=body, data=raw, headers=headers(), name=name, catch_response=True) as response:
+            if not answered(response):
+                response.failure(f"no answer: {response.status_code}")
+                return None
+            if 200 <= response.status_code < 300:
+                reply: dict[str, Any] = response.json()
+                return reply
+            if settled(response):
+                response.success()
+            else:
+                response.failure(f"{response.status_code} {response.text[:200]}")
+            return {}
+
     for attempt in range(RETRIES):
         outcome = send()
         if outcome is not None:
             return outcome
         time.sleep(RETRY_PAUSE_S * (attempt + 1))
     return None
+
+
+def sign_in_staff(user: HttpUser, accounts: list[dict[str, str]], turn: Iterator[int]) -> dict[str, str]:
+    """Sign in as the next of the seeded enterprise or administrator accounts; returns the auth header."""
+    account = accounts[next(turn) % len(accounts)]
+    reply = user.client.post("/v1/auth/login", json=account)
+    return {"Authorization": f"Bearer {reply.json()['access_token']}"}

@@ -6,11 +6,10 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from typing import Any
 
 from locust import HttpUser, between, task
 
-from load_tests.scenarios.base import ACKNOWLEDGED, answered, manifest, with_retries
+from load_tests.scenarios.base import ACKNOWLEDGED, manifest, sign_in_staff, write
 
 _enterprises = itertools.count()
 
@@ -20,10 +19,7 @@ class Enterprise(HttpUser):
     wait_time = between(3, 10)
 
     def on_start(self) -> None:
-        seeded = manifest()
-        user = seeded.enterprises[next(_enterprises) % len(seeded.enterprises)]
-        reply = self.client.post("/v1/auth/login", json=user)
-        self.headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
+        self.headers = sign_in_staff(self, manifest().enterprises, _enterprises)
         self.enterprise_id = self.client.get("/v1/enterprise/me", headers=self.headers).json()["enterprise_id"]
 
     @task(3)
@@ -31,12 +27,14 @@ class Enterprise(HttpUser):
         waiting = ACKNOWLEDGED.vouchers[self.enterprise_id]
         if not waiting:
             return
-        code = waiting.popleft()
-        with self.client.post(
-            "/v1/enterprise/vouchers/accept", json={"code": code}, headers=self.headers, catch_response=True
-        ) as response:
-            if response.status_code == 409:  # the resident cancelled it meanwhile, or it was taken already
-                response.success()
+        write(
+            self,
+            "/v1/enterprise/vouchers/accept",
+            body={"code": waiting.popleft()},
+            headers=lambda: self.headers,
+            # 409: the resident cancelled it meanwhile, or it was taken already
+            settled=lambda response: response.status_code == 409,
+        )
 
     @task(2)
     def credits(self) -> None:
@@ -58,19 +56,6 @@ class Enterprise(HttpUser):
             "beneficiary": "国家会展中心（天津）",
         }
 
-        def send() -> dict[str, Any] | None:
-            with self.client.post(
-                "/v1/enterprise/retirements", json=body, headers=self.headers, catch_response=True
-            ) as response:
-                if not answered(response):
-                    response.failure(f"no answer: {response.status_code}")
-                    return None
-                if response.status_code not in (200, 201):
-                    response.failure(f"{response.status_code} {response.text[:200]}")
-                    return {}
-                certificate: dict[str, Any] = response.json()
-                return certificate
-
-        certificate = with_retries(send)
+        certificate = write(self, "/v1/enterprise/retirements", body=body, headers=lambda: self.headers)
         if certificate:
             self.client.get(f"/v1/certificates/{certificate['number']}", name="/v1/certificates/[number]")

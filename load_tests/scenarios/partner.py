@@ -11,7 +11,7 @@ from typing import Any
 
 from locust import HttpUser, between, task
 
-from load_tests.scenarios.base import ACKNOWLEDGED, answered, iso, manifest, with_retries
+from load_tests.scenarios.base import ACKNOWLEDGED, iso, manifest, write
 from service.accounts.signing import signed_headers
 
 BATCH = 200
@@ -55,22 +55,12 @@ class Partner(HttpUser):
         keys = [f"{self.partner['code']}:{r['external_id']}" for r in json.loads(body)["records"]]
         ACKNOWLEDGED.attempted.update(keys)
 
-        def send() -> dict[str, Any] | None:
+        def signed() -> dict[str, str]:
             # each attempt is signed afresh (a signature is good once), over the very same records
             headers = signed_headers(self.partner["key_id"], self.partner["secret"], "POST", PATH, body)
-            with self.client.post(
-                PATH, data=body, headers={**headers, "content-type": "application/json"}, catch_response=True
-            ) as response:
-                if not answered(response):
-                    response.failure(f"no answer: {response.status_code}")
-                    return None
-                if response.status_code != 200:
-                    response.failure(f"{response.status_code} {response.text[:200]}")
-                    return {}
-                reply: dict[str, Any] = response.json()
-                return reply
+            return {**headers, "content-type": "application/json"}
 
-        reply = with_retries(send)
+        reply = write(self, PATH, raw=body, headers=signed)
         for key, outcome in zip(keys, (reply or {}).get("results", []), strict=False):
             if outcome["outcome"] in ("accepted", "capped", "duplicate") and outcome["behaviour_id"] is not None:
                 ACKNOWLEDGED.partner_record(key, outcome)

@@ -11,7 +11,7 @@ from typing import Any
 
 from locust import HttpUser, between, task
 
-from load_tests.scenarios.base import ACKNOWLEDGED, answered, iso, manifest, with_retries
+from load_tests.scenarios.base import ACKNOWLEDGED, iso, manifest, write
 
 # (type, km range, km/h) for rides; hydrogen buses run on Jinnan's line 653 and friends.
 RIDES = (
@@ -37,28 +37,21 @@ class Resident(HttpUser):
         self.balance_g = 0
 
     def _record(self, body: dict[str, Any], name: str) -> None:
-        ACKNOWLEDGED.attempted.add(body["client_id"])
+        client_id = body["client_id"]
+        ACKNOWLEDGED.attempted.add(client_id)
 
-        def send() -> dict[str, Any] | None:
-            with self.client.post(
-                "/v1/behaviours", json=body, headers=self.headers, name=name, catch_response=True
-            ) as response:
-                if not answered(response):
-                    response.failure(f"no answer: {response.status_code}")
-                    return None
-                if response.status_code == 409 and response.json().get("code") == "TRIP_ALREADY_RECORDED":
-                    response.success()  # a partner reported this trip first: the app says so, nothing is lost
-                    ACKNOWLEDGED.already_recorded.add(body["client_id"])
-                    return {}
-                if response.status_code not in (200, 201):
-                    response.failure(f"{response.status_code} {response.text[:200]}")
-                    return {}
-                reply: dict[str, Any] = response.json()
-                return reply
+        def trip_already_recorded(response: Any) -> bool:
+            # a partner reported this trip first: the app says so, and nothing is lost
+            if response.status_code == 409 and response.json().get("code") == "TRIP_ALREADY_RECORDED":
+                ACKNOWLEDGED.already_recorded.add(client_id)
+                return True
+            return False
 
-        reply = with_retries(send)
+        reply = write(
+            self, "/v1/behaviours", body=body, headers=lambda: self.headers, name=name, settled=trip_already_recorded
+        )
         if reply:
-            ACKNOWLEDGED.behaviour(body["client_id"], reply)
+            ACKNOWLEDGED.behaviour(client_id, reply)
             self.behaviour_ids.append(reply["id"])
             self.balance_g = reply["balance_g"]
 
@@ -131,29 +124,15 @@ class Resident(HttpUser):
         if not affordable:
             return
         reward = random.choice(affordable)
-        body = {"client_id": str(uuid.uuid4())}
-
-        def send() -> dict[str, Any] | None:
-            with self.client.post(
-                f"/v1/rewards/{reward['id']}/redeem",
-                json=body,
-                headers=self.headers,
-                name="/v1/rewards/[id]/redeem",
-                catch_response=True,
-            ) as response:
-                if not answered(response):
-                    response.failure(f"no answer: {response.status_code}")
-                    return None
-                if response.status_code == 409:  # spent meanwhile by another of this resident's sessions
-                    response.success()
-                    return {}
-                if response.status_code not in (200, 201):
-                    response.failure(f"{response.status_code} {response.text[:200]}")
-                    return {}
-                redeemed: dict[str, Any] = response.json()
-                return redeemed
-
-        redeemed = with_retries(send)
+        redeemed = write(
+            self,
+            f"/v1/rewards/{reward['id']}/redeem",
+            body={"client_id": str(uuid.uuid4())},
+            headers=lambda: self.headers,
+            name="/v1/rewards/[id]/redeem",
+            # 409: spent meanwhile by another of this resident's sessions, or the stock ran out
+            settled=lambda response: response.status_code == 409,
+        )
         if redeemed:
             self.balance_g = redeemed["balance_g"]
             ACKNOWLEDGED.vouchers[reward["enterprise_id"]].append(redeemed["voucher"]["code"])

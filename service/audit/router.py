@@ -37,6 +37,9 @@ from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
 
+ReceiptBehaviourId = Annotated[
+    int, Path(ge=1, le=BIGINT_MAX, description="The behaviour whose credit the receipt proves.", examples=[1042])
+]
 TreeSize = Annotated[
     int, Path(ge=1, le=BIGINT_MAX, description="The checkpoint's size: how many entries the log held.", examples=[4096])
 ]
@@ -73,15 +76,7 @@ SignerDep = Annotated[CheckpointSigner, Depends(get_signer)]
 )
 async def behaviour_receipt(
     resident: CurrentResident,
-    behaviour_id: Annotated[
-        int,
-        Path(
-            ge=1,
-            le=BIGINT_MAX,
-            description="The behaviour's id, from the recording reply or the history.",
-            examples=[1042],
-        ),
-    ],
+    behaviour_id: ReceiptBehaviourId,
     session: ReadSessionDep,
     signer: SignerDep,
     response: Response,

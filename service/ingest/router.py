@@ -139,15 +139,7 @@ async def pending_behaviours(
 )
 async def review_behaviour(
     operator: AdminOperator,
-    behaviour_id: Annotated[
-        int,
-        Path(
-            ge=1,
-            le=BIGINT_MAX,
-            description="The behaviour's id, from the recording reply or the history.",
-            examples=[1042],
-        ),
-    ],
+    behaviour_id: BehaviourId,
     body: ReviewDecision,
     session: SessionDep,
     ingest: IngestDep,
