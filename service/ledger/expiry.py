@@ -25,11 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db import Database, ReadSession
 from service.errors import is_database_outage
 from service.ingest.validation import SHANGHAI
+from service.ledger.horizon import settled_horizon
 
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x7470_6578  # "tpex": one expiry job at a time across all workers and hosts
 PAGE = 5_000
+SETTLE_S = 2.0
 
 _STATE = text("SELECT lot_through, move_through FROM ledger_expiry_state WHERE id = 1 FOR UPDATE")
 _LAPSED_LOTS = text(
@@ -46,7 +48,7 @@ _REFUNDED_OLD_LOTS = text(
     """
     SELECT m.id, m.to_account_id AS account_id
       FROM ledger_lot_move m JOIN ledger_transfer t ON t.id = m.transfer_id AND t.kind = 'refund'
-     WHERE m.id > :after AND m.lot_id <= :lot_through
+     WHERE m.id > :after AND m.id <= :upto AND m.lot_id <= :lot_through
      ORDER BY m.id
      LIMIT :page
     """
@@ -74,6 +76,9 @@ async def _chunk(session: AsyncSession, *, as_of: datetime, months: int) -> tupl
     whether there may be more to look at."""
     if not (await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})).scalar_one():
         return None
+    # Refunds are walked in id order, so only up to the settled horizon: a refund with a lower id may still
+    # be committing. This comes before the state row's lock, while the transaction has no id to wait on.
+    moves_upto = await settled_horizon(await session.connection(), SETTLE_S, "ledger_lot_move")
     lot_through, move_through = (await session.execute(_STATE)).one()
     accounts: set[int] = set()
     lots = (
@@ -86,8 +91,11 @@ async def _chunk(session: AsyncSession, *, as_of: datetime, months: int) -> tupl
         accounts.add(lot.account_id)
         new_lot_through = lot.id
     more = len(lots) == PAGE and new_lot_through == lots[-1].id
+    upto = move_through if moves_upto is None else moves_upto
     refunds = (
-        await session.execute(_REFUNDED_OLD_LOTS, {"after": move_through, "lot_through": lot_through, "page": PAGE})
+        await session.execute(
+            _REFUNDED_OLD_LOTS, {"after": move_through, "upto": upto, "lot_through": lot_through, "page": PAGE}
+        )
     ).all()
     accounts.update(r.account_id for r in refunds)
     new_move_through = refunds[-1].id if refunds else move_through

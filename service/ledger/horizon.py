@@ -2,7 +2,8 @@
 
 Entry ids come from a sequence in the order transactions take them, not the order they commit: a reader
 that stopped at the highest id it sees could miss a lower id still being written. The background tasks
-that follow the ledger in id order (the leaderboard roll-up, the receipt sealer) read up to the settled
+that follow the ledger in id order (the leaderboard roll-up, the receipt sealer, the fraud scan, the
+expiry job's walk of refunds) read up to the settled
 horizon instead: the sequence's value once every transaction that was running when it was read has ended.
 """
 
@@ -29,6 +30,7 @@ _RUNNING_SQL = text(
 _SEQUENCES = {
     "ledger_entry": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq"),
     "ingest_behaviour": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ingest_behaviour_id_seq"),
+    "ledger_lot_move": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_lot_move_id_seq"),
 }
 
 
