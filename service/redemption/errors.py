@@ -49,8 +49,3 @@ class VoucherCancelled(Conflict):
 
 class CertificateNotFound(NotFound):
     code, title_en, title_zh = "CERTIFICATE_NOT_FOUND", "No such certificate", "证书不存在"
-
-
-class StockBelowIssued(Conflict):
-    code = "STOCK_BELOW_REDEEMED"
-    title_en, title_zh = "Stock cannot go below what was already redeemed", "库存不能少于已兑换数量"

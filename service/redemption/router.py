@@ -25,7 +25,6 @@ from service.redemption.errors import (
     RewardNotFound,
     RewardSoldOut,
     RewardUnavailable,
-    StockBelowIssued,
     VoucherCancelled,
     VoucherExpired,
     VoucherNotFound,
@@ -202,7 +201,7 @@ async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep) -> l
 @router.patch(
     "/v1/enterprise/rewards/{reward_id}",
     tags=["enterprise"],
-    responses=problems(EnterpriseNotApproved, RewardNotFound, RewardUnavailable, StockBelowIssued),
+    responses=problems(EnterpriseNotApproved, RewardNotFound, RewardUnavailable),
 )
 async def change_reward(
     user: EnterpriseUser, reward_id: RewardId, body: RewardUpdate, session: SessionDep
