@@ -85,6 +85,39 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
     await assert_ledger_invariants(api)
 
 
+async def test_a_retry_after_a_freeze_answers_what_was_recorded_before_it(api: Api, sign_in_staff: StaffSignIn) -> None:
+    client = api.client
+    alice = await _dev(api, "alice")
+    ride = behaviour_body("metro_ride", "10", ago(hours=5), evidence=STATION_QR)
+    first = await record_ok(client, alice, ride)
+    operator = await sign_in_staff(Role.admin_operator)
+    partner = await create_partner(client, await sign_in_staff(Role.admin_super, "root-user"))
+    alice_id = await public_id(client, alice)
+    delivered = partner_record("f-0", alice_id, "bus_ride", "5", ago(hours=2))
+    assert (await partner.batch([delivered]))["results"][0]["outcome"] == "accepted"
+    frozen = await client.post(
+        f"/v1/admin/residents/{alice_id}/freeze",
+        json={"reason": "many accounts on one phone"},
+        headers=bearer(operator),
+    )
+    assert frozen.status_code == 200, frozen.text
+
+    retried = await record(client, alice, ride)
+    resent = await partner.batch([delivered, partner_record("f-1", alice_id, "bus_ride", "5", ago(hours=1))])
+
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["id"], retried.json()["replayed"]) == (first["id"], True)
+    outcomes = [(r["outcome"], r["reason"]) for r in resent["results"]]
+    assert outcomes[0][0] == "duplicate"
+    assert outcomes[1] == ("rejected", "ACCOUNT_FROZEN")
+    assert_problem(
+        await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR)),
+        403,
+        "ACCOUNT_FROZEN",
+    )
+    await assert_ledger_invariants(api)
+
+
 async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_review(
     make_api: MakeApi, sign_in_staff: StaffSignIn
 ) -> None:
