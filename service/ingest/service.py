@@ -22,6 +22,8 @@ from service.ingest.errors import (
     BehaviourNotPending,
     BehaviourRejected,
     DuplicateConflict,
+    NoFactorInForce,
+    OutsideClaimWindow,
     TripAlreadyRecorded,
     UnknownResident,
 )
@@ -67,6 +69,10 @@ class Ingest:
 
 # ---------------------------------------------------------------------------------------------- resident
 
+# Rejections that a record once accepted can come to earn only with time: a retry of it answers the
+# original result instead (any other rejection would have refused it the first time too).
+LAPSING = (OutsideClaimWindow, NoFactorInForce)
+
 
 async def record_for_resident(
     connection: AsyncConnection, *, ingest: Ingest, resident_id: int, body: BehaviourCreate
@@ -80,13 +86,16 @@ async def record_for_resident(
         prepared = prepare(
             body, cache=ingest.cache, tier="evidence" if evidence else "self", now=now, content_sha256=digest
         )
-    except BehaviourRejected:
-        # A retry of a behaviour recorded before answers as it did then, even once, say, its claim window
-        # has closed; only a key never used is judged afresh.
-        recorded = await _recorded_before(connection, ingest=ingest, resident_id=resident_id, body=body, digest=digest)
-        if recorded is None:
+    except LAPSING:
+        # A retry of a behaviour recorded before answers as it did then, even once its claim window has
+        # closed; only a key never used is judged afresh.
+        async with AsyncSession(bind=connection) as session:
+            before = await repository.resident_behaviour_by_client_id(
+                session, resident_id=resident_id, client_id=str(body.client_id)
+            )
+        if before is None:
             raise
-        return recorded
+        return _replayed(ingest, before, digest)
     record = {
         "ord": 0,
         "resident_id": resident_id,
@@ -113,25 +122,20 @@ async def record_for_resident(
     if row.outcome == "duplicate_trip":
         raise TripAlreadyRecorded(extra={"related_behaviour_id": row.related_id})
     if row.outcome == "replay":
-        recorded = await _recorded_before(connection, ingest=ingest, resident_id=resident_id, body=body, digest=digest)
-        assert recorded is not None
-        return recorded
+        if row.content_sha256.hex() != digest:
+            raise DuplicateConflict(extra={"behaviour_id": row.behaviour_id})
+        async with AsyncSession(bind=connection) as session:
+            behaviour = await repository.get_behaviour(session, row.behaviour_id)
+        assert behaviour is not None
+        return _replayed(ingest, behaviour, digest)
     # A new record: the reply is built from what was computed and what the ledger answered.
     return RecordedBehaviour(
         **behaviour_read(ingest.cache, _as_behaviour(record, prepared, row, now)).model_dump(), replayed=False
     )
 
 
-async def _recorded_before(
-    connection: AsyncConnection, *, ingest: Ingest, resident_id: int, body: BehaviourCreate, digest: str
-) -> RecordedBehaviour | None:
-    """The original result for a client_id recorded before (409 if the content differs), or None."""
-    async with AsyncSession(bind=connection) as session:
-        behaviour = await repository.resident_behaviour_by_client_id(
-            session, resident_id=resident_id, client_id=str(body.client_id)
-        )
-    if behaviour is None:
-        return None
+def _replayed(ingest: Ingest, behaviour: Behaviour, digest: str) -> RecordedBehaviour:
+    """The original result for a client_id recorded before; 409 if this request's content differs."""
     if behaviour.content_sha256.hex() != digest:
         raise DuplicateConflict(extra={"behaviour_id": behaviour.id})
     return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
@@ -242,6 +246,7 @@ async def record_partner_batch(
     outcomes: dict[int, RecordOutcome] = {}
     ready: list[dict[str, Any]] = []
     digests: dict[int, tuple[str, str]] = {}
+    lapsed: dict[int, tuple[str, str, BehaviourRejected]] = {}
     for index, raw in enumerate(records):
         external_id = raw.get("external_id") if isinstance(raw.get("external_id"), str) else None
         try:
@@ -256,6 +261,9 @@ async def record_partner_batch(
                 hydrogen_source=record.hydrogen_source,
                 content_sha256=digest,
             )
+        except LAPSING as error:
+            lapsed[index] = (record.external_id, digest, error)
+            continue
         except (ValidationError, BehaviourRejected) as error:
             outcomes[index] = _rejected(index, str(external_id) if external_id else None, error)
             continue
@@ -268,6 +276,7 @@ async def record_partner_batch(
                 **prepared.payload(record, None),
             }
         )
+    rows: Sequence[Row[Any]] = []
     if ready:
         rows = await posting.record(
             connection,
@@ -278,18 +287,29 @@ async def record_partner_batch(
             today=local_date(now),
             budget_g=ingest.budget_g,
         )
-        raced = [digests[row.ord][0] for row in rows if row.outcome == "key_race"]
-        stored: dict[str, Behaviour] = {}
-        if raced:
-            async with AsyncSession(bind=connection) as session:
-                stored = await repository.partner_behaviours_by_key(session, partner_id=partner_id, external_ids=raced)
-        for row in rows:
-            external_id, digest = digests[row.ord]
-            if row.outcome == "key_race":
-                # A concurrent batch stored this key first: answer as a replay of what it stored.
-                outcomes[row.ord] = _partner_outcome(row.ord, external_id, _as_replay(stored[external_id]), digest)
-            else:
-                outcomes[row.ord] = _partner_outcome(row.ord, external_id, row, digest)
+    # Records to look up: keys a concurrent batch stored first, and records too old to judge now, which
+    # answer as the replay they are if they were received before.
+    raced = [digests[row.ord][0] for row in rows if row.outcome == "key_race"]
+    stored: dict[str, Behaviour] = {}
+    if raced or lapsed:
+        async with AsyncSession(bind=connection) as session:
+            stored = await repository.partner_behaviours_by_key(
+                session, partner_id=partner_id, external_ids=[*raced, *(key for key, _, _ in lapsed.values())]
+            )
+    for index, (external_id, digest, refusal) in lapsed.items():
+        before = stored.get(external_id)
+        outcomes[index] = (
+            _partner_outcome(index, external_id, _as_replay(before), digest)
+            if before is not None
+            else _rejected(index, external_id, refusal)
+        )
+    for row in rows:
+        external_id, digest = digests[row.ord]
+        if row.outcome == "key_race":
+            # A concurrent batch stored this key first: answer as a replay of what it stored.
+            outcomes[row.ord] = _partner_outcome(row.ord, external_id, _as_replay(stored[external_id]), digest)
+        else:
+            outcomes[row.ord] = _partner_outcome(row.ord, external_id, row, digest)
     results = [outcomes[i] for i in range(len(records))]
     return BatchResult(
         accepted=sum(r.outcome == "accepted" for r in results),

@@ -14,12 +14,12 @@ class Schema(BaseModel):
 
 
 def _has_nul(value: Any) -> bool:
+    """Text with U+0000, which PostgreSQL cannot store. Nested models check their own fields; raw dicts
+    (a partner batch's records) are left to the model each is read with, so one bad record fails alone."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+        return any(isinstance(item, str) and "\x00" in item for item in value)
     return False
 
 
@@ -29,7 +29,6 @@ class InputSchema(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold U+0000; nested models check their own fields.
         if _has_nul(value):
             raise ValueError("text may not contain the NUL character (U+0000)")
         return value

@@ -3,6 +3,7 @@ record never fails the batch; keys, replays and overlapping trips never credit a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -107,6 +108,51 @@ async def test_the_same_external_id_with_other_content_is_rejected_as_a_conflict
     assert _outcomes(again) == [(0, "m-1", "rejected", "DUPLICATE_CONFLICT")]
     assert again["results"][0]["credited_g"] == 0
     assert first["results"][0]["credited_g"] == 468
+    assert await balance(client, alice) == 468
+    await assert_ledger_invariants(api)
+
+
+async def test_a_record_resent_after_its_claim_window_closed_is_still_a_duplicate(
+    api: Api, client: httpx.AsyncClient, partner: PartnerClient, alice: Tokens, alice_id: str
+) -> None:
+    # received a second before its 7-day claim window closes; the resend arrives after it has
+    occurred = ago(days=7, seconds=-1.5)
+    first = await partner.batch([partner_record("w-1", alice_id, "metro_ride", "10", occurred)])
+    await asyncio.sleep(2)
+
+    again = await partner.batch(
+        [
+            partner_record("w-1", alice_id, "metro_ride", "10", occurred),
+            partner_record("w-2", alice_id, "metro_ride", "10", occurred - timedelta(hours=1)),
+            partner_record("w-1", alice_id, "metro_ride", "12", occurred),
+        ]
+    )
+
+    assert first["accepted"] == 1
+    assert _outcomes(again) == [
+        (0, "w-1", "duplicate", "ALREADY_RECEIVED"),
+        (1, "w-2", "rejected", "OUTSIDE_CLAIM_WINDOW"),
+        (2, "w-1", "rejected", "DUPLICATE_CONFLICT"),
+    ]
+    assert again["results"][0]["behaviour_id"] == first["results"][0]["behaviour_id"]
+    assert await balance(client, alice) == 468
+    await assert_ledger_invariants(api)
+
+
+async def test_a_record_with_a_nul_character_fails_alone(
+    api: Api, client: httpx.AsyncClient, partner: PartnerClient, alice: Tokens, alice_id: str
+) -> None:
+    result = await partner.batch(
+        [
+            partner_record("n-1\x00", alice_id, "metro_ride", "10", ago(hours=3)),
+            partner_record("n-2", alice_id, "metro_ride", "10", ago(hours=2)),
+        ]
+    )
+
+    assert [(r["outcome"], r["reason"]) for r in result["results"]] == [
+        ("rejected", "VALIDATION_FAILED"),
+        ("accepted", None),
+    ]
     assert await balance(client, alice) == 468
     await assert_ledger_invariants(api)
 
