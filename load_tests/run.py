@@ -1,6 +1,6 @@
 """`make load` and `make load-faults`: a morning rush under Locust, judged against load_tests/thresholds.toml.
 
-    python -m load_tests.run [--users 200] [--spawn-rate 20] [--duration 180] [--residents 900000]
+    python -m load_tests.run [--users 200] [--spawn-rate 5] [--duration 180] [--residents 900000]
     python -m load_tests.run --faults     # kill -9 an API worker and restart PostgreSQL during the rush
     python -m load_tests.run --smoke      # tens of seconds, a small district; the test suite runs this
 

@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = commands.add_parser("openapi", help="export the OpenAPI document for front-end developers")
     p.add_argument(
-        "--output", type=Path, help="where to write it (default: the checkout's {mobile_api_docs/openapi.json)"
+        "--output", type=Path, help="where to write it (default: the checkout's mobile_api_docs/openapi.json)"
     )
     p.add_argument("--check", action="store_true", help="exit 1 if the file differs from the app's document")
     p.set_defaults(func=openapi)

@@ -261,6 +261,27 @@ def refused_input(exc: BaseException) -> AppError | None:
     return None
 
 
+def every_error_class() -> list[type[AppError]]:
+    """AppError and every subclass of it loaded so far (import service.main to load them all)."""
+    found: list[type[AppError]] = [AppError]
+    for error in found:
+        found += error.__subclasses__()
+    return found
+
+
+def error_for(exc: Exception, log: logging.Logger) -> AppError:
+    """What a client is told of an exception no handler turned into a problem: bad input the database
+    refused, a database outage (a warning), or an internal error (logged with its traceback)."""
+    refused = refused_input(exc)
+    if refused is not None:
+        return refused
+    if is_database_outage(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return DatabaseUnavailable()
+    log.exception("unhandled error")
+    return InternalError()
+
+
 def install_handlers(app: FastAPI) -> None:
     async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -285,14 +306,7 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(request, error)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
-        refused = refused_input(exc)
-        if refused is not None:
-            return problem_response(request, refused)
-        if is_database_outage(exc):
-            logger.warning("database unavailable: %s", type(exc).__name__)
-            return problem_response(request, DatabaseUnavailable())
-        logger.exception("unhandled error")
-        return problem_response(request, InternalError())
+        return problem_response(request, error_for(exc, logger))
 
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -59,7 +59,6 @@ class Manifest:
     enterprises: list[dict[str, str]] = field(default_factory=list)  # username, password
     admins: list[dict[str, str]] = field(default_factory=list)
     partners: list[dict[str, str]] = field(default_factory=list)  # code, kind, key_id, secret
-    rewards: list[int] = field(default_factory=list)
     partner_residents: list[str] = field(default_factory=list)  # public ids the partners report for
 
     def write(self, path: Path) -> None:
@@ -131,10 +130,9 @@ async def seed(url: str, residents: int) -> Manifest:
                 )
                 manifest.enterprises.append(user)
                 for reward in range(REWARDS_PER_ENTERPRISE):
-                    published = await redemption_service.publish_reward(
+                    await redemption_service.publish_reward(
                         session, enterprise_id=enterprise.id, data=_reward(number, reward)
                     )
-                    manifest.rewards.append(published.id)
             for number, role in enumerate((Role.admin_super, Role.admin_auditor), start=1):
                 admin = {"username": f"load-admin-{number}", "password": secrets.token_urlsafe(16)}
                 await accounts_service.create_user(

@@ -90,10 +90,15 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@answers(RateLimited, DatabaseUnavailable)
-async def limit_signin_by_address(request: Request, settings: SettingsDep) -> None:
-    limit = ratelimit.Limit(settings.rate_signin_per_ip_per_min)
-    await ratelimit.take(database_of(request).engine, f"signin-ip:{client_address(request)}", limit)
+def _per_address(bucket: str, per_minute: Callable[[Settings], int]) -> Callable[..., Awaitable[None]]:
+    """A dependency taking one request from `bucket`'s allowance for the caller's address."""
+
+    @answers(RateLimited, DatabaseUnavailable)
+    async def limit(request: Request, settings: SettingsDep) -> None:
+        allowance = ratelimit.Limit(per_minute(settings))
+        await ratelimit.take(database_of(request).engine, f"{bucket}:{client_address(request)}", allowance)
+
+    return limit
 
 
 @answers(RateLimited, DatabaseUnavailable)
@@ -102,14 +107,12 @@ async def limit_resident_writes(request: Request, resident: CurrentResident, set
     await ratelimit.take(database_of(request).engine, f"resident-write:{resident.subject_id}", limit)
 
 
-@answers(RateLimited, DatabaseUnavailable)
-async def limit_resident_signin_by_address(request: Request, settings: SettingsDep) -> None:
-    limit = ratelimit.Limit(settings.rate_resident_signin_per_ip_per_min)
-    await ratelimit.take(database_of(request).engine, f"resident-signin-ip:{client_address(request)}", limit)
-
-
-SigninRateLimit = Depends(limit_signin_by_address)
-ResidentSigninRateLimit = Depends(limit_resident_signin_by_address)
+# Password sign-in and enterprise registration: guessing passwords is what this stops.
+SigninRateLimit = Depends(_per_address("signin-ip", lambda settings: settings.rate_signin_per_ip_per_min))
+# WeChat sign-in, refresh, sign-out: a whole campus or a carrier's NAT may share an address.
+ResidentSigninRateLimit = Depends(
+    _per_address("resident-signin-ip", lambda settings: settings.rate_resident_signin_per_ip_per_min)
+)
 ResidentWriteLimit = Depends(limit_resident_writes)
 
 

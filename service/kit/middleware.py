@@ -18,11 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.errors import (
     AppError,
     BodyTooLarge,
-    DatabaseUnavailable,
-    InternalError,
-    is_database_outage,
+    error_for,
     problem_response,
-    refused_input,
 )
 from service.kit.context import request_id_var
 
@@ -89,15 +86,7 @@ class RequestContextMiddleware:
         except Exception as exc:
             if response_started:
                 raise
-            refused = refused_input(exc)
-            if refused is not None:
-                error: AppError = refused
-            elif is_database_outage(exc):
-                error_logger.warning("database unavailable: %s", type(exc).__name__)
-                error = DatabaseUnavailable()
-            else:
-                error_logger.exception("unhandled error")
-                error = InternalError()
+            error = error_for(exc, error_logger)
             status = error.status
             await self._send_error(scope, receive, send, error, request_id)
         finally:

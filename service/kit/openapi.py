@@ -30,6 +30,7 @@ from service.errors import (
     MalformedJson,
     UnsupportedMediaType,
     ValidationFailed,
+    every_error_class,
 )
 from service.kit.pagination import InvalidCursor
 from service.kit.schemas import Schema
@@ -112,15 +113,12 @@ def _example(error: type[AppError]) -> dict[str, Any]:
     return {"summary": error.title_en, "value": body}
 
 
-def _every_error(base: type[AppError] = AppError) -> Iterator[type[AppError]]:
-    """Every error class, in code order; a code is one class."""
-    seen: dict[str, type[AppError]] = {}
-    pending = [base]
-    while pending:
-        error = pending.pop()
-        seen.setdefault(error.code, error)
-        pending += error.__subclasses__()
-    return iter(sorted(seen.values(), key=lambda error: error.code))
+def _every_error() -> list[type[AppError]]:
+    """One class per code (a code names one error), in code order."""
+    by_code: dict[str, type[AppError]] = {}
+    for error in every_error_class():
+        by_code.setdefault(error.code, error)
+    return sorted(by_code.values(), key=lambda error: error.code)
 
 
 def problems(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

@@ -63,7 +63,7 @@ from service.accounts import signing
 from service.accounts.models import Role
 from service.audit import receipt_verifier
 from service.audit.sealer import seal_once
-from service.errors import AppError
+from service.errors import every_error_class
 from service.ingest import service as ingest_service
 from service.ingest.validation import SHANGHAI
 from service.leaderboard import rollup
@@ -731,18 +731,11 @@ def _import_every_service_module() -> None:
         importlib.import_module(module.name)
 
 
-def _subclasses(cls: type[AppError]) -> Iterator[type[AppError]]:
-    for subclass in cls.__subclasses__():
-        yield subclass
-        yield from _subclasses(subclass)
-
-
 def error_codes() -> dict[str, tuple[int, str, str]]:
     """Every code the service can send: code → (status, zh-CN title, en title)."""
     _import_every_service_module()
     codes: dict[str, tuple[int, str, str]] = {}
-    classes: list[type[AppError]] = [AppError, *_subclasses(AppError)]
-    for cls in classes:
+    for cls in every_error_class():
         entry = (cls.status, cls.title_zh, cls.title_en)
         assert codes.setdefault(cls.code, entry) == entry, f"{cls.code} means two things: {codes[cls.code]}, {entry}"
     return codes

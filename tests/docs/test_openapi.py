@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.errors import PROBLEM_JSON
+from service.errors import PROBLEM_JSON, every_error_class
 from service.kit.openapi import EXPORTED, exported_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,10 +110,8 @@ def test_what_routes_are_built_from_shows_in_their_errors(spec: dict[str, Any]) 
 
 
 def test_error_codes_are_unique(spec: dict[str, Any]) -> None:
-    from service.kit.openapi import _every_error
-
     statuses: dict[str, set[int]] = {}
-    for error in _every_error():
+    for error in every_error_class():
         statuses.setdefault(error.code, set()).add(error.status)
     assert all(len(found) == 1 for found in statuses.values()), statuses
     assert set(spec["components"]["examples"]) == set(statuses)
