@@ -38,8 +38,7 @@ _FIGURES = text(
         SELECT b.id AS behaviour_id, b.resident_id, b.behaviour_type, b.local_date, r.community_id,
                CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams
           FROM ledger_transfer t
-          LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
-          JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+          JOIN ingest_behaviour b ON b.id = t.behaviour_id
           JOIN accounts_resident r ON r.id = b.resident_id
          WHERE t.kind IN ('issuance', 'reversal') AND b.local_date >= :start AND b.local_date < :end
     )

@@ -73,11 +73,10 @@ def _statement(filters: TransferFilter, *, limit: bool) -> tuple[TextClause, dic
         text(
             f"""
             SELECT t.id, t.created_at, t.kind, t.debit_account_id, t.credit_account_id, t.amount AS amount_g,
-                   COALESCE(t.behaviour_id, o.behaviour_id) AS behaviour_id, b.behaviour_type, b.partner_id,
+                   t.behaviour_id, b.behaviour_type, b.partner_id,
                    t.factor_version_id, t.reverses_transfer_id, t.reason, t.actor
               FROM ledger_transfer t
-              LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
-              LEFT JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+              LEFT JOIN ingest_behaviour b ON b.id = t.behaviour_id
              WHERE {where}
              ORDER BY t.id
              {"LIMIT :limit" if limit else ""}

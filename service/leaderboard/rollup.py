@@ -102,13 +102,12 @@ CHANGES_SQL = text(
 )
 
 # The entries a board counts, each with the behaviour (`b`) behind it: issuances, and reversals, which
-# count against the behaviour of the issuance they take back. The roll-up and a resident's live standing
+# carry the behaviour of the issuance they take back and count against it. The roll-up and a resident's live standing
 # both read through this.
 SCORED_ENTRIES = """
     ledger_entry e
     JOIN ledger_transfer t ON t.id = e.transfer_id AND t.kind IN ('issuance', 'reversal')
-    LEFT JOIN ledger_transfer o ON o.id = t.reverses_transfer_id
-    JOIN ingest_behaviour b ON b.id = COALESCE(t.behaviour_id, o.behaviour_id)
+    JOIN ingest_behaviour b ON b.id = t.behaviour_id
 """
 
 ROLLUP_SQL = text(
