@@ -275,18 +275,23 @@ async def retired_g(session: AsyncSession | ReadSession, enterprise_id: int) -> 
 
 _PROVENANCE = text(
     """
-    SELECT b.behaviour_type, f.set_code AS factor_set, f.version AS factor_version, sum(m.grams)::bigint AS grams,
-           count(DISTINCT b.id) AS behaviours, min(b.local_date) AS earned_from, max(b.local_date) AS earned_until
+    SELECT m.transfer_id, b.behaviour_type, f.set_code AS factor_set, f.version AS factor_version,
+           sum(m.grams)::bigint AS grams, count(DISTINCT b.id) AS behaviours,
+           min(b.local_date) AS earned_from, max(b.local_date) AS earned_until
       FROM ledger_lot_move m
       JOIN ledger_transfer l ON l.id = m.lot_id
       JOIN ingest_behaviour b ON b.id = l.behaviour_id
       JOIN factor_version f ON f.id = l.factor_version_id
-     WHERE m.transfer_id = :transfer
-     GROUP BY b.behaviour_type, f.set_code, f.version
-     ORDER BY grams DESC, b.behaviour_type, f.version
+     WHERE m.transfer_id = ANY(CAST(:transfers AS bigint[]))
+     GROUP BY m.transfer_id, b.behaviour_type, f.set_code, f.version
+     ORDER BY m.transfer_id, grams DESC, b.behaviour_type, f.version
     """
 )
 
 
-async def provenance(session: AsyncSession | ReadSession, transfer_id: int) -> Sequence[Row[Any]]:
-    return (await session.execute(_PROVENANCE, {"transfer": transfer_id})).all()
+async def provenance(session: AsyncSession | ReadSession, transfer_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+    """Where the credits of each retirement came from, by retirement transfer, in one query."""
+    lines: dict[int, list[Row[Any]]] = {transfer_id: [] for transfer_id in transfer_ids}
+    for row in (await session.execute(_PROVENANCE, {"transfers": list(transfer_ids)})).all():
+        lines[row.transfer_id].append(row)
+    return lines

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Enterprise, EnterpriseStatus
@@ -335,7 +337,7 @@ async def retire(session: AsyncSession, *, enterprise_id: int, data: RetirementC
             data.beneficiary,
         ):
             raise DuplicateConflict("This client_id already retired other credits.", "该 client_id 已用于另一笔注销。")
-        return await _certificate_read(session, existing, enterprise), False
+        return await _read_certificate(session, existing, enterprise), False
     available = await repository.retirable(session, account.id)
     held = sum(h.grams for h in available)
     if held < data.amount_g:
@@ -365,13 +367,10 @@ async def retire(session: AsyncSession, *, enterprise_id: int, data: RetirementC
             "retirement_transfer_id": transfer_id,
         },
     )
-    return await _certificate_read(session, certificate, enterprise), True
+    return await _read_certificate(session, certificate, enterprise), True
 
 
-async def _certificate_read(
-    session: AsyncSession | ReadSession, certificate: Certificate, enterprise: Enterprise
-) -> CertificateRead:
-    lines = await repository.provenance(session, certificate.retirement_transfer_id)
+def _certificate_read(certificate: Certificate, enterprise: Enterprise, lines: Sequence[Row[Any]]) -> CertificateRead:
     return CertificateRead(
         number=certificate.number,
         enterprise_id=enterprise.id,
@@ -384,17 +383,23 @@ async def _certificate_read(
     )
 
 
+async def _read_certificate(
+    session: AsyncSession | ReadSession, certificate: Certificate, enterprise: Enterprise
+) -> CertificateRead:
+    lines = await repository.provenance(session, [certificate.retirement_transfer_id])
+    return _certificate_read(certificate, enterprise, lines[certificate.retirement_transfer_id])
+
+
 async def certificate(session: AsyncSession | ReadSession, number: str) -> CertificateRead:
     found = await repository.certificate_by_number(session, number.strip().upper())
     if found is None:
         raise CertificateNotFound
-    return await _certificate_read(session, *found)
+    return await _read_certificate(session, *found)
 
 
 async def certificates_of(session: AsyncSession | ReadSession, enterprise_id: int) -> list[CertificateRead]:
     enterprise = await repository.get_enterprise(session, enterprise_id)
     assert enterprise is not None
-    return [
-        await _certificate_read(session, c, enterprise)
-        for c in await repository.certificates_of(session, enterprise_id)
-    ]
+    certificates = await repository.certificates_of(session, enterprise_id)
+    lines = await repository.provenance(session, [c.retirement_transfer_id for c in certificates])
+    return [_certificate_read(c, enterprise, lines[c.retirement_transfer_id]) for c in certificates]
