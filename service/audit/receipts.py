@@ -100,9 +100,9 @@ async def receipt(
 
 
 async def consistency(connection: ReadSession, first: int, second: int) -> ConsistencyRead:
-    earlier, later = await checkpoint(connection, first), await checkpoint(connection, second)
-    if first > second:
+    if first > second:  # no checkpoint of the later size can precede the earlier one
         raise CheckpointNotFound("`first` must not be larger than `second`.", "first 不能大于 second。")
+    earlier, later = await checkpoint(connection, first), await checkpoint(connection, second)
     return ConsistencyRead(
         first=earlier, second=later, proof=await _hashes(connection, merkle.consistency_ranges(first, second))
     )

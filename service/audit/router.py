@@ -95,7 +95,7 @@ async def entry_receipt(
         Path(
             ge=1,
             le=BIGINT_MAX,
-            description="The ledger entry's id, from the balance history or a receipt.",
+            description="The ledger entry's id: `entry.id` of a receipt.",
             examples=[2087],
         ),
     ],
