@@ -201,7 +201,7 @@ async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep) -> l
 @router.patch(
     "/v1/enterprise/rewards/{reward_id}",
     tags=["enterprise"],
-    responses=problems(EnterpriseNotApproved, RewardNotFound, RewardUnavailable),
+    responses=problems(EnterpriseNotApproved, RewardNotFound),
 )
 async def change_reward(
     user: EnterpriseUser, reward_id: RewardId, body: RewardUpdate, session: SessionDep

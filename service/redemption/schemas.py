@@ -4,10 +4,19 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, AwareDatetime, Field, StringConstraints, model_validator
 
 from service.kit.schemas import InputSchema, Schema
 from service.redemption.models import RewardCategory, RewardStatus, VoucherStatus
+
+
+def _https(url: AnyHttpUrl) -> AnyHttpUrl:
+    if url.scheme != "https":
+        raise ValueError("must be an https address")
+    return url
+
+
+HttpsUrl = Annotated[AnyHttpUrl, AfterValidator(_https)]
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -89,16 +98,12 @@ class RewardCreate(InputSchema):
     voucher_valid_days: int = Field(
         default=30, ge=1, le=366, description="Days a voucher stays usable once issued.", examples=[30]
     )
-    image_url: AnyHttpUrl | None = Field(
-        default=None, description="An https image for the card.", examples=[_IMAGE_URL]
-    )
+    image_url: HttpsUrl | None = Field(default=None, description="An https image for the card.", examples=[_IMAGE_URL])
 
     @model_validator(mode="after")
     def _window(self) -> Self:
         if self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
-        if self.image_url is not None and self.image_url.scheme != "https":
-            raise ValueError("image_url must be https")
         return self
 
 
@@ -115,7 +120,7 @@ class RewardUpdate(InputSchema):
     status: RewardStatus | None = Field(
         default=None, description="`withdrawn` takes it off the catalogue.", examples=["withdrawn"]
     )
-    image_url: AnyHttpUrl | None = Field(
+    image_url: HttpsUrl | None = Field(
         default=None,
         description="A new https image.",
         examples=["https://img.example.com/rewards/low-carbon-coffee-2.jpg"],

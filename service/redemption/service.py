@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Enterprise, EnterpriseStatus
 from service.db import ReadSession
+from service.errors import ValidationFailed
 from service.ingest.errors import AccountFrozen, DuplicateConflict
 from service.ledger import lots
 from service.ledger.errors import InsufficientCredits
@@ -143,14 +144,18 @@ async def change_reward(
         raise RewardNotFound
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"add_stock", "image_url"})
     if changes.image_url is not None:
-        if changes.image_url.scheme != "https":
-            raise RewardUnavailable("image_url must be https.", "image_url 须为 https 地址。")
         values["image_url"] = str(changes.image_url)
     if changes.add_stock:
         values["stock_total"] = reward.stock_total + changes.add_stock
         values["stock_left"] = reward.stock_left + changes.add_stock
     if changes.valid_until is not None and changes.valid_until <= reward.valid_from:
-        raise RewardUnavailable("valid_until must be after valid_from.", "结束时间须晚于开始时间。")
+        raise ValidationFailed(
+            "valid_until must be after valid_from.",
+            "结束时间须晚于开始时间。",
+            errors=[
+                {"field": "valid_until", "in": "body", "code": "BEFORE_VALID_FROM", "message": "not after valid_from"}
+            ],
+        )
     if not values:
         return reward_read(reward, enterprise)
     return reward_read(await repository.update_reward(session, reward.id, values), enterprise)

@@ -116,6 +116,19 @@ async def test_registering_twice_with_the_same_credit_code_is_refused(client: ht
 # ---------------------------------------------------------------------------------------------- catalogue
 
 
+async def test_a_bad_change_to_a_reward_is_a_422_and_changes_nothing(client: httpx.AsyncClient, cafe: Tokens) -> None:
+    reward = await publish(client, cafe)
+    url = f"{ENTERPRISE_REWARDS}/{reward['id']}"
+
+    plain_http = await client.patch(url, json={"image_url": "http://img.example.cn/a.png"}, headers=bearer(cafe))
+    too_early = await client.patch(url, json={"valid_until": reward["valid_from"]}, headers=bearer(cafe))
+
+    assert_problem(plain_http, 422, "VALIDATION_FAILED")
+    assert assert_problem(too_early, 422, "VALIDATION_FAILED")["errors"][0]["field"] == "valid_until"
+    mine = (await client.get(ENTERPRISE_REWARDS, headers=bearer(cafe))).json()
+    assert [(r["image_url"], r["valid_until"]) for r in mine] == [(reward["image_url"], reward["valid_until"])]
+
+
 async def test_residents_browse_rewards_on_offer_by_category_page_by_page(
     client: httpx.AsyncClient, cafe: Tokens, alice: Tokens
 ) -> None:
