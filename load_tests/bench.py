@@ -42,6 +42,7 @@ from typing import Any
 import asyncpg
 
 from load_tests.common.http import KeepAliveClient
+from load_tests.common.service import start_service, wait_ready
 from service.accounts import service as accounts_service
 from service.accounts.models import Role
 from service.accounts.signing import signed_headers
@@ -526,23 +527,16 @@ async def leaderboard_reads(keyring: Keyring, district: list[int], tokens: list[
 
 
 def start_server(url: str, **env_extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TANPUHUI_")},
-        "TANPUHUI_ENV": "test",
-        "TANPUHUI_DATABASE_URL": url,
-        "TANPUHUI_MIGRATE_ON_START": "false",
-        "TANPUHUI_DEMO_ADMIN": "false",
-        "TANPUHUI_LOG_LEVEL": "WARNING",
-        "TANPUHUI_RATE_RESIDENT_WRITES_PER_MIN": "100000",
-        "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
-        "TANPUHUI_DB_POOL_SIZE": str(CONCURRENCY // WORKERS + 2),
-        "TANPUHUI_FACTORS_DIR": str(CHECKOUT / "emission_factors"),
-        **env_extra,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(PORT), "--workers", str(WORKERS)],
-        env=env,
-        cwd=CHECKOUT,
+    return start_service(
+        url,
+        PORT,
+        workers=WORKERS,
+        settings={
+            "TANPUHUI_RATE_RESIDENT_WRITES_PER_MIN": "100000",
+            "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
+            "TANPUHUI_DB_POOL_SIZE": str(CONCURRENCY // WORKERS + 2),
+            **env_extra,
+        },
     )
 
 
@@ -591,22 +585,6 @@ async def warm_up(tokens: list[str], events: Events) -> None:
     """A few seconds of recording before measuring: every pooled connection prepares its statements once,
     as in a service that has been running."""
     await record_single("warm-up", tokens, events, seconds=WARMUP_SECONDS, emit_line=False)
-
-
-async def wait_ready(process: subprocess.Popen[bytes]) -> None:
-    for _ in range(120):
-        if process.poll() is not None:
-            raise SystemExit("the service exited while starting")
-        try:
-            client = await KeepAliveClient.open("127.0.0.1", PORT)
-            status, _ = await client.request("GET", "/readyz", b"", {})
-            await client.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.5)
-    raise SystemExit("the service did not become ready")
 
 
 async def timed(label: str, step: Callable[[], Awaitable[Any]]) -> Any:
@@ -674,7 +652,7 @@ async def run(url: str) -> None:
     lags: list[float] = []
     process = start_server(url)
     try:  # a first service run measures nothing: it brings the database's caches and statistics to speed
-        await wait_ready(process)
+        await wait_ready(PORT, process)
         await warm_up(tokens, events)
         await drain(pool, "record_single", rollup=True, sealer=True)
     finally:
@@ -686,7 +664,7 @@ async def run(url: str) -> None:
                 url, TANPUHUI_LEADERBOARD_ROLLUP=str(rollup).lower(), TANPUHUI_RECEIPT_SEALER=str(sealer).lower()
             )
             try:
-                await wait_ready(process)
+                await wait_ready(PORT, process)
                 await drain(pool, "record_single", rollup=rollup, sealer=sealer)
                 await warm_up(tokens, events)
                 await drain(pool, "record_single", rollup=rollup, sealer=sealer)
@@ -708,7 +686,7 @@ async def run(url: str) -> None:
 
     process = start_server(url)
     try:
-        await wait_ready(process)
+        await wait_ready(PORT, process)
         await pool.execute("ANALYZE")
         await record_batch(cache, events, key.key_id, secret)
     finally:
@@ -734,7 +712,7 @@ async def run(url: str) -> None:
     pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=2, max_size=2)
     process = start_server(url)
     try:
-        await wait_ready(process)
+        await wait_ready(PORT, process)
         await drain(pool, "record_single_large_ledger")
         await warm_up(tokens, events)
         await drain(pool, "record_single_large_ledger")
@@ -745,7 +723,7 @@ async def run(url: str) -> None:
     district = await timed(f"seed {LEADERBOARD_RESIDENTS:,} residents with scores", lambda: seed_district(pool))
     process = start_server(url)
     try:
-        await wait_ready(process)
+        await wait_ready(PORT, process)
         await drain(pool, "leaderboard reads")
         await warm_up(tokens, events)
         await drain(pool, "leaderboard reads")

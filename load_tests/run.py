@@ -43,7 +43,8 @@ import httpx
 
 from load_tests.common.ledger_check import check_acknowledged, read_acknowledged
 from load_tests.common.seed import seed
-from service.db import EmbeddedPostgres, run_migrations, to_async_url
+from load_tests.common.service import start_service, wait_ready
+from service.db import EmbeddedPostgres, run_migrations
 from service.kit.devdb import CHECKOUT, admin_connection, with_database
 
 THRESHOLDS = CHECKOUT / "load_tests" / "thresholds.toml"
@@ -71,42 +72,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def start_service(url: str, port: int, workers: int, results: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TANPUHUI_")},
-        "TANPUHUI_ENV": "test",
-        "TANPUHUI_DATABASE_URL": url,
-        "TANPUHUI_MIGRATE_ON_START": "false",
-        "TANPUHUI_DEMO_ADMIN": "false",
-        "TANPUHUI_LOG_LEVEL": "WARNING",
-        "TANPUHUI_FACTORS_DIR": str(CHECKOUT / "emission_factors"),
-        # every simulated resident and partner comes from this one address
-        "TANPUHUI_RATE_SIGNIN_PER_IP_PER_MIN": "1000000",
-        "TANPUHUI_RATE_RESIDENT_SIGNIN_PER_IP_PER_MIN": "1000000",
-        "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
-        "TANPUHUI_RATE_VOUCHER_CHECKS_PER_MIN": "100000",
-    }
-    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)]
-    output = (results / "service.log").open("ab")
-    return subprocess.Popen(command, env=env, cwd=CHECKOUT, stdout=output, stderr=subprocess.STDOUT)
-
-
-async def wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> float:
-    """Seconds until /readyz answers 200."""
-    began = time.monotonic()
-    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-        while time.monotonic() - began < timeout_s:
-            if process.poll() is not None:
-                raise SystemExit("the service exited while starting; see service.log")
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return time.monotonic() - began
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.25)
-    raise SystemExit("the service did not become ready")
 
 
 def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
@@ -252,10 +217,22 @@ async def run(args: argparse.Namespace, server: str, results: Path, embedded: Em
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        service = start_service(url, port, args.workers, results)
+        service = start_service(
+            url,
+            port,
+            workers=args.workers,
+            output=(results / "service.log").open("ab"),
+            # every simulated resident and partner comes from this one address
+            settings={
+                "TANPUHUI_RATE_SIGNIN_PER_IP_PER_MIN": "1000000",
+                "TANPUHUI_RATE_RESIDENT_SIGNIN_PER_IP_PER_MIN": "1000000",
+                "TANPUHUI_RATE_PARTNER_WRITES_PER_MIN": "100000",
+                "TANPUHUI_RATE_VOUCHER_CHECKS_PER_MIN": "100000",
+            },
+        )
         faults = FaultLog()
         try:
-            log(f"service ready in {await wait_ready(base, service):.1f} s on {base}")
+            log(f"service ready in {await wait_ready(port, service):.1f} s on {base}")
             locust = await asyncio.create_subprocess_exec(
                 *[sys.executable, "-m", "locust", "-f", str(CHECKOUT / "load_tests" / "locustfile.py")],
                 *["--headless", "--users", str(args.users), "--spawn-rate", str(args.spawn_rate)],
@@ -329,11 +306,7 @@ async def main(args: argparse.Namespace) -> int:
     if args.server_url and not args.faults:
         server = args.server_url
     elif os.environ.get("TANPUHUI_DATABASE_URL") and not args.faults:
-        server = (
-            to_async_url(os.environ["TANPUHUI_DATABASE_URL"])
-            .set(database="postgres")
-            .render_as_string(hide_password=False)
-        )
+        server = with_database(os.environ["TANPUHUI_DATABASE_URL"], "postgres")
     else:
         embedded = EmbeddedPostgres(results / "postgres" if args.faults else CHECKOUT / ".data" / "load-postgres")
         server = await asyncio.to_thread(embedded.start)
