@@ -69,7 +69,9 @@ class Report:
         return all(check.ok for check in self.checks)
 
 
-_BALANCE_CHECKS = {
+# The ledger's invariants, each a query for what breaks it: `audit verify` runs them all, and so does
+# every test that changes the ledger (tests/fixtures/behaviours.py).
+LEDGER_CHECKS = {
     "negative balance": "SELECT id, balance FROM ledger_account WHERE kind <> 'system' AND balance < 0",
     "balance differs from the sum of its entries": """
         SELECT a.id, a.balance, coalesce(sum(e.amount), 0) AS entries
@@ -99,6 +101,19 @@ _BALANCE_CHECKS = {
           FROM ledger_account a LEFT JOIN per_account p ON p.account_id = a.id
          WHERE a.kind <> 'system' AND (coalesce(p.grams, 0) <> a.balance OR coalesce(p.least, 0) < 0)
     """,
+    "transfer after issuance does not move lots of its amount": """
+        SELECT t.id, t.kind, t.amount, coalesce(sum(m.grams), 0) AS moved
+          FROM ledger_transfer t LEFT JOIN ledger_lot_move m ON m.transfer_id = t.id
+         WHERE t.kind <> 'issuance'
+         GROUP BY t.id, t.kind, t.amount
+        HAVING coalesce(sum(m.grams), 0) <> t.amount
+    """,
+    "retired grams differ from the certificates": """
+        SELECT retired, certified
+          FROM (SELECT (SELECT coalesce(sum(amount), 0) FROM ledger_transfer WHERE kind = 'retirement') AS retired,
+                       (SELECT coalesce(sum(amount_g), 0) FROM redemption_certificate) AS certified) s
+         WHERE retired <> certified
+    """,
 }
 
 
@@ -108,7 +123,7 @@ async def _balances(connection: AsyncConnection, progress: Progress) -> Check:
     if total != 0:
         check.problem(f"sum of all balances is {total} g, not zero")
     check.checked += 1
-    for what, sql in _BALANCE_CHECKS.items():
+    for what, sql in LEDGER_CHECKS.items():
         for row in await connection.execute(text(sql)):
             check.problem(f"{what}: {dict(row._mapping)}")
         check.checked += 1
