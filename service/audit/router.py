@@ -32,7 +32,7 @@ from service.db import ReadSessionDep, database_of
 from service.errors import DatabaseUnavailable, ValidationFailed
 from service.factors.model import BehaviourType
 from service.kit.openapi import problems
-from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.pagination import Cursor, decode_cursor, encode_cursor
 from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
@@ -147,9 +147,7 @@ async def admin_actions(
         AwareDatetime | None, Query(description="Before this time.", examples=["2026-12-01T00:00:00+08:00"])
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[20])] = 100,
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
-    ] = None,
+    cursor: Cursor = None,
 ) -> ActionPage:
     """The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…"""
     rows = await actions.search(
@@ -202,9 +200,7 @@ async def search_transfers(
     session: ReadSessionDep,
     filters: FilterDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.", examples=[20])] = 100,
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
-    ] = None,
+    cursor: Cursor = None,
 ) -> TransferPage:
     """Search the ledger's transfers, oldest first."""
     rows = await search.page(session, filters, after=decode_cursor(cursor) or 0, limit=limit + 1)

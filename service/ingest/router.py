@@ -40,7 +40,7 @@ from service.ingest.schemas import (
     ReviewResult,
 )
 from service.kit.openapi import problems
-from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
@@ -52,11 +52,6 @@ BehaviourId = Annotated[
     ),
 ]
 FlagId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The flag's id.", examples=[7])]
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", examples=[20])]
-Cursor = Annotated[
-    str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
-]
 
 
 @router.post(

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Annotated
+
+from fastapi import Query
 
 from service.errors import BadRequest
+
+# The query parameters of every cursor-paged list.
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", examples=[20])]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
+]
 
 
 class InvalidCursor(BadRequest):

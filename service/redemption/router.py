@@ -14,7 +14,7 @@ from service.errors import DatabaseUnavailable, RateLimited
 from service.ingest.errors import AccountFrozen, DuplicateConflict
 from service.kit import ratelimit
 from service.kit.openapi import answers, problems
-from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from service.kit.schemas import BIGINT_MAX
 from service.ledger.errors import InsufficientCredits
 from service.redemption import repository, service
@@ -53,11 +53,6 @@ router = APIRouter()
 
 RewardId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])]
 VoucherId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The voucher's id.", examples=[31])]
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size.", examples=[20])]
-Cursor = Annotated[
-    str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
-]
 
 
 def _enterprise_id(user: EnterpriseUser) -> int:
