@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -170,7 +171,12 @@ async def _scan_page(
                     window_s=limits.burst_window_s,
                 )
             )
-    for device in await connection.execute(_SHARED_DEVICES, {"residents": limits.device_residents}):
+    last = rows[-1].id if len(rows) == PAGE else upto
+    # Devices do not depend on the page: they are looked at once the scan has caught up, not per page.
+    devices: Sequence[Row[Any]] = []
+    if last == upto:
+        devices = (await connection.execute(_SHARED_DEVICES, {"residents": limits.device_residents})).all()
+    for device in devices:
         flags.append(
             _flag(
                 "shared_device",
@@ -183,7 +189,6 @@ async def _scan_page(
     raised = 0
     if flags:
         raised = (await connection.execute(_RAISE, {"flags": json.dumps(flags, default=str)})).rowcount
-    last = rows[-1].id if len(rows) == PAGE else upto
     return last, raised
 
 
