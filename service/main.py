@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -167,9 +168,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logger.warning("database unavailable at start; recording waits for it")
                 tasks.append(asyncio.create_task(_prepare_ingest_when_possible(db, settings, ingest)))
             logger.info("tanpuhui ready", extra={"env": settings.env.value})
+            # What start-up built lives as long as the process: out of the collector's sight, a full
+            # collection scans only what requests left behind (about 4 ms rather than 100 ms a pause).
+            gc.collect()
+            gc.freeze()
             try:
                 yield
             finally:
+                gc.unfreeze()
                 for task in tasks:
                     task.cancel()
                 for task in tasks:

@@ -241,8 +241,28 @@ async def test_a_token_whose_role_was_raised_to_super_admin_is_refused(
 
 @pytest.mark.parametrize(
     "claim_change",
-    [{"exp": None}, {"iss": "someone-else"}, {"sub": "user:1"}, {"role": "wizard"}],
-    ids=["no-exp", "foreign-issuer", "resident-role-on-a-user", "unknown-role"],
+    [
+        {"exp": None},
+        {"iat": None},
+        {"exp": "2099-01-01"},
+        {"exp": True},
+        {"iss": "someone-else"},
+        {"sub": "user:1"},
+        {"role": "wizard"},
+        {"iat": 4102444800},
+        {"nbf": 4102444800},
+    ],
+    ids=[
+        "no-exp",
+        "no-iat",
+        "exp-a-string",
+        "exp-a-boolean",
+        "foreign-issuer",
+        "resident-role-on-a-user",
+        "unknown-role",
+        "issued-in-2100",
+        "not-before-2100",
+    ],
 )
 async def test_a_correctly_signed_token_with_claims_that_are_not_ours_is_refused(
     keyed: Keyed, claim_change: dict[str, Any]
@@ -257,6 +277,37 @@ async def test_a_correctly_signed_token_with_claims_that_are_not_ours_is_refused
     token = forge({"alg": "EdDSA", "typ": "JWT", "kid": KID}, claims, keyed.key.sign)
 
     assert_problem(await me(keyed.client, token), 401, "INVALID_TOKEN")
+
+
+async def test_a_token_whose_expiry_is_not_a_finite_number_is_refused(keyed: Keyed) -> None:
+    claims = claims_of((await dev_sign_in(keyed.client, "alice"))["access_token"])
+    header = _b64json({"alg": "EdDSA", "typ": "JWT", "kid": KID})
+    # JSON has no NaN or Infinity, but Python's parser reads them: a token must not live forever by them
+    for spelling in ("NaN", "Infinity"):
+        body = json.dumps(claims).replace(f'"exp": {claims["exp"]}', f'"exp": {spelling}')
+        signing_input = f"{header}.{_b64(body.encode())}"
+        token = f"{signing_input}.{_b64(keyed.key.sign(signing_input.encode()))}"
+
+        assert_problem(await me(keyed.client, token), 401, "INVALID_TOKEN")
+
+
+async def test_a_good_token_respelt_with_other_trailing_bits_is_refused(keyed: Keyed) -> None:
+    """Base64url lets the last character of a segment carry unused bits; one token has one spelling."""
+    token = (await dev_sign_in(keyed.client, "alice"))["access_token"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    signature = token.rsplit(".", 1)[1]
+    assert len(signature) % 4 == 2  # 64 bytes: the last character carries 4 unused bits
+    respelt = token[:-1] + alphabet[alphabet.index(token[-1]) ^ 1]
+    assert _unb64(respelt.rsplit(".", 1)[1]) == _unb64(signature)
+
+    assert (await me(keyed.client, token)).status_code == 200
+    assert_problem(await me(keyed.client, respelt), 401, "INVALID_TOKEN")
+
+
+async def test_a_token_of_deeply_nested_json_is_refused_not_a_server_error(client: httpx.AsyncClient) -> None:
+    token = f"{_b64(b'[' * 100_000)}.e30.AAAA"
+
+    assert_problem(await me(client, token), 401, "INVALID_TOKEN")
 
 
 @pytest.mark.parametrize(
