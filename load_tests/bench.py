@@ -141,9 +141,6 @@ async def floor_single(
     seconds: float = SINGLE_SECONDS,
     emit_line: bool = True,
 ) -> None:
-    sql = str(RECORD_SQL).replace(":records", "$1").replace(":source", "$2").replace(":partner_id", "$3")
-    sql = sql.replace(":issuance", "$4").replace(":today", "$5").replace(":budget", "$6")
-    sql = sql.replace(":rate_key", "$7").replace(":rate_interval", "$8").replace(":rate_burst", "$9")
     today = local_date(datetime.now(UTC))
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
@@ -155,7 +152,7 @@ async def floor_single(
                 record = floor_payload(cache, events.resident_ids[index], body, 0)
                 began = time.perf_counter()
                 await connection.fetch(
-                    sql,
+                    RECORD_SQL,
                     json.dumps([record]),
                     "resident",
                     None,
@@ -184,19 +181,6 @@ async def floor_single(
 async def floor_batch(
     pool: asyncpg.Pool, cache: FactorCache, events: Events, issuance: list[int], partner_id: int
 ) -> None:
-    sql = str(RECORD_SQL)
-    for name, number in (
-        ("records", 1),
-        ("source", 2),
-        ("partner_id", 3),
-        ("issuance", 4),
-        ("today", 5),
-        ("budget", 6),
-        ("rate_key", 7),
-        ("rate_interval", 8),
-        ("rate_burst", 9),
-    ):
-        sql = sql.replace(f":{name}", f"${number}")
     today = local_date(datetime.now(UTC))
     batches = [_partner_batch(cache, events) for _ in range(BATCHES)]
     started = time.perf_counter()
@@ -204,7 +188,7 @@ async def floor_batch(
     async def send(batch: list[dict[str, Any]]) -> None:
         async with pool.acquire() as connection:
             await connection.fetch(
-                sql, json.dumps(batch), "partner", partner_id, issuance, today, None, None, None, None
+                RECORD_SQL, json.dumps(batch), "partner", partner_id, issuance, today, None, None, None, None
             )
 
     for group in range(0, len(batches), 2):

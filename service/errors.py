@@ -227,17 +227,25 @@ _HTTP_STATUS_ERRORS: dict[int, type[AppError]] = {
 }
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, raised through SQLAlchemy or straight from asyncpg."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        exc = exc.orig  # type: ignore[assignment]
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return str(sqlstate) if sqlstate else None
+
+
 def is_database_outage(exc: BaseException) -> bool:
     """True for failures to reach the database, as opposed to a query the database refused."""
     if isinstance(exc, sqlalchemy.exc.TimeoutError | ConnectionError | OSError):
         return True
-    if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError):
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        # 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
-        return bool(sqlstate) and (str(sqlstate).startswith("08") or str(sqlstate) in {"57P01", "57P02", "57P03"})
-    return False
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError)
+    ):
+        return True
+    sqlstate = _sqlstate(exc)
+    # 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
+    return sqlstate is not None and (sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"})
 
 
 def log_background_failure(log: logging.Logger, task: str, exc: BaseException) -> None:
@@ -252,12 +260,8 @@ def log_background_failure(log: logging.Logger, task: str, exc: BaseException) -
 def refused_input(exc: BaseException) -> AppError | None:
     """Input the schemas let through but PostgreSQL refuses to store: still the caller's bad input.
     Bodies are checked by the input schemas; this catches the same in query and path text."""
-    if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        if sqlstate == "22021":  # character_not_in_repertoire: a NUL character in text
-            return ValidationFailed(
-                "Text may not contain the NUL character (U+0000).", "文本不能包含 NUL 字符（U+0000）。"
-            )
+    if _sqlstate(exc) == "22021":  # character_not_in_repertoire: a NUL character in text
+        return ValidationFailed("Text may not contain the NUL character (U+0000).", "文本不能包含 NUL 字符（U+0000）。")
     return None
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
 from service.audit import actions
-from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
+from service.db import DatabaseDep, ReadSessionDep, SessionDep, StatementConnectionDep
 from service.errors import NotFound, RateLimited
 from service.ingest import flags, service
 from service.ingest.deps import IngestDep
@@ -81,11 +81,14 @@ async def record_behaviour(
     resident: CurrentResident,
     body: BehaviourCreate,
     connection: StatementConnectionDep,
+    db: DatabaseDep,
     ingest: IngestDep,
     response: Response,
 ) -> RecordedBehaviour:
     """Record a low-carbon behaviour; answers the credit, its calculation and the new balance."""
-    recorded = await service.record_for_resident(connection, ingest=ingest, resident_id=resident.subject_id, body=body)
+    recorded = await service.record_for_resident(
+        connection, sessions=db.sessionmaker, ingest=ingest, resident_id=resident.subject_id, body=body
+    )
     if recorded.replayed:
         response.status_code = status.HTTP_200_OK
     return recorded
@@ -113,11 +116,11 @@ async def my_behaviour(
 
 @router.post("/v1/partner/behaviours", tags=["partner"])
 async def partner_batch(
-    caller: CurrentPartner, body: PartnerBatch, connection: StatementConnectionDep, ingest: IngestDep
+    caller: CurrentPartner, body: PartnerBatch, connection: StatementConnectionDep, db: DatabaseDep, ingest: IngestDep
 ) -> BatchResult:
     """Push up to 1,000 verified records; each gets its own outcome."""
     return await service.record_partner_batch(
-        connection, ingest=ingest, partner_id=caller.partner.id, records=body.records
+        connection, sessions=db.sessionmaker, ingest=ingest, partner_id=caller.partner.id, records=body.records
     )
 
 

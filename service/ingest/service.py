@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db import ReadSession
 from service.errors import DatabaseUnavailable, NotFound, RateLimited
@@ -75,9 +75,15 @@ LAPSING = (OutsideClaimWindow, NoFactorInForce)
 
 
 async def record_for_resident(
-    connection: AsyncConnection, *, ingest: Ingest, resident_id: int, body: BehaviourCreate
+    connection: asyncpg.Connection,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    ingest: Ingest,
+    resident_id: int,
+    body: BehaviourCreate,
 ) -> RecordedBehaviour:
-    """One round trip on an autocommit connection: the recording function is one atomic statement."""
+    """One round trip: the recording function is one atomic statement. A retry of a key already used
+    reads what was stored in a session of its own."""
     ingest.require_ready()
     now = datetime.now(UTC)
     evidence = body.evidence if body.evidence and body.evidence.model_dump(exclude_none=True) else None
@@ -89,7 +95,7 @@ async def record_for_resident(
     except LAPSING:
         # A retry of a behaviour recorded before answers as it did then, even once its claim window has
         # closed; only a key never used is judged afresh.
-        async with AsyncSession(bind=connection) as session:
+        async with sessions() as session:
             before = await repository.resident_behaviour_by_client_id(
                 session, resident_id=resident_id, client_id=str(body.client_id)
             )
@@ -124,7 +130,7 @@ async def record_for_resident(
     if row.outcome == "replay":
         if row.content_sha256.hex() != digest:
             raise DuplicateConflict(extra={"behaviour_id": row.behaviour_id})
-        async with AsyncSession(bind=connection) as session:
+        async with sessions() as session:
             behaviour = await repository.get_behaviour(session, row.behaviour_id)
         assert behaviour is not None
         return _replayed(ingest, behaviour, digest)
@@ -141,7 +147,7 @@ def _replayed(ingest: Ingest, behaviour: Behaviour, digest: str) -> RecordedBeha
     return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
 
 
-def _as_behaviour(record: dict[str, Any], prepared: Prepared, row: Row[Any], now: datetime) -> Behaviour:
+def _as_behaviour(record: dict[str, Any], prepared: Prepared, row: posting.Recorded, now: datetime) -> Behaviour:
     conversion = prepared.conversion
     return Behaviour(
         id=row.behaviour_id,
@@ -215,7 +221,7 @@ def _as_replay(behaviour: Behaviour) -> _Replay:
     )
 
 
-def _partner_outcome(index: int, external_id: str, row: Row[Any] | _Replay, digest: str) -> RecordOutcome:
+def _partner_outcome(index: int, external_id: str, row: posting.Recorded | _Replay, digest: str) -> RecordOutcome:
     common: dict[str, Any] = {"index": index, "external_id": external_id, "behaviour_id": row.behaviour_id}
     if row.outcome == "unknown_resident":
         return RecordOutcome(index=index, external_id=external_id, outcome="rejected", reason=UnknownResident.code)
@@ -237,7 +243,12 @@ def _partner_outcome(index: int, external_id: str, row: Row[Any] | _Replay, dige
 
 
 async def record_partner_batch(
-    connection: AsyncConnection, *, ingest: Ingest, partner_id: int, records: Sequence[dict[str, object]]
+    connection: asyncpg.Connection,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    ingest: Ingest,
+    partner_id: int,
+    records: Sequence[dict[str, object]],
 ) -> BatchResult:
     """Check every record on its own; send the good ones to the ledger in one call. One bad record never
     fails the batch."""
@@ -276,7 +287,7 @@ async def record_partner_batch(
                 **prepared.payload(record, None),
             }
         )
-    rows: Sequence[Row[Any]] = []
+    rows: Sequence[posting.Recorded] = []
     if ready:
         rows = await posting.record(
             connection,
@@ -292,7 +303,7 @@ async def record_partner_batch(
     raced = [digests[row.ord][0] for row in rows if row.outcome == "key_race"]
     stored: dict[str, Behaviour] = {}
     if raced or lapsed:
-        async with AsyncSession(bind=connection) as session:
+        async with sessions() as session:
             stored = await repository.partner_behaviours_by_key(
                 session, partner_id=partner_id, external_ids=[*raced, *(key for key, _, _ in lapsed.values())]
             )

@@ -1,6 +1,7 @@
 """The hot path's one round trip: hand prepared behaviours to ingest_record_batch() (migration 0002).
 
-Called as one statement (on the autocommit connection recording uses, its own transaction), that
+Called as one statement on a plain asyncpg connection (Database.statement_connection: the statement
+is its own transaction), that
 function first locks the batch's budget slots and then its residents' accounts, each in sorted order
 (one global order, so concurrent batches cannot deadlock). Then one statement answers a known
 idempotency key with the stored result, refuses a resident's report that overlaps a trip already
@@ -14,18 +15,37 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy import Row, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-RECORD_SQL = text(
-    """
-    SELECT * FROM ingest_record_batch(
-        CAST(:records AS jsonb), :source, :partner_id, CAST(:issuance AS bigint[]), :today, :budget,
-        :rate_key, CAST(:rate_interval AS interval), CAST(:rate_burst AS interval))
-    """
-)
+# Sent straight through asyncpg, which prepares it once per connection.
+RECORD_SQL = """
+    SELECT ord, outcome, behaviour_id, status, credited_g, capped_g, cap_reason, balance_after, content_sha256,
+           related_id, retry_after
+      FROM ingest_record_batch($1::jsonb, $2, $3, $4::bigint[], $5, $6, $7, $8::interval, $9::interval)
+"""
+
+
+class Recorded(NamedTuple):
+    """One row of ingest_record_batch(): what became of one record. Which of the other columns are set
+    depends on the outcome (retry_after only for rate_limited, related_id only for duplicate_trip, ...),
+    so they are typed as loosely as the row is."""
+
+    ord: int
+    outcome: str
+    behaviour_id: Any
+    status: Any
+    credited_g: Any
+    capped_g: Any
+    cap_reason: Any
+    balance_after: Any
+    content_sha256: Any
+    related_id: Any
+    retry_after: Any
+
 
 REVIEW_SQL = text(
     """
@@ -35,7 +55,7 @@ REVIEW_SQL = text(
 
 
 async def record(
-    session: AsyncConnection | AsyncSession,
+    connection: asyncpg.Connection,
     *,
     records: Sequence[dict[str, Any]],
     source: str,
@@ -45,23 +65,21 @@ async def record(
     budget_g: int | None,
     rate_key: str | None = None,
     rate_per_minute: int | None = None,
-) -> Sequence[Row[Any]]:
+) -> list[Recorded]:
     interval = timedelta(minutes=1) / rate_per_minute if rate_key and rate_per_minute else None
-    result = await session.execute(
+    rows = await connection.fetch(
         RECORD_SQL,
-        {
-            "records": json.dumps(records, separators=(",", ":")),
-            "source": source,
-            "partner_id": partner_id,
-            "issuance": list(issuance_accounts),
-            "today": today,
-            "budget": budget_g,
-            "rate_key": rate_key if interval else None,
-            "rate_interval": interval,
-            "rate_burst": timedelta(minutes=1) if interval else None,
-        },
+        json.dumps(records, separators=(",", ":")),
+        source,
+        partner_id,
+        list(issuance_accounts),
+        today,
+        budget_g,
+        rate_key if interval else None,
+        interval,
+        timedelta(minutes=1) if interval else None,
     )
-    return result.all()
+    return [Recorded(*row) for row in rows]
 
 
 async def review(
