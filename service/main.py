@@ -210,9 +210,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise DatabaseUnavailable from None
         return {"status": "ok"}
 
+    # Routes are matched in order, one after another: recording, most of the traffic, comes first.
+    app.include_router(ingest_router)
     app.include_router(accounts_router)
     app.include_router(factors_router)
-    app.include_router(ingest_router)
     app.include_router(ledger_router)
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
