@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import asyncpg
 from pydantic import ValidationError
@@ -44,6 +45,8 @@ from service.ingest.validation import Prepared, content_hash, local_date, prepar
 from service.kit.pagination import decode_cursor, encode_cursor
 from service.ledger import posting
 from service.ledger import repository as ledger_repository
+
+R = TypeVar("R", bound=BehaviourRead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,21 +138,49 @@ async def record_for_resident(
         assert behaviour is not None
         return _replayed(ingest, behaviour, digest)
     # A new record: the reply is built from what was computed and what the ledger answered.
-    return RecordedBehaviour(
-        **behaviour_read(ingest.cache, _as_behaviour(record, prepared, row, now)).model_dump(), replayed=False
-    )
+    return behaviour_read(ingest.cache, _just_recorded(record, prepared, row, now), RecordedBehaviour, replayed=False)
 
 
 def _replayed(ingest: Ingest, behaviour: Behaviour, digest: str) -> RecordedBehaviour:
     """The original result for a client_id recorded before; 409 if this request's content differs."""
     if behaviour.content_sha256.hex() != digest:
         raise DuplicateConflict(extra={"behaviour_id": behaviour.id})
-    return RecordedBehaviour(**behaviour_read(ingest.cache, behaviour).model_dump(), replayed=True)
+    return behaviour_read(ingest.cache, behaviour, RecordedBehaviour, replayed=True)
 
 
-def _as_behaviour(record: dict[str, Any], prepared: Prepared, row: posting.Recorded, now: datetime) -> Behaviour:
+@dataclass(frozen=True, slots=True)
+class JustRecorded:
+    """A behaviour as the ledger has just stored it, in the terms a reply reads: built from what was
+    computed and what the recording function answered, rather than an ORM object nobody loads."""
+
+    id: int
+    client_id: uuid.UUID | None
+    behaviour_type: str
+    category: str | None
+    status: str
+    occurred_at: datetime
+    ended_at: datetime
+    credited_g: int
+    capped_g: int
+    cap_reason: str | None
+    quantity: Decimal
+    unit: str
+    reported_quantity: Decimal
+    reported_unit: str
+    reduction_g_per_unit: Decimal
+    tier: str
+    weight: Decimal
+    exact_g: Decimal
+    grams: int
+    remainder_g: Decimal
+    factor_version_id: int
+    balance_after: int | None
+    created_at: datetime
+
+
+def _just_recorded(record: dict[str, Any], prepared: Prepared, row: posting.Recorded, now: datetime) -> JustRecorded:
     conversion = prepared.conversion
-    return Behaviour(
+    return JustRecorded(
         id=row.behaviour_id,
         client_id=uuid.UUID(record["client_id"]),
         behaviour_type=record["behaviour_type"],
@@ -334,7 +365,7 @@ async def record_partner_batch(
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _emission(cache: FactorCache, behaviour: Behaviour) -> tuple[FactorRef, Emission]:
+def _emission(cache: FactorCache, behaviour: Behaviour | JustRecorded) -> tuple[FactorRef, Emission]:
     stored = cache.get(behaviour.factor_version_id)
     if stored is None:
         raise LookupError(f"factor version {behaviour.factor_version_id} is not cached")
@@ -360,13 +391,14 @@ def _emission(cache: FactorCache, behaviour: Behaviour) -> tuple[FactorRef, Emis
     return ref, emission
 
 
-def behaviour_read(cache: FactorCache, behaviour: Behaviour) -> BehaviourRead:
+def behaviour_read(cache: FactorCache, behaviour: Behaviour | JustRecorded, model: type[R], **extra: Any) -> R:
+    """A behaviour with its calculation, as `model`: BehaviourRead, or a subclass whose own fields are `extra`."""
     factor, emission = _emission(cache, behaviour)
     formula = (
         f"{behaviour.quantity.normalize():f} {behaviour.unit} × {behaviour.reduction_g_per_unit.normalize():f} g/"
         f"{behaviour.unit} × {behaviour.weight.normalize():f} = {behaviour.exact_g.normalize():f} g → {behaviour.grams} g"
     )
-    return BehaviourRead(
+    return model(
         id=behaviour.id,
         client_id=behaviour.client_id,
         type=behaviour.behaviour_type,  # type: ignore[arg-type]
@@ -395,13 +427,14 @@ def behaviour_read(cache: FactorCache, behaviour: Behaviour) -> BehaviourRead:
         factor=factor,
         balance_g=behaviour.balance_after,
         recorded_at=behaviour.created_at,
+        **extra,
     )
 
 
 async def behaviour_reads(
     session: AsyncSession | ReadSession, *, cache: FactorCache, behaviours: Sequence[Behaviour]
 ) -> list[BehaviourRead]:
-    reads = [behaviour_read(cache, b) for b in behaviours]
+    reads = [behaviour_read(cache, b, BehaviourRead) for b in behaviours]
     transfers = {
         row.behaviour_id: row
         for row in await ledger_repository.transfers_of_behaviours(session, [b.id for b in behaviours])
