@@ -1,11 +1,16 @@
-"""A database outage while recording: a clear 503, and a retry with the same key credits exactly once."""
+"""A database outage while recording: a clear 503, a retry with the same key credits exactly once, and
+connections the database cut are replaced without a failed request."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
+
 from service.db import Database
+from service.kit.devdb import asyncpg_dsn
 from tests.conftest import Api
 from tests.fixtures.behaviours import (
     STATION_QR,
@@ -46,3 +51,31 @@ async def test_a_recording_during_an_outage_is_a_503_and_its_retry_credits_exact
     assert again.json()["replayed"] is True
     assert await balance(api.client, alice) == 468
     await assert_ledger_invariants(api)
+
+
+async def test_recording_reconnects_by_itself_after_the_database_cut_the_services_connections(
+    api: Api, sign_in_resident: Callable[[str], Awaitable[dict[str, Any]]]
+) -> None:
+    """A failover, a restart or an operator's pg_terminate_backend ends every connection the service
+    holds; the next recording takes a new one rather than failing on a dead one."""
+    alice = await sign_in_resident("alice")
+    before = await record(api.client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    assert before.status_code == 201, before.text
+    assert api.settings.database_url is not None
+    operator = await asyncpg.connect(**asyncpg_dsn(api.settings.database_url.get_secret_value()))
+    try:
+        cut = await operator.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await asyncio.sleep(0.1)
+
+        after = await record(api.client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR))
+
+        stored = await operator.fetch("SELECT credited_g FROM ingest_behaviour ORDER BY id")
+    finally:
+        await operator.close()
+    assert cut >= 1
+    assert after.status_code == 201, after.text
+    assert after.json()["balance_g"] == 2 * 468
+    assert [row["credited_g"] for row in stored] == [468, 468]
