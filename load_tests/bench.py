@@ -114,13 +114,14 @@ def floor_payload(cache: FactorCache, resident_id: int, body: dict[str, Any], or
     """The record exactly as the service would hand it to the ledger."""
     parsed = BehaviourCreate.model_validate(body)
     assert parsed.evidence is not None
-    digest = content_hash(parsed, {"evidence": parsed.evidence.model_dump(exclude_none=True)})
+    evidence = parsed.evidence.model_dump(exclude_none=True)
+    digest = content_hash(parsed, {"evidence": evidence})
     prepared = prepare(parsed, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
     return {
         "ord": ordinal,
         "resident_id": resident_id,
         "client_id": body["client_id"],
-        **prepared.payload(parsed, parsed.evidence),
+        **prepared.payload(parsed, evidence),
     }
 
 

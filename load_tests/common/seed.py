@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import service as accounts_service
 from service.accounts.models import EnterpriseStatus, Role
@@ -117,34 +118,15 @@ async def seed(url: str, residents: int) -> Manifest:
                 enterprise = await accounts_service.create_enterprise(
                     session, name=f"津南低碳商户 {number}", status=EnterpriseStatus.approved
                 )
-                user = {"username": f"load-enterprise-{number}", "password": secrets.token_urlsafe(16)}
-                await accounts_service.create_user(
-                    session,
-                    data=UserCreate(
-                        username=user["username"],
-                        password=user["password"],
-                        display_name=f"商户 {number}",
-                        role=Role.enterprise,
-                        enterprise_id=enterprise.id,
-                    ),
+                manifest.enterprises.append(
+                    await _staff(session, f"load-enterprise-{number}", f"商户 {number}", Role.enterprise, enterprise.id)
                 )
-                manifest.enterprises.append(user)
                 for reward in range(REWARDS_PER_ENTERPRISE):
                     await redemption_service.publish_reward(
                         session, enterprise_id=enterprise.id, data=_reward(number, reward)
                     )
             for number, role in enumerate((Role.admin_super, Role.admin_auditor), start=1):
-                admin = {"username": f"load-admin-{number}", "password": secrets.token_urlsafe(16)}
-                await accounts_service.create_user(
-                    session,
-                    data=UserCreate(
-                        username=admin["username"],
-                        password=admin["password"],
-                        display_name=f"管理员 {number}",
-                        role=role,  # type: ignore[arg-type]
-                    ),
-                )
-                manifest.admins.append(admin)
+                manifest.admins.append(await _staff(session, f"load-admin-{number}", f"管理员 {number}", role))
             for code, name, kind in PARTNERS:
                 partner = await accounts_service.create_partner(session, code=code, name=name, kind=kind)
                 key, secret = await accounts_service.issue_partner_key(session, box=box, partner_id=partner.id)
@@ -152,6 +134,16 @@ async def seed(url: str, residents: int) -> Manifest:
     finally:
         await db.dispose()
     return manifest
+
+
+async def _staff(
+    session: AsyncSession, username: str, display_name: str, role: Role, enterprise_id: int | None = None
+) -> dict[str, str]:
+    """A staff account with a fresh password; answers the sign-in a load user will use."""
+    sign_in = {"username": username, "password": secrets.token_urlsafe(16)}
+    data = UserCreate(**sign_in, display_name=display_name, role=role, enterprise_id=enterprise_id)  # type: ignore[arg-type]
+    await accounts_service.create_user(session, data=data)
+    return sign_in
 
 
 def main() -> None:

@@ -89,8 +89,9 @@ async def record_for_resident(
     reads what was stored in a session of its own."""
     ingest.require_ready()
     now = datetime.now(UTC)
-    evidence = body.evidence if body.evidence and body.evidence.model_dump(exclude_none=True) else None
-    digest = content_hash(body, {"evidence": evidence.model_dump(exclude_none=True) if evidence else None})
+    # Evidence with nothing in it is no evidence: the record is self-reported.
+    evidence = (body.evidence.model_dump(exclude_none=True) if body.evidence else None) or None
+    digest = content_hash(body, {"evidence": evidence})
     try:
         prepared = prepare(
             body, cache=ingest.cache, tier="evidence" if evidence else "self", now=now, content_sha256=digest

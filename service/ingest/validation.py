@@ -25,7 +25,7 @@ from service.ingest.errors import (
     TimeInFuture,
     UnitNotAccepted,
 )
-from service.ingest.schemas import BehaviourFields, Evidence
+from service.ingest.schemas import BehaviourFields
 
 # Asia/Shanghai has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -56,8 +56,9 @@ class Prepared:
     pending: bool
     content_sha256: str
 
-    def payload(self, fields: BehaviourFields, evidence: Evidence | None) -> dict[str, Any]:
-        """The record as ingest_record_batch() reads it (identity fields are added by the caller)."""
+    def payload(self, fields: BehaviourFields, evidence: dict[str, Any] | None) -> dict[str, Any]:
+        """The record as ingest_record_batch() reads it (identity fields are added by the caller);
+        `evidence` as dumped for the content hash."""
         factor = self.resolved.factor
         return {
             "behaviour_type": fields.type.value,
@@ -70,7 +71,7 @@ class Prepared:
             "occurred_at": self.occurred_at.isoformat(),
             "ended_at": self.ended_at.isoformat(),
             "local_date": local_date(self.occurred_at).isoformat(),
-            "evidence": evidence.model_dump(exclude_none=True) if evidence else None,
+            "evidence": evidence,
             "tier": self.tier,
             "pending": self.pending,
             "factor_version_id": self.resolved.version_id,

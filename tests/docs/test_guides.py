@@ -359,20 +359,28 @@ def _after_string(text: str, start: int) -> int:
     raise AssertionError(f"unterminated string in {text[start : start + 40]!r}")
 
 
-def _code(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
-    """Each character outside strings and comments, with its index."""
+def _pieces(text: str, start: int = 0) -> Iterator[tuple[str, int, int]]:
+    """The text from `start` as (kind, begin, end): a string literal, a comment, or one character of code."""
     i = start
     while i < len(text):
         if text[i] in "'\"`":
-            i = _after_string(text, i)
+            kind, end = "string", _after_string(text, i)
         elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
+            line_end = text.find("\n", i)
+            kind, end = "comment", len(text) if line_end < 0 else line_end
         elif text.startswith("/*", i):
-            i = text.index("*/", i) + 2
+            kind, end = "comment", text.index("*/", i) + 2
         else:
+            kind, end = "code", i + 1
+        yield kind, i, end
+        i = end
+
+
+def _code(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """Each character outside strings and comments, with its index."""
+    for kind, i, _ in _pieces(text, start):
+        if kind == "code":
             yield i, text[i]
-            i += 1
 
 
 def _closing(text: str, start: int) -> int:
@@ -389,22 +397,7 @@ def _closing(text: str, start: int) -> int:
 
 
 def _strip_comments(text: str) -> str:
-    kept: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] in "'\"`":
-            end = _after_string(text, i)
-            kept.append(text[i:end])
-            i = end
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-        elif text.startswith("/*", i):
-            i = text.index("*/", i) + 2
-        else:
-            kept.append(text[i])
-            i += 1
-    return "".join(kept)
+    return "".join(text[i:end] for kind, i, end in _pieces(text) if kind != "comment")
 
 
 def _split_top(text: str, separator: str) -> list[str]:
