@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # Leaderboards: the background roll-up of ledger entries into scores (off: boards stop moving).
     leaderboard_rollup: bool = True
     leaderboard_rollup_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # Seconds each worker keeps a public top board before reading it again (0: read every request).
+    leaderboard_cache_s: float = Field(default=1.0, ge=0, le=60)
 
     # Receipts: the background sealer of ledger entries into the signed Merkle log (off: no new receipts).
     receipt_sealer: bool = True

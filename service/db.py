@@ -10,6 +10,7 @@ path is a type error and, failing that, a database error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from collections.abc import AsyncIterator
@@ -84,19 +85,13 @@ class Database:
     """The engines one process uses; built in the lifespan and kept on `app.state.db`."""
 
     def __init__(self, url: str, *, settings: Settings, read_url: str | None = None) -> None:
-        connect_args = {
-            "server_settings": {
-                "application_name": "tanpuhui",
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "idle_in_transaction_session_timeout": "60000",
-            },
-            "timeout": 5,
+        server_settings = {
+            "application_name": "tanpuhui",
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": "60000",
         }
+        connect_args: dict[str, Any] = {"server_settings": server_settings, "timeout": 5}
         self.url = to_async_url(url)
-        self._statement_pool_size = settings.db_pool_size
-        self._statement_connect_args = connect_args
-        self._statements: asyncpg.Pool | None = None
-        self._statements_lock = asyncio.Lock()
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=settings.db_pool_size,
@@ -113,39 +108,68 @@ class Database:
         self.read_engine = (self._replica or self.engine).execution_options(postgresql_readonly=True)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        self._statements = _StatementPool(self.engine, connect_args, settings.db_pool_size)
+        read_only = {**server_settings, "default_transaction_read_only": "on"}
+        self._reads = _StatementPool(
+            self._replica or self.engine, {**connect_args, "server_settings": read_only}, settings.db_pool_size
+        )
 
-    @asynccontextmanager
-    async def statement_connection(self) -> AsyncIterator[asyncpg.Connection]:
+    def statement_connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
         """A plain asyncpg connection, for writes that are one statement (recording calls one function):
         no ORM, no session, no transaction of ours, each statement committed before it answers. Recording
         is most of the traffic, and checking a connection out of SQLAlchemy's pool and setting it to
-        autocommit costs more than the statement's own client side. The pool is made on first use,
-        with the engine's connection arguments, and holds up to db_pool_size connections."""
-        pool = self._statements or await self._open_statement_pool()
-        async with pool.acquire(timeout=10) as connection:
-            yield connection
+        autocommit costs more than the statement's own client side."""
+        return self._statements.acquire()
 
-    async def _open_statement_pool(self) -> asyncpg.Pool:
-        async with self._statements_lock:
-            if self._statements is None:
-                args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
-                self._statements = await asyncpg.create_pool(
-                    *args,
-                    **{**kwargs, **self._statement_connect_args},
-                    min_size=0,
-                    max_size=self._statement_pool_size,
-                    max_inactive_connection_lifetime=300,
-                    reset=_end_of_statement,
-                )
-            return self._statements
+    def read_connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        """The same for reads that are one statement each (the boards): on the replica when there is
+        one, and read-only by the server's own setting, so that a write through it is refused. A single
+        statement sees one snapshot, so it needs no transaction around it either."""
+        return self._reads.acquire()
 
     async def dispose(self) -> None:
-        if self._statements is not None:
-            await self._statements.close()
-            self._statements = None
+        await self._statements.close()
+        await self._reads.close()
         await self.engine.dispose()
         if self._replica is not None:
             await self._replica.dispose()
+
+
+class _StatementPool:
+    """A plain asyncpg pool beside an engine, made on first use with the engine's own connection
+    arguments and holding up to `size` connections."""
+
+    def __init__(self, engine: AsyncEngine, connect_args: dict[str, Any], size: int) -> None:
+        self._engine = engine
+        self._connect_args = connect_args
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._pool or await self._open()
+        async with pool.acquire(timeout=10) as connection:
+            yield connection
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._lock:
+            if self._pool is None:
+                args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
+                self._pool = await asyncpg.create_pool(
+                    *args,
+                    **{**kwargs, **self._connect_args},
+                    min_size=0,
+                    max_size=self._size,
+                    max_inactive_connection_lifetime=300,
+                    reset=_end_of_statement,
+                )
+            return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
 
 async def _end_of_statement(connection: asyncpg.Connection) -> None:
@@ -201,9 +225,17 @@ async def _statement_connection(request: Request) -> AsyncIterator[asyncpg.Conne
         yield connection
 
 
+@answers(DatabaseUnavailable)
+async def _read_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A plain read-only connection whose every statement sees its own snapshot (Database.read_connection)."""
+    async with database_of(request).read_connection() as connection:
+        yield connection
+
+
 SessionDep = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 StatementConnectionDep = Annotated[asyncpg.Connection, Depends(_statement_connection, scope="function")]
 ReadSessionDep = Annotated[ReadSession, Depends(_read_session, scope="function")]
+ReadConnectionDep = Annotated[asyncpg.Connection, Depends(_read_connection, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 

@@ -35,6 +35,7 @@ from service.kit import openapi, ratelimit
 from service.kit.middleware import RequestContextMiddleware
 from service.kit.secrets import SecretBox, derive_key
 from service.leaderboard import rollup as leaderboard_rollup
+from service.leaderboard.cache import TopCache
 from service.leaderboard.router import router as leaderboard_router
 from service.ledger import expiry as credit_expiry
 from service.ledger import service as ledger_service
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keyring = Keyring(settings)
+    app.state.top_cache = TopCache(settings.leaderboard_cache_s)
     app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -4,17 +4,18 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.accounts.deps import CurrentResident, SignedIn
 from service.accounts.models import Role
-from service.db import ReadSessionDep
+from service.db import DatabaseDep, ReadConnectionDep
 from service.errors import NotFound
 from service.ingest.validation import local_date
 from service.kit.openapi import problems
 from service.kit.schemas import BIGINT_MAX
 from service.leaderboard import service
 from service.leaderboard.boards import Board, Category, GroupKind, Period, Scope
+from service.leaderboard.cache import TopCache
 from service.leaderboard.errors import ScopeRequired, StandingHidden, UnknownScope
 from service.leaderboard.schemas import GroupBoard, Leaderboard, Standing
 
@@ -49,27 +50,40 @@ def _me(principal: SignedIn) -> int | None:
     return principal.subject_id if principal.role is Role.resident else None
 
 
-@router.get("/v1/leaderboards/residents", responses=problems(ScopeRequired, UnknownScope))
+async def _top_cache(request: Request) -> TopCache:
+    return request.app.state.top_cache  # type: ignore[no-any-return]
+
+
+TopCacheDep = Annotated[TopCache, Depends(_top_cache)]
+
+
+@router.get("/v1/leaderboards/residents", response_model=Leaderboard, responses=problems(ScopeRequired, UnknownScope))
 async def resident_board(
     principal: SignedIn,
-    session: ReadSessionDep,
+    db: DatabaseDep,
+    cache: TopCacheDep,
     period: PeriodQ = Period.week,
     on: OnQ = None,
     category: CategoryQ = Category.all,
     scope: ScopeQ = Scope.district,
     scope_id: ScopeIdQ = None,
     limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.", examples=[20])] = 20,
-) -> Leaderboard:
-    """The top residents of a board, with masked nicknames; opted-out residents are left off."""
+) -> Response:
+    """The top residents of a board, with masked nicknames; opted-out residents are left off. Public
+    boards are as of the last roll-up (`board.as_of`), a few seconds behind the ledger."""
     me = _me(principal)
-    resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=me)
-    return await service.top(session, board=_board(period, on, category, scope, resolved), limit=limit, me=me)
+    resolved = 0
+    if scope is not Scope.district:
+        async with db.read_connection() as connection:
+            resolved = await service.resolve_scope(connection, scope=scope, scope_id=scope_id, resident_id=me)
+    top = await service.top(db, cache, board=_board(period, on, category, scope, resolved))
+    return Response(top.reply(limit, me), media_type="application/json")
 
 
 @router.get("/v1/me/leaderboard", responses=problems(ScopeRequired, UnknownScope))
 async def my_standing(
     resident: CurrentResident,
-    session: ReadSessionDep,
+    connection: ReadConnectionDep,
     period: PeriodQ = Period.week,
     on: OnQ = None,
     category: CategoryQ = Category.all,
@@ -80,10 +94,10 @@ async def my_standing(
     ] = 3,
 ) -> Standing:
     """My grams and rank on a board, up to date with my latest credits, and my neighbours."""
-    resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=resident.subject_id)
+    resolved = await service.resolve_scope(connection, scope=scope, scope_id=scope_id, resident_id=resident.subject_id)
     board = _board(period, on, category, scope, resolved)
     return await service.standing(
-        session, board=board, resident_id=resident.subject_id, neighbours=neighbours, me=resident.subject_id
+        connection, board=board, resident_id=resident.subject_id, neighbours=neighbours, me=resident.subject_id
     )
 
 
@@ -92,7 +106,7 @@ async def my_standing(
 )
 async def resident_standing(
     principal: SignedIn,
-    session: ReadSessionDep,
+    connection: ReadConnectionDep,
     handle: Annotated[
         str, Path(min_length=1, max_length=64, description="A `handle` from a board entry.", examples=["r-8f2k3m"])
     ],
@@ -106,17 +120,17 @@ async def resident_standing(
     ] = 0,
 ) -> Standing:
     """Another resident's standing; 403 STANDING_HIDDEN when they opted out of public boards."""
-    resident_id = await service.resident_by_handle(session, handle)
+    resident_id = await service.resident_by_handle(connection, handle)
     me = _me(principal)
-    resolved = await service.resolve_scope(session, scope=scope, scope_id=scope_id, resident_id=resident_id)
+    resolved = await service.resolve_scope(connection, scope=scope, scope_id=scope_id, resident_id=resident_id)
     board = _board(period, on, category, scope, resolved)
-    return await service.standing(session, board=board, resident_id=resident_id, neighbours=neighbours, me=me)
+    return await service.standing(connection, board=board, resident_id=resident_id, neighbours=neighbours, me=me)
 
 
 @router.get("/v1/leaderboards/groups")
 async def group_board(
     _: SignedIn,
-    session: ReadSessionDep,
+    connection: ReadConnectionDep,
     kind: Annotated[
         GroupKind, Query(description="community or organisation.", examples=["community"])
     ] = GroupKind.community,
@@ -131,5 +145,5 @@ async def group_board(
     """Communities or organisations ranked by their members' credits, in total or per resident."""
     board = _board(period, on, category, Scope.district, 0)
     return await service.groups(
-        session, kind=kind, board=board, per_resident=order is GroupOrder.per_resident, limit=limit
+        connection, kind=kind, board=board, per_resident=order is GroupOrder.per_resident, limit=limit
     )

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
@@ -425,3 +426,38 @@ async def test_ranks_inside_one_score_bucket_come_from_the_fine_tally(
     ]
     async with api.db.engine.connect() as connection:
         assert (await connection.execute(_TALLIES_OFF)).all() == []
+
+
+async def test_a_public_top_board_is_served_from_memory_for_its_cache_time(
+    api: Api, client: httpx.AsyncClient, sign_in_resident: SignIn, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    cached = (await make_api(leaderboard_rollup=False, leaderboard_cache_s=0.5)).client
+    first = await resident(client, sign_in_resident, "cache-a", "张三丰")
+    second = await resident(client, sign_in_resident, "cache-b", "李四")
+    await ride(client, first, "3")  # 140 g
+    await ride(client, second, "2")  # 93 g
+    await roll_up(api)
+    seen = await board(cached, second, period="day")
+    assert rows(seen) == [(1, "张*丰", 140), (2, "李*", 93)]
+
+    await ride(client, second, "2")  # 93 g more: 186 g, above the first resident
+    await roll_up(api)
+    # within the cache time every reader gets the board as it was read, each with their own row marked
+    again = await board(cached, first, period="day")
+    assert rows(again) == rows(seen)
+    assert [e["is_me"] for e in again["entries"]] == [True, False]
+    assert [e["is_me"] for e in (await board(cached, second, period="day"))["entries"]] == [False, True]
+    assert rows(await board(cached, second, period="day", limit=1)) == rows(seen)[:1]
+    # a resident's own standing is never cached: their new credits count at once
+    assert (await mine(cached, second, period="day"))["grams"] == 186
+    assert (await mine(cached, second, period="day"))["rank"] == 1
+
+    await asyncio.sleep(0.6)
+    assert rows(await board(cached, first, period="day")) == [(1, "李*", 186), (2, "张*丰", 140)]
+
+
+async def test_board_reads_run_on_connections_the_database_keeps_read_only(api: Api) -> None:
+    async with api.db.read_connection() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM leaderboard_state") == 1
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await connection.execute("UPDATE leaderboard_state SET rolled_at = now()")
