@@ -10,7 +10,8 @@ second or so, in entry-id order, in chunks:
 2. in one transaction: apply queued community, organisation and visibility changes; add each resident's
    issuance and reversal amounts to the scores of every period and category they fall in (by the
    behaviour's local date, so a reversal leaves the board it was credited to); keep the bucket tallies
-   and group totals in step; advance the mark.
+   and group totals in step; advance the mark. The tallies' steps come from each score as read before
+   the upsert plus its delta, so the upsert returns nothing and nothing is joined back to it.
 
 A resident's own standing adds the entries above the mark live, so their own credits show at once.
 """
@@ -127,23 +128,29 @@ ROLLUP_SQL = text(
                                     ('all', DATE '{ALL_TIME_START.isoformat()}')) p(period, period_start)
          CROSS JOIN LATERAL (VALUES ('all'), ({_CATEGORY_CASE})) c(category)
          GROUP BY 1, 2, 3, 4
+    ), scored AS MATERIALIZED (
+        -- Each score as it stands before this step (every part of one statement sees one snapshot) and
+        -- after it, with the boards it is counted on: the row's own for a score that exists, the
+        -- resident's profile for a new one, as the upsert below files it.
+        SELECT k.period, k.period_start, k.category, k.resident_id, k.delta,
+               COALESCE(s.grams, 0) AS old_grams, COALESCE(s.grams, 0) + k.delta AS grams,
+               CASE WHEN s.resident_id IS NULL THEN r.community_id ELSE s.community_id END AS community_id,
+               CASE WHEN s.resident_id IS NULL THEN r.organisation_id ELSE s.organisation_id END AS organisation_id,
+               CASE WHEN s.resident_id IS NULL THEN r.leaderboard_visible AND r.deleted_at IS NULL
+                    ELSE s.visible END AS visible
+          FROM keyed k
+          JOIN accounts_resident r ON r.id = k.resident_id
+          LEFT JOIN leaderboard_score s ON s.resident_id = k.resident_id AND s.period = k.period
+                AND s.period_start = k.period_start AND s.category = k.category
     ), upserted AS (
         INSERT INTO leaderboard_score AS s
               (period, period_start, category, resident_id, community_id, organisation_id, visible, grams)
-        SELECT k.period, k.period_start, k.category, k.resident_id, r.community_id, r.organisation_id,
-               r.leaderboard_visible AND r.deleted_at IS NULL, k.delta
-          FROM keyed k JOIN accounts_resident r ON r.id = k.resident_id
-        ON CONFLICT (period, period_start, category, resident_id) DO UPDATE SET grams = s.grams + EXCLUDED.grams
-        RETURNING s.period, s.period_start, s.category, s.resident_id, s.community_id, s.organisation_id,
-                  s.visible, s.grams
-    ), moved AS (
-        SELECT u.*, u.grams - k.delta AS old_grams
-          FROM upserted u
-          JOIN keyed k ON k.period = u.period AND k.period_start = u.period_start AND k.category = u.category
-                      AND k.resident_id = u.resident_id
+        SELECT period, period_start, category, resident_id, community_id, organisation_id, visible, delta
+          FROM scored
+        ON CONFLICT (resident_id, period, period_start, category) DO UPDATE SET grams = s.grams + EXCLUDED.grams
     ), steps AS (
         SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, v.grams, v.d
-          FROM moved m {_MEMBERSHIPS.format(row="m")}
+          FROM scored m {_MEMBERSHIPS.format(row="m")}
          CROSS JOIN LATERAL (VALUES (m.old_grams, CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
                                     (m.grams, CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(grams, d)
          WHERE m.visible AND g.scope_id IS NOT NULL AND v.d <> 0
@@ -154,8 +161,8 @@ ROLLUP_SQL = text(
     ), groups AS (
         INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
         SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint
-          FROM keyed k JOIN accounts_resident r ON r.id = k.resident_id
-         CROSS JOIN LATERAL (VALUES ('community', r.community_id), ('organisation', r.organisation_id)) g(scope, scope_id)
+          FROM scored k
+         CROSS JOIN LATERAL (VALUES ('community', k.community_id), ('organisation', k.organisation_id)) g(scope, scope_id)
          WHERE g.scope_id IS NOT NULL
          GROUP BY 1, 2, 3, 4, 5
         ON CONFLICT (period, period_start, category, scope, scope_id) DO UPDATE SET grams = gs.grams + EXCLUDED.grams
