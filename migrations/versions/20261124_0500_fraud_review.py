@@ -12,15 +12,13 @@ Revises: 0007_admin_actions
 Create Date: 2026-11-24 05:00:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from service.db import execute_script
+from service.db import earlier_revision, execute_script
 
 revision: str = "0008_fraud_review"
 down_revision: str | None = "0007_admin_actions"
@@ -30,13 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 def _recording_function_of_0002() -> str:
     """ingest_record_batch() as revision 0002 defined it, read from that revision's file."""
-    path = Path(__file__).with_name("20261123_2049_factors_ledger_ingest.py")
-    spec = importlib.util.spec_from_file_location("revision_0002", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.RECORD_BATCH)
+    return str(earlier_revision("20261123_2049_factors_ledger_ingest.py").RECORD_BATCH)
 
 
 # Each change to the function: the text it replaces, and the new text; every one must match once.

@@ -11,13 +11,11 @@ Revises: 0008_fraud_review
 Create Date: 2026-11-24 06:00:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import op
 
-from service.db import execute_script
+from service.db import earlier_revision, execute_script
 
 revision: str = "0009_frozen_after_replay"
 down_revision: str | None = "0008_fraud_review"
@@ -282,13 +280,7 @@ END $$;
 
 def _function_of_0008() -> str:
     """ingest_record_batch() as revision 0008 left it."""
-    path = Path(__file__).with_name("20261124_0500_fraud_review.py")
-    spec = importlib.util.spec_from_file_location("revision_0008", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module._function(frozen=True))
+    return str(earlier_revision("20261124_0500_fraud_review.py")._function(frozen=True))
 
 
 def upgrade() -> None:

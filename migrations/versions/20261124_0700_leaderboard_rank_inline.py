@@ -12,13 +12,11 @@ Revises: 0009_frozen_after_replay
 Create Date: 2026-11-24 07:00:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import op
 
-from service.db import execute_script
+from service.db import earlier_revision, execute_script
 
 revision: str = "0010_leaderboard_rank_inline"
 down_revision: str | None = "0009_frozen_after_replay"
@@ -50,13 +48,7 @@ $$;
 
 
 def _rank_of_0006() -> str:
-    path = Path(__file__).with_name("20261124_0300_leaderboard_fine_tally.py")
-    spec = importlib.util.spec_from_file_location("revision_0006", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.RANK)
+    return str(earlier_revision("20261124_0300_leaderboard_fine_tally.py").RANK)
 
 
 def upgrade() -> None:
