@@ -10,8 +10,11 @@ second or so, in entry-id order, in chunks:
 2. in one transaction: apply queued community, organisation and visibility changes; add each resident's
    issuance and reversal amounts to the scores of every period and category they fall in (by the
    behaviour's local date, so a reversal leaves the board it was credited to); keep the bucket tallies
-   and group totals in step; advance the mark. The tallies' steps come from each score as read before
-   the upsert plus its delta, so the upsert returns nothing and nothing is joined back to it.
+   and group totals in step; advance the mark. Each score is read once, before it is written: its new
+   value and the tallies' steps come from that reading plus its delta, and an existing score is updated
+   where the reading found it (by row address), not looked up again. That is sound only because the
+   roll-up is the one writer of scores (the lock below), and it saves an index probe and a row lock per
+   score; a score is new when the reading found none.
 
 A resident's own standing adds the entries above the mark live, so their own credits show at once.
 """
@@ -131,33 +134,42 @@ ROLLUP_SQL = text(
     ), scored AS MATERIALIZED (
         -- Each score as it stands before this step (every part of one statement sees one snapshot) and
         -- after it, with the boards it is counted on: the row's own for a score that exists, the
-        -- resident's profile for a new one, as the upsert below files it.
-        SELECT k.period, k.period_start, k.category, k.resident_id, k.delta,
+        -- resident's profile for a new one.
+        SELECT k.period, k.period_start, k.category, k.resident_id, k.delta, s.ctid AS row_address,
                COALESCE(s.grams, 0) AS old_grams, COALESCE(s.grams, 0) + k.delta AS grams,
                CASE WHEN s.resident_id IS NULL THEN r.community_id ELSE s.community_id END AS community_id,
                CASE WHEN s.resident_id IS NULL THEN r.organisation_id ELSE s.organisation_id END AS organisation_id,
                CASE WHEN s.resident_id IS NULL THEN r.leaderboard_visible AND r.deleted_at IS NULL
                     ELSE s.visible END AS visible
           FROM keyed k
-          JOIN accounts_resident r ON r.id = k.resident_id
           LEFT JOIN leaderboard_score s ON s.resident_id = k.resident_id AND s.period = k.period
                 AND s.period_start = k.period_start AND s.category = k.category
-    ), upserted AS (
-        INSERT INTO leaderboard_score AS s
+          LEFT JOIN accounts_resident r ON s.resident_id IS NULL AND r.id = k.resident_id
+    ), updated AS (
+        UPDATE leaderboard_score s SET grams = m.grams
+          FROM scored m
+         WHERE m.row_address IS NOT NULL AND s.ctid = m.row_address
+    ), inserted AS (
+        INSERT INTO leaderboard_score
               (period, period_start, category, resident_id, community_id, organisation_id, visible, grams)
-        SELECT period, period_start, category, resident_id, community_id, organisation_id, visible, delta
+        SELECT period, period_start, category, resident_id, community_id, organisation_id, visible, grams
           FROM scored
-        ON CONFLICT (resident_id, period, period_start, category) DO UPDATE SET grams = s.grams + EXCLUDED.grams
+         WHERE row_address IS NULL
     ), steps AS (
         SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, v.grams, v.d
           FROM scored m {_MEMBERSHIPS.format(row="m")}
          CROSS JOIN LATERAL (VALUES (m.old_grams, CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
                                     (m.grams, CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(grams, d)
          WHERE m.visible AND g.scope_id IS NOT NULL AND v.d <> 0
+    ), fine AS MATERIALIZED (
+        -- the steps netted per exact gram value first: the tally by bucket sums these, not every step
+        SELECT period, period_start, category, scope, scope_id, grams, sum(d)::bigint AS d
+          FROM steps
+         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
     ), tally AS (
-        {_add_to_tally("leaderboard_tally", "leaderboard_bucket(grams)", "steps")}
+        {_add_to_tally("leaderboard_tally", "leaderboard_bucket(grams)", "fine")}
     ), tally_fine AS (
-        {_add_to_tally("leaderboard_tally_fine", "grams", "steps")}
+        {_add_to_tally("leaderboard_tally_fine", "grams", "fine")}
     ), groups AS (
         INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
         SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint
@@ -169,6 +181,16 @@ ROLLUP_SQL = text(
     )
     UPDATE leaderboard_state SET rolled_entry_id = :upto, rolled_at = now() WHERE id = 1
     """
+)
+
+# For the rest of the pass's transaction. A pass reads and writes a few thousand rows of tables that
+# only grow, by key: index lookups are the right plan at any size. While the tables are small the planner
+# would rather scan the scores, transfers, accounts and residents whole every pass and hash them (measured
+# slower, and more so as they grow); on large tables the estimate passes jit_above_cost and each pass
+# would compile the statement first, for tens of milliseconds.
+ROLLUP_PLAN = text(
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),"
+    " set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)"
 )
 
 SIZES_SQL = (
@@ -216,12 +238,13 @@ async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool =
             )
         ).one()
         after, sizes_due = int(state[0]), bool(state[1])
-        upto = after if horizon is None else min(horizon, after + CHUNK_ENTRIES)
-        if upto > after:
-            await connection.execute(ROLLUP_SQL, {"after": after, "upto": upto})
         if refresh_sizes or sizes_due:
             for statement in SIZES_SQL:
                 await connection.execute(statement)
+        upto = after if horizon is None else min(horizon, after + CHUNK_ENTRIES)
+        if upto > after:
+            await connection.execute(ROLLUP_PLAN)
+            await connection.execute(ROLLUP_SQL, {"after": after, "upto": upto})
     return Rolled(rolled=upto > after, upto=upto, behind=horizon is not None and horizon > upto)
 
 
