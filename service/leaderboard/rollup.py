@@ -54,16 +54,24 @@ CROSS JOIN LATERAL (VALUES ('district', 0::bigint), ('community', {row}.communit
 """
 
 
-def _add_to_tally(table: str, key: str, rows: str) -> str:
-    """Add `rows` (board, scope, scope_id, grams, d) into a tally keyed by `key` of the grams: the tally by
-    bucket (key `leaderboard_bucket(grams)`) or the fine tally by exact grams (key `grams`)."""
-    column = "grams" if table == "leaderboard_tally_fine" else "bucket"
+def _tally_steps(rows: str) -> str:
+    """CTEs that add `rows` (board, scope, scope_id, grams, d) into both tallies: the steps netted per exact
+    gram value first, then the fine tally takes those and the tally by bucket sums them per bucket."""
+    board = "period, period_start, category, scope, scope_id"
     return f"""
-        INSERT INTO {table} AS t (period, period_start, category, scope, scope_id, {column}, residents)
-        SELECT period, period_start, category, scope, scope_id, {key}, sum(d) FROM {rows} x
-         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
-        ON CONFLICT (period, period_start, category, scope, scope_id, {column})
-        DO UPDATE SET residents = t.residents + EXCLUDED.residents
+        netted AS MATERIALIZED (
+            SELECT {board}, grams, sum(d)::bigint AS d FROM {rows}
+             GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
+        ), tally_fine AS (
+            INSERT INTO leaderboard_tally_fine AS t ({board}, grams, residents)
+            SELECT {board}, grams, d FROM netted
+            ON CONFLICT ({board}, grams) DO UPDATE SET residents = t.residents + EXCLUDED.residents
+        ), tally AS (
+            INSERT INTO leaderboard_tally AS t ({board}, bucket, residents)
+            SELECT {board}, leaderboard_bucket(grams), sum(d) FROM netted
+             GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
+            ON CONFLICT ({board}, bucket) DO UPDATE SET residents = t.residents + EXCLUDED.residents
+        )
     """
 
 
@@ -82,12 +90,6 @@ CHANGES_SQL = text(
           FROM leaderboard_score s JOIN now_is n ON n.resident_id = s.resident_id
          WHERE (s.community_id, s.organisation_id, s.visible)
                IS DISTINCT FROM (n.community_id, n.organisation_id, n.visible)
-    ), updated AS (
-        UPDATE leaderboard_score s
-           SET community_id = c.new_community_id, organisation_id = c.new_organisation_id, visible = c.new_visible
-          FROM changed c
-         WHERE s.period = c.period AND s.period_start = c.period_start AND s.category = c.category
-           AND s.resident_id = c.resident_id
     ), moves AS (
         SELECT c.period, c.period_start, c.category, g.scope, g.scope_id, c.grams, -1 AS d
           FROM changed c {_MEMBERSHIPS.format(row="c")}
@@ -98,10 +100,12 @@ CHANGES_SQL = text(
                        new_community_id AS community_id, new_organisation_id AS organisation_id
                   FROM changed) c {_MEMBERSHIPS.format(row="c")}
          WHERE c.visible AND c.grams > 0 AND g.scope_id IS NOT NULL
-    ), fine AS (
-        {_add_to_tally("leaderboard_tally_fine", "grams", "moves")}
-    )
-    {_add_to_tally("leaderboard_tally", "leaderboard_bucket(grams)", "moves")}
+    ), {_tally_steps("moves")}
+    UPDATE leaderboard_score s
+       SET community_id = c.new_community_id, organisation_id = c.new_organisation_id, visible = c.new_visible
+      FROM changed c
+     WHERE s.period = c.period AND s.period_start = c.period_start AND s.category = c.category
+       AND s.resident_id = c.resident_id
     """
 )
 
@@ -161,16 +165,7 @@ ROLLUP_SQL = text(
          CROSS JOIN LATERAL (VALUES (m.old_grams, CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
                                     (m.grams, CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(grams, d)
          WHERE m.visible AND g.scope_id IS NOT NULL AND v.d <> 0
-    ), fine AS MATERIALIZED (
-        -- the steps netted per exact gram value first: the tally by bucket sums these, not every step
-        SELECT period, period_start, category, scope, scope_id, grams, sum(d)::bigint AS d
-          FROM steps
-         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
-    ), tally AS (
-        {_add_to_tally("leaderboard_tally", "leaderboard_bucket(grams)", "fine")}
-    ), tally_fine AS (
-        {_add_to_tally("leaderboard_tally_fine", "grams", "fine")}
-    ), groups AS (
+    ), {_tally_steps("steps")}, groups AS (
         INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
         SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint
           FROM scored k
