@@ -666,7 +666,7 @@ async def run(url: str) -> None:
     lags: list[float] = []
     process = start_server(url)
     try:  # a first service run measures nothing: it brings the database's caches and statistics to speed
-        await wait_ready(PORT, process)
+        await wait_ready(PORT, process, workers=WORKERS)
         await warm_up(tokens, events)
         await drain(pool, "record_single", rollup=True, sealer=True)
     finally:
@@ -678,7 +678,7 @@ async def run(url: str) -> None:
                 url, TANPUHUI_LEADERBOARD_ROLLUP=str(rollup).lower(), TANPUHUI_RECEIPT_SEALER=str(sealer).lower()
             )
             try:
-                await wait_ready(PORT, process)
+                await wait_ready(PORT, process, workers=WORKERS)
                 await drain(pool, "record_single", rollup=rollup, sealer=sealer)
                 await warm_up(tokens, events)
                 await drain(pool, "record_single", rollup=rollup, sealer=sealer)
@@ -700,7 +700,7 @@ async def run(url: str) -> None:
 
     process = start_server(url)
     try:
-        await wait_ready(PORT, process)
+        await wait_ready(PORT, process, workers=WORKERS)
         await pool.execute("ANALYZE")
         await record_batch(cache, events, key.key_id, secret)
     finally:
@@ -726,7 +726,7 @@ async def run(url: str) -> None:
     pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=2, max_size=2)
     process = start_server(url)
     try:
-        await wait_ready(PORT, process)
+        await wait_ready(PORT, process, workers=WORKERS)
         await drain(pool, "record_single_large_ledger")
         await warm_up(tokens, events)
         await drain(pool, "record_single_large_ledger")
@@ -737,7 +737,7 @@ async def run(url: str) -> None:
     district = await timed(f"seed {LEADERBOARD_RESIDENTS:,} residents with scores", lambda: seed_district(pool))
     process = start_server(url)
     try:
-        await wait_ready(PORT, process)
+        await wait_ready(PORT, process, workers=WORKERS)
         await drain(pool, "leaderboard reads")
         # the warm-up reads as well: the board reads' own connections are made and their statements
         # prepared before the measured run, as in a service that has been running

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import csv
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,7 +41,7 @@ import httpx
 
 from load_tests.common.ledger_check import check_acknowledged, read_acknowledged
 from load_tests.common.seed import seed
-from load_tests.common.service import start_service, wait_ready
+from load_tests.common.service import free_port, start_service, wait_ready, workers_of
 from service.db import EmbeddedPostgres, run_migrations
 from service.kit.devdb import CHECKOUT, admin_connection, with_database
 
@@ -63,27 +61,6 @@ class Verdict:
         if not ok:
             self.problems.append(problem)
             log(f"FAIL {problem}")
-
-
-# ------------------------------------------------------------------------------------------------ service
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
-    """The API worker processes uvicorn's supervisor runs (not multiprocessing's resource tracker)."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
-    workers = []
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                workers.append(pid)
-    return workers
 
 
 # ------------------------------------------------------------------------------------------------- faults
@@ -232,7 +209,7 @@ async def run(args: argparse.Namespace, server: str, results: Path, embedded: Em
         )
         faults = FaultLog()
         try:
-            log(f"service ready in {await wait_ready(port, service):.1f} s on {base}")
+            log(f"service ready in {await wait_ready(port, service, workers=args.workers):.1f} s on {base}")
             locust = await asyncio.create_subprocess_exec(
                 *[sys.executable, "-m", "locust", "-f", str(CHECKOUT / "load_tests" / "locustfile.py")],
                 *["--headless", "--users", str(args.users), "--spawn-rate", str(args.spawn_rate)],

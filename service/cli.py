@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from service.config import ConfigurationRefused, Settings, check_production
 from service.kit.logging import configure_logging
@@ -63,19 +64,23 @@ def serve(args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"tanpuhui: serving on http://{host}:{port}  (Swagger UI: http://{host}:{port}/docs)", flush=True)
-    uvicorn.run(
-        "service.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        server_header=False,
-        timeout_keep_alive=settings.keep_alive_s,
-        workers=args.workers,
-    )
+    options: dict[str, Any] = {
+        "app": "service.main:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "server_header": False,
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
+    if args.workers > 1:
+        from service.kit.workers import Supervisor
+
+        raise SystemExit(Supervisor(options, workers=args.workers, log_level=settings.log_level).run())
+    uvicorn.run(**options)
 
 
 def migrate(args: argparse.Namespace) -> None:

@@ -4,11 +4,14 @@ loopback, against a database they made, with nothing of the caller's TANPUHUI_ e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 import httpx
@@ -34,15 +37,46 @@ def start_service(
     return subprocess.Popen(command, env=env, cwd=CHECKOUT, stdout=output, stderr=subprocess.STDOUT if output else None)
 
 
-async def wait_ready(port: int, process: subprocess.Popen[bytes], timeout_s: float = 60) -> float:
-    """Seconds until /readyz answers 200; exits if the service dies or never gets there."""
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
+    """The API worker processes the service's supervisor runs (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    workers = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.append(pid)
+    return workers
+
+
+def listening(port: int) -> int:
+    """Sockets listening on `port` on this host: one per worker, as each binds the port itself."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in rows.readlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
+async def wait_ready(port: int, process: subprocess.Popen[bytes], *, workers: int = 1, timeout_s: float = 60) -> float:
+    """Seconds until /readyz answers 200 and all `workers` listen; exits if the service dies or never gets
+    there. A client that connected while only some workers listened would hold its connection to one of
+    them for the whole run."""
     began = time.monotonic()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
         while time.monotonic() - began < timeout_s:
             if process.poll() is not None:
                 raise SystemExit("the service exited while starting")
             try:
-                if (await client.get("/readyz")).status_code == 200:
+                if (await client.get("/readyz")).status_code == 200 and listening(port) >= workers:
                     return time.monotonic() - began
             except httpx.HTTPError:
                 pass

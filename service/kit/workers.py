@@ -1,0 +1,109 @@
+"""`tanpuhui serve --workers N`: N API worker processes on one port, each listening on a socket of its own.
+
+uvicorn's own supervisor binds one socket and shares it with every worker: all of them wait in accept()
+on it, and whichever is awake takes the next connection. Under load the worker already running takes
+nearly all of them (32 keep-alive clients were seen all on one of two workers), and the other idles
+while the first saturates its core. Here each worker binds the port itself with SO_REUSEPORT, so the
+kernel spreads new connections over the workers by a hash of their addresses.
+
+The supervisor starts the workers, starts another in place of one that dies, and on SIGINT or SIGTERM
+stops them all (each finishes the requests it has, as uvicorn does on SIGTERM). A worker that fails
+before serving (its app, its settings or its port) would fail the same way again: the supervisor stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import threading
+from multiprocessing.context import SpawnProcess
+from typing import Any
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+from service.kit.logging import configure_logging
+
+logger = logging.getLogger(__name__)
+
+_spawn = multiprocessing.get_context("spawn")
+# How long a stopping worker has to finish its requests before it is killed.
+STOP_TIMEOUT_S = 30.0
+
+
+def _socket(host: str, port: int, *, shared: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker(options: dict[str, Any], log_level: str) -> None:
+    """One worker process: its own listening socket, its own uvicorn server."""
+    configure_logging(log_level)
+    config = uvicorn.Config(**options)
+    try:
+        sock = _socket(config.host, config.port, shared=True)
+    except OSError as error:
+        logger.error("worker could not listen on %s:%s: %s", config.host, config.port, error)
+        raise SystemExit(STARTUP_FAILURE) from None
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class Supervisor:
+    """`workers` processes serving uvicorn.Config(**options); options must pickle (the workers are spawned)."""
+
+    def __init__(self, options: dict[str, Any], *, workers: int, log_level: str) -> None:
+        self.options = options
+        self.workers = workers
+        self.log_level = log_level
+        self.stopping = threading.Event()
+        self.failed = False
+
+    def _start(self) -> SpawnProcess:
+        process = _spawn.Process(target=_worker, args=(self.options, self.log_level), name="tanpuhui-worker")
+        process.start()
+        return process
+
+    def run(self) -> int:
+        """Serve until SIGINT or SIGTERM; the exit status: 0, or STARTUP_FAILURE if a worker could not start."""
+        host, port = self.options["host"], self.options["port"]
+        # A socket without SO_REUSEPORT cannot bind a port anything else holds, ours or not: an instance
+        # already serving here is refused rather than joined.
+        try:
+            _socket(host, port, shared=False).close()
+        except OSError as error:
+            logger.error("cannot listen on %s:%s: %s", host, port, error)
+            return STARTUP_FAILURE
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self.stopping.set())
+        processes = [self._start() for _ in range(self.workers)]
+        while not self.stopping.wait(0.5):
+            for slot, process in enumerate(processes):
+                if process.is_alive():
+                    continue
+                if process.exitcode == STARTUP_FAILURE:
+                    logger.error("worker %s could not start; stopping", process.pid)
+                    self.failed = True
+                    self.stopping.set()
+                    break
+                logger.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
+                processes[slot] = self._start()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(STOP_TIMEOUT_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        return STARTUP_FAILURE if self.failed else 0
