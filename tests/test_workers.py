@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from load_tests.common.http import KeepAliveClient
-from load_tests.common.service import free_port, listening, start_service, wait_ready, workers_of
+from load_tests.common.service import free_port, listening, start_service, tcp_sockets, wait_ready, workers_of
 
 
 async def _served(port: int, requests: int = 20) -> int:
@@ -36,11 +36,7 @@ def _connections_held(pid: int, port: int) -> int:
             target = os.readlink(fd)
             if target.startswith("socket:["):
                 inodes.add(target[8:-1])
-    held = 0
-    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = row.split()
-        held += fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes
-    return held
+    return sum(state == "01" and inode in inodes for state, inode in tcp_sockets(port))
 
 
 async def _until(condition: Callable[[], bool], timeout_s: float = 30) -> None:

@@ -55,15 +55,22 @@ def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
     return workers
 
 
-def listening(port: int) -> int:
-    """Sockets listening on `port` on this host: one per worker, as each binds the port itself."""
-    count = 0
+def tcp_sockets(port: int) -> list[tuple[str, str]]:
+    """(state, inode) of every TCP socket on this host whose local port is `port`, from /proc/net; the
+    state in the kernel's hex: "0A" listening, "01" established."""
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError), open(table) as rows:
             for row in rows.readlines()[1:]:
-                local, state = row.split()[1], row.split()[3]
-                count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
-    return count
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    found.append((fields[3], fields[9]))
+    return found
+
+
+def listening(port: int) -> int:
+    """Sockets listening on `port` on this host: one per worker, as each binds the port itself."""
+    return sum(state == "0A" for state, _ in tcp_sockets(port))
 
 
 async def wait_ready(port: int, process: subprocess.Popen[bytes], *, workers: int = 1, timeout_s: float = 60) -> float:

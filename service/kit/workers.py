@@ -66,8 +66,6 @@ class Supervisor:
         self.options = options
         self.workers = workers
         self.log_level = log_level
-        self.stopping = threading.Event()
-        self.failed = False
 
     def _start(self) -> SpawnProcess:
         process = _spawn.Process(target=_worker, args=(self.options, self.log_level), name="tanpuhui-worker")
@@ -84,17 +82,19 @@ class Supervisor:
         except OSError as error:
             logger.error("cannot listen on %s:%s: %s", host, port, error)
             return STARTUP_FAILURE
+        stopping = threading.Event()
+        failed = False
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: self.stopping.set())
+            signal.signal(signum, lambda *_: stopping.set())
         processes = [self._start() for _ in range(self.workers)]
-        while not self.stopping.wait(0.5):
+        while not stopping.wait(0.5):
             for slot, process in enumerate(processes):
                 if process.is_alive():
                     continue
                 if process.exitcode == STARTUP_FAILURE:
                     logger.error("worker %s could not start; stopping", process.pid)
-                    self.failed = True
-                    self.stopping.set()
+                    failed = True
+                    stopping.set()
                     break
                 logger.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
                 processes[slot] = self._start()
@@ -106,4 +106,4 @@ class Supervisor:
             if process.is_alive():
                 process.kill()
                 process.join()
-        return STARTUP_FAILURE if self.failed else 0
+        return STARTUP_FAILURE if failed else 0
