@@ -27,8 +27,24 @@ _RUNNING_SQL = text(
 )
 
 
+# The last entry id handed out, committed or not.
+ENTRY_SEQUENCE_SQL = text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq")
+# Transactions of our own database that hold an id now (other than this one's), as 32-bit xids.
+_NEWEST_SQL = text(
+    """
+    SELECT backend_xid::text FROM pg_stat_activity
+     WHERE backend_xid IS NOT NULL AND datname = current_database() AND pid <> pg_backend_pid()
+    """
+)
+_STILL_LOCKED_SQL = text(
+    """
+    SELECT x FROM unnest(CAST(:xids AS text[])) x
+     WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.transactionid::text = x)
+    """
+)
+
 _SEQUENCES = {
-    "ledger_entry": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq"),
+    "ledger_entry": ENTRY_SEQUENCE_SQL,
     "ingest_behaviour": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ingest_behaviour_id_seq"),
     "ledger_lot_move": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_lot_move_id_seq"),
 }
@@ -39,10 +55,18 @@ async def settled_horizon(connection: AsyncConnection, settle_s: float, table: s
     transaction that could still write below it runs on past `settle_s`."""
     horizon = await connection.scalar(_SEQUENCES[table])
     running = list(await connection.scalars(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text")))
+    # A snapshot lists only the running transactions below its xmax, which is one past the newest
+    # transaction to *finish*: the newest writers, while none after them has finished, are in no list.
+    # Each running transaction holds a lock on its own id, so those are found among the locks.
+    await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+    newest = list(await connection.scalars(_NEWEST_SQL))
     deadline = asyncio.get_running_loop().time() + settle_s
-    while running:
-        running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
+    while running or newest:
         if running:
+            running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
+        if newest:
+            newest = list(await connection.scalars(_STILL_LOCKED_SQL, {"xids": newest}))
+        if running or newest:
             if asyncio.get_running_loop().time() > deadline:
                 return None
             await asyncio.sleep(0.01)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from service.accounts.models import Role
+from service.ledger.horizon import settled_horizon
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     STATION_QR,
@@ -195,3 +196,16 @@ async def test_a_resident_or_an_auditor_cannot_reverse(
     assert await balance(client, alice) == 468
     assert (await behaviour(client, alice, ride["id"]))["reversed_g"] == 0
     await assert_ledger_invariants(api)
+
+
+async def test_followers_of_the_ledger_wait_for_the_newest_writer_still_running(api: Api) -> None:
+    """An entry id taken by the newest transaction, while no transaction after it has finished, is below no
+    snapshot's xmax: the horizon still waits for that writer, so the boards, receipts and fraud scan never
+    step past entries that commit later."""
+    async with api.db.engine.connect() as writer, api.db.engine.connect() as follower:
+        await writer.execute(text("SELECT pg_current_xact_id()"))
+        taken = await writer.scalar(text("SELECT nextval('ledger_entry_id_seq')"))
+        assert await settled_horizon(follower, settle_s=0.3) is None
+        await follower.rollback()
+        await writer.commit()
+        assert await settled_horizon(follower, settle_s=0.3) == taken
