@@ -17,6 +17,13 @@ second or so, in entry-id order, in chunks:
    score; a score is new when the reading found none.
 
 A resident's own standing adds the entries above the mark live, so their own credits show at once.
+
+While recording is busy the roll-up takes at most a share of the time (BUSY_SHARE), as autovacuum's cost
+delay does: a pass that took d seconds while new entries kept arriving is followed by a pause of at least
+d × (1 − share) / share. A burst of partner batches is then answered at the ledger's pace and the boards
+catch up after it, in larger passes (each resident's score rows written once for all their new entries);
+once recording is quiet, a backlog is rolled up without pause. A pass of ordinary traffic takes well
+under a second, so the pause stays the interval and the boards' freshness is unchanged.
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ from sqlalchemy import text
 from service.db import Database
 from service.errors import is_database_outage
 from service.leaderboard.boards import ALL_TIME_START, CATEGORY_OF
-from service.ledger.horizon import settled_horizon
+from service.ledger.horizon import ENTRY_SEQUENCE_SQL, settled_horizon
 
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x7470_6C62  # "tplb": one roll-up at a time across all workers and hosts
 CHUNK_ENTRIES = 50_000
+BUSY_SHARE = 1 / 3
 # Registered residents per group change slowly; counting them is a pass over every resident.
 SIZES_EVERY = timedelta(minutes=5)
 
@@ -206,11 +214,13 @@ SIZES_SQL = (
 
 @dataclass(frozen=True, slots=True)
 class Rolled:
-    """One step's result: `behind` is true when more entries wait than one chunk took."""
+    """One step's result: `behind` is true when more entries wait than one chunk took; `recording` when
+    new entries arrived while the step ran."""
 
     rolled: bool
     upto: int
     behind: bool
+    recording: bool = False
 
 
 async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool = False) -> Rolled:
@@ -240,17 +250,27 @@ async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool =
         if upto > after:
             await connection.execute(ROLLUP_PLAN)
             await connection.execute(ROLLUP_SQL, {"after": after, "upto": upto})
-    return Rolled(rolled=upto > after, upto=upto, behind=horizon is not None and horizon > upto)
+        recording = horizon is not None and (await connection.scalar(ENTRY_SEQUENCE_SQL) or 0) > horizon
+    return Rolled(rolled=upto > after, upto=upto, behind=horizon is not None and horizon > upto, recording=recording)
+
+
+def pause_after(step: Rolled, took_s: float, interval_s: float) -> float:
+    """Seconds to wait before the next step: none while behind a quiet ledger, at least the interval
+    otherwise, and while recording goes on long enough that the roll-up keeps to BUSY_SHARE of the time."""
+    if not step.recording:
+        return 0.0 if step.behind else interval_s
+    return max(interval_s, took_s * (1 - BUSY_SHARE) / BUSY_SHARE)
 
 
 async def run_forever(db: Database, *, interval_s: float) -> None:
-    """The background task: a step every `interval_s`, at once again while behind."""
+    """The background task: a step, then the pause `pause_after` gives."""
+    clock = asyncio.get_running_loop().time
     while True:
+        began = clock()
         try:
             step = await run_once(db)
-            if step.behind:
-                continue
         except Exception as exc:
             if not is_database_outage(exc):
                 logger.exception("leaderboard roll-up failed")
-        await asyncio.sleep(interval_s)
+            step = Rolled(rolled=False, upto=0, behind=False)
+        await asyncio.sleep(pause_after(step, clock() - began, interval_s))

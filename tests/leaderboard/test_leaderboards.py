@@ -343,6 +343,35 @@ async def test_the_background_roll_up_keeps_public_boards_a_few_seconds_behind(
     assert [e["grams"] for e in entries] == [93]
 
 
+async def test_the_roll_up_yields_to_busy_recording_and_catches_up_at_once_when_it_is_quiet(
+    api: Api, client: httpx.AsyncClient, sign_in_resident: SignIn
+) -> None:
+    """A long pass while entries keep arriving is followed by a pause of twice its length; a backlog on a
+    quiet ledger is rolled up without pause; ordinary passes keep the interval."""
+    await ride(client, await sign_in_resident("steady"), "1")
+    quiet = await rollup.run_once(api.db)
+    assert quiet.rolled
+    assert not quiet.recording
+
+    # An entry id taken while the pass runs: a transaction the pass waits for takes one and commits.
+    async with api.db.engine.connect() as writer:
+        await writer.execute(text("SELECT pg_current_xact_id()"))
+        step = asyncio.create_task(rollup.run_once(api.db))
+        await asyncio.sleep(0.3)
+        assert not step.done()  # waiting for the writer's transaction
+        await writer.execute(text("SELECT nextval('ledger_entry_id_seq')"))
+        await writer.commit()
+    assert (await step).recording
+
+    busy = rollup.Rolled(rolled=True, upto=10, behind=True, recording=True)
+    assert rollup.pause_after(busy, took_s=1.5, interval_s=1.0) == pytest.approx(3.0)
+    assert rollup.pause_after(busy, took_s=0.1, interval_s=1.0) == 1.0
+    backlog = rollup.Rolled(rolled=True, upto=10, behind=True, recording=False)
+    assert rollup.pause_after(backlog, took_s=1.5, interval_s=1.0) == 0.0
+    caught_up = rollup.Rolled(rolled=True, upto=10, behind=False, recording=False)
+    assert rollup.pause_after(caught_up, took_s=1.5, interval_s=1.0) == 1.0
+
+
 async def test_concurrent_recording_is_rolled_up_exactly_once(
     api: Api, client: httpx.AsyncClient, sign_in_resident: SignIn
 ) -> None:
