@@ -163,9 +163,8 @@ def _reductions(factor_set: FactorSet, behaviour_type: str, category: str | None
 
 
 def _weights(factor_set: FactorSet, behaviour_type: str, tier: str) -> set[Decimal]:
-    trust = factor_set.behaviour[behaviour_type].trust  # type: ignore[index]
-    value = {"partner": trust.partner, "evidence": trust.evidence, "self": trust.self_}[tier]
-    return {Decimal(1)} if value == "review" else {Decimal(value)}
+    weight, _ = factor_set.behaviour[behaviour_type].weight(tier)  # type: ignore[index]
+    return {weight}
 
 
 async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:

@@ -40,6 +40,8 @@ class ResolvedFactor:
 class FactorCache:
     def __init__(self) -> None:
         self._sets: list[StoredSet] = []
+        # One ResolvedFactor per (version, behaviour), made on first use: the versions never change.
+        self._resolved: dict[tuple[int, BehaviourType], ResolvedFactor] = {}
         self._last_id = 0
         self._lock = asyncio.Lock()
 
@@ -60,8 +62,12 @@ class FactorCache:
         for stored in reversed(self._sets):
             start, end = stored.factor_set.validity(behaviour)
             if start <= at and (end is None or at < end):
-                fs = stored.factor_set
-                return ResolvedFactor(stored.id, fs.set, fs.version, behaviour, fs.behaviour[behaviour])
+                resolved = self._resolved.get((stored.id, behaviour))
+                if resolved is None:
+                    fs = stored.factor_set
+                    resolved = ResolvedFactor(stored.id, fs.set, fs.version, behaviour, fs.behaviour[behaviour])
+                    self._resolved[stored.id, behaviour] = resolved
+                return resolved
         return None
 
     def get(self, version_id: int) -> StoredSet | None:

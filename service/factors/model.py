@@ -12,6 +12,7 @@ import tomllib
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -168,25 +169,53 @@ class BehaviourFactor(_Strict):
         return self
 
     def emission(self, *, category: str | None = None, hydrogen_source: HydrogenSource | None = None) -> Emission:
+        """The factor's emission, for a category (waste sorting) or a hydrogen source (hydrogen bus; the
+        supplier's when None). KeyError for a category or source the factor does not have."""
         if self.hydrogen is not None:
-            return self.hydrogen.emission(hydrogen_source)
+            return self._emissions[hydrogen_source]
+        return self._emissions[category if self.categories is not None else None]
+
+    @cached_property
+    def _emissions(self) -> dict[str | None, Emission]:
+        """Every emission the factor can give, computed once: the version is immutable and recording asks
+        for one per event."""
+        if self.hydrogen is not None:
+            hydrogen = self.hydrogen
+            return {
+                None: hydrogen.emission(),
+                **{source: hydrogen.emission(source) for source in hydrogen.source_g_per_kg_h2},
+            }
         if self.categories is not None:
-            if category is None or category not in self.categories:
-                raise KeyError(category)
-            found = self.categories[category]
-            return Emission(
-                baseline_g_per_unit=found.baseline_g_per_unit,
-                project_g_per_unit=found.project_g_per_unit,
-                reduction_g_per_unit=found.reduction_g_per_unit,
-            )
+            return {
+                name: Emission(
+                    baseline_g_per_unit=found.baseline_g_per_unit,
+                    project_g_per_unit=found.project_g_per_unit,
+                    reduction_g_per_unit=found.reduction_g_per_unit,
+                )
+                for name, found in self.categories.items()
+            }
         assert self.baseline_g_per_unit is not None
         assert self.project_g_per_unit is not None
         assert self.reduction_g_per_unit is not None
-        return Emission(
-            baseline_g_per_unit=self.baseline_g_per_unit,
-            project_g_per_unit=self.project_g_per_unit,
-            reduction_g_per_unit=self.reduction_g_per_unit,
-        )
+        return {
+            None: Emission(
+                baseline_g_per_unit=self.baseline_g_per_unit,
+                project_g_per_unit=self.project_g_per_unit,
+                reduction_g_per_unit=self.reduction_g_per_unit,
+            )
+        }
+
+    def weight(self, tier: str) -> tuple[Decimal, bool]:
+        """The tier's weight, and whether a record of that tier waits for review (then it is weighed at full
+        value)."""
+        return self._weights[tier]
+
+    @cached_property
+    def _weights(self) -> dict[str, tuple[Decimal, bool]]:
+        tiers = {"partner": self.trust.partner, "evidence": self.trust.evidence, "self": self.trust.self_}
+        return {
+            tier: (Decimal(1), True) if value == "review" else (Decimal(value), False) for tier, value in tiers.items()
+        }
 
 
 class FactorSet(_Strict):

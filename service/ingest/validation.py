@@ -12,7 +12,7 @@ from typing import Any
 
 from service.factors.cache import FactorCache, ResolvedFactor
 from service.factors.conversion import Conversion, convert
-from service.factors.model import BehaviourFactor, Emission, HydrogenSource
+from service.factors.model import Emission, HydrogenSource
 from service.factors.units import Unit
 from service.ingest.errors import (
     BehaviourRejected,
@@ -86,6 +86,11 @@ class Prepared:
         }
 
 
+# The content hash's canonical JSON: sorted keys, json.dumps' default separators. Stored hashes are
+# compared on every retry, so these bytes must never change.
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def content_hash(fields: BehaviourFields, extra: dict[str, Any]) -> str:
     """What the idempotency key must keep meaning: the reported facts, normalised."""
     canonical = {
@@ -97,15 +102,7 @@ def content_hash(fields: BehaviourFields, extra: dict[str, Any]) -> str:
         "category": fields.category,
         **extra,
     }
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _weight(factor: BehaviourFactor, tier: str) -> tuple[Decimal, bool]:
-    """The tier's weight, and whether the record waits for review (then it is weighed at full value)."""
-    value = {"partner": factor.trust.partner, "evidence": factor.trust.evidence, "self": factor.trust.self_}[tier]
-    if value == "review":
-        return Decimal(1), True
-    return Decimal(value), False
+    return hashlib.sha256(_CANONICAL.encode(canonical).encode()).hexdigest()
 
 
 def prepare(
@@ -182,7 +179,7 @@ def prepare(
         raise CategoryInvalid(errors=[_field("category", CategoryInvalid.code, "this type has no categories")])
 
     emission = factor.emission(category=fields.category, hydrogen_source=hydrogen_source)
-    weight, pending = _weight(factor, tier)
+    weight, pending = factor.weight(tier)
     return Prepared(
         resolved=resolved,
         emission=emission,

@@ -12,12 +12,12 @@ balance and the cap usage. Nothing here reads factors from the database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import asyncpg
+import orjson
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,7 +69,7 @@ async def record(
     interval = timedelta(minutes=1) / rate_per_minute if rate_key and rate_per_minute else None
     rows = await connection.fetch(
         RECORD_SQL,
-        json.dumps(records, separators=(",", ":")),
+        orjson.dumps(records).decode(),
         source,
         partner_id,
         list(issuance_accounts),
