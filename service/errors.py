@@ -273,14 +273,24 @@ def every_error_class() -> list[type[AppError]]:
     return found
 
 
+# query_canceled (our statement_timeout) and lock_not_available (lock_timeout).
+_TIMED_OUT = {"57014", "55P03"}
+
+
 def error_for(exc: Exception, log: logging.Logger) -> AppError:
     """What a client is told of an exception no handler turned into a problem: bad input the database
-    refused, a database outage (a warning), or an internal error (logged with its traceback)."""
+    refused, a database outage (a warning) or a statement that timed out (a 503 too: nothing of it was
+    kept), or an internal error (logged with its traceback)."""
     refused = refused_input(exc)
     if refused is not None:
         return refused
     if is_database_outage(exc):
         log.warning("database unavailable: %s", type(exc).__name__)
+        return DatabaseUnavailable()
+    if _sqlstate(exc) in _TIMED_OUT:
+        # Rolled back whole, so a retry is safe; logged in full, as a statement that keeps timing out is a
+        # fault to look into, not an outage.
+        log.error("database statement timed out", exc_info=exc)
         return DatabaseUnavailable()
     log.exception("unhandled error")
     return InternalError()

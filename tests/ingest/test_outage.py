@@ -79,3 +79,29 @@ async def test_recording_reconnects_by_itself_after_the_database_cut_the_service
     assert after.status_code == 201, after.text
     assert after.json()["balance_g"] == 2 * 468
     assert [row["credited_g"] for row in stored] == [468, 468]
+
+
+async def test_a_recording_the_database_cannot_finish_in_time_is_a_503_and_its_retry_credits_once(
+    make_api: Callable[..., Awaitable[Api]], sign_in_resident: Callable[[str], Awaitable[dict[str, Any]]]
+) -> None:
+    """A statement past the statement timeout (here: waiting on a row another session holds) is rolled back
+    whole: the client is told to retry, not that the service broke, and the retry credits once."""
+    api = await make_api(db_statement_timeout_ms=300)
+    alice = await sign_in_resident("alice")
+    body = behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR)
+    assert api.settings.database_url is not None
+    holder = await asyncpg.connect(**asyncpg_dsn(api.settings.database_url.get_secret_value()))
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM ledger_account WHERE kind = 'resident' FOR UPDATE")
+            during = await record(api.client, alice, body)
+    finally:
+        await holder.close()
+    retried = await record(api.client, alice, body)
+
+    assert_problem(during, 503, "DATABASE_UNAVAILABLE")
+    assert int(during.headers["retry-after"]) > 0
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["credited_g"] == 468
+    assert await balance(api.client, alice) == 468
+    await assert_ledger_invariants(api)
