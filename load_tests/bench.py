@@ -58,8 +58,8 @@ from service.ingest.schemas import BehaviourCreate
 from service.ingest.validation import content_hash, local_date, prepare
 from service.kit.devdb import CHECKOUT, admin_connection, asyncpg_dsn, development_server, with_database
 from service.kit.secrets import SecretBox, derive_key
+from service.ledger import posting
 from service.ledger import repository as ledger_repository
-from service.ledger.posting import RECORD_SQL
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RESIDENTS = 20_000
@@ -166,17 +166,16 @@ async def floor_single(
                 index, body = events.next()
                 record = floor_payload(cache, events.resident_ids[index], body, 0)
                 began = time.perf_counter()
-                await connection.fetch(
-                    RECORD_SQL,
-                    json.dumps([record]),
-                    "resident",
-                    None,
-                    issuance,
-                    today,
-                    None,
-                    f"resident-write:{events.resident_ids[index]}",
-                    timedelta(seconds=0.01),
-                    timedelta(minutes=1),
+                await posting.record(
+                    connection,
+                    records=[record],
+                    source="resident",
+                    partner_id=None,
+                    issuance_accounts=issuance,
+                    today=today,
+                    budget_g=None,
+                    rate_key=f"resident-write:{events.resident_ids[index]}",
+                    rate_per_minute=6000,
                 )
                 latencies.append(time.perf_counter() - began)
 
@@ -204,8 +203,14 @@ async def floor_batch(
 
     async def send(batch: list[dict[str, Any]]) -> None:
         async with pool.acquire() as connection:
-            await connection.fetch(
-                RECORD_SQL, json.dumps(batch), "partner", partner_id, issuance, today, None, None, None, None
+            await posting.record(
+                connection,
+                records=batch,
+                source="partner",
+                partner_id=partner_id,
+                issuance_accounts=issuance,
+                today=today,
+                budget_g=None,
             )
 
     for group in range(0, len(batches), 2):

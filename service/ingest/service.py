@@ -373,7 +373,7 @@ def _emission(cache: FactorCache, behaviour: Behaviour | JustRecorded) -> tuple[
     factor = stored.factor_set.behaviour[behaviour.behaviour_type]  # type: ignore[index]
     if factor.hydrogen is not None:
         # The reduction stored is the one used; baseline follows from the version's diesel figure.
-        baseline = factor.hydrogen.emission().baseline_g_per_unit
+        baseline = factor.emission().baseline_g_per_unit
         emission = Emission(
             baseline_g_per_unit=baseline,
             project_g_per_unit=baseline - behaviour.reduction_g_per_unit,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Transactions of this snapshot still running that could write this database's ledger: those of our
@@ -27,8 +27,17 @@ _RUNNING_SQL = text(
 )
 
 
-# The last entry id handed out, committed or not.
-ENTRY_SEQUENCE_SQL = text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_entry_id_seq")
+def _last_id(sequence: str) -> TextClause:
+    """The last id the sequence handed out, committed or not."""
+    return text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")  # noqa: S608
+
+
+ENTRY_SEQUENCE_SQL = _last_id("ledger_entry_id_seq")
+_SEQUENCES = {
+    "ledger_entry": ENTRY_SEQUENCE_SQL,
+    "ingest_behaviour": _last_id("ingest_behaviour_id_seq"),
+    "ledger_lot_move": _last_id("ledger_lot_move_id_seq"),
+}
 # Transactions of our own database that hold an id now (other than this one's), as 32-bit xids.
 _NEWEST_SQL = text(
     """
@@ -42,12 +51,6 @@ _STILL_LOCKED_SQL = text(
      WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.transactionid::text = x)
     """
 )
-
-_SEQUENCES = {
-    "ledger_entry": ENTRY_SEQUENCE_SQL,
-    "ingest_behaviour": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ingest_behaviour_id_seq"),
-    "ledger_lot_move": text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_lot_move_id_seq"),
-}
 
 
 async def settled_horizon(connection: AsyncConnection, settle_s: float, table: str = "ledger_entry") -> int | None:
