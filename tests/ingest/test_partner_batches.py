@@ -9,10 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 
+import asyncpg
 import httpx
 import pytest
 
 from service.accounts.models import Role
+from service.ingest import service as ingest_service
+from service.ingest.schemas import BatchResult
+from service.kit.devdb import asyncpg_dsn
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     STATION_QR,
@@ -325,4 +329,50 @@ async def test_one_external_id_twice_in_a_batch_with_other_content_is_credited_o
     assert result["results"][1]["credited_g"] == 0
     assert await balance(client, alice) == 468
     assert len((await history(client, alice))["items"]) == 1
+    await assert_ledger_invariants(api)
+
+
+async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_by_index(
+    api: Api, partner: PartnerClient, sign_in_resident: ResidentSignIn
+) -> None:
+    """The recording function plans its statements once per session. A session whose first batch met
+    nearly empty tables (a new deployment, just analysed) must not keep plans that scan them whole for
+    every record: as the ledger grew each record scanned it, and batches ran into the statement timeout."""
+    residents = [await public_id(api.client, await sign_in_resident(name)) for name in ("alice", "bob", "carol")]
+    assert api.settings.database_url is not None
+    connection = await asyncpg.connect(**asyncpg_dsn(api.settings.database_url.get_secret_value()))
+    try:
+        await connection.execute("ANALYZE")
+
+        async def push(prefix: str) -> BatchResult:
+            records = [
+                partner_record(f"{prefix}-{n}", residents[n % 3], "bus_ride", "2", ago(hours=2, minutes=n))
+                for n in range(30)
+            ]
+            return await ingest_service.record_partner_batch(
+                connection,
+                sessions=api.db.sessionmaker,
+                ingest=api.app.state.ingest,
+                partner_id=partner.partner_id,
+                records=records,
+            )
+
+        first = await push("first")
+        async with connection.transaction():
+            second = await push("second")
+            scans = await connection.fetch(
+                "SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE relname = ANY($1::text[])",
+                ["ingest_behaviour", "ingest_cap_usage", "ledger_account", "accounts_resident", "ledger_transfer"],
+            )
+    finally:
+        await connection.close()
+
+    assert (first.accepted, second.accepted) == (30, 30)
+    assert {row["relname"]: row["seq_scan"] for row in scans} == {
+        "ingest_behaviour": 0,
+        "ingest_cap_usage": 0,
+        "ledger_account": 0,
+        "accounts_resident": 0,
+        "ledger_transfer": 0,
+    }
     await assert_ledger_invariants(api)
