@@ -29,6 +29,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+LEAF_PREFIX = "tanpuhui-entry:v1"
 LEAF_FIELDS = (
     "id",
     "transfer_id",
@@ -54,7 +55,7 @@ class ReceiptInvalid(Exception):
 
 def leaf_line(entry: Mapping[str, Any]) -> bytes:
     values = ("" if entry[name] is None else str(entry[name]) for name in LEAF_FIELDS)
-    return "|".join(("tanpuhui-entry:v1", *values)).encode()
+    return "|".join((LEAF_PREFIX, *values)).encode()
 
 
 def leaf_hash(line: bytes) -> bytes:
