@@ -47,14 +47,31 @@ class Thresholds:
     device_residents: int = 3
 
 
-_NEW = text(
+# A page of new behaviours: how many, the last id, and the residents in it.
+_PAGE = text(
+    """
+    SELECT count(*) AS n, max(p.id) AS last, array_agg(DISTINCT p.resident_id) AS residents
+      FROM (SELECT b.id, b.resident_id FROM ingest_behaviour b
+             WHERE b.id > :after AND b.id <= :upto ORDER BY b.id LIMIT :page) p
+    """
+)
+# The page's behaviours that may earn a flag of their own: a trip recorded beside another record of it,
+# and one whose reported duration makes it as fast as `ratio` of its type's limit (a little slack, so
+# that this is never narrower than the exact check, made in Python on what it returns). The limits come
+# from the factor cache as arrays (version, type, km/h); most behaviours never leave the database.
+_CANDIDATES = text(
     """
     SELECT b.id, b.resident_id, b.behaviour_type, b.quantity, b.occurred_at, b.ended_at, b.factor_version_id,
-           b.status, b.source, d.id AS other_id, d.source AS other_source
-      FROM ingest_behaviour b LEFT JOIN ingest_behaviour d ON d.id = b.duplicate_of_id
-     WHERE b.id > :after AND b.id <= :upto
+           b.source, d.id AS other_id, d.source AS other_source
+      FROM ingest_behaviour b
+      LEFT JOIN ingest_behaviour d ON d.id = b.duplicate_of_id
+      LEFT JOIN unnest(CAST(:versions AS bigint[]), CAST(:types AS text[]), CAST(:limits AS numeric[]))
+                AS l(version_id, behaviour_type, kmh)
+             ON l.version_id = b.factor_version_id AND l.behaviour_type = b.behaviour_type
+     WHERE b.id > :after AND b.id <= :last
+       AND (b.duplicate_of_id IS NOT NULL
+            OR extract(epoch FROM b.ended_at - b.occurred_at) * l.kmh * :ratio <= b.quantity * 3601)
      ORDER BY b.id
-     LIMIT :page
     """
 )
 # For each resident of the page: their latest behaviour and the one `records` − 1 before it, by a short
@@ -128,11 +145,30 @@ def _speed_flag(row: Row[Any], cache: FactorCache, ratio: Decimal) -> dict[str, 
     )
 
 
+def _speed_limits(cache: FactorCache) -> dict[str, list[Any]]:
+    """Every cached version's speed limits, as the arrays _CANDIDATES takes."""
+    limits: dict[str, list[Any]] = {"versions": [], "types": [], "limits": []}
+    for stored in cache.versions:
+        for behaviour, factor in stored.factor_set.behaviour.items():
+            if factor.bounds.max_speed_kmh is not None:
+                limits["versions"].append(stored.id)
+                limits["types"].append(behaviour.value)
+                limits["limits"].append(factor.bounds.max_speed_kmh)
+    return limits
+
+
 async def _scan_page(
     connection: AsyncConnection, cache: FactorCache, limits: Thresholds, *, after: int, upto: int
 ) -> tuple[int, int]:
     """Flags for one page of behaviours; returns (last id looked at, flags raised or renewed)."""
-    rows = (await connection.execute(_NEW, {"after": after, "upto": upto, "page": PAGE})).all()
+    page = (await connection.execute(_PAGE, {"after": after, "upto": upto, "page": PAGE})).one()
+    rows: Sequence[Row[Any]] = []
+    if page.n:
+        rows = (
+            await connection.execute(
+                _CANDIDATES, {"after": after, "last": page.last, "ratio": limits.speed_ratio, **_speed_limits(cache)}
+            )
+        ).all()
     flags: list[dict[str, Any]] = []
     for row in rows:
         speed = _speed_flag(row, cache, limits.speed_ratio)
@@ -149,11 +185,11 @@ async def _scan_page(
                     sources=sorted({row.source, row.other_source}),
                 )
             )
-    if rows:
+    if page.n:
         bursts = await connection.execute(
             _BURSTS,
             {
-                "residents": sorted({r.resident_id for r in rows}),
+                "residents": sorted(page.residents),
                 "window": limits.burst_window_s,
                 "records": limits.burst_records,
             },
@@ -171,7 +207,7 @@ async def _scan_page(
                     window_s=limits.burst_window_s,
                 )
             )
-    last = rows[-1].id if len(rows) == PAGE else upto
+    last = page.last if page.n == PAGE else upto
     # Devices do not depend on the page: they are looked at once the scan has caught up, not per page.
     devices: Sequence[Row[Any]] = []
     if last == upto:

@@ -134,6 +134,12 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     await record_ok(
         client, alice, behaviour_body("metro_ride", "19", ago(hours=2), evidence=STATION_QR)
     )  # no end given
+    steady = ago(hours=4)
+    await record_ok(  # 10 km in 20 minutes: 30 km/h, an ordinary ride
+        client,
+        alice,
+        behaviour_body("metro_ride", "10", steady, ended_at=steady + timedelta(minutes=20), evidence=STATION_QR),
+    )
     for minutes in (20, 14, 8):  # three rides in twelve minutes
         await record_ok(client, bob, behaviour_body("metro_ride", "5", ago(minutes=minutes), evidence=STATION_QR))
     superuser = await sign_in_staff(Role.admin_super, "root-user")
