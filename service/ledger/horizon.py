@@ -14,15 +14,27 @@ import asyncio
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# Transactions of this snapshot still running that could write this database's ledger: those of our
-# own database's backends and any the server does not attribute (a prepared transaction, say). Writers in
-# other databases of the same server are no concern of ours.
+# The transactions a horizon waits for, as 32-bit xids: those its snapshot lists as running, and the
+# newest writers of our own database. A snapshot lists only the running transactions below its xmax,
+# which is one past the newest transaction to *finish*: the newest writers, while none after them has
+# finished, are in no list, so they are taken from pg_stat_activity (after dropping its cached copy).
+_WAIT_FOR_SQL = text(
+    """
+    SELECT x::xid::text FROM pg_snapshot_xip(pg_current_snapshot()) x
+    UNION
+    SELECT backend_xid::text FROM pg_stat_activity
+     WHERE backend_xid IS NOT NULL AND datname = current_database() AND pid <> pg_backend_pid()
+    """
+)
+# Those still running, as PostgreSQL itself waits for a transaction: by the lock each one holds on its
+# own id (a prepared transaction keeps it too). Writers in other databases of the same server are no
+# concern of ours.
 _RUNNING_SQL = text(
     """
     SELECT x FROM unnest(CAST(:xids AS text[])) x
-     WHERE pg_xact_status(x::xid8) = 'in progress'
+     WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.transactionid::text = x)
        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                        WHERE a.backend_xid = x::xid8::xid AND a.datname IS DISTINCT FROM current_database())
+                        WHERE a.backend_xid::text = x AND a.datname IS DISTINCT FROM current_database())
     """
 )
 
@@ -38,38 +50,18 @@ _SEQUENCES = {
     "ingest_behaviour": _last_id("ingest_behaviour_id_seq"),
     "ledger_lot_move": _last_id("ledger_lot_move_id_seq"),
 }
-# Transactions of our own database that hold an id now (other than this one's), as 32-bit xids.
-_NEWEST_SQL = text(
-    """
-    SELECT backend_xid::text FROM pg_stat_activity
-     WHERE backend_xid IS NOT NULL AND datname = current_database() AND pid <> pg_backend_pid()
-    """
-)
-_STILL_LOCKED_SQL = text(
-    """
-    SELECT x FROM unnest(CAST(:xids AS text[])) x
-     WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.transactionid::text = x)
-    """
-)
 
 
 async def settled_horizon(connection: AsyncConnection, settle_s: float, table: str = "ledger_entry") -> int | None:
     """The highest id of `table` every one of whose predecessors is now committed or aborted; None when a
     transaction that could still write below it runs on past `settle_s`."""
     horizon = await connection.scalar(_SEQUENCES[table])
-    running = list(await connection.scalars(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text")))
-    # A snapshot lists only the running transactions below its xmax, which is one past the newest
-    # transaction to *finish*: the newest writers, while none after them has finished, are in no list.
-    # Each running transaction holds a lock on its own id, so those are found among the locks.
     await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
-    newest = list(await connection.scalars(_NEWEST_SQL))
+    running = list(await connection.scalars(_WAIT_FOR_SQL))
     deadline = asyncio.get_running_loop().time() + settle_s
-    while running or newest:
+    while running:
+        running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
         if running:
-            running = list(await connection.scalars(_RUNNING_SQL, {"xids": running}))
-        if newest:
-            newest = list(await connection.scalars(_STILL_LOCKED_SQL, {"xids": newest}))
-        if running or newest:
             if asyncio.get_running_loop().time() > deadline:
                 return None
             await asyncio.sleep(0.01)

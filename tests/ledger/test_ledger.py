@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from service.accounts.models import Role
+from service.kit.devdb import asyncpg_dsn, with_database
 from service.ledger.horizon import settled_horizon
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
@@ -209,3 +211,21 @@ async def test_followers_of_the_ledger_wait_for_the_newest_writer_still_running(
         await follower.rollback()
         await writer.commit()
         assert await settled_horizon(follower, settle_s=0.3) == taken
+
+
+async def test_followers_of_the_ledger_do_not_wait_for_writers_in_other_databases_of_the_server(api: Api) -> None:
+    """Snapshots span the whole server: a long transaction in another database appears among the running
+    ones, but it cannot write this ledger, and the horizon does not wait for it."""
+    assert api.settings.database_url is not None
+    elsewhere = await asyncpg.connect(
+        **asyncpg_dsn(with_database(api.settings.database_url.get_secret_value(), "postgres"))
+    )
+    try:
+        async with elsewhere.transaction():
+            await elsewhere.execute("SELECT pg_current_xact_id()")
+            async with api.db.engine.connect() as writer, api.db.engine.connect() as follower:
+                taken = await writer.scalar(text("SELECT nextval('ledger_entry_id_seq')"))
+                await writer.commit()
+                assert await settled_horizon(follower, settle_s=0.3) == taken
+    finally:
+        await elsewhere.close()
