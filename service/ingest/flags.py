@@ -62,7 +62,7 @@ _PAGE = text(
 _CANDIDATES = text(
     """
     SELECT b.id, b.resident_id, b.behaviour_type, b.quantity, b.occurred_at, b.ended_at, b.factor_version_id,
-           b.source, d.id AS other_id, d.source AS other_source
+           b.source, d.id AS other_id, d.source AS other_source, l.kmh AS limit_kmh
       FROM ingest_behaviour b
       LEFT JOIN ingest_behaviour d ON d.id = b.duplicate_of_id
       LEFT JOIN unnest(CAST(:versions AS bigint[]), CAST(:types AS text[]), CAST(:limits AS numeric[]))
@@ -119,12 +119,9 @@ def _flag(
     }
 
 
-def _speed_flag(row: Row[Any], cache: FactorCache, ratio: Decimal) -> dict[str, Any] | None:
-    stored = cache.get(row.factor_version_id)
-    if stored is None:
-        return None
-    factor = stored.factor_set.behaviour.get(row.behaviour_type)
-    limit = factor.bounds.max_speed_kmh if factor is not None else None
+def _speed_flag(row: Row[Any], ratio: Decimal) -> dict[str, Any] | None:
+    """The flag for a candidate row's speed, if it earns one; `limit_kmh` is its type's limit (None: none)."""
+    limit = row.limit_kmh
     if limit is None:
         return None
     duration = row.ended_at - row.occurred_at
@@ -171,7 +168,7 @@ async def _scan_page(
         ).all()
     flags: list[dict[str, Any]] = []
     for row in rows:
-        speed = _speed_flag(row, cache, limits.speed_ratio)
+        speed = _speed_flag(row, limits.speed_ratio)
         if speed is not None:
             flags.append(speed)
         if row.other_id is not None and row.other_source != row.source:
