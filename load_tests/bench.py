@@ -54,6 +54,7 @@ from service.db import Database, run_migrations
 from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.model import BehaviourType
+from service.ingest import service as ingest_service
 from service.ingest.schemas import BehaviourCreate
 from service.ingest.validation import content_hash, local_date, prepare
 from service.kit.devdb import CHECKOUT, admin_connection, asyncpg_dsn, development_server, with_database
@@ -235,16 +236,9 @@ def _partner_batch(cache: FactorCache, events: Events, *, as_http: bool = False)
             out.append(record)
             continue
         parsed = PartnerRecord.model_validate(record)
-        digest = content_hash(parsed, {"resident_id": record["resident_id"], "hydrogen_source": None})
+        digest = ingest_service.partner_content_hash(parsed)
         prepared = prepare(parsed, cache=cache, tier="partner", now=datetime.now(UTC), content_sha256=digest)
-        out.append(
-            {
-                "ord": ordinal,
-                "resident_public_id": record["resident_id"],
-                "external_id": record["external_id"],
-                **prepared.payload(parsed, None),
-            }
-        )
+        out.append(ingest_service.partner_payload(ordinal, parsed, prepared))
     return out
 
 

@@ -274,6 +274,21 @@ def _partner_outcome(index: int, external_id: str, row: posting.Recorded | _Repl
     return RecordOutcome(**common, outcome="accepted", reason=None, credited_g=row.credited_g, capped_g=row.capped_g)
 
 
+def partner_content_hash(record: PartnerRecord) -> str:
+    """A partner record's content hash: its facts, the resident's public id and the hydrogen source."""
+    return content_hash(record, {"resident_id": str(record.resident_id), "hydrogen_source": record.hydrogen_source})
+
+
+def partner_payload(index: int, record: PartnerRecord, prepared: Prepared) -> dict[str, Any]:
+    """A checked partner record as ingest_record_batch() takes it."""
+    return {
+        "ord": index,
+        "resident_public_id": str(record.resident_id),
+        "external_id": record.external_id,
+        **prepared.payload(record, None),
+    }
+
+
 async def record_partner_batch(
     connection: asyncpg.Connection,
     *,
@@ -294,8 +309,7 @@ async def record_partner_batch(
         external_id = raw.get("external_id") if isinstance(raw.get("external_id"), str) else None
         try:
             record = PartnerRecord.model_validate(raw)
-            extra = {"resident_id": str(record.resident_id), "hydrogen_source": record.hydrogen_source}
-            digest = content_hash(record, extra)
+            digest = partner_content_hash(record)
             prepared = prepare(
                 record,
                 cache=ingest.cache,
@@ -311,14 +325,7 @@ async def record_partner_batch(
             outcomes[index] = _rejected(index, str(external_id) if external_id else None, error)
             continue
         digests[index] = (record.external_id, digest)
-        ready.append(
-            {
-                "ord": index,
-                "resident_public_id": str(record.resident_id),
-                "external_id": record.external_id,
-                **prepared.payload(record, None),
-            }
-        )
+        ready.append(partner_payload(index, record, prepared))
     rows: Sequence[posting.Recorded] = []
     if ready:
         rows = await posting.record(
