@@ -80,14 +80,13 @@ FlagId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The flag's id.", 
 async def record_behaviour(
     resident: CurrentResident,
     body: BehaviourCreate,
-    connection: StatementConnectionDep,
     db: DatabaseDep,
     ingest: IngestDep,
     response: Response,
 ) -> RecordedBehaviour:
     """Record a low-carbon behaviour; answers the credit, its calculation and the new balance."""
     recorded = await service.record_for_resident(
-        connection, sessions=db.sessionmaker, ingest=ingest, resident_id=resident.subject_id, body=body
+        sessions=db.sessionmaker, ingest=ingest, resident_id=resident.subject_id, body=body
     )
     if recorded.replayed:
         response.status_code = status.HTTP_200_OK

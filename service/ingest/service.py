@@ -28,6 +28,7 @@ from service.ingest.errors import (
     TripAlreadyRecorded,
     UnknownResident,
 )
+from service.ingest.gathering import Gathering
 from service.ingest.models import Behaviour
 from service.ingest.schemas import (
     BatchResult,
@@ -57,7 +58,7 @@ class Ingest:
     cache: FactorCache
     issuance_accounts: list[int]
     budget_g: int | None
-    resident_writes_per_min: int
+    gathering: Gathering
 
     @property
     def ready(self) -> bool:
@@ -78,15 +79,15 @@ LAPSING = (OutsideClaimWindow, NoFactorInForce)
 
 
 async def record_for_resident(
-    connection: asyncpg.Connection,
     *,
     sessions: async_sessionmaker[AsyncSession],
     ingest: Ingest,
     resident_id: int,
     body: BehaviourCreate,
 ) -> RecordedBehaviour:
-    """One round trip: the recording function is one atomic statement. A retry of a key already used
-    reads what was stored in a session of its own."""
+    """One round trip, shared with the other residents' reports waiting on this worker (gathering.py):
+    the recording function is one atomic statement. A retry of a key already used reads what was stored
+    in a session of its own."""
     ingest.require_ready()
     now = datetime.now(UTC)
     # Evidence with nothing in it is no evidence: the record is self-reported.
@@ -106,23 +107,8 @@ async def record_for_resident(
         if before is None:
             raise
         return _replayed(ingest, before, digest)
-    record = {
-        "ord": 0,
-        "resident_id": resident_id,
-        "client_id": str(body.client_id),
-        **prepared.payload(body, evidence),
-    }
-    (row,) = await posting.record(
-        connection,
-        records=[record],
-        source="resident",
-        partner_id=None,
-        issuance_accounts=ingest.issuance_accounts,
-        today=local_date(now),
-        budget_g=ingest.budget_g,
-        rate_key=f"resident-write:{resident_id}",
-        rate_per_minute=ingest.resident_writes_per_min,
-    )
+    record = {"resident_id": resident_id, "client_id": str(body.client_id), **prepared.payload(body, evidence)}
+    row = await ingest.gathering.record(resident_id, record, today=local_date(now))
     if row.outcome == "rate_limited":
         raise RateLimited(retry_after_s=max(1, int(row.retry_after + 0.999)))
     if row.outcome == "unknown_resident":

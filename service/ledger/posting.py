@@ -1,8 +1,8 @@
 """The hot path's one round trip: hand prepared behaviours to ingest_record_batch() (migration 0002).
 
 Called as one statement on a plain asyncpg connection (Database.statement_connection: the statement
-is its own transaction), that
-function first locks the batch's budget slots and then its residents' accounts, each in sorted order
+is its own transaction), for a partner's batch or for the residents' reports a worker gathered
+(service/ingest/gathering.py), that function first locks the batch's budget slots and then its residents' accounts, each in sorted order
 (one global order, so concurrent batches cannot deadlock). Then one statement answers a known
 idempotency key with the stored result, refuses a resident's report that overlaps a trip already
 recorded, applies the daily and yearly caps and the platform budget as running sums in record order,
@@ -66,7 +66,9 @@ async def record(
     rate_key: str | None = None,
     rate_per_minute: int | None = None,
 ) -> list[Recorded]:
-    interval = timedelta(minutes=1) / rate_per_minute if rate_key and rate_per_minute else None
+    """`rate_per_minute` limits the call as one request of `rate_key`, or, without `rate_key`, each record
+    that carries a `rate_key` of its own (migration 0013)."""
+    interval = timedelta(minutes=1) / rate_per_minute if rate_per_minute else None
     rows = await connection.fetch(
         RECORD_SQL,
         orjson.dumps(records).decode(),

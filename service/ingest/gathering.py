@@ -1,0 +1,143 @@
+"""Residents' reports that arrive together are recorded together: one call of ingest_record_batch() for
+what is waiting, instead of one call each.
+
+A call's fixed cost in the database (starting the recording statement's plan, checking the tables'
+constraints, committing) is several times what one more record adds to it, so on a busy worker most of
+the database's time went to calls of one record each. Here a report waits while this worker's calls are
+running (at most CALLS at a time), and the next call takes what has gathered meanwhile: up to RECORDS
+records, at most one per resident. Two reports of one resident are never in one call: their calls meet
+under the resident's account lock in the database, one after the other, exactly as separate requests
+did. Records of different residents never affected each other's outcome except through the platform
+budget, which the function shares out in record order as it does for a partner's batch. Each record
+keeps its resident's write limit (migration 0013). With no other report waiting a report goes at once,
+alone: a quiet worker answers as fast as before.
+
+A call that fails for the database (an outage, a timeout) fails every report in it, each answered 503
+and safe to retry under its key. A call that fails for any other reason is retried record by record,
+so one record the database refuses cannot fail the reports that came with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from service.errors import is_database_outage
+from service.ledger import posting
+
+logger = logging.getLogger(__name__)
+
+# Calls running at once per worker: while one is in the database the next is gathering.
+CALLS = 2
+# Records in one call: bounds how long one call, and so every report in it, takes.
+RECORDS = 64
+
+
+@dataclass(slots=True)
+class _Report:
+    resident_id: int
+    record: dict[str, Any]
+    today: date
+    answer: asyncio.Future[posting.Recorded]
+
+
+@dataclass
+class Gathering:
+    """The residents' recording calls of one worker process. `issuance_accounts` is the list the lifespan
+    fills once the database answers (Ingest's own)."""
+
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+    issuance_accounts: Sequence[int]
+    budget_g: int | None
+    writes_per_min: int
+    _waiting: list[_Report] = field(default_factory=list)
+    _calls: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def record(self, resident_id: int, record: dict[str, Any], *, today: date) -> posting.Recorded:
+        """Record one report (a payload of ingest_record_batch(), without `ord`) and answer its row."""
+        report = _Report(resident_id, record, today, asyncio.get_running_loop().create_future())
+        self._waiting.append(report)
+        if len(self._calls) < CALLS:
+            call = asyncio.create_task(self._call_while_waiting())
+            self._calls.add(call)
+            call.add_done_callback(self._calls.discard)
+        return await report.answer
+
+    def _next(self) -> list[_Report]:
+        """The oldest waiting reports, at most one per resident and all of one day (the day the caps and
+        the budget are counted on), up to RECORDS; the rest keep their places."""
+        taken: list[_Report] = []
+        kept: list[_Report] = []
+        residents: set[int] = set()
+        for report in self._waiting:
+            if (
+                len(taken) < RECORDS
+                and report.resident_id not in residents
+                and (not taken or report.today == taken[0].today)
+            ):
+                residents.add(report.resident_id)
+                taken.append(report)
+            else:
+                kept.append(report)
+        self._waiting = kept
+        return taken
+
+    async def _call_while_waiting(self) -> None:
+        while self._waiting:
+            reports = self._next()
+            try:
+                rows = await self._call(reports)
+            except Exception as error:
+                if len(reports) > 1 and not is_database_outage(error):
+                    logger.warning("a gathered recording call failed; recording its reports one by one")
+                    for report in reports:
+                        await self._call_alone(report)
+                else:
+                    for report in reports:
+                        _fail(report, error)
+                continue
+            except BaseException:  # cancelled (the worker is stopping): no report may wait for ever
+                for report in [*reports, *self._waiting]:
+                    report.answer.cancel()
+                self._waiting.clear()
+                raise
+            for row in rows:
+                report = reports[row.ord]
+                if not report.answer.done():
+                    report.answer.set_result(row._replace(ord=0))
+
+    async def _call_alone(self, report: _Report) -> None:
+        try:
+            (row,) = await self._call([report])
+        except Exception as error:
+            _fail(report, error)
+        else:
+            if not report.answer.done():
+                report.answer.set_result(row)
+
+    async def _call(self, reports: list[_Report]) -> list[posting.Recorded]:
+        async with self.connect() as connection:
+            return await posting.record(
+                connection,
+                records=[
+                    {**r.record, "ord": n, "rate_key": f"resident-write:{r.resident_id}"} for n, r in enumerate(reports)
+                ],
+                source="resident",
+                partner_id=None,
+                issuance_accounts=self.issuance_accounts,
+                today=reports[0].today,
+                budget_g=self.budget_g,
+                rate_per_minute=self.writes_per_min,
+            )
+
+
+def _fail(report: _Report, error: BaseException) -> None:
+    if not report.answer.done():
+        report.answer.set_exception(error)

@@ -1,0 +1,175 @@
+"""Residents' reports that arrive together share one call of the recording function (gathering.py): each
+still gets its own outcome, its own balance and its own write limit, and a record the database refuses
+fails only itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from service.ingest.gathering import Gathering
+from service.ingest.schemas import BehaviourCreate
+from service.ingest.service import Ingest
+from service.ingest.validation import content_hash, local_date, prepare
+from tests.conftest import Api, bearer
+from tests.fixtures.behaviours import (
+    STATION_QR,
+    ago,
+    assert_ledger_invariants,
+    assert_problem,
+    balance,
+    behaviour_body,
+    history,
+    record,
+)
+
+MakeApi = Callable[..., Awaitable[Api]]
+METRO_10_KM_G = 468
+
+
+async def _residents(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
+    tokens = []
+    for n in range(count):
+        response = await client.post("/v1/auth/dev", json={"name": f"resident-{n}"})
+        assert response.status_code == 200, response.text
+        tokens.append(response.json())
+    return tokens
+
+
+async def _resident_id(api: Api, tokens: dict[str, Any]) -> int:
+    public = (await api.client.get("/v1/me", headers=bearer(tokens))).json()["id"]
+    async with api.db.engine.connect() as connection:
+        row = await connection.exec_driver_sql("SELECT id FROM accounts_resident WHERE public_id = $1", (public,))
+        return int(row.scalar_one())
+
+
+async def test_reports_of_many_residents_sent_at_once_each_get_their_own_result(api: Api) -> None:
+    residents = await _residents(api.client, 12)
+    bodies = [behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR) for _ in residents]
+
+    responses = await asyncio.gather(*(record(api.client, t, b) for t, b in zip(residents, bodies, strict=True)))
+
+    for response, body in zip(responses, bodies, strict=True):
+        assert response.status_code == 201, response.text
+        recorded = response.json()
+        assert recorded["client_id"] == body["client_id"]
+        assert recorded["credited_g"] == METRO_10_KM_G
+        assert recorded["balance_g"] == METRO_10_KM_G
+    assert len({r.json()["id"] for r in responses}) == len(residents)
+    for tokens in residents:
+        assert await balance(api.client, tokens) == METRO_10_KM_G
+        assert len((await history(api.client, tokens))["items"]) == 1
+    await assert_ledger_invariants(api)
+
+
+async def test_one_residents_reports_sent_at_once_go_one_at_a_time_and_see_each_other(api: Api) -> None:
+    alice, bob = await _residents(api.client, 2)
+    trip = ago(hours=3)
+    # Two reports of one metro trip (same time) and a later ride: the second report of the trip must meet the
+    # first already stored, as separate requests would.
+    bodies = [
+        behaviour_body("metro_ride", "10", trip, evidence=STATION_QR),
+        behaviour_body("metro_ride", "10", trip, evidence=STATION_QR),
+        behaviour_body("metro_ride", "10", ago(hours=1), evidence=STATION_QR),
+    ]
+
+    responses = await asyncio.gather(
+        *(record(api.client, alice, b) for b in bodies),
+        record(api.client, bob, behaviour_body("metro_ride", "10", trip, evidence=STATION_QR)),
+    )
+
+    alices, bobs = responses[:3], responses[3]
+    assert sorted(r.status_code for r in alices) == [201, 201, 409], [r.text for r in alices]
+    assert_problem(next(r for r in alices if r.status_code == 409), 409, "TRIP_ALREADY_RECORDED")
+    balances = sorted(r.json()["balance_g"] for r in alices if r.status_code == 201)
+    assert balances == [METRO_10_KM_G, 2 * METRO_10_KM_G]
+    assert await balance(api.client, alice) == 2 * METRO_10_KM_G
+    assert bobs.status_code == 201, bobs.text
+    assert await balance(api.client, bob) == METRO_10_KM_G
+    await assert_ledger_invariants(api)
+
+
+async def test_a_resident_over_the_write_limit_is_refused_while_reports_sent_with_it_are_recorded(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(rate_resident_writes_per_min=2)
+    alice, bob = await _residents(api.client, 2)
+    alices = [behaviour_body("metro_ride", "10", ago(hours=h), evidence=STATION_QR) for h in (1, 2, 3)]
+
+    responses = await asyncio.gather(
+        *(record(api.client, alice, b) for b in alices),
+        record(api.client, bob, behaviour_body("metro_ride", "10", ago(hours=1), evidence=STATION_QR)),
+    )
+
+    assert sorted(r.status_code for r in responses[:3]) == [201, 201, 429], [r.text for r in responses]
+    refused = next(r for r in responses[:3] if r.status_code == 429)
+    assert_problem(refused, 429, "RATE_LIMITED")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert responses[3].status_code == 201, responses[3].text
+    # the refused report changed nothing: two behaviours, two credits
+    assert len((await history(api.client, alice))["items"]) == 2
+    assert await balance(api.client, alice) == 2 * METRO_10_KM_G
+    assert await balance(api.client, bob) == METRO_10_KM_G
+    await assert_ledger_invariants(api)
+
+
+def _report(ingest: Ingest, resident_id: int, *, hours_ago: float = 2, **changes: Any) -> dict[str, Any]:
+    """A report as record_for_resident hands it to the gathering, with `changes` made to it."""
+    body = BehaviourCreate.model_validate(behaviour_body("metro_ride", "10", ago(hours=hours_ago), evidence=STATION_QR))
+    assert body.evidence is not None
+    evidence = body.evidence.model_dump(exclude_none=True)
+    digest = content_hash(body, {"evidence": evidence})
+    prepared = prepare(body, cache=ingest.cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
+    payload = {"resident_id": resident_id, "client_id": str(body.client_id), **prepared.payload(body, evidence)}
+    return {**payload, **changes}
+
+
+async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_only_itself(api: Api) -> None:
+    residents = [await _resident_id(api, t) for t in await _residents(api.client, 4)]
+    ingest: Ingest = api.app.state.ingest
+    calls: list[int] = []
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[asyncpg.Connection]:
+        async with api.db.statement_connection() as connection:
+            calls.append(1)
+            yield connection
+
+    gathering = Gathering(counted, issuance_accounts=ingest.issuance_accounts, budget_g=None, writes_per_min=10_000)
+    today = local_date(datetime.now(UTC))
+    good = [_report(ingest, r) for r in residents[:3]]
+    # a tier the ledger does not know: the database refuses the record (a check constraint)
+    bad = _report(ingest, residents[3], tier="hearsay")
+
+    shared = await asyncio.gather(*(gathering.record(r, g, today=today) for r, g in zip(residents, good, strict=False)))
+    assert len(calls) == 1
+    assert [row.outcome for row in shared] == ["recorded"] * 3
+    calls.clear()
+
+    again = [_report(ingest, r, hours_ago=4) for r in residents[:3]]
+    outcomes = await asyncio.gather(
+        gathering.record(residents[0], again[0], today=today),
+        gathering.record(residents[3], bad, today=today),
+        gathering.record(residents[1], again[1], today=today),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[1], asyncpg.CheckViolationError), outcomes[1]
+    first, third = outcomes[0], outcomes[2]
+    assert not isinstance(first, BaseException)
+    assert not isinstance(third, BaseException)
+    assert (first.outcome, first.credited_g, first.balance_after) == ("recorded", METRO_10_KM_G, 2 * METRO_10_KM_G)
+    assert (third.outcome, third.credited_g, third.balance_after) == ("recorded", METRO_10_KM_G, 2 * METRO_10_KM_G)
+    assert len(calls) == 1 + 3  # the shared call that failed, then each record alone
+    async with api.db.engine.connect() as connection:
+        stored = await connection.exec_driver_sql(
+            "SELECT count(*) FROM ingest_behaviour WHERE resident_id = $1", (residents[3],)
+        )
+        assert stored.scalar_one() == 0
+    await assert_ledger_invariants(api)
