@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 gc.unfreeze()
+                await ingest.gathering.close()
                 for task in tasks:
                     task.cancel()
                 for task in tasks:

@@ -37,14 +37,16 @@ _AFTER_RATE_KEY = """            RETURN;
     END IF;
 """
 _PER_RECORD_LIMITS = """
-    -- Several residents' records in one call: each takes a step of its own key's limit, in record
-    -- order, and a record over its limit leaves the call before anything else looks at it.
+    -- Several residents' records in one call: each takes a step of its own key's limit, and a record
+    -- over its limit leaves the call before anything else looks at it. A step locks its key's row until
+    -- the call commits: the steps go in key order, one global order, so two calls cannot deadlock.
     IF p_rate_key IS NULL AND p_rate_interval IS NOT NULL THEN
         SELECT COALESCE(jsonb_agg(x.value ORDER BY x.n) FILTER (WHERE w.wait = 0), '[]'::jsonb),
                array_agg((x.value->>'ord')::integer ORDER BY x.n) FILTER (WHERE w.wait > 0),
                array_agg(w.wait ORDER BY x.n) FILTER (WHERE w.wait > 0)
           INTO p_records, v_limited, v_waits
-          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS x(value, n)
+          FROM (SELECT e.value, e.n FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e(value, n)
+                 ORDER BY e.value->>'rate_key', e.n OFFSET 0) x
          CROSS JOIN LATERAL (
                SELECT CASE WHEN x.value->>'rate_key' IS NULL THEN 0
                            ELSE kit_rate_limit_take(x.value->>'rate_key', p_rate_interval, p_rate_burst) END AS wait) w;

@@ -8,13 +8,14 @@ running (at most CALLS at a time), and the next call takes what has gathered mea
 records, at most one per resident. Two reports of one resident are never in one call: their calls meet
 under the resident's account lock in the database, one after the other, exactly as separate requests
 did. Records of different residents never affected each other's outcome except through the platform
-budget, which the function shares out in record order as it does for a partner's batch. Each record
-keeps its resident's write limit (migration 0013). With no other report waiting a report goes at once,
+budget, which the function shares out per slot by resident, as it does for a partner's batch. Each
+record keeps its resident's write limit (migration 0013), its step taken in key order. With no other report waiting a report goes at once,
 alone: a quiet worker answers as fast as before.
 
-A call that fails for the database (an outage, a timeout) fails every report in it, each answered 503
-and safe to retry under its key. A call that fails for any other reason is retried record by record,
-so one record the database refuses cannot fail the reports that came with it.
+A call that fails for the database (an outage, a timeout, a lock it could not get) fails every report in
+it, each answered 503 and safe to retry under its key. A call the database refuses for its data (a
+constraint, a value out of range) is retried record by record, so one record it refuses cannot fail the
+reports that came with it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from typing import Any
 
 import asyncpg
 
-from service.errors import is_database_outage
 from service.ledger import posting
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,17 @@ class Gathering:
         """Record one report (a payload of ingest_record_batch(), without `ord`) and answer its row."""
         report = _Report(resident_id, record, today, asyncio.get_running_loop().create_future())
         self._waiting.append(report)
-        if len(self._calls) < CALLS:
+        # A call task is done the moment its loop ends (its removal from the set comes later), and a
+        # running one looks at the waiting reports again before it ends.
+        if sum(not call.done() for call in self._calls) < CALLS:
             call = asyncio.create_task(self._call_while_waiting())
             self._calls.add(call)
             call.add_done_callback(self._calls.discard)
         return await report.answer
+
+    async def close(self) -> None:
+        """Let the calls running finish (their reports' requests are finishing too) before the pool closes."""
+        await asyncio.gather(*self._calls, return_exceptions=True)
 
     def _next(self) -> list[_Report]:
         """The oldest waiting reports, at most one per resident and all of one day (the day the caps and
@@ -90,37 +96,43 @@ class Gathering:
         return taken
 
     async def _call_while_waiting(self) -> None:
-        while self._waiting:
-            reports = self._next()
-            try:
-                rows = await self._call(reports)
-            except Exception as error:
-                if len(reports) > 1 and not is_database_outage(error):
-                    logger.warning("a gathered recording call failed; recording its reports one by one")
-                    for report in reports:
-                        await self._call_alone(report)
-                else:
-                    for report in reports:
-                        _fail(report, error)
-                continue
-            except BaseException:  # cancelled (the worker is stopping): no report may wait for ever
-                for report in [*reports, *self._waiting]:
-                    report.answer.cancel()
-                self._waiting.clear()
-                raise
-            for row in rows:
-                report = reports[row.ord]
-                if not report.answer.done():
-                    report.answer.set_result(row._replace(ord=0))
-
-    async def _call_alone(self, report: _Report) -> None:
+        reports: list[_Report] = []
         try:
-            (row,) = await self._call([report])
+            while self._waiting:
+                reports = self._next()
+                await self._answer(reports)
+        except BaseException:  # cancelled (the worker is stopping): no report may wait for ever
+            for report in [*reports, *self._waiting]:
+                report.answer.cancel()
+            self._waiting.clear()
+            raise
+
+    async def _answer(self, reports: list[_Report]) -> None:
+        try:
+            rows = await self._call(reports)
         except Exception as error:
-            _fail(report, error)
-        else:
-            if not report.answer.done():
-                report.answer.set_result(row)
+            if len(reports) > 1 and _refuses_a_record(error):
+                logger.warning("a gathered recording call was refused; recording its reports one by one")
+                await self._one_by_one(reports)
+            else:
+                for report in reports:
+                    _fail(report, error)
+            return
+        for row in rows:
+            _succeed(reports[row.ord], row._replace(ord=0))
+
+    async def _one_by_one(self, reports: list[_Report]) -> None:
+        for number, report in enumerate(reports):
+            try:
+                (row,) = await self._call([report])
+            except Exception as error:
+                if not _refuses_a_record(error):  # the database itself failed: so would the rest
+                    for failed in reports[number:]:
+                        _fail(failed, error)
+                    return
+                _fail(report, error)
+            else:
+                _succeed(report, row)
 
     async def _call(self, reports: list[_Report]) -> list[posting.Recorded]:
         async with self.connect() as connection:
@@ -138,6 +150,17 @@ class Gathering:
             )
 
 
-def _fail(report: _Report, error: BaseException) -> None:
+def _refuses_a_record(error: Exception) -> bool:
+    """A failure one record can cause (data the database cannot take, a constraint it breaks), as opposed
+    to the database failing (an outage, a timeout, a lock it could not get), which fails every report."""
+    return isinstance(error, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError)
+
+
+def _succeed(report: _Report, row: posting.Recorded) -> None:
+    if not report.answer.done():  # its request may have gone (the client disconnected)
+        report.answer.set_result(row)
+
+
+def _fail(report: _Report, error: Exception) -> None:
     if not report.answer.done():
         report.answer.set_exception(error)

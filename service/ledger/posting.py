@@ -2,8 +2,9 @@
 
 Called as one statement on a plain asyncpg connection (Database.statement_connection: the statement
 is its own transaction), for a partner's batch or for the residents' reports a worker gathered
-(service/ingest/gathering.py), that function first locks the batch's budget slots and then its residents' accounts, each in sorted order
-(one global order, so concurrent batches cannot deadlock). Then one statement answers a known
+(service/ingest/gathering.py), that function first takes the records' rate-limit steps, then locks the
+batch's budget slots and then its residents' accounts, each in sorted order (one global order, so
+concurrent batches cannot deadlock). Then one statement answers a known
 idempotency key with the stored result, refuses a resident's report that overlaps a trip already
 recorded, applies the daily and yearly caps and the platform budget as running sums in record order,
 inserts the behaviours, and for each credit writes the issuance transfer, its two entries, the new

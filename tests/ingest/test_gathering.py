@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,7 @@ from tests.fixtures.behaviours import (
     assert_problem,
     balance,
     behaviour_body,
+    floor_g,
     history,
     record,
 )
@@ -51,20 +53,24 @@ async def _resident_id(api: Api, tokens: dict[str, Any]) -> int:
 
 async def test_reports_of_many_residents_sent_at_once_each_get_their_own_result(api: Api) -> None:
     residents = await _residents(api.client, 12)
-    bodies = [behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR) for _ in residents]
+    # n + 1 km each: every report's credit, and so its balance, is its own
+    bodies = [
+        behaviour_body("metro_ride", str(n + 1), ago(hours=2), evidence=STATION_QR) for n in range(len(residents))
+    ]
 
     responses = await asyncio.gather(*(record(api.client, t, b) for t, b in zip(residents, bodies, strict=True)))
 
-    for response, body in zip(responses, bodies, strict=True):
+    for n, (response, body) in enumerate(zip(responses, bodies, strict=True)):
         assert response.status_code == 201, response.text
         recorded = response.json()
-        assert recorded["client_id"] == body["client_id"]
-        assert recorded["credited_g"] == METRO_10_KM_G
-        assert recorded["balance_g"] == METRO_10_KM_G
-    assert len({r.json()["id"] for r in responses}) == len(residents)
-    for tokens in residents:
-        assert await balance(api.client, tokens) == METRO_10_KM_G
-        assert len((await history(api.client, tokens))["items"]) == 1
+        grams = floor_g(Decimal("46.8") * (n + 1))
+        assert (recorded["client_id"], recorded["credited_g"], recorded["balance_g"]) == (
+            body["client_id"],
+            grams,
+            grams,
+        )
+        assert await balance(api.client, residents[n]) == grams
+        assert [item["id"] for item in (await history(api.client, residents[n]))["items"]] == [recorded["id"]]
     await assert_ledger_invariants(api)
 
 
@@ -119,9 +125,11 @@ async def test_a_resident_over_the_write_limit_is_refused_while_reports_sent_wit
     await assert_ledger_invariants(api)
 
 
-def _report(ingest: Ingest, resident_id: int, *, hours_ago: float = 2, **changes: Any) -> dict[str, Any]:
+def _report(
+    ingest: Ingest, resident_id: int, *, hours_ago: float = 2, km: str = "10", **changes: Any
+) -> dict[str, Any]:
     """A report as record_for_resident hands it to the gathering, with `changes` made to it."""
-    body = BehaviourCreate.model_validate(behaviour_body("metro_ride", "10", ago(hours=hours_ago), evidence=STATION_QR))
+    body = BehaviourCreate.model_validate(behaviour_body("metro_ride", km, ago(hours=hours_ago), evidence=STATION_QR))
     assert body.evidence is not None
     evidence = body.evidence.model_dump(exclude_none=True)
     digest = content_hash(body, {"evidence": evidence})
@@ -130,10 +138,8 @@ def _report(ingest: Ingest, resident_id: int, *, hours_ago: float = 2, **changes
     return {**payload, **changes}
 
 
-async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_only_itself(api: Api) -> None:
-    residents = [await _resident_id(api, t) for t in await _residents(api.client, 4)]
-    ingest: Ingest = api.app.state.ingest
-    calls: list[int] = []
+def _counted_gathering(api: Api, calls: list[int], *, writes_per_min: int = 10_000) -> Gathering:
+    """A gathering of the app's database like the app's own, which counts its calls in `calls`."""
 
     @asynccontextmanager
     async def counted() -> AsyncIterator[asyncpg.Connection]:
@@ -141,8 +147,70 @@ async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_
             calls.append(1)
             yield connection
 
-    gathering = Gathering(counted, issuance_accounts=ingest.issuance_accounts, budget_g=None, writes_per_min=10_000)
-    today = local_date(datetime.now(UTC))
+    ingest: Ingest = api.app.state.ingest
+    return Gathering(counted, issuance_accounts=ingest.issuance_accounts, budget_g=None, writes_per_min=writes_per_min)
+
+
+TODAY = local_date(datetime.now(UTC))
+
+
+async def test_two_reports_of_one_resident_never_share_a_call(api: Api) -> None:
+    alice, bob = [await _resident_id(api, t) for t in await _residents(api.client, 2)]
+    ingest: Ingest = api.app.state.ingest
+    calls: list[int] = []
+    gathering = _counted_gathering(api, calls)
+    # the same trip twice: in one call both would be credited, as the function looks for an earlier
+    # record of a trip among those stored
+    trip = _report(ingest, alice, hours_ago=3)
+    same_trip = {
+        **_report(ingest, alice, hours_ago=3),
+        "occurred_at": trip["occurred_at"],
+        "ended_at": trip["ended_at"],
+    }
+
+    rows = await asyncio.gather(
+        gathering.record(alice, trip, today=TODAY),
+        gathering.record(alice, same_trip, today=TODAY),
+        gathering.record(bob, _report(ingest, bob, hours_ago=3), today=TODAY),
+    )
+
+    assert len(calls) == 2
+    assert sorted(row.outcome for row in rows[:2]) == ["duplicate_trip", "recorded"]
+    assert rows[2].outcome == "recorded"
+    await assert_ledger_invariants(api)
+
+
+async def test_a_call_whose_every_record_is_over_its_limit_records_nothing(api: Api) -> None:
+    alice, bob = [await _resident_id(api, t) for t in await _residents(api.client, 2)]
+    ingest: Ingest = api.app.state.ingest
+    calls: list[int] = []
+    gathering = _counted_gathering(api, calls, writes_per_min=1)
+    first = await asyncio.gather(
+        gathering.record(alice, _report(ingest, alice, hours_ago=1), today=TODAY),
+        gathering.record(bob, _report(ingest, bob, hours_ago=1), today=TODAY),
+    )
+    assert [row.outcome for row in first] == ["recorded", "recorded"]
+
+    second = await asyncio.gather(
+        gathering.record(alice, _report(ingest, alice, hours_ago=2), today=TODAY),
+        gathering.record(bob, _report(ingest, bob, hours_ago=2), today=TODAY),
+    )
+
+    assert len(calls) == 2
+    assert [row.outcome for row in second] == ["rate_limited", "rate_limited"]
+    assert all(0 < row.retry_after <= 60 for row in second)
+    async with api.db.engine.connect() as connection:
+        stored = await connection.exec_driver_sql("SELECT count(*) FROM ingest_behaviour")
+        assert stored.scalar_one() == 2
+    await assert_ledger_invariants(api)
+
+
+async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_only_itself(api: Api) -> None:
+    residents = [await _resident_id(api, t) for t in await _residents(api.client, 4)]
+    ingest: Ingest = api.app.state.ingest
+    calls: list[int] = []
+    gathering = _counted_gathering(api, calls)
+    today = TODAY
     good = [_report(ingest, r) for r in residents[:3]]
     # a tier the ledger does not know: the database refuses the record (a check constraint)
     bad = _report(ingest, residents[3], tier="hearsay")
@@ -152,7 +220,7 @@ async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_
     assert [row.outcome for row in shared] == ["recorded"] * 3
     calls.clear()
 
-    again = [_report(ingest, r, hours_ago=4) for r in residents[:3]]
+    again = [_report(ingest, r, hours_ago=4, km=km) for r, km in zip(residents[:2], ("5", "20"), strict=True)]
     outcomes = await asyncio.gather(
         gathering.record(residents[0], again[0], today=today),
         gathering.record(residents[3], bad, today=today),
@@ -164,8 +232,8 @@ async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_
     first, third = outcomes[0], outcomes[2]
     assert not isinstance(first, BaseException)
     assert not isinstance(third, BaseException)
-    assert (first.outcome, first.credited_g, first.balance_after) == ("recorded", METRO_10_KM_G, 2 * METRO_10_KM_G)
-    assert (third.outcome, third.credited_g, third.balance_after) == ("recorded", METRO_10_KM_G, 2 * METRO_10_KM_G)
+    assert (first.outcome, first.credited_g, first.balance_after) == ("recorded", 234, METRO_10_KM_G + 234)
+    assert (third.outcome, third.credited_g, third.balance_after) == ("recorded", 936, METRO_10_KM_G + 936)
     assert len(calls) == 1 + 3  # the shared call that failed, then each record alone
     async with api.db.engine.connect() as connection:
         stored = await connection.exec_driver_sql(
