@@ -156,7 +156,11 @@ ROLLUP_SQL = text(
           FROM keyed k
           LEFT JOIN leaderboard_score s ON s.resident_id = k.resident_id AND s.period = k.period
                 AND s.period_start = k.period_start AND s.category = k.category
-          LEFT JOIN accounts_resident r ON s.resident_id IS NULL AND r.id = k.resident_id
+          -- the profile is read only for a new score (a one-time test of the subquery; as a join condition
+          -- the test would come after the lookup, and every score would pay for the probe)
+          LEFT JOIN LATERAL (SELECT r.community_id, r.organisation_id, r.leaderboard_visible, r.deleted_at
+                               FROM accounts_resident r WHERE s.resident_id IS NULL AND r.id = k.resident_id LIMIT 1) r
+            ON true
     ), updated AS (
         UPDATE leaderboard_score s SET grams = m.grams
           FROM scored m
@@ -191,9 +195,12 @@ ROLLUP_SQL = text(
 # would rather scan the scores, transfers, accounts and residents whole every pass and hash them (measured
 # slower, and more so as they grow); on large tables the estimate passes jit_above_cost and each pass
 # would compile the statement first, for tens of milliseconds.
+# The sort that sums a chunk's deltas per score (ten a credited entry) spills to disk at the default work_mem
+# once a chunk passes a few thousand entries; 64 MB holds the largest chunk in memory.
 ROLLUP_PLAN = text(
     "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),"
-    " set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)"
+    " set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true),"
+    " set_config('work_mem', '64MB', true)"
 )
 
 SIZES_SQL = (
