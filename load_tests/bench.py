@@ -1,7 +1,9 @@
 """`make bench`: recording throughput through HTTP against the floor of the same writes in plain asyncpg.
 
 Prints one JSON object per line:
-  floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service
+  floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service (one
+                                   call per event for floor_single; the service gathers the reports
+                                   that arrive together into shared calls, service/ingest/gathering.py)
   record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99, after a 5 s warm-up
   record_single_leaderboards_off   the same with the leaderboard roll-up switched off
   record_single_sealing_off        the same with the receipt sealer switched off (the three alternate,
