@@ -58,7 +58,7 @@ from service.factors.cache import FactorCache
 from service.factors.model import BehaviourType
 from service.ingest import service as ingest_service
 from service.ingest.schemas import BehaviourCreate
-from service.ingest.validation import content_hash, local_date, prepare
+from service.ingest.validation import local_date, prepare
 from service.kit.devdb import CHECKOUT, admin_connection, asyncpg_dsn, development_server, with_database
 from service.kit.secrets import SecretBox, derive_key
 from service.ledger import posting
@@ -118,16 +118,10 @@ class Events:
 def floor_payload(cache: FactorCache, resident_id: int, body: dict[str, Any], ordinal: int) -> dict[str, Any]:
     """The record exactly as the service would hand it to the ledger."""
     parsed = BehaviourCreate.model_validate(body)
-    assert parsed.evidence is not None
-    evidence = parsed.evidence.model_dump(exclude_none=True)
-    digest = content_hash(parsed, {"evidence": evidence})
+    evidence = ingest_service.resident_evidence(parsed)
+    digest = ingest_service.resident_content_hash(parsed, evidence)
     prepared = prepare(parsed, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
-    return {
-        "ord": ordinal,
-        "resident_id": resident_id,
-        "client_id": body["client_id"],
-        **prepared.payload(parsed, evidence),
-    }
+    return {"ord": ordinal, **ingest_service.resident_payload(resident_id, parsed, prepared, evidence)}
 
 
 def settle_heap() -> None:
@@ -177,7 +171,6 @@ async def floor_single(
                     issuance_accounts=issuance,
                     today=today,
                     budget_g=None,
-                    rate_key=f"resident-write:{events.resident_ids[index]}",
                     rate_per_minute=6000,
                 )
                 latencies.append(time.perf_counter() - began)

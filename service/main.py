@@ -29,7 +29,6 @@ from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
 from service.ingest import flags as fraud_flags
-from service.ingest.gathering import Gathering
 from service.ingest.router import router as ingest_router
 from service.ingest.service import Ingest
 from service.kit import openapi, ratelimit
@@ -124,18 +123,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.demo_admin_enabled:
                 await _ensure_demo_admin(db)
             app.state.wechat = WechatClient(settings, http)
-            issuance_accounts: list[int] = []
             app.state.ingest = ingest = Ingest(
                 cache=FactorCache(),
-                issuance_accounts=issuance_accounts,
+                issuance_accounts=[],
                 budget_g=settings.daily_issuance_budget_g,
-                gathering=Gathering(
-                    # the app's database as it is at each call, as database_of(request) reads it
-                    lambda: app.state.db.statement_connection(),
-                    issuance_accounts=issuance_accounts,
-                    budget_g=settings.daily_issuance_budget_g,
-                    writes_per_min=settings.rate_resident_writes_per_min,
-                ),
+                resident_writes_per_min=settings.rate_resident_writes_per_min,
+                # the app's database as it is at each call, as database_of(request) reads it
+                connect=lambda: app.state.db.statement_connection(),
             )
             tasks = [
                 asyncio.create_task(_maintenance(db, settings)),

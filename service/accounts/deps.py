@@ -104,7 +104,7 @@ def _per_address(bucket: str, per_minute: Callable[[Settings], int]) -> Callable
 @answers(RateLimited, DatabaseUnavailable)
 async def limit_resident_writes(request: Request, resident: CurrentResident, settings: SettingsDep) -> None:
     limit = ratelimit.Limit(settings.rate_resident_writes_per_min)
-    await ratelimit.take(database_of(request).engine, f"resident-write:{resident.subject_id}", limit)
+    await ratelimit.take(database_of(request).engine, ratelimit.resident_write_key(resident.subject_id), limit)
 
 
 # Password sign-in and enterprise registration: guessing passwords is what this stops.

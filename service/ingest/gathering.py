@@ -9,8 +9,8 @@ records, at most one per resident. Two reports of one resident are never in one 
 under the resident's account lock in the database, one after the other, exactly as separate requests
 did. Records of different residents never affected each other's outcome except through the platform
 budget, which the function shares out per slot by resident, as it does for a partner's batch. Each
-record keeps its resident's write limit (migration 0013), its step taken in key order. With no other report waiting a report goes at once,
-alone: a quiet worker answers as fast as before.
+record keeps its resident's write limit (migration 0013), its step taken in key order. With no other
+report waiting a report goes at once, alone: a quiet worker answers as fast as before.
 
 A call that fails for the database (an outage, a timeout, a lock it could not get) fails every report in
 it, each answered 503 and safe to retry under its key. A call the database refuses for its data (a
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,7 +41,6 @@ RECORDS = 64
 
 @dataclass(slots=True)
 class _Report:
-    resident_id: int
     record: dict[str, Any]
     today: date
     answer: asyncio.Future[posting.Recorded]
@@ -50,19 +48,16 @@ class _Report:
 
 @dataclass
 class Gathering:
-    """The residents' recording calls of one worker process. `issuance_accounts` is the list the lifespan
-    fills once the database answers (Ingest's own)."""
+    """The residents' recording calls of one worker process: `call` records a list of payloads (each
+    with its `ord`) counted on one day, in one call of the recording function (Ingest's)."""
 
-    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
-    issuance_accounts: Sequence[int]
-    budget_g: int | None
-    writes_per_min: int
+    call: Callable[[list[dict[str, Any]], date], Awaitable[list[posting.Recorded]]]
     _waiting: list[_Report] = field(default_factory=list)
     _calls: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def record(self, resident_id: int, record: dict[str, Any], *, today: date) -> posting.Recorded:
-        """Record one report (a payload of ingest_record_batch(), without `ord`) and answer its row."""
-        report = _Report(resident_id, record, today, asyncio.get_running_loop().create_future())
+    async def record(self, record: dict[str, Any], *, today: date) -> posting.Recorded:
+        """Record one report (a payload of ingest_record_batch() without `ord`) and answer its row."""
+        report = _Report(record, today, asyncio.get_running_loop().create_future())
         self._waiting.append(report)
         # A call task is done the moment its loop ends (its removal from the set comes later), and a
         # running one looks at the waiting reports again before it ends.
@@ -85,10 +80,10 @@ class Gathering:
         for report in self._waiting:
             if (
                 len(taken) < RECORDS
-                and report.resident_id not in residents
+                and report.record["resident_id"] not in residents
                 and (not taken or report.today == taken[0].today)
             ):
-                residents.add(report.resident_id)
+                residents.add(report.record["resident_id"])
                 taken.append(report)
             else:
                 kept.append(report)
@@ -135,19 +130,9 @@ class Gathering:
                 _succeed(report, row)
 
     async def _call(self, reports: list[_Report]) -> list[posting.Recorded]:
-        async with self.connect() as connection:
-            return await posting.record(
-                connection,
-                records=[
-                    {**r.record, "ord": n, "rate_key": f"resident-write:{r.resident_id}"} for n, r in enumerate(reports)
-                ],
-                source="resident",
-                partner_id=None,
-                issuance_accounts=self.issuance_accounts,
-                today=reports[0].today,
-                budget_g=self.budget_g,
-                rate_per_minute=self.writes_per_min,
-            )
+        for number, report in enumerate(reports):
+            report.record["ord"] = number
+        return await self.call([report.record for report in reports], reports[0].today)
 
 
 def _refuses_a_record(error: Exception) -> bool:

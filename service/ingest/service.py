@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ from service.ingest.schemas import (
 )
 from service.ingest.validation import Prepared, content_hash, local_date, prepare
 from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.ratelimit import resident_write_key
 from service.ledger import posting
 from service.ledger import repository as ledger_repository
 
@@ -52,13 +54,32 @@ R = TypeVar("R", bound=BehaviourRead)
 
 @dataclass(frozen=True, slots=True)
 class Ingest:
-    """What recording needs besides a connection; built once per process in the lifespan and filled once
-    the database answers (`issuance_accounts` is filled in place)."""
+    """What recording needs; built once per process in the lifespan and filled once the database answers
+    (`issuance_accounts` is filled in place). Residents' reports go through `gathering`, which records
+    what waits together by `_record_residents`; `connect` gives it a statement connection."""
 
     cache: FactorCache
     issuance_accounts: list[int]
     budget_g: int | None
-    gathering: Gathering
+    resident_writes_per_min: int
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+    gathering: Gathering = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gathering", Gathering(self._record_residents))
+
+    async def _record_residents(self, records: list[dict[str, Any]], today: date) -> list[posting.Recorded]:
+        async with self.connect() as connection:
+            return await posting.record(
+                connection,
+                records=records,
+                source="resident",
+                partner_id=None,
+                issuance_accounts=self.issuance_accounts,
+                today=today,
+                budget_g=self.budget_g,
+                rate_per_minute=self.resident_writes_per_min,
+            )
 
     @property
     def ready(self) -> bool:
@@ -90,9 +111,8 @@ async def record_for_resident(
     in a session of its own."""
     ingest.require_ready()
     now = datetime.now(UTC)
-    # Evidence with nothing in it is no evidence: the record is self-reported.
-    evidence = (body.evidence.model_dump(exclude_none=True) if body.evidence else None) or None
-    digest = content_hash(body, {"evidence": evidence})
+    evidence = resident_evidence(body)
+    digest = resident_content_hash(body, evidence)
     try:
         prepared = prepare(
             body, cache=ingest.cache, tier="evidence" if evidence else "self", now=now, content_sha256=digest
@@ -107,8 +127,8 @@ async def record_for_resident(
         if before is None:
             raise
         return _replayed(ingest, before, digest)
-    record = {"resident_id": resident_id, "client_id": str(body.client_id), **prepared.payload(body, evidence)}
-    row = await ingest.gathering.record(resident_id, record, today=local_date(now))
+    record = resident_payload(resident_id, body, prepared, evidence)
+    row = await ingest.gathering.record(record, today=local_date(now))
     if row.outcome == "rate_limited":
         raise RateLimited(retry_after_s=max(1, int(row.retry_after + 0.999)))
     if row.outcome == "unknown_resident":
@@ -126,6 +146,29 @@ async def record_for_resident(
         return _replayed(ingest, behaviour, digest)
     # A new record: the reply is built from what was computed and what the ledger answered.
     return behaviour_read(ingest.cache, _just_recorded(record, prepared, row, now), RecordedBehaviour, replayed=False)
+
+
+def resident_evidence(body: BehaviourCreate) -> dict[str, Any] | None:
+    """A report's evidence as hashed and stored: none when nothing is in it (the record is self-reported)."""
+    return (body.evidence.model_dump(exclude_none=True) if body.evidence else None) or None
+
+
+def resident_content_hash(body: BehaviourCreate, evidence: dict[str, Any] | None) -> str:
+    """A report's content hash: its facts and its evidence."""
+    return content_hash(body, {"evidence": evidence})
+
+
+def resident_payload(
+    resident_id: int, body: BehaviourCreate, prepared: Prepared, evidence: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A checked report as ingest_record_batch() takes it (but for `ord`, which its call gives it), under
+    its resident's write limit."""
+    return {
+        "resident_id": resident_id,
+        "client_id": str(body.client_id),
+        "rate_key": resident_write_key(resident_id),
+        **prepared.payload(body, evidence),
+    }
 
 
 def _replayed(ingest: Ingest, behaviour: Behaviour, digest: str) -> RecordedBehaviour:

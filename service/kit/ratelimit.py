@@ -30,6 +30,12 @@ rate_limit_bucket = Table(
 # kit_rate_limit_take() is created by migration 0002; the recording function calls it too.
 TAKE_SQL = text("SELECT kit_rate_limit_take(:key, CAST(:interval AS interval), CAST(:burst AS interval))")
 
+
+def resident_write_key(resident_id: int) -> str:
+    """The bucket every write of one resident takes from: profile changes and recordings alike."""
+    return f"resident-write:{resident_id}"
+
+
 PRUNE_SQL = text("DELETE FROM kit_rate_limit_bucket WHERE tat < clock_timestamp() - interval '1 minute'")
 
 

@@ -22,11 +22,12 @@ import orjson
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Sent straight through asyncpg, which prepares it once per connection.
+# Sent straight through asyncpg, which prepares it once per connection. p_rate_key (the whole call as one
+# request of a key) stays NULL: each record names its own key (migration 0013).
 RECORD_SQL = """
     SELECT ord, outcome, behaviour_id, status, credited_g, capped_g, cap_reason, balance_after, content_sha256,
            related_id, retry_after
-      FROM ingest_record_batch($1::jsonb, $2, $3, $4::bigint[], $5, $6, $7, $8::interval, $9::interval)
+      FROM ingest_record_batch($1::jsonb, $2, $3, $4::bigint[], $5, $6, NULL, $7::interval, $8::interval)
 """
 
 
@@ -64,11 +65,10 @@ async def record(
     issuance_accounts: Sequence[int],
     today: date,
     budget_g: int | None,
-    rate_key: str | None = None,
     rate_per_minute: int | None = None,
 ) -> list[Recorded]:
-    """`rate_per_minute` limits the call as one request of `rate_key`, or, without `rate_key`, each record
-    that carries a `rate_key` of its own (migration 0013)."""
+    """`rate_per_minute` limits each record that carries a `rate_key`: a record over its key's limit is
+    answered `rate_limited` and the others are recorded (migration 0013)."""
     interval = timedelta(minutes=1) / rate_per_minute if rate_per_minute else None
     rows = await connection.fetch(
         RECORD_SQL,
@@ -78,7 +78,6 @@ async def record(
         list(issuance_accounts),
         today,
         budget_g,
-        rate_key if interval else None,
         interval,
         timedelta(minutes=1) if interval else None,
     )

@@ -14,10 +14,11 @@ from typing import Any
 import asyncpg
 import httpx
 
+from service.ingest import service
 from service.ingest.gathering import Gathering
 from service.ingest.schemas import BehaviourCreate
 from service.ingest.service import Ingest
-from service.ingest.validation import content_hash, local_date, prepare
+from service.ingest.validation import local_date, prepare
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     STATION_QR,
@@ -130,12 +131,10 @@ def _report(
 ) -> dict[str, Any]:
     """A report as record_for_resident hands it to the gathering, with `changes` made to it."""
     body = BehaviourCreate.model_validate(behaviour_body("metro_ride", km, ago(hours=hours_ago), evidence=STATION_QR))
-    assert body.evidence is not None
-    evidence = body.evidence.model_dump(exclude_none=True)
-    digest = content_hash(body, {"evidence": evidence})
+    evidence = service.resident_evidence(body)
+    digest = service.resident_content_hash(body, evidence)
     prepared = prepare(body, cache=ingest.cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
-    payload = {"resident_id": resident_id, "client_id": str(body.client_id), **prepared.payload(body, evidence)}
-    return {**payload, **changes}
+    return {**service.resident_payload(resident_id, body, prepared, evidence), **changes}
 
 
 def _counted_gathering(api: Api, calls: list[int], *, writes_per_min: int = 10_000) -> Gathering:
@@ -148,7 +147,13 @@ def _counted_gathering(api: Api, calls: list[int], *, writes_per_min: int = 10_0
             yield connection
 
     ingest: Ingest = api.app.state.ingest
-    return Gathering(counted, issuance_accounts=ingest.issuance_accounts, budget_g=None, writes_per_min=writes_per_min)
+    return Ingest(
+        cache=ingest.cache,
+        issuance_accounts=ingest.issuance_accounts,
+        budget_g=None,
+        resident_writes_per_min=writes_per_min,
+        connect=counted,
+    ).gathering
 
 
 TODAY = local_date(datetime.now(UTC))
@@ -169,9 +174,9 @@ async def test_two_reports_of_one_resident_never_share_a_call(api: Api) -> None:
     }
 
     rows = await asyncio.gather(
-        gathering.record(alice, trip, today=TODAY),
-        gathering.record(alice, same_trip, today=TODAY),
-        gathering.record(bob, _report(ingest, bob, hours_ago=3), today=TODAY),
+        gathering.record(trip, today=TODAY),
+        gathering.record(same_trip, today=TODAY),
+        gathering.record(_report(ingest, bob, hours_ago=3), today=TODAY),
     )
 
     assert len(calls) == 2
@@ -186,14 +191,14 @@ async def test_a_call_whose_every_record_is_over_its_limit_records_nothing(api: 
     calls: list[int] = []
     gathering = _counted_gathering(api, calls, writes_per_min=1)
     first = await asyncio.gather(
-        gathering.record(alice, _report(ingest, alice, hours_ago=1), today=TODAY),
-        gathering.record(bob, _report(ingest, bob, hours_ago=1), today=TODAY),
+        gathering.record(_report(ingest, alice, hours_ago=1), today=TODAY),
+        gathering.record(_report(ingest, bob, hours_ago=1), today=TODAY),
     )
     assert [row.outcome for row in first] == ["recorded", "recorded"]
 
     second = await asyncio.gather(
-        gathering.record(alice, _report(ingest, alice, hours_ago=2), today=TODAY),
-        gathering.record(bob, _report(ingest, bob, hours_ago=2), today=TODAY),
+        gathering.record(_report(ingest, alice, hours_ago=2), today=TODAY),
+        gathering.record(_report(ingest, bob, hours_ago=2), today=TODAY),
     )
 
     assert len(calls) == 2
@@ -215,16 +220,16 @@ async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_
     # a tier the ledger does not know: the database refuses the record (a check constraint)
     bad = _report(ingest, residents[3], tier="hearsay")
 
-    shared = await asyncio.gather(*(gathering.record(r, g, today=today) for r, g in zip(residents, good, strict=False)))
+    shared = await asyncio.gather(*(gathering.record(g, today=today) for g in good))
     assert len(calls) == 1
     assert [row.outcome for row in shared] == ["recorded"] * 3
     calls.clear()
 
     again = [_report(ingest, r, hours_ago=4, km=km) for r, km in zip(residents[:2], ("5", "20"), strict=True)]
     outcomes = await asyncio.gather(
-        gathering.record(residents[0], again[0], today=today),
-        gathering.record(residents[3], bad, today=today),
-        gathering.record(residents[1], again[1], today=today),
+        gathering.record(again[0], today=today),
+        gathering.record(bad, today=today),
+        gathering.record(again[1], today=today),
         return_exceptions=True,
     )
 
