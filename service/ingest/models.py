@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base
+from service.db import Base, KeyText
 
 STATUSES = ("credited", "capped", "pending_review", "rejected", "duplicate", "superseded")
 
@@ -57,10 +57,10 @@ class Behaviour(Base):
     source: Mapped[str] = mapped_column(Text)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_partner.id"))
     client_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    external_id: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(KeyText)
     behaviour_type: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(Text)
-    trip_group: Mapped[str] = mapped_column(Text)
+    trip_group: Mapped[str] = mapped_column(KeyText)
     quantity: Mapped[Decimal] = mapped_column(Numeric)
     reported_quantity: Mapped[Decimal] = mapped_column(Numeric)
     reported_unit: Mapped[str] = mapped_column(Text)
@@ -100,8 +100,8 @@ class CapUsage(Base):
     )
 
     resident_id: Mapped[int] = mapped_column(BigInteger)
-    behaviour_type: Mapped[str] = mapped_column(Text)
-    period: Mapped[str] = mapped_column(Text)
+    behaviour_type: Mapped[str] = mapped_column(KeyText)
+    period: Mapped[str] = mapped_column(KeyText)
     period_start: Mapped[date] = mapped_column(Date)
     credited_g: Mapped[int] = mapped_column(BigInteger)
 

@@ -13,16 +13,16 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Column, DateTime, Table, Text, text
+from sqlalchemy import Column, DateTime, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.db import Base
+from service.db import Base, KeyText
 from service.errors import RateLimited
 
 rate_limit_bucket = Table(
     "kit_rate_limit_bucket",
     Base.metadata,
-    Column("bucket_key", Text, primary_key=True),
+    Column("bucket_key", KeyText, primary_key=True),
     Column("tat", DateTime(timezone=True), nullable=False),
     prefixes=["UNLOGGED"],
 )

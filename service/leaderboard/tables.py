@@ -14,20 +14,19 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     Table,
-    Text,
     text,
 )
 
-from service.db import Base
+from service.db import Base, KeyText
 
 _BOARD = ("period", "period_start", "category")
 
 
 def _board_columns(*, primary_key: bool = True) -> list[Column[object]]:
     return [
-        Column("period", Text, primary_key=primary_key, nullable=False),
+        Column("period", KeyText, primary_key=primary_key, nullable=False),
         Column("period_start", Date, primary_key=primary_key, nullable=False),
-        Column("category", Text, primary_key=primary_key, nullable=False),
+        Column("category", KeyText, primary_key=primary_key, nullable=False),
     ]
 
 
@@ -73,7 +72,7 @@ tally = Table(
     "leaderboard_tally",
     Base.metadata,
     *_board_columns(),
-    Column("scope", Text, primary_key=True),
+    Column("scope", KeyText, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("bucket", Integer, primary_key=True),
     Column("residents", BigInteger, nullable=False),
@@ -85,7 +84,7 @@ tally_fine = Table(
     "leaderboard_tally_fine",
     Base.metadata,
     *_board_columns(),
-    Column("scope", Text, primary_key=True),
+    Column("scope", KeyText, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("grams", BigInteger, primary_key=True),
     Column("residents", BigInteger, nullable=False),
@@ -96,7 +95,7 @@ group_score = Table(
     "leaderboard_group_score",
     Base.metadata,
     *_board_columns(),
-    Column("scope", Text, primary_key=True),
+    Column("scope", KeyText, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("grams", BigInteger, nullable=False),
     CheckConstraint("scope IN ('community', 'organisation')", name="scope"),
@@ -105,7 +104,7 @@ group_score = Table(
 group_size = Table(
     "leaderboard_group_size",
     Base.metadata,
-    Column("scope", Text, primary_key=True),
+    Column("scope", KeyText, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("residents", BigInteger, nullable=False),
 )
