@@ -171,16 +171,30 @@ ROLLUP_SQL = text(
         SELECT period, period_start, category, resident_id, community_id, organisation_id, visible, grams
           FROM scored
          WHERE row_address IS NULL
+    ), moved AS (
+        -- A visible score leaves the residents at its old value and joins those at its new one. The moves
+        -- are netted per board, groups and value before each is counted on the boards of its groups: a
+        -- chunk's scores are many, their distinct values and groups few.
+        SELECT period, period_start, category, community_id, organisation_id, grams, sum(d) AS d
+          FROM (SELECT period, period_start, category, community_id, organisation_id, old_grams AS grams, -1 AS d
+                  FROM scored WHERE visible AND old_grams > 0
+                UNION ALL
+                SELECT period, period_start, category, community_id, organisation_id, grams, 1
+                  FROM scored WHERE visible AND grams > 0) x
+         GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d) <> 0
     ), steps AS (
-        SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, v.grams, v.d
-          FROM scored m {_MEMBERSHIPS.format(row="m")}
-         CROSS JOIN LATERAL (VALUES (m.old_grams, CASE WHEN m.old_grams > 0 THEN -1 ELSE 0 END),
-                                    (m.grams, CASE WHEN m.grams > 0 THEN 1 ELSE 0 END)) v(grams, d)
-         WHERE m.visible AND g.scope_id IS NOT NULL AND v.d <> 0
-    ), {_tally_steps("steps")}, groups AS (
+        SELECT m.period, m.period_start, m.category, g.scope, g.scope_id, m.grams, m.d
+          FROM moved m {_MEMBERSHIPS.format(row="m")}
+         WHERE g.scope_id IS NOT NULL
+    ), {_tally_steps("steps")}, group_deltas AS (
+        SELECT period, period_start, category, community_id, organisation_id, sum(delta) AS delta
+          FROM scored
+         WHERE community_id IS NOT NULL OR organisation_id IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5
+    ), groups AS (
         INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
         SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint
-          FROM scored k
+          FROM group_deltas k
          CROSS JOIN LATERAL (VALUES ('community', k.community_id), ('organisation', k.organisation_id)) g(scope, scope_id)
          WHERE g.scope_id IS NOT NULL
          GROUP BY 1, 2, 3, 4, 5

@@ -286,6 +286,13 @@ async def test_community_and_organisation_boards_and_category_boards(
     await roll_up(api)
     assert [e["grams"] for e in (await board(client, a, period="day", scope="community"))["entries"]] == [247]
     assert [e["grams"] for e in (await board(client, c, period="day", scope="community"))["entries"]] == [234, 93]
+    # credits after the move count in the new community, and every board's tallies agree with its scores
+    await ride(client, b, "1")
+    await roll_up(api)
+    assert [e["grams"] for e in (await board(client, c, period="day", scope="community"))["entries"]] == [234, 139]
+    assert (await mine(client, b, period="day", scope="community"))["rank"] == 2
+    async with api.db.engine.connect() as connection:
+        assert (await connection.execute(_TALLIES_OFF)).all() == []
 
 
 async def test_group_boards_rank_communities_by_total_and_per_resident(
