@@ -26,6 +26,8 @@ class LedgerAccount(Base):
         ),
         CheckConstraint("kind = 'system' OR balance >= 0", name="never_negative"),
         CheckConstraint("kind <> 'system' OR balance = 0", name="system_balance_derived"),
+        # every credit updates its account's balance: room on each page keeps those updates HOT (0015)
+        {"postgresql_with": {"fillfactor": 80}},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
