@@ -13,14 +13,16 @@ Prints one JSON object per line:
   seal_lag                         p50/p99 from an entry's transaction to the signed checkpoint holding it,
                                    over every entry of the record_single runs
   record_batch                     POST /v1/partner/behaviours, signed batches of 1,000 (it and floor_batch
-                                   give the median of three runs, two batches in flight)
+                                   give the median of three runs, two batches in flight: each of two
+                                   senders sends its next batch as soon as its last one is answered)
   record_single_large_ledger       record_single again after 5,000,000 ledger entries are seeded
   leaderboard_top100, leaderboard_my_rank
                                    board reads (p50/p99) at 100 a second with 1,000,000 residents seeded,
                                    while recording runs at 300 events/s (BENCH_READS_RATE,
                                    BENCH_READS_RECORDING_RATE)
 Before each measured phase, the background tasks (roll-up, sealer, fraud scan) catch up with what earlier
-phases wrote, so that a phase pays only for its own work.
+phases wrote, so that a phase pays only for its own work, and the database is vacuumed and analyzed, as
+autovacuum keeps a running service's (tidy()).
 
 It runs against the PostgreSQL the tests use (service.kit.devdb), in a scratch database dropped at the
 end, with the service in a subprocess on 127.0.0.1. Sizes shrink with BENCH_SCALE (e.g. 0.1).
@@ -191,27 +193,27 @@ async def floor_single(
 async def floor_batch(
     pool: asyncpg.Pool, cache: FactorCache, events: Events, issuance: list[int], partner_id: int
 ) -> float:
-    """Events per second of one run: BATCHES batches, two at a time."""
+    """Events per second of one run: BATCHES batches, two in flight."""
     today = local_date(datetime.now(UTC))
-    batches = [_partner_batch(cache, events) for _ in range(BATCHES)]
+    batches = iter([_partner_batch(cache, events) for _ in range(BATCHES)])
     settle_heap()
     started = time.perf_counter()
 
-    async def send(batch: list[dict[str, Any]]) -> None:
+    async def sender() -> None:
         async with pool.acquire() as connection:
-            await posting.record(
-                connection,
-                records=batch,
-                source="partner",
-                partner_id=partner_id,
-                issuance_accounts=issuance,
-                today=today,
-                budget_g=None,
-            )
+            for batch in batches:
+                await posting.record(
+                    connection,
+                    records=batch,
+                    source="partner",
+                    partner_id=partner_id,
+                    issuance_accounts=issuance,
+                    today=today,
+                    budget_g=None,
+                )
 
-    for group in range(0, len(batches), 2):
-        await asyncio.gather(*(send(b) for b in batches[group : group + 2]))
-    return len(batches) * BATCH_SIZE / (time.perf_counter() - started)
+    await asyncio.gather(sender(), sender())
+    return BATCHES * BATCH_SIZE / (time.perf_counter() - started)
 
 
 def _partner_batch(cache: FactorCache, events: Events, *, as_http: bool = False) -> list[dict[str, Any]]:
@@ -312,28 +314,30 @@ def emit_recording(name: str, runs: list[Measured], **extra: Any) -> None:
 
 
 async def record_batch(cache: FactorCache, events: Events, key_id: str, secret: str) -> tuple[float, int]:
-    """Events per second of one run (BATCHES batches, two at a time) and how many were accepted."""
-    batches = [json.dumps({"records": _partner_batch(cache, events, as_http=True)}).encode() for _ in range(BATCHES)]
+    """Events per second of one run (BATCHES batches, two in flight) and how many were accepted."""
+    batches = iter(
+        [json.dumps({"records": _partner_batch(cache, events, as_http=True)}).encode() for _ in range(BATCHES)]
+    )
     accepted = 0
 
-    async def send(client: KeepAliveClient, body: bytes) -> None:
+    async def sender(client: KeepAliveClient) -> None:
         nonlocal accepted
-        headers = signed_headers(key_id, secret, "POST", "/v1/partner/behaviours", body)
-        status, reply = await client.request(
-            "POST", "/v1/partner/behaviours", body, {**headers, "content-type": "application/json"}
-        )
-        if status == 200:
-            accepted += json.loads(reply)["accepted"]
+        for body in batches:
+            headers = signed_headers(key_id, secret, "POST", "/v1/partner/behaviours", body)
+            status, reply = await client.request(
+                "POST", "/v1/partner/behaviours", body, {**headers, "content-type": "application/json"}
+            )
+            if status == 200:
+                accepted += json.loads(reply)["accepted"]
 
     clients = [await KeepAliveClient.open("127.0.0.1", PORT) for _ in range(2)]
     settle_heap()
     started = time.perf_counter()
-    for group in range(0, len(batches), 2):
-        await asyncio.gather(*(send(c, b) for c, b in zip(clients, batches[group : group + 2], strict=False)))
+    await asyncio.gather(*(sender(client) for client in clients))
     elapsed = time.perf_counter() - started
     for client in clients:
         await client.close()
-    return len(batches) * BATCH_SIZE / elapsed, accepted
+    return BATCHES * BATCH_SIZE / elapsed, accepted
 
 
 def emit_batches(name: str, runs: list[float], **extra: Any) -> None:
@@ -597,6 +601,14 @@ async def seal_lags(pool: asyncpg.Pool, since: datetime) -> list[float]:
     return [float(row["lag_s"]) for row in await pool.fetch(_SEAL_LAGS, since)]
 
 
+async def tidy(pool: asyncpg.Pool) -> None:
+    """Before a measured phase: VACUUM ANALYZE, what autovacuum keeps doing for a service that has run for a
+    while. The server the bench runs on may have autovacuum off (a test server often has); without it every
+    phase would run on the dead rows of all the phases before it, and a later phase would measure less the
+    more the earlier ones wrote. ANALYZE also drops plans cached while the tables were small."""
+    await pool.execute("VACUUM ANALYZE")
+
+
 async def warm_up(tokens: list[str], events: Events) -> None:
     """A few seconds of recording before measuring: every pooled connection prepares its statements once,
     as in a service that has been running."""
@@ -652,16 +664,15 @@ async def run(url: str) -> None:
     await pool.execute("ANALYZE")
     events = Events(ids, publics)
 
-    # Each phase starts on fresh statistics, as autovacuum's ANALYZE would give a long-running service;
-    # ANALYZE also drops plans cached while the tables were empty. The floor warms up as the service does.
+    # Each phase starts vacuumed and on fresh statistics (tidy()). The floor warms up as the service does.
     await floor_single(pool, cache, events, issuance, seconds=WARMUP_SECONDS, emit_line=False)
-    await pool.execute("ANALYZE")
+    await tidy(pool)
     await floor_single(pool, cache, events, issuance)
-    await pool.execute("ANALYZE")
+    await tidy(pool)
     floors = []
     for _ in range(ROUNDS):
         floors.append(await floor_batch(pool, cache, events, issuance, partner.id))
-        await pool.execute("ANALYZE")
+        await tidy(pool)
     emit_batches("floor_batch", floors)
 
     # Recording as deployed (roll-up and sealer on), and with each of them off, in turn, ROUNDS times, so
@@ -687,6 +698,7 @@ async def run(url: str) -> None:
                 await drain(pool, "record_single", rollup=rollup, sealer=sealer)
                 await warm_up(tokens, events)
                 await drain(pool, "record_single", rollup=rollup, sealer=sealer)
+                await tidy(pool)
                 began = await pool.fetchval("SELECT clock_timestamp()")
                 runs[name].append(await record_single("record_single", tokens, events, emit_line=False))
                 if sealer:
@@ -706,10 +718,10 @@ async def run(url: str) -> None:
     process = start_server(url)
     try:
         await wait_ready(PORT, process, workers=WORKERS)
-        await pool.execute("ANALYZE")
         batch_runs: list[tuple[float, int]] = []
         for _ in range(ROUNDS):
             await drain(pool, "record_batch")
+            await tidy(pool)
             batch_runs.append(await record_batch(cache, events, key.key_id, secret))
         emit_batches(
             "record_batch", [rate for rate, _ in batch_runs], accepted=sum(accepted for _, accepted in batch_runs)
@@ -741,6 +753,7 @@ async def run(url: str) -> None:
         await drain(pool, "record_single_large_ledger")
         await warm_up(tokens, events)
         await drain(pool, "record_single_large_ledger")
+        await tidy(pool)
         await record_single("record_single_large_ledger", tokens, events, ledger_entries=entries)
     finally:
         process.terminate()
