@@ -13,7 +13,7 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import make_url
+from sqlalchemy import String, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -145,7 +145,7 @@ async def test_the_migrated_schema_matches_the_models(database_url: str) -> None
         (table.name, column.name): column.type.collation
         for table in Base.metadata.tables.values()
         for column in table.columns
-        if getattr(column.type, "collation", None)
+        if isinstance(column.type, String) and column.type.collation
     }
 
     assert differences == []
