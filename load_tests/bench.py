@@ -441,7 +441,7 @@ SEED_DISTRICT_SQL = (
     SELECT p.period, p.start, 'all', r.id, r.community_id, NULL, r.leaderboard_visible,
            (46 * floor(1 + 60 * power(random(), 3)))::bigint * p.scale
       FROM accounts_resident r
-     CROSS JOIN (VALUES ('week', date_trunc('week', now() AT TIME ZONE 'Asia/Shanghai')::date, 1),
+     CROSS JOIN (VALUES ('week'::leaderboard_period, date_trunc('week', now() AT TIME ZONE 'Asia/Shanghai')::date, 1),
                         ('all', DATE '2000-01-01', 20)) p(period, start, scale)
      WHERE r.openid LIKE 'district:%'
     """,
@@ -449,10 +449,10 @@ SEED_DISTRICT_SQL = (
     "DELETE FROM leaderboard_tally_fine",
     """
     INSERT INTO leaderboard_tally_fine (period, period_start, category, scope, scope_id, grams, residents)
-    SELECT period, period_start, category, 'district', 0, grams, count(*)
+    SELECT period, period_start, category, 'district'::leaderboard_scope, 0, grams, count(*)
       FROM leaderboard_score WHERE visible AND grams > 0 GROUP BY 1, 2, 3, 6
     UNION ALL
-    SELECT period, period_start, category, 'community', community_id, grams, count(*)
+    SELECT period, period_start, category, 'community'::leaderboard_scope, community_id, grams, count(*)
       FROM leaderboard_score WHERE visible AND grams > 0 AND community_id IS NOT NULL GROUP BY 1, 2, 3, 5, 6
     """,
     """

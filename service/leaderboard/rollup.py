@@ -48,16 +48,17 @@ BUSY_SHARE = 1 / 3
 # Registered residents per group change slowly; counting them is a pass over every resident.
 SIZES_EVERY = timedelta(minutes=5)
 
+# The leaderboard's codes are enum types (migration 0016): a code written as text here is cast to its type.
 _CATEGORY_CASE = (
     "CASE x.behaviour_type "
     + " ".join(f"WHEN '{behaviour.value}' THEN '{category.value}'" for behaviour, category in CATEGORY_OF.items())
-    + " END"
+    + " END::leaderboard_category"
 )
 
 # The boards a resident's score row is counted on: the district and, when set, their community and
 # organisation.
 _MEMBERSHIPS = """
-CROSS JOIN LATERAL (VALUES ('district', 0::bigint), ('community', {row}.community_id),
+CROSS JOIN LATERAL (VALUES ('district'::leaderboard_scope, 0::bigint), ('community', {row}.community_id),
                            ('organisation', {row}.organisation_id)) g(scope, scope_id)
 """
 
@@ -136,12 +137,12 @@ ROLLUP_SQL = text(
     ), keyed AS (
         SELECT x.resident_id, p.period, p.period_start, c.category, sum(x.amount)::bigint AS delta
           FROM raw x
-         CROSS JOIN LATERAL (VALUES ('day', x.local_date),
+         CROSS JOIN LATERAL (VALUES ('day'::leaderboard_period, x.local_date),
                                     ('week', date_trunc('week', x.local_date)::date),
                                     ('month', date_trunc('month', x.local_date)::date),
                                     ('year', date_trunc('year', x.local_date)::date),
                                     ('all', DATE '{ALL_TIME_START.isoformat()}')) p(period, period_start)
-         CROSS JOIN LATERAL (VALUES ('all'), ({_CATEGORY_CASE})) c(category)
+         CROSS JOIN LATERAL (VALUES ('all'::leaderboard_category), ({_CATEGORY_CASE})) c(category)
          GROUP BY 1, 2, 3, 4
     ), scored AS MATERIALIZED (
         -- Each score as it stands before this step (every part of one statement sees one snapshot) and
@@ -195,7 +196,8 @@ ROLLUP_SQL = text(
         INSERT INTO leaderboard_group_score AS gs (period, period_start, category, scope, scope_id, grams)
         SELECT k.period, k.period_start, k.category, g.scope, g.scope_id, sum(k.delta)::bigint
           FROM group_deltas k
-         CROSS JOIN LATERAL (VALUES ('community', k.community_id), ('organisation', k.organisation_id)) g(scope, scope_id)
+         CROSS JOIN LATERAL (VALUES ('community'::leaderboard_scope, k.community_id),
+                                    ('organisation', k.organisation_id)) g(scope, scope_id)
          WHERE g.scope_id IS NOT NULL
          GROUP BY 1, 2, 3, 4, 5
         ON CONFLICT (period, period_start, category, scope, scope_id) DO UPDATE SET grams = gs.grams + EXCLUDED.grams
@@ -222,7 +224,7 @@ SIZES_SQL = (
     text(
         """
         INSERT INTO leaderboard_group_size (scope, scope_id, residents)
-        SELECT 'community', community_id, count(*) FROM accounts_resident
+        SELECT 'community'::leaderboard_scope, community_id, count(*) FROM accounts_resident
          WHERE deleted_at IS NULL AND community_id IS NOT NULL GROUP BY community_id
         UNION ALL
         SELECT 'organisation', organisation_id, count(*) FROM accounts_resident

@@ -3,6 +3,8 @@ this package touch them, in SQL."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -10,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Enum,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -17,16 +20,28 @@ from sqlalchemy import (
     text,
 )
 
-from service.db import Base, KeyText
+from service.db import Base
+from service.leaderboard.boards import Category, Period, Scope
 
 _BOARD = ("period", "period_start", "category")
 
 
+def _codes(enum: type[StrEnum], name: str) -> Enum:
+    """A code column as its PostgreSQL enum type (migration 0016): four bytes, so every key column of the
+    leaderboard's indexes has a fixed width. A new member needs ALTER TYPE … ADD VALUE in a migration."""
+    return Enum(enum, name=name, values_callable=lambda members: [m.value for m in members], create_type=False)
+
+
+PERIOD = _codes(Period, "leaderboard_period")
+CATEGORY = _codes(Category, "leaderboard_category")
+SCOPE = _codes(Scope, "leaderboard_scope")
+
+
 def _board_columns(*, primary_key: bool = True) -> list[Column[object]]:
     return [
-        Column("period", KeyText, primary_key=primary_key, nullable=False),
+        Column("period", PERIOD, primary_key=primary_key, nullable=False),
         Column("period_start", Date, primary_key=primary_key, nullable=False),
-        Column("category", KeyText, primary_key=primary_key, nullable=False),
+        Column("category", CATEGORY, primary_key=primary_key, nullable=False),
     ]
 
 
@@ -72,7 +87,7 @@ tally = Table(
     "leaderboard_tally",
     Base.metadata,
     *_board_columns(),
-    Column("scope", KeyText, primary_key=True),
+    Column("scope", SCOPE, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("bucket", Integer, primary_key=True),
     Column("residents", BigInteger, nullable=False),
@@ -84,7 +99,7 @@ tally_fine = Table(
     "leaderboard_tally_fine",
     Base.metadata,
     *_board_columns(),
-    Column("scope", KeyText, primary_key=True),
+    Column("scope", SCOPE, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("grams", BigInteger, primary_key=True),
     Column("residents", BigInteger, nullable=False),
@@ -95,7 +110,7 @@ group_score = Table(
     "leaderboard_group_score",
     Base.metadata,
     *_board_columns(),
-    Column("scope", KeyText, primary_key=True),
+    Column("scope", SCOPE, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("grams", BigInteger, nullable=False),
     CheckConstraint("scope IN ('community', 'organisation')", name="scope"),
@@ -104,7 +119,7 @@ group_score = Table(
 group_size = Table(
     "leaderboard_group_size",
     Base.metadata,
-    Column("scope", KeyText, primary_key=True),
+    Column("scope", SCOPE, primary_key=True),
     Column("scope_id", BigInteger, primary_key=True),
     Column("residents", BigInteger, nullable=False),
 )

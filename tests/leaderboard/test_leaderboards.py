@@ -417,7 +417,7 @@ async def test_concurrent_recording_is_rolled_up_exactly_once(
 _TALLIES_OFF = text(
     """
     WITH counted AS (
-        SELECT period, period_start, category, 'district' AS scope, 0::bigint AS scope_id, grams
+        SELECT period, period_start, category, 'district'::leaderboard_scope AS scope, 0::bigint AS scope_id, grams
           FROM leaderboard_score WHERE visible AND grams > 0
         UNION ALL
         SELECT period, period_start, category, 'community', community_id, grams
