@@ -113,14 +113,15 @@ async def my_behaviour(
     )
 
 
-@router.post("/v1/partner/behaviours", tags=["partner"])
+@router.post("/v1/partner/behaviours", tags=["partner"], response_model=BatchResult)
 async def partner_batch(
     caller: CurrentPartner, body: PartnerBatch, connection: StatementConnectionDep, db: DatabaseDep, ingest: IngestDep
-) -> BatchResult:
+) -> Response:
     """Push up to 1,000 verified records; each gets its own outcome."""
-    return await service.record_partner_batch(
+    reply = await service.record_partner_batch(
         connection, sessions=db.sessionmaker, ingest=ingest, partner_id=caller.partner.id, records=body.records
     )
+    return Response(reply, media_type="application/json")
 
 
 @router.get("/v1/admin/behaviours/pending", tags=["admin"])

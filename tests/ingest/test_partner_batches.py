@@ -349,13 +349,14 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
                 partner_record(f"{prefix}-{n}", residents[n % 3], "bus_ride", "2", ago(hours=2, minutes=n))
                 for n in range(30)
             ]
-            return await ingest_service.record_partner_batch(
+            reply = await ingest_service.record_partner_batch(
                 connection,
                 sessions=api.db.sessionmaker,
                 ingest=api.app.state.ingest,
                 partner_id=partner.partner_id,
                 records=records,
             )
+            return BatchResult.model_validate_json(reply)
 
         first = await push("first")
         async with connection.transaction():
