@@ -53,10 +53,10 @@ NAMING_CONVENTION = {
 }
 
 
-# A text key of codes and identifiers that the hot paths look up (periods, categories, rate-limit keys, a
-# partner's record ids): compared byte by byte. Under a locale's collation every comparison in an index
-# search goes through strcoll(); on the leaderboard's keys that was about a sixth of a roll-up pass
-# (migration 0014).
+# A text key of codes and identifiers that the hot paths look up (cap-usage periods and behaviour types,
+# rate-limit keys, a partner's record ids, trip groups): compared byte by byte. Under a locale's collation
+# every comparison in an index search goes through strcoll(); on the leaderboard's keys, text then, that was
+# about a sixth of a roll-up pass (migration 0014; they are enum types since 0016).
 KeyText = Text(collation="C")
 
 
