@@ -523,7 +523,7 @@ async def leaderboard_reads(
     week and half a resident's own rank with three neighbours each side, while recording runs at
     READS_RECORDING_RATE events/s. Both rates are steady loads the service sustains: latency measured at
     saturation would be the queue's length, not the service's."""
-    readers = [keyring.issue(Principal("resident", i, Role.resident))[0] for i in district]
+    readers = SignedIn(keyring, district).tokens()
     timings: dict[str, list[float]] = {"top100": [], "my_rank": []}
     settle_heap()
     stop = time.perf_counter() + seconds

@@ -35,12 +35,11 @@ TYPES = {
     "scope": ("leaderboard_scope", ("district", "community", "organisation")),
 }
 
+# The leaderboard's code columns: those revision 0014 made text COLLATE "C", which the downgrade restores.
 KEYS = {
-    "leaderboard_score": ("period", "category"),
-    "leaderboard_tally": ("period", "category", "scope"),
-    "leaderboard_tally_fine": ("period", "category", "scope"),
-    "leaderboard_group_score": ("period", "category", "scope"),
-    "leaderboard_group_size": ("scope",),
+    table: columns
+    for table, columns in earlier_revision("20261125_0000_keys_compared_bytewise.py").KEYS.items()
+    if table.startswith("leaderboard_")
 }
 
 _GROUP_SCOPE_CHECK = "ck_leaderboard_group_score_scope"
