@@ -79,7 +79,10 @@ def serve(args: argparse.Namespace) -> None:
     if args.workers > 1:
         from service.kit.workers import Supervisor
 
-        raise SystemExit(Supervisor(options, workers=args.workers, log_level=settings.log_level).run())
+        supervisor = Supervisor(
+            options, workers=args.workers, log_level=settings.log_level, hung_after_s=settings.worker_timeout_s
+        )
+        raise SystemExit(supervisor.run())
     uvicorn.run(**options)
 
 

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # Longer than a load balancer's idle timeout (commonly 60 s), so the balancer, not the service, closes
     # an idle connection: else a request sent as the service closes it is lost on the wire.
     keep_alive_s: int = Field(default=65, ge=1, le=3600)
+    # `serve --workers N`: a worker whose event loop has not ticked for this long is killed and replaced.
+    worker_timeout_s: float = Field(default=30.0, ge=1, le=600)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-For names the client address"
     )

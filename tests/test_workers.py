@@ -1,5 +1,5 @@
-"""`tanpuhui serve --workers 2`: each worker listens on the port itself, a worker that dies is replaced,
-SIGTERM stops them all, and a port already taken is refused."""
+"""`tanpuhui serve --workers 2`: each worker listens on the port itself, a worker that dies or hangs is
+replaced, SIGTERM stops them all, and a port already taken is refused."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from load_tests.common.http import KeepAliveClient
 from load_tests.common.service import free_port, listening, start_service, tcp_sockets, wait_ready, workers_of
@@ -77,6 +78,35 @@ async def test_two_workers_listen_each_replaced_when_killed_and_all_stop_on_sigt
         assert listening(port) == 0
     finally:
         if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def test_a_hung_worker_is_killed_and_replaced(database_url: str) -> None:
+    port = free_port()
+    process = start_service(database_url, port, workers=2, settings={"TANPUHUI_WORKER_TIMEOUT_S": "2"})
+    try:
+        await wait_ready(port, process, workers=2)
+        first = workers_of(process)
+        # serving for longer than the timeout: a worker that keeps ticking is left alone
+        await asyncio.sleep(3)
+        assert await _served(port) == 20
+        assert workers_of(process) == first
+
+        hung = first[0]
+        os.kill(hung, signal.SIGSTOP)  # alive, its socket open, answering nothing
+        await _until(lambda: len(workers_of(process)) == 2 and hung not in workers_of(process))
+        with pytest.raises(ProcessLookupError):  # killed and reaped, not left stopped
+            os.kill(hung, 0)
+        await _until(lambda: listening(port) == 2)
+        assert await _served(port) == 20
+
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 60) == 0
+    finally:
+        if process.poll() is None:
+            for pid in workers_of(process):  # a stopped worker would outlive its supervisor
+                os.kill(pid, signal.SIGKILL)
             process.kill()
             process.wait()
 

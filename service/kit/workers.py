@@ -9,15 +9,25 @@ kernel spreads new connections over the workers by a hash of their addresses.
 The supervisor starts the workers, starts another in place of one that dies, and on SIGINT or SIGTERM
 stops them all (each finishes the requests it has, as uvicorn does on SIGTERM). A worker that fails
 before serving (its app, its settings or its port) would fail the same way again: the supervisor stops.
+
+A worker can also hang without dying: its event loop blocked, by a call that never returns or a process
+stopped. Its socket stays open, so the kernel keeps handing it its share of new connections, and those
+clients wait for ever. Each worker's event loop therefore stamps a heartbeat ten times a second (uvicorn's
+tick); a worker whose heartbeat has not moved for `hung_after_s` (TANPUHUI_WORKER_TIMEOUT_S) is killed and
+another started in its place. A worker still starting up has no heartbeat yet and is not judged: starting
+may run the migrations.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import signal
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
 from typing import Any
 
@@ -47,7 +57,20 @@ def _socket(host: str, port: int, *, shared: bool) -> socket.socket:
     return sock
 
 
-def _worker(options: dict[str, Any], log_level: str) -> None:
+class _BeatingServer(uvicorn.Server):
+    """uvicorn's server, stamping `beat` with the monotonic clock (one clock for every process of the host)
+    on each tick of its main loop. The loop ticks from the moment the app has started until shutdown."""
+
+    def __init__(self, config: uvicorn.Config, beat: ctypes.c_double) -> None:
+        super().__init__(config)
+        self._beat = beat
+
+    async def on_tick(self, counter: int) -> bool:
+        self._beat.value = time.monotonic()
+        return await super().on_tick(counter)
+
+
+def _worker(options: dict[str, Any], log_level: str, beat: ctypes.c_double) -> None:
     """One worker process: its own listening socket, its own uvicorn server."""
     configure_logging(log_level)
     config = uvicorn.Config(**options)
@@ -56,21 +79,35 @@ def _worker(options: dict[str, Any], log_level: str) -> None:
     except OSError as error:
         logger.error("worker could not listen on %s:%s: %s", config.host, config.port, error)
         raise SystemExit(STARTUP_FAILURE) from None
-    uvicorn.Server(config).run(sockets=[sock])
+    _BeatingServer(config, beat).run(sockets=[sock])
+
+
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    process: SpawnProcess
+    beat: ctypes.c_double  # 0 until the worker serves
+
+    def silent_for(self, now: float) -> float | None:
+        """Seconds since the worker's event loop last ticked; None while it is still starting."""
+        last = self.beat.value
+        return now - last if last else None
 
 
 class Supervisor:
     """`workers` processes serving uvicorn.Config(**options); options must pickle (the workers are spawned)."""
 
-    def __init__(self, options: dict[str, Any], *, workers: int, log_level: str) -> None:
+    def __init__(self, options: dict[str, Any], *, workers: int, log_level: str, hung_after_s: float) -> None:
         self.options = options
         self.workers = workers
         self.log_level = log_level
+        self.hung_after_s = hung_after_s
 
-    def _start(self) -> SpawnProcess:
-        process = _spawn.Process(target=_worker, args=(self.options, self.log_level), name="tanpuhui-worker")
+    def _start(self) -> _Worker:
+        # no lock: one writer, and a lock held by a worker killed mid-write would stop the supervisor
+        beat = _spawn.RawValue(ctypes.c_double, 0.0)
+        process = _spawn.Process(target=_worker, args=(self.options, self.log_level, beat), name="tanpuhui-worker")
         process.start()
-        return process
+        return _Worker(process, beat)
 
     def run(self) -> int:
         """Serve until SIGINT or SIGTERM; the exit status: 0, or STARTUP_FAILURE if a worker could not start."""
@@ -86,10 +123,18 @@ class Supervisor:
         failed = False
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopping.set())
-        processes = [self._start() for _ in range(self.workers)]
+        workers = [self._start() for _ in range(self.workers)]
         while not stopping.wait(0.5):
-            for slot, process in enumerate(processes):
+            for slot, worker in enumerate(workers):
+                process = worker.process
                 if process.is_alive():
+                    silent = worker.silent_for(time.monotonic())
+                    if silent is not None and silent > self.hung_after_s:
+                        # a hung event loop would never run uvicorn's graceful stop
+                        logger.error("worker %s has not ticked for %.0f s; killing it", process.pid, silent)
+                        process.kill()
+                        process.join()
+                        workers[slot] = self._start()
                     continue
                 if process.exitcode == STARTUP_FAILURE:
                     logger.error("worker %s could not start; stopping", process.pid)
@@ -97,7 +142,8 @@ class Supervisor:
                     stopping.set()
                     break
                 logger.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
-                processes[slot] = self._start()
+                workers[slot] = self._start()
+        processes = [worker.process for worker in workers]
         for process in processes:
             if process.is_alive():
                 process.terminate()
