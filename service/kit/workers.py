@@ -129,19 +129,19 @@ class Supervisor:
                 process = worker.process
                 if process.is_alive():
                     silent = worker.silent_for(time.monotonic())
-                    if silent is not None and silent > self.hung_after_s:
-                        # a hung event loop would never run uvicorn's graceful stop
-                        logger.error("worker %s has not ticked for %.0f s; killing it", process.pid, silent)
-                        process.kill()
-                        process.join()
-                        workers[slot] = self._start()
-                    continue
-                if process.exitcode == STARTUP_FAILURE:
+                    if silent is None or silent <= self.hung_after_s:
+                        continue
+                    # a hung event loop would never run uvicorn's graceful stop
+                    logger.error("worker %s has not ticked for %.0f s; killing it", process.pid, silent)
+                    process.kill()
+                    process.join()
+                elif process.exitcode == STARTUP_FAILURE:
                     logger.error("worker %s could not start; stopping", process.pid)
                     failed = True
                     stopping.set()
                     break
-                logger.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
+                else:
+                    logger.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
                 workers[slot] = self._start()
         processes = [worker.process for worker in workers]
         for process in processes:
