@@ -35,8 +35,22 @@ class Behaviour(Base):
 
     __tablename__ = "ingest_behaviour"
     __table_args__ = (
-        UniqueConstraint("resident_id", "client_id"),
-        UniqueConstraint("partner_id", "external_id"),
+        # Each key indexes only the rows that have one (migration 0017): a resident's report has no
+        # partner record id and a partner's record no client id.
+        Index(
+            "uq_ingest_behaviour_resident_id_client_id",
+            "resident_id",
+            "client_id",
+            unique=True,
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_ingest_behaviour_partner_id_external_id",
+            "partner_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
         CheckConstraint("source IN ('resident', 'partner')", name="source"),
         CheckConstraint(
             "(source = 'resident') = (client_id IS NOT NULL)"

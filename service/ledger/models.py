@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
@@ -64,6 +64,13 @@ class LedgerTransfer(Base):
             "kind <> 'reversal' OR (reverses_transfer_id IS NOT NULL AND reason IS NOT NULL)", name="reversal_linked"
         ),
         Index("ix_ledger_transfer_behaviour_id", "behaviour_id"),
+        # Only reversals and refunds name one (migration 0017).
+        Index(
+            "uq_ledger_transfer_reverses_transfer_id",
+            "reverses_transfer_id",
+            unique=True,
+            postgresql_where=text("reverses_transfer_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -73,7 +80,7 @@ class LedgerTransfer(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     behaviour_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_behaviour.id"))
     factor_version_id: Mapped[int | None] = mapped_column(BigInteger)
-    reverses_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    reverses_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

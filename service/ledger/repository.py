@@ -55,7 +55,10 @@ async def insert_transfer(session: AsyncSession, values: dict[str, Any]) -> int 
     statement = (
         pg_insert(LedgerTransfer)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=[LedgerTransfer.reverses_transfer_id])
+        .on_conflict_do_nothing(
+            index_elements=[LedgerTransfer.reverses_transfer_id],
+            index_where=LedgerTransfer.reverses_transfer_id.is_not(None),
+        )
         .returning(LedgerTransfer.id)
     )
     transfer_id = await session.scalar(statement)
