@@ -1,10 +1,15 @@
 """The Merkle tree behind receipts (RFC 6962), kept as its perfect subtrees.
 
-Leaf i is ledger entry number i in sealing order. `ledger_seal_node` holds the hash of every perfect
-subtree the log has completed: (level, idx) covers leaves idx·2^level … (idx+1)·2^level − 1, level 0
-being the leaves. Any range a proof needs is either such a subtree or splits, as RFC 6962 splits trees,
-into a few of them; so proofs and roots for any tree size are computed from stored nodes, and appending
-a leaf writes it and the subtrees it completes (one more on average).
+Leaf i is ledger entry number i in sealing order. A perfect subtree (level, idx) covers leaves
+idx·2^level … (idx+1)·2^level − 1, level 0 being the leaves. Any range a proof needs is either such a
+subtree or splits, as RFC 6962 splits trees, into a few of them; so proofs and roots for any tree size
+are computed from perfect subtrees.
+
+`ledger_seal_node` holds every leaf and every perfect subtree of STORED_FROM levels or more that the log
+has completed. The subtrees in between (2 to 2^(STORED_FROM−1) leaves) are hashed again from their
+leaves when a proof or the sealer's frontier needs one, from at most 2^(STORED_FROM−1) leaves. They are
+seven in eight of the subtrees above the leaves: writing them cost the sealer a row and an index entry
+for nearly every entry it sealed. Rows written before, which hold them, stay and agree.
 """
 
 from __future__ import annotations
@@ -15,6 +20,26 @@ from service.audit.receipt_verifier import node_hash
 
 Range = tuple[int, int]  # leaves [start, end)
 Node = tuple[int, int]  # (level, idx)
+
+STORED_FROM = 4
+
+
+def is_stored(level: int) -> bool:
+    """Whether the sealer writes the subtrees of this level (see the module's docstring)."""
+    return level == 0 or level >= STORED_FROM
+
+
+def leaves_of(node: Node) -> range:
+    level, idx = node
+    return range(idx << level, (idx + 1) << level)
+
+
+def subtree_hash(leaf_hashes: list[bytes]) -> bytes:
+    """The hash of a perfect subtree from its leaves' hashes (a power of two of them), pair by pair."""
+    level = leaf_hashes
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
 
 
 def split(n: int) -> int:

@@ -31,7 +31,8 @@ class SealLeaf(Base):
 
 
 class SealNode(Base):
-    """The hash of the perfect subtree covering leaves idx·2^level … (idx+1)·2^level − 1. Append-only."""
+    """The hash of the perfect subtree covering leaves idx·2^level … (idx+1)·2^level − 1: every leaf
+    (level 0) and the subtrees of merkle.STORED_FROM levels or more. Append-only."""
 
     __tablename__ = "ledger_seal_node"
     __table_args__ = (CheckConstraint("octet_length(hash) = 32", name="sha256"),)

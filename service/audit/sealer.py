@@ -7,7 +7,8 @@ One background task per deployment (leader-elected by an advisory lock) runs a s
 2. takes the entries above the sealed mark, in id order, up to a chunk, with each one's leaf hash, which
    the database computes from the fields and in the format of service.audit.receipt_verifier.leaf_line
    (the verification job recomputes every leaf from the same fields in Python, by that function);
-3. appends them to the tree from its frontier, storing each leaf and every subtree it completes;
+3. appends them to the tree from its frontier, storing each leaf and the subtrees it completes of
+   merkle.STORED_FROM levels or more (smaller ones are hashed again from their leaves when needed);
 4. signs a checkpoint of the new size and root, and advances the mark.
 
 So checkpoints follow the ledger by about a step while entries flow, and a receipt can be had for an
@@ -87,11 +88,17 @@ class Sealed:
 
 
 async def fetch_nodes(connection: AsyncConnection | ReadSession, wanted: set[merkle.Node]) -> dict[merkle.Node, bytes]:
-    if not wanted:
+    """The wanted subtrees' hashes (and those of the leaves read to hash the ones not stored)."""
+    derived = {node for node in wanted if not merkle.is_stored(node[0])}
+    read = (wanted - derived) | {(0, leaf) for node in derived for leaf in merkle.leaves_of(node)}
+    if not read:
         return {}
-    levels, idxs = zip(*sorted(wanted), strict=True)
+    levels, idxs = zip(*sorted(read), strict=True)
     rows = await connection.execute(NODES, {"levels": list(levels), "idxs": list(idxs)})
-    return {(row.level, row.idx): bytes(row.hash) for row in rows}
+    nodes = {(row.level, row.idx): bytes(row.hash) for row in rows}
+    for node in derived:
+        nodes[node] = merkle.subtree_hash([nodes[(0, leaf)] for leaf in merkle.leaves_of(node)])
+    return nodes
 
 
 def signed_now() -> str:
@@ -114,7 +121,9 @@ async def seal_once(db: Database, signer: CheckpointSigner, *, settle_s: float =
         mark = rows[-1].id if full else horizon
         if rows:
             known = await fetch_nodes(connection, set(merkle.frontier(size)))
-            written = merkle.append(size, [bytes(row.leaf) for row in rows], known)
+            written = [
+                w for w in merkle.append(size, [bytes(row.leaf) for row in rows], known) if merkle.is_stored(w[0])
+            ]
             await connection.execute(
                 _INSERT_LEAVES, {"idxs": list(range(size, size + len(rows))), "entries": [row.id for row in rows]}
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -189,3 +190,32 @@ async def test_the_log_refuses_to_be_changed(make_api: MakeApi) -> None:
         with pytest.raises(DBAPIError, match="append-only"):
             async with api.db.engine.begin() as connection:
                 await connection.execute(text(statement))
+
+
+async def test_receipts_and_proofs_check_out_over_a_log_sealed_in_uneven_steps(make_api: MakeApi) -> None:
+    """The log stores its leaves and its larger subtrees only; the smaller ones are hashed again from their
+    leaves for every proof and for the frontier the next step appends to. Sealed in steps that end
+    anywhere inside a block of sixteen leaves, every receipt and every consistency proof checks out."""
+    api = await make_api(receipt_sealer=False)
+    alice = await _resident(api, "alice")
+    key = await _public_key(api.client)
+    rides: list[int] = []
+    checkpoints: list[Json] = []
+    for count in (1, 3, 2, 5, 1, 4):  # two entries a ride: trees of 2, 8, 12, 22, 24 and 32 leaves
+        for _ in range(count):
+            rides.append(await _ride(api, alice, hours_ago=2 + 8 * len(rides)))
+        await _seal(api)
+        checkpoints.append((await api.client.get("/v1/transparency/checkpoint")).json())
+    assert [c["tree_size"] for c in checkpoints] == [2, 8, 12, 22, 24, 32]
+
+    async with api.db.engine.connect() as connection:
+        levels = set((await connection.scalars(text("SELECT DISTINCT level FROM ledger_seal_node"))).all())
+    assert levels == {0, 4, 5}  # leaves, and the subtrees of 16 and 32 leaves
+    for ride in rides:
+        rv.verify_receipt(await _receipt(api, alice, ride), key)
+    for first, second in [*itertools.pairwise(checkpoints), (checkpoints[0], checkpoints[-1])]:
+        rv.verify_checkpoint(second, key)
+        response = await api.client.get(
+            "/v1/transparency/consistency", params={"first": first["tree_size"], "second": second["tree_size"]}
+        )
+        rv.verify_consistency(first, second, response.json()["proof"])
