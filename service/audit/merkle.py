@@ -34,14 +34,6 @@ def leaves_of(node: Node) -> range:
     return range(idx << level, (idx + 1) << level)
 
 
-def subtree_hash(leaf_hashes: list[bytes]) -> bytes:
-    """The hash of a perfect subtree from its leaves' hashes (a power of two of them), pair by pair."""
-    level = leaf_hashes
-    while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
-
-
 def split(n: int) -> int:
     """The largest power of two below n (n ≥ 2)."""
     return 1 << ((n - 1).bit_length() - 1)
@@ -114,6 +106,13 @@ def frontier(size: int) -> list[Node]:
 
 def root(size: int, nodes: Mapping[Node, bytes]) -> bytes:
     return range_hash(0, size, nodes)
+
+
+def subtree_hash(leaf_hashes: list[bytes]) -> bytes:
+    """The hash of a perfect subtree from its leaves' hashes: the root of a tree of just those leaves."""
+    nodes: dict[Node, bytes] = {}
+    append(0, leaf_hashes, nodes)
+    return root(len(leaf_hashes), nodes)
 
 
 def append(size: int, leaf_hashes: Iterable[bytes], known: dict[Node, bytes]) -> list[tuple[int, int, bytes]]:

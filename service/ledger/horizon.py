@@ -26,15 +26,15 @@ _WAIT_FOR_SQL = text(
     WITH s AS (SELECT pg_current_snapshot() AS snap),
     horizon AS (SELECT pg_snapshot_xmax(snap)::text::bigint AS xmax FROM s),
     newest AS (
-        SELECT (h.xmax & -4294967296) + a.backend_xid::text::bigint AS xid, h.xmax
-          FROM horizon h, pg_stat_activity a
+        SELECT w.xid + CASE WHEN w.xid - h.xmax > 2147483648 THEN -4294967296
+                            WHEN h.xmax - w.xid > 2147483648 THEN 4294967296 ELSE 0 END AS xid
+          FROM horizon h CROSS JOIN pg_stat_activity a
+         CROSS JOIN LATERAL (SELECT (h.xmax & -4294967296) + a.backend_xid::text::bigint AS xid) w
          WHERE a.backend_xid IS NOT NULL AND a.datname = current_database() AND a.pid <> pg_backend_pid()
     ), running AS (
         SELECT x::text::bigint AS xid FROM s, pg_snapshot_xip(s.snap) x
         UNION
-        SELECT xid + CASE WHEN xid - xmax > 2147483648 THEN -4294967296
-                          WHEN xmax - xid > 2147483648 THEN 4294967296 ELSE 0 END
-          FROM newest
+        SELECT xid FROM newest
     )
     SELECT r.xid FROM running r
      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a
