@@ -2,9 +2,10 @@
 
 - implausible_speed: a trip whose reported duration gives a speed within `fraud_speed_ratio` of its type's
   limit (faster ones were refused outright at recording; a trip without a reported end is never flagged);
-- burst: a resident whose latest `fraud_burst_records` behaviours, from the first recorded to the last,
-  happened within `fraud_burst_window_s` (by when they happened, so a partner's upload of a day's trips
-  is no burst);
+- burst: `fraud_burst_records` behaviours of one resident that happened within `fraud_burst_window_s`,
+  looked for around the time of each new behaviour (by when they happened, however they were recorded:
+  a partner's upload of a day's trips is no burst, twenty reports (the default) dated into ten minutes of
+  last week are one);
 - two_sources: a trip reported both by a partner and by the resident (only one of them was credited);
 - shared_device: `fraud_device_residents` or more residents signed in from one device.
 
@@ -47,11 +48,11 @@ class Thresholds:
     device_residents: int = 3
 
 
-# A page of new behaviours: how many, the last id, and the residents in it.
+# A page of new behaviours: how many, and the last id.
 _PAGE = text(
     """
-    SELECT count(*) AS n, max(p.id) AS last, array_agg(DISTINCT p.resident_id) AS residents
-      FROM (SELECT b.id, b.resident_id FROM ingest_behaviour b
+    SELECT count(*) AS n, max(p.id) AS last
+      FROM (SELECT b.id FROM ingest_behaviour b
              WHERE b.id > :after AND b.id <= :upto ORDER BY b.id LIMIT :page) p
     """
 )
@@ -74,17 +75,27 @@ _CANDIDATES = text(
      ORDER BY b.id
     """
 )
-# For each resident of the page: their latest behaviour and the one `records` − 1 before it, by a short
-# backward walk of the (resident_id, id) index — two row reads a resident, whatever their history.
+# Bursts around the page's behaviours: for each, the resident's behaviours that happened within the
+# window before or after it, in the order they happened (a short range of the resident's index by time,
+# ix_ingest_behaviour_resident_id_occurred_at); a run of `records` of them that happened within the window
+# is a burst. Per resident, the latest such run: its first behaviour, and when its last one happened.
 _BURSTS = text(
     """
-    SELECT r.resident_id, nth.id AS first_id, newest.occurred_at AS newest
-      FROM unnest(CAST(:residents AS bigint[])) AS r(resident_id)
-     CROSS JOIN LATERAL (SELECT b.occurred_at FROM ingest_behaviour b WHERE b.resident_id = r.resident_id
-                          ORDER BY b.id DESC LIMIT 1) newest
-     CROSS JOIN LATERAL (SELECT b.id, b.occurred_at FROM ingest_behaviour b WHERE b.resident_id = r.resident_id
-                          ORDER BY b.id DESC OFFSET :records - 1 LIMIT 1) nth
-     WHERE abs(extract(epoch FROM newest.occurred_at - nth.occurred_at)) <= :window
+    SELECT DISTINCT ON (p.resident_id) p.resident_id, run.first_id, run.newest
+      FROM ingest_behaviour p
+     CROSS JOIN LATERAL (
+           SELECT s.id AS first_id, s.last_at AS newest
+             FROM (SELECT b.id, b.occurred_at,
+                          lead(b.occurred_at, :records - 1) OVER (ORDER BY b.occurred_at, b.id) AS last_at
+                     FROM ingest_behaviour b
+                    WHERE b.resident_id = p.resident_id
+                      AND b.occurred_at >= p.occurred_at - CAST(:window AS integer) * interval '1 second'
+                      AND b.occurred_at <= p.occurred_at + CAST(:window AS integer) * interval '1 second') s
+            WHERE s.last_at - s.occurred_at <= CAST(:window AS integer) * interval '1 second'
+            ORDER BY s.last_at DESC, s.id DESC
+            LIMIT 1) run
+     WHERE p.id > :after AND p.id <= :last
+     ORDER BY p.resident_id, run.newest DESC, run.first_id DESC
     """
 )
 _SHARED_DEVICES = text(
@@ -185,11 +196,7 @@ async def _scan_page(
     if page.n:
         bursts = await connection.execute(
             _BURSTS,
-            {
-                "residents": sorted(page.residents),
-                "window": limits.burst_window_s,
-                "records": limits.burst_records,
-            },
+            {"after": after, "last": page.last, "window": limits.burst_window_s, "records": limits.burst_records},
         )
         for burst in bursts:
             window = int(burst.newest.timestamp()) // limits.burst_window_s * limits.burst_window_s

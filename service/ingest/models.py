@@ -61,8 +61,9 @@ class Behaviour(Base):
         CheckConstraint("tier IN ('partner', 'evidence', 'self')", name="tier"),
         CheckConstraint("credited_g >= 0 AND capped_g >= 0 AND credited_g + capped_g <= grams", name="amounts"),
         CheckConstraint("ended_at >= occurred_at", name="interval"),
-        Index("ix_ingest_behaviour_trip", "resident_id", "trip_group", "occurred_at"),
-        Index("ix_ingest_behaviour_resident_id_id", "resident_id", "id"),
+        # A resident's behaviours by when they happened (migration 0018): the trip check, the history and
+        # the fraud scan's bursts all read them through this one index.
+        Index("ix_ingest_behaviour_resident_id_occurred_at", "resident_id", "occurred_at", "id"),
         Index("ix_ingest_behaviour_pending", "id", postgresql_where="status = 'pending_review'"),
     )
 

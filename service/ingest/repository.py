@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import ReadSession
@@ -23,12 +24,15 @@ async def resident_behaviour_by_client_id(
 
 
 async def resident_behaviours(
-    session: AsyncSession | ReadSession, *, resident_id: int, before_id: int | None, limit: int
+    session: AsyncSession | ReadSession, *, resident_id: int, before: tuple[datetime, int] | None, limit: int
 ) -> Sequence[Behaviour]:
+    """A resident's behaviours by when they happened, most recent first (ties newest recorded first),
+    from just after `before` (occurred_at, id): one range of ix_ingest_behaviour_resident_id_occurred_at."""
     statement = select(Behaviour).where(Behaviour.resident_id == resident_id)
-    if before_id is not None:
-        statement = statement.where(Behaviour.id < before_id)
-    return (await session.scalars(statement.order_by(Behaviour.id.desc()).limit(limit))).all()
+    if before is not None:
+        statement = statement.where(tuple_(Behaviour.occurred_at, Behaviour.id) < tuple_(*before))
+    order = (Behaviour.occurred_at.desc(), Behaviour.id.desc())
+    return (await session.scalars(statement.order_by(*order).limit(limit))).all()
 
 
 async def pending_behaviours(session: ReadSession, *, after_id: int | None, limit: int) -> Sequence[Behaviour]:

@@ -97,7 +97,8 @@ async def record_behaviour(
 async def my_behaviours(
     resident: CurrentResident, session: ReadSessionDep, ingest: IngestDep, limit: Limit = 20, cursor: Cursor = None
 ) -> BehaviourPage:
-    """The signed-in resident's behaviours, newest first."""
+    """The signed-in resident's behaviours by when they happened, most recent first (records of one
+    moment: the later recorded first)."""
     return await service.history(
         session, cache=ingest.cache, resident_id=resident.subject_id, cursor=cursor, limit=limit
     )

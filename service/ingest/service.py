@@ -44,7 +44,7 @@ from service.ingest.schemas import (
     ReviewResult,
 )
 from service.ingest.validation import Prepared, content_hash, local_date, prepare
-from service.kit.pagination import decode_cursor, encode_cursor
+from service.kit.pagination import decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor
 from service.kit.ratelimit import resident_write_key
 from service.ledger import posting
 from service.ledger import repository as ledger_repository
@@ -531,29 +531,38 @@ async def get_for_resident(
     return (await behaviour_reads(session, cache=cache, behaviours=[behaviour]))[0]
 
 
-async def _page(session: ReadSession, *, cache: FactorCache, rows: Sequence[Behaviour], limit: int) -> BehaviourPage:
+async def _page(
+    session: ReadSession,
+    *,
+    cache: FactorCache,
+    rows: Sequence[Behaviour],
+    limit: int,
+    cursor_of: Callable[[Behaviour], str],
+) -> BehaviourPage:
     """A page of `limit` rows from a query asked for `limit + 1`; the extra row means there is more."""
     page = list(rows[:limit])
     return BehaviourPage(
         items=await behaviour_reads(session, cache=cache, behaviours=page),
-        next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
+        next_cursor=cursor_of(page[-1]) if len(rows) > limit else None,
     )
 
 
 async def history(
     session: ReadSession, *, cache: FactorCache, resident_id: int, cursor: str | None, limit: int
 ) -> BehaviourPage:
-    """A resident's behaviours, newest first."""
+    """A resident's behaviours by when they happened, most recent first."""
     rows = await repository.resident_behaviours(
-        session, resident_id=resident_id, before_id=decode_cursor(cursor), limit=limit + 1
+        session, resident_id=resident_id, before=decode_time_cursor(cursor), limit=limit + 1
     )
-    return await _page(session, cache=cache, rows=rows, limit=limit)
+    return await _page(
+        session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_time_cursor(row.occurred_at, row.id)
+    )
 
 
 async def pending(session: ReadSession, *, cache: FactorCache, cursor: str | None, limit: int) -> BehaviourPage:
     """Reports held for review, oldest first."""
     rows = await repository.pending_behaviours(session, after_id=decode_cursor(cursor), limit=limit + 1)
-    return await _page(session, cache=cache, rows=rows, limit=limit)
+    return await _page(session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_cursor(row.id))
 
 
 # ---------------------------------------------------------------------------------------------- review

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import Query
 
@@ -22,17 +23,51 @@ class InvalidCursor(BadRequest):
 
 
 def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+    return _encode(position)
 
 
 def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
+    position = _decode(cursor)
+    if not _is_position(position):
+        raise InvalidCursor
+    return position  # type: ignore[no-any-return]
+
+
+def encode_time_cursor(at: datetime, position: int) -> str:
+    """A cursor for a list ordered by a time, then by id: both, the time to the microsecond."""
+    return _encode([(at - EPOCH) // MICROSECOND, position])
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if cursor is None:
+        return None
+    value = _decode(cursor)
+    if not (isinstance(value, list) and len(value) == 2 and all(_is_position(part) for part in value)):
+        raise InvalidCursor
+    try:
+        at = EPOCH + value[0] * MICROSECOND
+    except OverflowError as exc:
+        raise InvalidCursor from exc
+    return at, value[1]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _encode(position: int | list[int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded))["p"]
+        return json.loads(base64.urlsafe_b64decode(padded))["p"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidCursor from exc
-    if not isinstance(position, int) or position < 0:
-        raise InvalidCursor
-    return position
+
+
+def _is_position(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from service.accounts.models import Role
 from service.ingest import flags
@@ -193,3 +193,50 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
         headers=bearer(auditor),
     )
     assert_problem(denied, 403, "ROLE_NOT_ALLOWED")
+
+
+async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_were_recorded(
+    make_api: MakeApi, sign_in_staff: StaffSignIn
+) -> None:
+    api = await make_api(fraud_scan=False, fraud_burst_records=3, fraud_burst_window_s=900)
+    client = api.client
+    alice, bob, carol = await _dev(api, "alice"), await _dev(api, "bob"), await _dev(api, "carol")
+    thresholds = fraud_thresholds(api.settings)
+    # alice: three rides dated into twelve minutes of two days ago, a ride of this morning reported
+    # between the first and the second of them
+    backdated = []
+    for m in (20, 14, 8):
+        ride = behaviour_body("metro_ride", "5", ago(days=2, minutes=m), evidence=STATION_QR)
+        backdated.append(await record_ok(client, alice, ride))
+        if m == 20:
+            await record_ok(client, alice, behaviour_body("metro_ride", "5", ago(hours=1), evidence=STATION_QR))
+    # bob: a partner's upload of his day, eight rides an hour apart, recorded in one go
+    partner = await create_partner(client, await sign_in_staff(Role.admin_super, "root-user"))
+    bob_id = await public_id(client, bob)
+    day = [partner_record(f"d-{h}", bob_id, "bus_ride", "3", ago(hours=h + 2)) for h in range(8)]
+    assert {r["outcome"] for r in (await partner.batch(day))["results"]} == {"accepted"}
+    # carol: the first and the last of three rides in twelve minutes; the middle one comes later
+    earliest = await record_ok(
+        client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=20), evidence=STATION_QR)
+    )
+    await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=8), evidence=STATION_QR))
+
+    first = await flags.scan_once(api.db, api.app.state.ingest.cache, thresholds)
+
+    operator = await sign_in_staff(Role.admin_operator)
+    listed = await client.get("/v1/admin/flags", params={"kind": "burst"}, headers=bearer(operator))
+    bursts = listed.json()["items"]
+    assert first == flags.Scanned(raised=1, behind=False)
+    assert [(f["resident_id"], f["behaviour_id"]) for f in bursts] == [
+        (await public_id(client, alice), backdated[0]["id"])
+    ]
+    latest = bursts[0]["details"]["latest_at"]
+    assert datetime.fromisoformat(latest) == datetime.fromisoformat(backdated[-1]["occurred_at"])
+
+    await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=14), evidence=STATION_QR))
+    second = await flags.scan_once(api.db, api.app.state.ingest.cache, thresholds)
+
+    assert second == flags.Scanned(raised=1, behind=False)
+    listed = await client.get("/v1/admin/flags", params={"kind": "burst"}, headers=bearer(operator))
+    carols = [f for f in listed.json()["items"] if f["resident_id"] == await public_id(client, carol)]
+    assert [f["behaviour_id"] for f in carols] == [earliest["id"]]  # the run starts with the earliest ride

@@ -373,11 +373,15 @@ async def test_the_platform_budget_cuts_credits_once_a_slot_is_spent_and_names_t
 # ---------------------------------------------------------------------------------------------- reading
 
 
-async def test_history_pages_newest_first_with_a_cursor_and_no_repeats(
+async def test_history_pages_by_when_behaviours_happened_most_recent_first_with_a_cursor_and_no_repeats(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    recorded = [await record_ok(client, alice, behaviour_body("walking", "1000", ago(hours=6 - i))) for i in range(5)]
-    newest_first = [r["id"] for r in reversed(recorded)]
+    # recorded in another order than they happened; two walks reported for the same moment
+    moment = ago(hours=3)
+    happened = [moment, ago(hours=6), ago(hours=1), moment, ago(hours=5)]
+    recorded = [await record_ok(client, alice, behaviour_body("walking", "1000", at)) for at in happened]
+    # the most recent first; of the two at one moment, the one recorded later
+    newest_first = [recorded[i]["id"] for i in (2, 3, 0, 4, 1)]
 
     pages: list[Json] = [await history(client, alice, limit=2)]
     while pages[-1]["next_cursor"] is not None:
@@ -392,8 +396,15 @@ async def test_history_pages_newest_first_with_a_cursor_and_no_repeats(
 
 
 async def test_a_bad_cursor_is_refused(client: httpx.AsyncClient, alice: Tokens, subtests: pytest.Subtests) -> None:
-    # Not base64 JSON; {"q": 1}; {"p": -1}; [].
-    for cursor in ["not a cursor!", "eyJxIjogMX0", "eyJwIjogLTF9", "W10"]:
+    # Not base64 JSON; {"q": 1}; {"p": -1}; []; a list's cursor of one id, {"p": 1}; {"p": [1, 2, 3]};
+    # {"p": [1, -2]}; {"p": [true, 1]}; a time past the calendar's end, {"p": [10**30, 1]}.
+    cursors = ["not a cursor!", "eyJxIjogMX0", "eyJwIjogLTF9", "W10", "eyJwIjogMX0", "eyJwIjogWzEsIDIsIDNdfQ"]
+    cursors += [
+        "eyJwIjogWzEsIC0yXX0",
+        "eyJwIjogW3RydWUsIDFdfQ",
+        "eyJwIjogWzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAsIDFdfQ",
+    ]
+    for cursor in cursors:
         with subtests.test(cursor=cursor):
             response = await client.get("/v1/me/behaviours", params={"cursor": cursor}, headers=bearer(alice))
 
