@@ -3,7 +3,7 @@
 - implausible_speed: a trip whose reported duration gives a speed within `fraud_speed_ratio` of its type's
   limit (faster ones were refused outright at recording; a trip without a reported end is never flagged);
 - burst: `fraud_burst_records` behaviours of one resident that happened within `fraud_burst_window_s`,
-  looked for around the time of each new behaviour (by when they happened, however they were recorded:
+  looked for around the time of every new behaviour (by when they happened, however they were recorded:
   a partner's upload of a day's trips is no burst, twenty reports (the default) dated into ten minutes of
   last week are one);
 - two_sources: a trip reported both by a partner and by the resident (only one of them was credited);
@@ -75,27 +75,29 @@ _CANDIDATES = text(
      ORDER BY b.id
     """
 )
-# Bursts around the page's behaviours: for each, the resident's behaviours that happened within the
-# window before or after it, in the order they happened (a short range of the resident's index by time,
-# ix_ingest_behaviour_resident_id_occurred_at); a run of `records` of them that happened within the window
-# is a burst. Per resident, the latest such run: its first behaviour, and when its last one happened.
+# Bursts around the page's behaviours. Each resident's new behaviours are taken by the slot of `window`
+# seconds they happened in; a run of `records` behaviours that happened within the window and holds one
+# of them lies within the slot and the slots either side, a short range of the resident's index by time
+# (ix_ingest_behaviour_resident_id_occurred_at), read once however many new behaviours share the slot.
+# Every run of that range is a burst; per resident and slot of its last behaviour (the flag's subject),
+# the latest run: its first behaviour, and when its last one happened.
 _BURSTS = text(
     """
-    SELECT DISTINCT ON (p.resident_id) p.resident_id, run.first_id, run.newest
-      FROM ingest_behaviour p
+    SELECT DISTINCT ON (p.resident_id, floor(extract(epoch FROM s.last_at) / CAST(:window AS integer)))
+           p.resident_id, s.id AS first_id, s.last_at AS newest
+      FROM (SELECT DISTINCT b.resident_id, floor(extract(epoch FROM b.occurred_at) / CAST(:window AS integer)) AS slot
+              FROM ingest_behaviour b
+             WHERE b.id > :after AND b.id <= :last) p
      CROSS JOIN LATERAL (
-           SELECT s.id AS first_id, s.last_at AS newest
-             FROM (SELECT b.id, b.occurred_at,
-                          lead(b.occurred_at, :records - 1) OVER (ORDER BY b.occurred_at, b.id) AS last_at
-                     FROM ingest_behaviour b
-                    WHERE b.resident_id = p.resident_id
-                      AND b.occurred_at >= p.occurred_at - CAST(:window AS integer) * interval '1 second'
-                      AND b.occurred_at <= p.occurred_at + CAST(:window AS integer) * interval '1 second') s
-            WHERE s.last_at - s.occurred_at <= CAST(:window AS integer) * interval '1 second'
-            ORDER BY s.last_at DESC, s.id DESC
-            LIMIT 1) run
-     WHERE p.id > :after AND p.id <= :last
-     ORDER BY p.resident_id, run.newest DESC, run.first_id DESC
+           SELECT b.id, b.occurred_at,
+                  lead(b.occurred_at, CAST(:records AS integer) - 1) OVER (ORDER BY b.occurred_at, b.id) AS last_at
+             FROM ingest_behaviour b
+            WHERE b.resident_id = p.resident_id
+              AND b.occurred_at >= to_timestamp(CAST((p.slot - 1) * CAST(:window AS integer) AS double precision))
+              AND b.occurred_at < to_timestamp(CAST((p.slot + 2) * CAST(:window AS integer) AS double precision))) s
+     WHERE s.last_at - s.occurred_at <= CAST(:window AS integer) * interval '1 second'
+     ORDER BY p.resident_id, floor(extract(epoch FROM s.last_at) / CAST(:window AS integer)), s.last_at DESC,
+              s.occurred_at DESC, s.id DESC
     """
 )
 _SHARED_DEVICES = text(

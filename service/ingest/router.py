@@ -97,8 +97,9 @@ async def record_behaviour(
 async def my_behaviours(
     resident: CurrentResident, session: ReadSessionDep, ingest: IngestDep, limit: Limit = 20, cursor: Cursor = None
 ) -> BehaviourPage:
-    """The signed-in resident's behaviours by when they happened, most recent first (records of one
-    moment: the later recorded first)."""
+    """The signed-in resident's behaviours, most recent first.
+
+    By when they happened; of records of one moment, the later recorded comes first."""
     return await service.history(
         session, cache=ingest.cache, resident_id=resident.subject_id, cursor=cursor, limit=limit
     )

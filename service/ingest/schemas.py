@@ -270,7 +270,7 @@ class BatchResult(Schema):
 
 
 class BehaviourPage(Schema):
-    items: list[BehaviourRead] = Field(description="Newest first.", examples=[[_BEHAVIOUR_EXAMPLE]])
+    items: list[BehaviourRead] = Field(description="In the list's order.", examples=[[_BEHAVIOUR_EXAMPLE]])
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last.", examples=[_CURSOR_EXAMPLE]
     )

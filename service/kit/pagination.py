@@ -53,6 +53,7 @@ def decode_time_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return at, value[1]
 
 
+BIGINT_MAX = 2**63 - 1  # ids are bigint: a larger one is no position of ours
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -70,4 +71,4 @@ def _decode(cursor: str) -> Any:
 
 
 def _is_position(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= BIGINT_MAX

@@ -200,7 +200,7 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
 ) -> None:
     api = await make_api(fraud_scan=False, fraud_burst_records=3, fraud_burst_window_s=900)
     client = api.client
-    alice, bob, carol = await _dev(api, "alice"), await _dev(api, "bob"), await _dev(api, "carol")
+    alice, bob, carol, dave = [await _dev(api, name) for name in ("alice", "bob", "carol", "dave")]
     thresholds = fraud_thresholds(api.settings)
     # alice: three rides dated into twelve minutes of two days ago, a ride of this morning reported
     # between the first and the second of them
@@ -215,6 +215,15 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     bob_id = await public_id(client, bob)
     day = [partner_record(f"d-{h}", bob_id, "bus_ride", "3", ago(hours=h + 2)) for h in range(8)]
     assert {r["outcome"] for r in (await partner.batch(day))["results"]} == {"accepted"}
+    # dave: a partner's upload holding two runs of three rides, on two days of last week
+    dave_id = await public_id(client, dave)
+    runs = [
+        partner_record(f"r-{d}-{m}", dave_id, "bus_ride", "3", ago(days=d, minutes=m))
+        for d in (4, 3)
+        for m in (20, 14, 8)
+    ]
+    uploaded = (await partner.batch(runs))["results"]
+    assert {r["outcome"] for r in uploaded} == {"accepted"}
     # carol: the first and the last of three rides in twelve minutes; the middle one comes later
     earliest = await record_ok(
         client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=20), evidence=STATION_QR)
@@ -226,11 +235,13 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     operator = await sign_in_staff(Role.admin_operator)
     listed = await client.get("/v1/admin/flags", params={"kind": "burst"}, headers=bearer(operator))
     bursts = listed.json()["items"]
-    assert first == flags.Scanned(raised=1, behind=False)
-    assert [(f["resident_id"], f["behaviour_id"]) for f in bursts] == [
-        (await public_id(client, alice), backdated[0]["id"])
-    ]
-    latest = bursts[0]["details"]["latest_at"]
+    assert first == flags.Scanned(raised=3, behind=False)
+    alice_id = await public_id(client, alice)
+    assert sorted((f["resident_id"], f["behaviour_id"]) for f in bursts) == sorted(
+        [(alice_id, backdated[0]["id"]), (dave_id, uploaded[0]["behaviour_id"]), (dave_id, uploaded[3]["behaviour_id"])]
+    )
+    (alices,) = [f for f in bursts if f["resident_id"] == alice_id]
+    latest = alices["details"]["latest_at"]
     assert datetime.fromisoformat(latest) == datetime.fromisoformat(backdated[-1]["occurred_at"])
 
     await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=14), evidence=STATION_QR))

@@ -397,7 +397,8 @@ async def test_history_pages_by_when_behaviours_happened_most_recent_first_with_
 
 async def test_a_bad_cursor_is_refused(client: httpx.AsyncClient, alice: Tokens, subtests: pytest.Subtests) -> None:
     # Not base64 JSON; {"q": 1}; {"p": -1}; []; a list's cursor of one id, {"p": 1}; {"p": [1, 2, 3]};
-    # {"p": [1, -2]}; {"p": [true, 1]}; a time past the calendar's end, {"p": [10**30, 1]}.
+    # {"p": [1, -2]}; {"p": [true, 1]}; a time past the calendar's end, {"p": [10**30, 1]}; an id past
+    # bigint's, {"p": [0, 2**63]}.
     cursors = ["not a cursor!", "eyJxIjogMX0", "eyJwIjogLTF9", "W10", "eyJwIjogMX0", "eyJwIjogWzEsIDIsIDNdfQ"]
     cursors += [
         "eyJwIjogWzEsIC0yXX0",
