@@ -10,7 +10,8 @@ in chunks, so that a year of ledger is never held in memory, and reports progres
   behaviour recomputes — the version's reduction for its type and category, its tier's weight, the one
   conversion function — to the grams stored; what was issued for it is what it says it credited;
 - the log: every sealed entry still hashes to its leaf, leaves follow entry order with none missing, the
-  tree rebuilt from the entries gives the root of every signed checkpoint, and every signature verifies.
+  tree rebuilt from the entries gives the root of every signed checkpoint, and every signature verifies;
+  every subtree stored for proofs (merkle.STORED_FROM) is there and is the hash of its leaves.
 
 Nothing is repaired: each problem is named, and the caller exits non-zero.
 """
@@ -223,6 +224,14 @@ _LEAVES = text(
      LIMIT :chunk
     """
 )
+# The stored subtrees among those the walk completed: (level, idx) with the stored hash, NULL if none.
+_NODES = text(
+    """
+    SELECT x.level, x.idx, n.hash
+      FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[])) AS x(level, idx)
+      LEFT JOIN ledger_seal_node n ON n.level = x.level AND n.idx = x.idx
+    """
+)
 _CHECKPOINTS = text(
     "SELECT tree_size, root_hash, signed_at, signature FROM ledger_checkpoint WHERE tree_size > :after "
     "ORDER BY tree_size LIMIT :chunk"
@@ -233,6 +242,7 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
     check = Check("sealed log")
     size, last_entry = 0, 0
     frontier: dict[merkle.Node, bytes] = {}
+    subtrees: list[tuple[int, int, bytes]] = []  # completed by this chunk's leaves
     checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": 0, "chunk": CHUNK})).all())
     while True:
         rows = (await connection.execute(_LEAVES, {"start": size, "chunk": CHUNK})).all()
@@ -250,7 +260,7 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
             if row.entry_id <= last_entry:
                 check.problem(f"leaf {row.idx} holds entry {row.entry_id}, not after entry {last_entry}")
             last_entry = row.entry_id
-            merkle.append(size, [digest], frontier)
+            subtrees += [node for node in merkle.append(size, [digest], frontier) if node[0] > 0]
             size += 1
             frontier = {node: frontier[node] for node in merkle.frontier(size)}
             check.checked += 1
@@ -258,6 +268,8 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
                 _check_checkpoint(check, checkpoints.popleft(), merkle.root(size, frontier), public_key)
                 if not checkpoints:
                     checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": size, "chunk": CHUNK})).all())
+        await _check_subtrees(connection, check, subtrees)
+        subtrees.clear()
         if len(rows) < CHUNK:
             break
         progress(f"sealed log: {check.checked:,} entries rehashed")
@@ -268,6 +280,23 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
     )
     progress(f"sealed log: {check.checked:,} entries rehashed; {unsealed:,} not sealed yet")
     return check
+
+
+async def _check_subtrees(connection: AsyncConnection, check: Check, subtrees: list[tuple[int, int, bytes]]) -> None:
+    """Residents' proofs are built from the stored subtrees: each must be there and hash its leaves.
+    Subtrees the sealer leaves to be hashed again from their leaves may be absent (older rows hold some)."""
+    if not subtrees:
+        return
+    rehashed = {(level, idx): digest for level, idx, digest in subtrees}
+    levels, idxs = [level for level, _, _ in subtrees], [idx for _, idx, _ in subtrees]
+    for row in await connection.execute(_NODES, {"levels": levels, "idxs": idxs}):
+        leaves = merkle.leaves_of((row.level, row.idx))
+        where = f"the subtree at level {row.level}, index {row.idx} (leaves {leaves[0]}–{leaves[-1]})"
+        if row.hash is None:
+            if merkle.is_stored(row.level):
+                check.problem(f"{where} is missing: proofs through it cannot be made")
+        elif bytes(row.hash) != rehashed[(row.level, row.idx)]:
+            check.problem(f"{where} is not the hash of its leaves: proofs through it fail")
 
 
 def _check_checkpoint(check: Check, row: Row[Any], root: bytes, public_key: Ed25519PublicKey) -> None:

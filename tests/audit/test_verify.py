@@ -129,3 +129,30 @@ async def test_a_deleted_entry_a_recomputed_credit_and_a_rewritten_checkpoint_ar
     assert "missing from the ledger" in problems
     assert "signed a root the entries no longer give" in problems
     assert "signature does not verify" in problems
+
+
+async def test_a_stored_subtree_that_proofs_use_is_checked_against_its_leaves(
+    api: Api, sign_in_staff: StaffSignIn
+) -> None:
+    tokens = [(await api.client.post("/v1/auth/dev", json={"name": n})).json() for n in ("alice", "bob", "carol")]
+    for resident in tokens:
+        for hours in (2, 3, 4):
+            await record_ok(
+                api.client, resident, behaviour_body("metro_ride", "5", ago(hours=hours), evidence=STATION_QR)
+            )
+    await seal_once(api.db, api.app.state.checkpoint_signer)  # 18 entries: leaves 0-15 make a stored subtree
+    key = api.app.state.checkpoint_signer.public_key
+    assert (await verify(api.db, public_key=key)).ok
+
+    await _as_superuser(api, "UPDATE ledger_seal_node SET hash = sha256(hash) WHERE level = 4 AND idx = 0")
+    changed = await verify(api.db, public_key=key)
+    await _as_superuser(api, "DELETE FROM ledger_seal_node WHERE level = 4 AND idx = 0")
+    missing = await verify(api.db, public_key=key)
+
+    # the leaves and the checkpoints still agree: only the subtree is named
+    assert [p for c in changed.checks for p in c.problems] == [
+        "the subtree at level 4, index 0 (leaves 0–15) is not the hash of its leaves: proofs through it fail"
+    ]
+    assert [p for c in missing.checks for p in c.problems] == [
+        "the subtree at level 4, index 0 (leaves 0–15) is missing: proofs through it cannot be made"
+    ]
