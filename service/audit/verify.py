@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.audit import merkle
 from service.audit.receipt_verifier import checkpoint_message, leaf_hash, leaf_line
-from service.audit.sealer import ENTRY_FIELDS
+from service.audit.sealer import ENTRY_FIELDS, fetch_nodes
 from service.db import Database
 from service.factors.conversion import convert
 from service.factors.model import FactorSet, HydrogenSource
@@ -224,14 +224,6 @@ _LEAVES = text(
      LIMIT :chunk
     """
 )
-# The stored subtrees among those the walk completed: (level, idx) with the stored hash, NULL if none.
-_NODES = text(
-    """
-    SELECT x.level, x.idx, n.hash
-      FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[])) AS x(level, idx)
-      LEFT JOIN ledger_seal_node n ON n.level = x.level AND n.idx = x.idx
-    """
-)
 _CHECKPOINTS = text(
     "SELECT tree_size, root_hash, signed_at, signature FROM ledger_checkpoint WHERE tree_size > :after "
     "ORDER BY tree_size LIMIT :chunk"
@@ -242,7 +234,7 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
     check = Check("sealed log")
     size, last_entry = 0, 0
     frontier: dict[merkle.Node, bytes] = {}
-    subtrees: list[tuple[int, int, bytes]] = []  # completed by this chunk's leaves
+    subtrees: dict[merkle.Node, bytes] = {}  # stored above the leaves, completed by this chunk's leaves
     checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": 0, "chunk": CHUNK})).all())
     while True:
         rows = (await connection.execute(_LEAVES, {"start": size, "chunk": CHUNK})).all()
@@ -260,7 +252,9 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
             if row.entry_id <= last_entry:
                 check.problem(f"leaf {row.idx} holds entry {row.entry_id}, not after entry {last_entry}")
             last_entry = row.entry_id
-            subtrees += [node for node in merkle.append(size, [digest], frontier) if node[0] > 0]
+            for level, idx, subtree in merkle.append(size, [digest], frontier):
+                if level > 0 and merkle.is_stored(level):
+                    subtrees[(level, idx)] = subtree
             size += 1
             frontier = {node: frontier[node] for node in merkle.frontier(size)}
             check.checked += 1
@@ -282,20 +276,16 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
     return check
 
 
-async def _check_subtrees(connection: AsyncConnection, check: Check, subtrees: list[tuple[int, int, bytes]]) -> None:
-    """Residents' proofs are built from the stored subtrees: each must be there and hash its leaves.
-    Subtrees the sealer leaves to be hashed again from their leaves may be absent (older rows hold some)."""
-    if not subtrees:
-        return
-    rehashed = {(level, idx): digest for level, idx, digest in subtrees}
-    levels, idxs = [level for level, _, _ in subtrees], [idx for _, idx, _ in subtrees]
-    for row in await connection.execute(_NODES, {"levels": levels, "idxs": idxs}):
-        leaves = merkle.leaves_of((row.level, row.idx))
-        where = f"the subtree at level {row.level}, index {row.idx} (leaves {leaves[0]}–{leaves[-1]})"
-        if row.hash is None:
-            if merkle.is_stored(row.level):
-                check.problem(f"{where} is missing: proofs through it cannot be made")
-        elif bytes(row.hash) != rehashed[(row.level, row.idx)]:
+async def _check_subtrees(connection: AsyncConnection, check: Check, subtrees: dict[merkle.Node, bytes]) -> None:
+    """Residents' proofs are read from the stored subtrees (sealer.fetch_nodes): each must be there and be
+    the hash of its leaves, as the walk rehashed them."""
+    stored = await fetch_nodes(connection, set(subtrees))
+    for node, rehashed in sorted(subtrees.items()):
+        leaves = merkle.leaves_of(node)
+        where = f"the subtree at level {node[0]}, index {node[1]} (leaves {leaves[0]}–{leaves[-1]})"
+        if node not in stored:
+            check.problem(f"{where} is missing: proofs through it cannot be made")
+        elif stored[node] != rehashed:
             check.problem(f"{where} is not the hash of its leaves: proofs through it fail")
 
 

@@ -79,12 +79,13 @@ _CANDIDATES = text(
 # seconds they happened in; a run of `records` behaviours that happened within the window and holds one
 # of them lies within the slot and the slots either side, a short range of the resident's index by time
 # (ix_ingest_behaviour_resident_id_occurred_at), read once however many new behaviours share the slot.
-# Every run of that range is a burst; per resident and slot of its last behaviour (the flag's subject),
-# the latest run: its first behaviour, and when its last one happened.
+# Every run of that range is a burst; per resident and slot of its last behaviour (`last_slot`, the flag's
+# subject), the latest run: its first behaviour, and when its last one happened.
 _BURSTS = text(
     """
-    SELECT DISTINCT ON (p.resident_id, floor(extract(epoch FROM s.last_at) / CAST(:window AS integer)))
-           p.resident_id, s.id AS first_id, s.last_at AS newest
+    SELECT DISTINCT ON (p.resident_id, last_slot)
+           p.resident_id, CAST(floor(extract(epoch FROM s.last_at) / CAST(:window AS integer)) AS bigint) AS last_slot,
+           s.id AS first_id, s.last_at AS newest
       FROM (SELECT DISTINCT b.resident_id, floor(extract(epoch FROM b.occurred_at) / CAST(:window AS integer)) AS slot
               FROM ingest_behaviour b
              WHERE b.id > :after AND b.id <= :last) p
@@ -96,8 +97,7 @@ _BURSTS = text(
               AND b.occurred_at >= to_timestamp(CAST((p.slot - 1) * CAST(:window AS integer) AS double precision))
               AND b.occurred_at < to_timestamp(CAST((p.slot + 2) * CAST(:window AS integer) AS double precision))) s
      WHERE s.last_at - s.occurred_at <= CAST(:window AS integer) * interval '1 second'
-     ORDER BY p.resident_id, floor(extract(epoch FROM s.last_at) / CAST(:window AS integer)), s.last_at DESC,
-              s.occurred_at DESC, s.id DESC
+     ORDER BY p.resident_id, last_slot, s.last_at DESC, s.occurred_at DESC, s.id DESC
     """
 )
 _SHARED_DEVICES = text(
@@ -201,11 +201,10 @@ async def _scan_page(
             {"after": after, "last": page.last, "window": limits.burst_window_s, "records": limits.burst_records},
         )
         for burst in bursts:
-            window = int(burst.newest.timestamp()) // limits.burst_window_s * limits.burst_window_s
             flags.append(
                 _flag(
                     "burst",
-                    f"resident:{burst.resident_id}:{window}",
+                    f"resident:{burst.resident_id}:{burst.last_slot * limits.burst_window_s}",
                     resident_id=burst.resident_id,
                     behaviour_id=burst.first_id,
                     records=limits.burst_records,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 from fastapi import Query
 
@@ -16,6 +16,11 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", ex
 Cursor = Annotated[
     str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
 ]
+
+
+BIGINT_MAX = 2**63 - 1  # ids are bigint: a larger one is no position of ours
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 class InvalidCursor(BadRequest):
@@ -32,7 +37,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     position = _decode(cursor)
     if not _is_position(position):
         raise InvalidCursor
-    return position  # type: ignore[no-any-return]
+    return position
 
 
 def encode_time_cursor(at: datetime, position: int) -> str:
@@ -53,11 +58,6 @@ def decode_time_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return at, value[1]
 
 
-BIGINT_MAX = 2**63 - 1  # ids are bigint: a larger one is no position of ours
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-
-
 def _encode(position: int | list[int]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
 
@@ -70,5 +70,5 @@ def _decode(cursor: str) -> Any:
         raise InvalidCursor from exc
 
 
-def _is_position(value: Any) -> bool:
+def _is_position(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= BIGINT_MAX
