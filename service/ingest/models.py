@@ -62,8 +62,10 @@ class Behaviour(Base):
         CheckConstraint("credited_g >= 0 AND capped_g >= 0 AND credited_g + capped_g <= grams", name="amounts"),
         CheckConstraint("ended_at >= occurred_at", name="interval"),
         # A resident's behaviours by when they happened (migration 0018): the trip check, the history and
-        # the fraud scan's bursts all read them through this one index.
-        Index("ix_ingest_behaviour_resident_id_occurred_at", "resident_id", "occurred_at", "id"),
+        # the fraud scan's bursts all read them through this one index. ended_at, after the unique id,
+        # leaves the order as it is and lets the trip check pass over a behaviour that ends before the
+        # new one starts without reading the table (migration 0019).
+        Index("ix_ingest_behaviour_resident_id_occurred_at", "resident_id", "occurred_at", "id", "ended_at"),
         Index("ix_ingest_behaviour_pending", "id", postgresql_where="status = 'pending_review'"),
     )
 
