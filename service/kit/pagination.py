@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeGuard
 from fastapi import Query
 
 from service.errors import BadRequest
+from service.kit.schemas import BIGINT_MAX
 
 # The query parameters of every cursor-paged list.
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", examples=[20])]
@@ -18,7 +19,6 @@ Cursor = Annotated[
 ]
 
 
-BIGINT_MAX = 2**63 - 1  # ids are bigint: a larger one is no position of ours
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -71,4 +71,5 @@ def _decode(cursor: str) -> Any:
 
 
 def _is_position(value: Any) -> TypeGuard[int]:
+    """An id, or a time in microseconds: a bigint either way, so a larger one is no position of ours."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= BIGINT_MAX
