@@ -3,7 +3,7 @@
 Prints one JSON object per line:
   floor_single, floor_batch        ingest_record_batch() called straight from asyncpg, no service (one
                                    call per event for floor_single; the service gathers the reports
-                                   that arrive together into shared calls, service/ingest/gathering.py)
+                                   that arrive together into shared calls, service/ledger/posting.py)
   record_single                    POST /v1/behaviours, 32 keep-alive clients, p50/p99, after a 5 s warm-up
                                    (events_per_s counts behaviours recorded; refused requests are
                                    counted under errors)
@@ -63,10 +63,12 @@ from service.db import Database, run_migrations
 from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.model import BehaviourType
-from service.ingest import service as ingest_service
-from service.ingest.schemas import BehaviourCreate
-from service.ingest.validation import local_date, prepare
+from service.ingest import batches, reports
+from service.ingest.schemas import BehaviourCreate, PartnerRecord
+from service.ingest.validation import prepare
+from service.kit.clock import local_date
 from service.kit.devdb import CHECKOUT, admin_connection, asyncpg_dsn, development_server, with_database
+from service.kit.ratelimit import Limit
 from service.kit.secrets import SecretBox, derive_key
 from service.ledger import posting
 from service.ledger import repository as ledger_repository
@@ -140,13 +142,13 @@ class Events:
         return index, body
 
 
-def floor_payload(cache: FactorCache, resident_id: int, body: dict[str, Any], ordinal: int) -> dict[str, Any]:
-    """The record exactly as the service would hand it to the ledger."""
+def floor_posting(cache: FactorCache, resident_id: int, body: dict[str, Any]) -> posting.Posting:
+    """The report exactly as the service would hand it to the ledger."""
     parsed = BehaviourCreate.model_validate(body)
-    evidence = ingest_service.resident_evidence(parsed)
-    digest = ingest_service.resident_content_hash(parsed, evidence)
+    evidence = reports.resident_evidence(parsed)
+    digest = reports.resident_content_hash(parsed, evidence)
     prepared = prepare(parsed, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
-    return {"ord": ordinal, **ingest_service.resident_payload(resident_id, parsed, prepared, evidence)}
+    return reports.resident_posting(resident_id, parsed, prepared, evidence)
 
 
 def settle_heap() -> None:
@@ -178,6 +180,7 @@ async def floor_single(
     emit_line: bool = True,
 ) -> None:
     today = local_date(datetime.now(UTC))
+    ledger = posting.Ledger(issuance, None)
     latencies: list[float] = []
     settle_heap()
     stop = time.perf_counter() + seconds
@@ -186,17 +189,16 @@ async def floor_single(
         async with pool.acquire() as connection:
             while time.perf_counter() < stop:
                 index, body = events.next()
-                record = floor_payload(cache, events.resident_ids[index], body, 0)
+                report = floor_posting(cache, events.resident_ids[index], body)
                 began = time.perf_counter()
-                await posting.record(
+                await posting.call(
                     connection,
-                    records=[record],
-                    source="resident",
+                    [report],
+                    source=posting.Source.resident,
                     partner_id=None,
-                    issuance_accounts=issuance,
+                    ledger=ledger,
                     today=today,
-                    budget_g=None,
-                    rate_per_minute=6000,
+                    write_limit=Limit(6000),
                 )
                 latencies.append(time.perf_counter() - began)
 
@@ -218,47 +220,47 @@ async def floor_batch(
 ) -> float:
     """Events per second of one run: BATCHES batches, two in flight."""
     today = local_date(datetime.now(UTC))
-    batches = iter([_partner_batch(cache, events) for _ in range(BATCHES)])
+    ledger = posting.Ledger(issuance, None)
+    postings = iter([_partner_postings(cache, events) for _ in range(BATCHES)])
     settle_heap()
     started = time.perf_counter()
 
     async def sender() -> None:
         async with pool.acquire() as connection:
-            for batch in batches:
-                await posting.record(
-                    connection,
-                    records=batch,
-                    source="partner",
-                    partner_id=partner_id,
-                    issuance_accounts=issuance,
-                    today=today,
-                    budget_g=None,
+            for batch in postings:
+                await posting.call(
+                    connection, batch, source=posting.Source.partner, partner_id=partner_id, ledger=ledger, today=today
                 )
 
     await asyncio.gather(sender(), sender())
     return BATCHES * BATCH_SIZE / (time.perf_counter() - started)
 
 
-def _partner_batch(cache: FactorCache, events: Events, *, as_http: bool = False) -> list[dict[str, Any]]:
-    from service.ingest.schemas import PartnerRecord
-
+def _partner_batch(events: Events) -> list[dict[str, Any]]:
+    """A batch of bus rides as a partner sends it."""
     out = []
-    for ordinal in range(BATCH_SIZE):
+    for _ in range(BATCH_SIZE):
         index, body = events.next()
-        record = {
-            "external_id": f"trip-{uuid.uuid4().hex}",
-            "resident_id": events.public_ids[index],
-            "type": "bus_ride",
-            "occurred_at": body["occurred_at"],
-            "quantity": "2",
-        }
-        if as_http:
-            out.append(record)
-            continue
+        out.append(
+            {
+                "external_id": f"trip-{uuid.uuid4().hex}",
+                "resident_id": events.public_ids[index],
+                "type": "bus_ride",
+                "occurred_at": body["occurred_at"],
+                "quantity": "2",
+            }
+        )
+    return out
+
+
+def _partner_postings(cache: FactorCache, events: Events) -> list[posting.Posting]:
+    """A partner's batch exactly as the service would hand it to the ledger."""
+    out = []
+    for ordinal, record in enumerate(_partner_batch(events)):
         parsed = PartnerRecord.model_validate(record)
-        digest = ingest_service.partner_content_hash(parsed)
+        digest = batches.partner_content_hash(parsed)
         prepared = prepare(parsed, cache=cache, tier="partner", now=datetime.now(UTC), content_sha256=digest)
-        out.append(ingest_service.partner_payload(ordinal, parsed, prepared))
+        out.append(batches.partner_posting(ordinal, parsed, prepared))
     return out
 
 
@@ -343,14 +345,12 @@ def emit_recording(name: str, runs: list[Measured], **extra: Any) -> None:
 
 async def record_batch(cache: FactorCache, events: Events, key_id: str, secret: str) -> tuple[float, int]:
     """Events per second of one run (BATCHES batches, two in flight) and how many were accepted."""
-    batches = iter(
-        [json.dumps({"records": _partner_batch(cache, events, as_http=True)}).encode() for _ in range(BATCHES)]
-    )
+    bodies = iter([json.dumps({"records": _partner_batch(events)}).encode() for _ in range(BATCHES)])
     accepted = 0
 
     async def sender(client: KeepAliveClient) -> None:
         nonlocal accepted
-        for body in batches:
+        for body in bodies:
             headers = signed_headers(key_id, secret, "POST", "/v1/partner/behaviours", body)
             status, reply = await client.request(
                 "POST", "/v1/partner/behaviours", body, {**headers, "content-type": "application/json"}

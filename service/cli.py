@@ -104,10 +104,10 @@ def keys_generate(args: argparse.Namespace) -> None:
 
 
 def create_user(args: argparse.Namespace) -> None:
+    from service.accounts import actions
     from service.accounts import service as accounts_service
     from service.accounts.models import Role
     from service.accounts.schemas import UserCreate
-    from service.audit import actions
     from service.db import Database
 
     settings = _settings()
@@ -125,7 +125,7 @@ def create_user(args: argparse.Namespace) -> None:
         try:
             async with db.sessionmaker.begin() as session:
                 user = await accounts_service.create_user(session, data=data)
-                await actions.record(
+                await actions.log(
                     session, None, "user.create", f"user:{user.id}", username=user.username, role=user.role
                 )
             print(f"created {user.role} user {user.username} (id {user.id})")
@@ -139,7 +139,6 @@ def create_user(args: argparse.Namespace) -> None:
 def factors_load(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from service.audit import actions
     from service.db import Database
     from service.factors import service as factors_service
     from service.factors.errors import FactorFileInvalid
@@ -159,19 +158,10 @@ def factors_load(args: argparse.Namespace) -> None:
         db = Database(url, settings=settings)
         try:
             async with db.sessionmaker.begin() as session:
-                published = await factors_service.publish(session, source_text=text, published_by="cli")
-                await actions.record(
-                    session,
-                    None,
-                    "factor.publish",
-                    f"factor_version:{published.stored.id}",
-                    set=published.stored.factor_set.set,
-                    version=published.stored.factor_set.version,
-                    created=published.created,
-                )
-            fs = published.stored.factor_set
+                published = await factors_service.publish_by_operator(session, operator=None, source_text=text)
+            version = published.version
             state = "published" if published.created else "already published, unchanged"
-            print(f"{fs.set} {fs.version}: {state} (version id {published.stored.id})")
+            print(f"{version.set} {version.version}: {state} (version id {version.version_id})")
         finally:
             await db.dispose()
 
@@ -230,7 +220,7 @@ def audit_verify(args: argparse.Namespace) -> None:
 
 def openapi(args: argparse.Namespace) -> None:
     from service.kit.devdb import CHECKOUT
-    from service.kit.openapi import EXPORTED, exported_document
+    from service.main import EXPORTED, exported_document
 
     path = args.output or CHECKOUT / EXPORTED
     document = exported_document()

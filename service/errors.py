@@ -10,6 +10,7 @@
     ├── NotFound                    404     NOT_FOUND
     ├── MethodNotAllowed            405     METHOD_NOT_ALLOWED
     ├── Conflict                    409     CONFLICT
+    │   └── DuplicateConflict       409     DUPLICATE_CONFLICT
     ├── BodyTooLarge                413     BODY_TOO_LARGE
     ├── UnsupportedMediaType        415     UNSUPPORTED_MEDIA_TYPE
     ├── RateLimited                 429     RATE_LIMITED       (Retry-After)
@@ -30,8 +31,8 @@ Each class carries a stable machine `code` and a title in zh-CN and en. The body
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
@@ -39,7 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.kit.context import request_id_var
+from service.context import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,14 @@ class MethodNotAllowed(AppError):
 
 class Conflict(AppError):
     status, code, title_en, title_zh = 409, "CONFLICT", "Conflict", "请求与当前状态冲突"
+
+
+class DuplicateConflict(Conflict):
+    """An idempotency key used again with other content: the first request's result stands."""
+
+    code = "DUPLICATE_CONFLICT"
+    title_en = "This idempotency key was used with different content"
+    title_zh = "该幂等键已用于不同内容的请求"
 
 
 class BodyTooLarge(AppError):
@@ -263,6 +272,25 @@ def refused_input(exc: BaseException) -> AppError | None:
     if _sqlstate(exc) == "22021":  # character_not_in_repertoire: a NUL character in text
         return ValidationFailed("Text may not contain the NUL character (U+0000).", "文本不能包含 NUL 字符（U+0000）。")
     return None
+
+
+_ANSWERS = "__answers__"
+_Call = TypeVar("_Call", bound=Callable[..., Any])
+
+
+def answers(*errors: type[AppError]) -> Callable[[_Call], _Call]:
+    """Mark a dependency with the errors it can answer, so that every route using it lists them."""
+
+    def mark(call: _Call) -> _Call:
+        setattr(call, _ANSWERS, (*getattr(call, _ANSWERS, ()), *errors))
+        return call
+
+    return mark
+
+
+def answered_by(call: Callable[..., Any]) -> tuple[type[AppError], ...]:
+    """The errors `answers` marked a dependency with."""
+    return tuple(getattr(call, _ANSWERS, ()))
 
 
 def every_error_class() -> list[type[AppError]]:

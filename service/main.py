@@ -1,66 +1,57 @@
-"""create_app(): settings, lifespan, middleware, routers and error handlers."""
+"""create_app(): settings, lifespan, middleware, routers and error handlers; and the API document it serves."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import sys
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import text
 
-from service.accounts import repository as accounts_repository
 from service.accounts import service as accounts_service
+from service.accounts import tasks as accounts_tasks
 from service.accounts.router import router as accounts_router
 from service.accounts.tokens import Keyring
 from service.accounts.wechat import WechatClient
-from service.audit import sealer
+from service.audit import tasks as audit_tasks
 from service.audit.router import router as audit_router
 from service.audit.signing import CheckpointSigner
-from service.config import Settings, check_production
+from service.config import Environment, Settings, check_production
 from service.db import Database, DatabaseDep, open_database
-from service.errors import DatabaseUnavailable, install_handlers, is_database_outage, log_background_failure
+from service.errors import DatabaseUnavailable, install_handlers, is_database_outage
 from service.factors import service as factors_service
+from service.factors import tasks as factors_tasks
 from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
-from service.ingest import flags as fraud_flags
+from service.ingest import tasks as ingest_tasks
 from service.ingest.router import router as ingest_router
-from service.ingest.service import Ingest
-from service.kit import openapi, ratelimit
+from service.kit import openapi
 from service.kit.middleware import RequestContextMiddleware
+from service.kit.ratelimit import Limit
 from service.kit.secrets import SecretBox, derive_key
-from service.leaderboard import rollup as leaderboard_rollup
+from service.leaderboard import tasks as leaderboard_tasks
 from service.leaderboard.cache import TopCache
 from service.leaderboard.router import router as leaderboard_router
-from service.ledger import expiry as credit_expiry
-from service.ledger import service as ledger_service
+from service.ledger import tasks as ledger_tasks
+from service.ledger.posting import Recorder
 from service.ledger.router import router as ledger_router
 from service.redemption.router import router as redemption_router
 
 logger = logging.getLogger("tanpuhui")
 
-MAINTENANCE_INTERVAL_S = 60
+# Where `tanpuhui openapi` writes the API document front-end developers build from.
+EXPORTED = "mobile_api_docs/openapi.json"
 
 
-async def _maintenance(db: Database, settings: Settings) -> None:
-    """Prune spent rate-limit buckets and partner signatures past their replay window."""
-    window = timedelta(seconds=2 * settings.partner_signature_window_s)
-    while True:
-        await asyncio.sleep(MAINTENANCE_INTERVAL_S)
-        try:
-            await ratelimit.prune(db.engine)
-            async with db.sessionmaker.begin() as session:
-                await accounts_repository.prune_signatures(session, older_than=window)
-        except Exception as exc:
-            log_background_failure(logger, "maintenance pass", exc)
-
-
-async def _prepare_ingest(db: Database, settings: Settings, ingest: Ingest) -> None:
+async def _prepare_recording(db: Database, settings: Settings, cache: FactorCache, recorder: Recorder) -> None:
     """Publish the factor files (a no-op for versions already stored), fill the cache, find issuance slots."""
     if settings.load_factors_on_start and settings.factors_dir.is_dir():
         async with db.sessionmaker.begin() as session:
@@ -71,17 +62,18 @@ async def _prepare_ingest(db: Database, settings: Settings, ingest: Ingest) -> N
             if item.created:
                 fs = item.stored.factor_set
                 logger.info("factor version published", extra={"set": fs.set, "version": fs.version})
-    await ingest.cache.refresh(db.sessionmaker)
-    async with db.sessionmaker() as session:
-        ingest.issuance_accounts[:] = await ledger_service.issuance_accounts(session)
+    await cache.refresh(db.sessionmaker)
+    await recorder.load(db.sessionmaker)
 
 
-async def _prepare_ingest_when_possible(db: Database, settings: Settings, ingest: Ingest) -> None:
+async def _prepare_recording_when_possible(
+    db: Database, settings: Settings, cache: FactorCache, recorder: Recorder
+) -> None:
     """Started while the database is down: keep trying, so recording begins once it answers."""
-    while not ingest.ready:
+    while not recorder.loaded:
         await asyncio.sleep(2)
         try:
-            await _prepare_ingest(db, settings, ingest)
+            await _prepare_recording(db, settings, cache, recorder)
         except Exception as exc:
             if not is_database_outage(exc):
                 logger.exception("preparing recording failed")
@@ -100,13 +92,20 @@ async def _ensure_demo_admin(db: Database) -> None:
         sys.stdout.flush()
 
 
-def fraud_thresholds(settings: Settings) -> fraud_flags.Thresholds:
-    return fraud_flags.Thresholds(
-        speed_ratio=settings.fraud_speed_ratio,
-        burst_records=settings.fraud_burst_records,
-        burst_window_s=settings.fraud_burst_window_s,
-        device_residents=settings.fraud_device_residents,
-    )
+def _background(
+    db: Database, settings: Settings, cache: FactorCache, signer: CheckpointSigner
+) -> list[Coroutine[Any, Any, None]]:
+    """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
+    loops = [accounts_tasks.prune(db, settings), factors_tasks.follow_versions(db, cache)]
+    if settings.receipt_sealer:
+        loops.append(audit_tasks.seal_receipts(db, settings, signer))
+    if settings.fraud_scan:
+        loops.append(ingest_tasks.scan_for_fraud(db, settings, cache))
+    if settings.credit_expiry:
+        loops.append(ledger_tasks.expire_credits(db, settings))
+    if settings.leaderboard_rollup:
+        loops.append(leaderboard_tasks.roll_up(db, settings))
+    return loops
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,53 +122,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.demo_admin_enabled:
                 await _ensure_demo_admin(db)
             app.state.wechat = WechatClient(settings, http)
-            app.state.ingest = ingest = Ingest(
-                cache=FactorCache(),
-                issuance_accounts=[],
-                budget_g=settings.daily_issuance_budget_g,
-                resident_writes_per_min=settings.rate_resident_writes_per_min,
+            app.state.factor_cache = cache = FactorCache()
+            app.state.recorder = recorder = Recorder(
                 # the app's database as it is at each call, as database_of(request) reads it
                 connect=lambda: app.state.db.statement_connection(),
+                budget_g=settings.daily_issuance_budget_g,
+                resident_write_limit=Limit(settings.rate_resident_writes_per_min),
             )
             tasks = [
-                asyncio.create_task(_maintenance(db, settings)),
-                asyncio.create_task(ingest.cache.poll(db.sessionmaker)),
+                asyncio.create_task(loop) for loop in _background(db, settings, cache, app.state.checkpoint_signer)
             ]
-            if settings.receipt_sealer:
-                tasks.append(
-                    asyncio.create_task(
-                        sealer.run_forever(db, app.state.checkpoint_signer, interval_s=settings.receipt_seal_interval_s)
-                    )
-                )
-            if settings.fraud_scan:
-                tasks.append(
-                    asyncio.create_task(
-                        fraud_flags.run_forever(
-                            db, ingest.cache, fraud_thresholds(settings), interval_s=settings.fraud_scan_interval_s
-                        )
-                    )
-                )
-            if settings.credit_expiry:
-                tasks.append(
-                    asyncio.create_task(
-                        credit_expiry.run_forever(
-                            db, months=settings.credit_validity_months, interval_s=settings.credit_expiry_interval_s
-                        )
-                    )
-                )
-            if settings.leaderboard_rollup:
-                tasks.append(
-                    asyncio.create_task(
-                        leaderboard_rollup.run_forever(db, interval_s=settings.leaderboard_rollup_interval_s)
-                    )
-                )
             try:
-                await _prepare_ingest(db, settings, ingest)
+                await _prepare_recording(db, settings, cache, recorder)
             except Exception as exc:
                 if not is_database_outage(exc):
                     raise
                 logger.warning("database unavailable at start; recording waits for it")
-                tasks.append(asyncio.create_task(_prepare_ingest_when_possible(db, settings, ingest)))
+                tasks.append(asyncio.create_task(_prepare_recording_when_possible(db, settings, cache, recorder)))
             logger.info("tanpuhui ready", extra={"env": settings.env.value})
             # What start-up built lives as long as the process: out of the collector's sight, a full
             # collection scans only what requests left behind (about 4 ms rather than 100 ms a pause).
@@ -179,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 gc.unfreeze()
-                await ingest.gathering.close()
+                await recorder.close()
                 for task in tasks:
                     task.cancel()
                 for task in tasks:
@@ -225,3 +194,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     openapi.install(app)
     return app
+
+
+def exported_document() -> str:
+    """The API document as committed to mobile_api_docs/openapi.json: the same whatever the settings."""
+    url = SecretStr("postgresql://tanpuhui@localhost/tanpuhui")
+    settings = Settings(_env_file=None, env=Environment.test, database_url=url)
+    return json.dumps(create_app(settings).openapi(), ensure_ascii=False, indent=2) + "\n"

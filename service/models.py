@@ -1,6 +1,7 @@
 """Every table, imported in one place so that Alembic sees the whole schema."""
 
 from service.accounts.models import (
+    AdminAction,
     Community,
     Device,
     Enterprise,
@@ -12,7 +13,7 @@ from service.accounts.models import (
     Resident,
     User,
 )
-from service.audit.models import AdminAction, Checkpoint, SealLeaf, SealNode, SealState
+from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
 from service.ingest.models import Behaviour, BudgetSlot, CapUsage, Flag, FlagState
 from service.kit.ratelimit import rate_limit_bucket

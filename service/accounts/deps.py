@@ -28,9 +28,8 @@ from service.accounts.tokens import Keyring, Principal
 from service.accounts.wechat import WechatClient
 from service.config import Settings
 from service.db import SessionDep, database_of
-from service.errors import DatabaseUnavailable, RateLimited, Unauthenticated
+from service.errors import DatabaseUnavailable, RateLimited, Unauthenticated, answers
 from service.kit import ratelimit
-from service.kit.openapi import answers
 from service.kit.secrets import SecretBox
 
 

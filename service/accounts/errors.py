@@ -99,3 +99,9 @@ class PartnerCodeTaken(Conflict):
 
 class UnknownEnterprise(ValidationFailed):
     code, title_en, title_zh = "UNKNOWN_ENTERPRISE", "No such enterprise", "企业不存在"
+
+
+class AccountFrozen(Forbidden):
+    code = "ACCOUNT_FROZEN"
+    title_en = "This account is frozen pending review"
+    title_zh = "该账号因审核被冻结"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from service.accounts import repository, service
+from service.accounts import actions, repository, service
 from service.accounts.deps import (
     AdminOperator,
     AdminReader,
@@ -68,7 +68,6 @@ from service.accounts.schemas import (
     UserRead,
     WechatSignIn,
 )
-from service.audit import actions
 from service.db import DatabaseDep, ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit import ratelimit
@@ -289,7 +288,7 @@ def _user_read(user: User) -> UserRead:
 async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
     """Create an enterprise or administrator user."""
     user = await service.create_user(session, data=body)
-    await actions.record(session, admin, "user.create", f"user:{user.id}", username=user.username, role=user.role)
+    await actions.log(session, admin, "user.create", f"user:{user.id}", username=user.username, role=user.role)
     return _user_read(user)
 
 
@@ -305,7 +304,7 @@ async def disable_user(admin: AdminSuper, user_id: UserId, body: UserDisable, se
     if user_id == admin.subject_id and body.disabled:
         raise Conflict("You cannot disable your own account.", "不能停用自己的账号。")
     user = await service.set_user_disabled(session, user_id=user_id, disabled=body.disabled)
-    await actions.record(session, admin, "user.disable" if body.disabled else "user.enable", f"user:{user_id}")
+    await actions.log(session, admin, "user.disable" if body.disabled else "user.enable", f"user:{user_id}")
     return _user_read(user)
 
 
@@ -313,7 +312,7 @@ async def disable_user(admin: AdminSuper, user_id: UserId, body: UserDisable, se
 async def create_enterprise(operator: AdminOperator, body: EnterpriseCreate, session: SessionDep) -> EnterpriseRead:
     """Onboard an enterprise directly, already approved; its users are then created under it."""
     enterprise = await service.create_enterprise(session, name=body.name, status=EnterpriseStatus.approved)
-    await actions.record(session, operator, "enterprise.create", f"enterprise:{enterprise.id}", name=body.name)
+    await actions.log(session, operator, "enterprise.create", f"enterprise:{enterprise.id}", name=body.name)
     return EnterpriseRead.model_validate(enterprise)
 
 
@@ -338,7 +337,7 @@ async def review_enterprise(
     enterprise = await service.review_enterprise(
         session, enterprise_id=enterprise_id, review=body, reviewer=f"user:{operator.subject_id}"
     )
-    await actions.record(
+    await actions.log(
         session,
         operator,
         "enterprise.review",
@@ -356,7 +355,7 @@ async def freeze_resident(
 ) -> FrozenRead:
     """Freeze a resident: recording and redemption are refused, the balance is kept."""
     resident = await service.set_frozen(session, public_id=public_id, frozen=True, reason=body.reason)
-    await actions.record(session, operator, "resident.freeze", f"resident:{public_id}", reason=body.reason)
+    await actions.log(session, operator, "resident.freeze", f"resident:{public_id}", reason=body.reason)
     return FrozenRead(resident_id=resident.public_id, frozen=True, frozen_at=resident.frozen_at, reason=body.reason)
 
 
@@ -366,7 +365,7 @@ async def unfreeze_resident(
 ) -> FrozenRead:
     """Unfreeze a resident."""
     resident = await service.set_frozen(session, public_id=public_id, frozen=False, reason=body.reason)
-    await actions.record(session, operator, "resident.unfreeze", f"resident:{public_id}", reason=body.reason)
+    await actions.log(session, operator, "resident.unfreeze", f"resident:{public_id}", reason=body.reason)
     return FrozenRead(resident_id=resident.public_id, frozen=False, frozen_at=None, reason=None)
 
 
@@ -385,7 +384,7 @@ async def create_organisation(
     if await repository.organisation_code_exists(session, body.code):
         raise Conflict("This organisation code is taken.", "组织代码已被占用。")
     organisation = await repository.insert_organisation(session, body.model_dump())
-    await actions.record(session, operator, "organisation.create", f"organisation:{organisation.id}", code=body.code)
+    await actions.log(session, operator, "organisation.create", f"organisation:{organisation.id}", code=body.code)
     return OrganisationRead.model_validate(organisation)
 
 
@@ -425,7 +424,7 @@ def _partner_read(partner: Partner) -> PartnerRead:
 async def create_partner(admin: AdminSuper, body: PartnerCreate, session: SessionDep) -> PartnerRead:
     """Register a data partner; then issue it a signing key."""
     partner = await service.create_partner(session, code=body.code, name=body.name, kind=body.kind.value)
-    await actions.record(session, admin, "partner.create", f"partner:{partner.id}", code=partner.code)
+    await actions.log(session, admin, "partner.create", f"partner:{partner.id}", code=partner.code)
     return _partner_read(partner)
 
 
@@ -446,7 +445,7 @@ async def issue_partner_key(
 ) -> PartnerKeyIssued:
     """Issue a new signing key; its secret is shown only in this reply. Old keys keep working until revoked."""
     key, secret = await service.issue_partner_key(session, box=box, partner_id=partner_id)
-    await actions.record(session, admin, "partner.key.issue", f"partner:{partner_id}", key_id=key.key_id)
+    await actions.log(session, admin, "partner.key.issue", f"partner:{partner_id}", key_id=key.key_id)
     return PartnerKeyIssued(partner_id=partner_id, key_id=key.key_id, secret=secret)
 
 
@@ -465,7 +464,7 @@ async def list_partner_keys(_: AdminReader, partner_id: PartnerId, session: Read
 async def revoke_partner_key(admin: AdminSuper, partner_id: PartnerId, key_id: KeyId, session: SessionDep) -> Response:
     """Revoke a signing key at once."""
     await service.revoke_partner_key(session, partner_id=partner_id, key_id=key_id)
-    await actions.record(session, admin, "partner.key.revoke", f"partner:{partner_id}", key_id=key_id)
+    await actions.log(session, admin, "partner.key.revoke", f"partner:{partner_id}", key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,21 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
-    Identity,
-    Index,
     Integer,
     LargeBinary,
     SmallInteger,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
@@ -62,23 +58,3 @@ class SealState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sealed_entry_id: Mapped[int] = mapped_column(BigInteger)
     tree_size: Mapped[int] = mapped_column(BigInteger)
-
-
-class AdminAction(Base):
-    """One administrator's or operator's action: who, when, what, on what, and why. Append-only."""
-
-    __tablename__ = "audit_action"
-    __table_args__ = (
-        Index("ix_audit_action_actor_id", "actor", "id"),
-        Index("ix_audit_action_action_id", "action", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    actor: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(Text)
-    target: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    request_id: Mapped[str | None] = mapped_column(Text)

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
+from service.accounts import actions
 from service.accounts.deps import AdminReader, CurrentResident
-from service.audit import actions, dashboard, receipts, search
+from service.audit import dashboard, receipts, search
 from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.schemas import (
     ActionPage,

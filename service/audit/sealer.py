@@ -17,7 +17,6 @@ entry about a second after its credit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +28,6 @@ from service.audit import merkle
 from service.audit.receipt_verifier import LEAF_FIELDS, LEAF_PREFIX
 from service.audit.signing import CheckpointSigner
 from service.db import Database, ReadSession
-from service.errors import is_database_outage
 from service.ledger.horizon import settled_horizon
 
 logger = logging.getLogger(__name__)
@@ -149,15 +147,3 @@ async def seal_once(db: Database, signer: CheckpointSigner, *, settle_s: float =
             {"mark": mark, "size": size},
         )
     return Sealed(len(rows), size, behind=full)
-
-
-async def run_forever(db: Database, signer: CheckpointSigner, *, interval_s: float) -> None:
-    while True:
-        try:
-            step = await seal_once(db, signer)
-            if step.behind:
-                continue
-        except Exception as exc:
-            if not is_database_outage(exc):
-                logger.exception("sealing failed")
-        await asyncio.sleep(interval_s)

@@ -1,7 +1,7 @@
 """Every published factor version, held in memory so that recording never reads factors from the database.
 
-Each process polls for new versions every couple of seconds (one indexed max(id) query); a publish in
-this process refreshes at once.
+Each process looks for new versions every couple of seconds (tasks.py); a publish in this process
+refreshes at once.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from service.errors import log_background_failure
 from service.factors import repository
 from service.factors.model import BehaviourFactor, BehaviourType, FactorSet
 
 logger = logging.getLogger(__name__)
-
-POLL_INTERVAL_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +75,9 @@ class FactorCache:
             for row in await repository.versions_after(session, self._last_id):
                 self.add(StoredSet(row.id, FactorSet.model_validate(row.content)))
 
-    async def poll(self, sessionmaker: async_sessionmaker) -> None:  # type: ignore[type-arg]
-        while True:
-            await asyncio.sleep(POLL_INTERVAL_S)
-            try:
-                async with sessionmaker() as session:
-                    newest = await repository.latest_id(session)
-                if newest > self._last_id:
-                    await self.refresh(sessionmaker)
-            except Exception as exc:
-                log_background_failure(logger, "factor cache refresh", exc)
+    async def refresh_if_newer(self, sessionmaker: async_sessionmaker) -> None:  # type: ignore[type-arg]
+        """Refresh when a version newer than the newest cached is stored (one indexed max(id) query)."""
+        async with sessionmaker() as session:
+            newest = await repository.latest_id(session)
+        if newest > self._last_id:
+            await self.refresh(sessionmaker)

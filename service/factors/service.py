@@ -1,4 +1,4 @@
-"""Publishing factor versions."""
+"""Publishing factor versions, and reading those in force from the cache."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts import actions
+from service.accounts.tokens import Principal
 from service.factors import repository
-from service.factors.cache import StoredSet
+from service.factors.cache import FactorCache, StoredSet
 from service.factors.errors import FactorFileInvalid, FactorVersionExists
-from service.factors.model import FactorSet
+from service.factors.model import BehaviourType, FactorSet
+from service.factors.schemas import FactorInForce, FactorVersionRead, PublishedRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +88,56 @@ async def publish_directory(session: AsyncSession, *, directory: Path, published
         await publish(session, source_text=text, published_by=published_by)
         for text in await asyncio.to_thread(read_all)
     ]
+
+
+async def publish_by_operator(session: AsyncSession, *, operator: Principal | None, source_text: str) -> PublishedRead:
+    """Publish a version from the admin API (or, `operator` None, the command line), and log it."""
+    published = await publish(session, source_text=source_text, published_by=actions.actor_of(operator))
+    fs = published.stored.factor_set
+    await actions.log(
+        session,
+        operator,
+        "factor.publish",
+        f"factor_version:{published.stored.id}",
+        set=fs.set,
+        version=fs.version,
+        created=published.created,
+    )
+    return PublishedRead(version=version_read(published.stored), created=published.created)
+
+
+def version_read(stored: StoredSet) -> FactorVersionRead:
+    fs = stored.factor_set
+    return FactorVersionRead(
+        version_id=stored.id,
+        set=fs.set,
+        version=fs.version,
+        valid_from=fs.valid_from,
+        valid_to=fs.valid_to,
+        region=fs.region,
+        methodology=fs.methodology,
+    )
+
+
+def versions(cache: FactorCache) -> list[FactorVersionRead]:
+    """Every published version, by when it comes into force."""
+    return [version_read(stored) for stored in cache.versions]
+
+
+def in_force(cache: FactorCache) -> list[FactorInForce]:
+    """The factor in force now for each behaviour type that has one, with its version."""
+    now = datetime.now(UTC)
+    found = []
+    for behaviour in BehaviourType:
+        resolved = cache.resolve(behaviour, now)
+        if resolved is not None:
+            stored = cache.get(resolved.version_id)
+            assert stored is not None
+            found.append(
+                FactorInForce(
+                    behaviour=behaviour,
+                    version=version_read(stored),
+                    factor=resolved.factor.model_dump(mode="json", by_alias=True, exclude_none=True),
+                )
+            )
+    return found

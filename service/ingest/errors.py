@@ -1,6 +1,6 @@
 """Why a behaviour is refused. Each class is a stable code; partner batches report the same codes per record."""
 
-from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from service.errors import Conflict, NotFound, ValidationFailed
 
 
 class BehaviourRejected(ValidationFailed):
@@ -57,12 +57,6 @@ class NoFactorInForce(BehaviourRejected):
     )
 
 
-class DuplicateConflict(Conflict):
-    code = "DUPLICATE_CONFLICT"
-    title_en = "This idempotency key was used with different content"
-    title_zh = "该幂等键已用于不同内容的请求"
-
-
 class TripAlreadyRecorded(Conflict):
     code = "TRIP_ALREADY_RECORDED"
     title_en = "This trip overlaps one already recorded"
@@ -75,9 +69,3 @@ class UnknownResident(NotFound):
 
 class BehaviourNotPending(Conflict):
     code, title_en, title_zh = "NOT_PENDING_REVIEW", "This behaviour is not awaiting review", "该行为不在待审核状态"
-
-
-class AccountFrozen(Forbidden):
-    code = "ACCOUNT_FROZEN"
-    title_en = "This account is frozen pending review"
-    title_zh = "该账号因审核被冻结"

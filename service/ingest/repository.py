@@ -1,15 +1,19 @@
-"""All SQL of the ingest domain outside the recording function."""
+"""The ingest domain's SQL; behaviours are written by the ledger's posting (service/ledger/posting.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, func, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from service.accounts.models import Resident
 from service.db import ReadSession
-from service.ingest.models import Behaviour
+from service.ingest.models import Behaviour, Flag, FlagState
 
 
 async def get_behaviour(session: AsyncSession | ReadSession, behaviour_id: int) -> Behaviour | None:
@@ -47,3 +51,163 @@ async def partner_behaviours_by_key(
 ) -> dict[str, Behaviour]:
     statement = select(Behaviour).where(Behaviour.partner_id == partner_id, Behaviour.external_id.in_(external_ids))
     return {row.external_id: row for row in (await session.scalars(statement)).all() if row.external_id}
+
+
+# ---------------------------------------------------------------------------------------------- fraud scan
+
+# A page of new behaviours: how many, and the last id.
+_PAGE = text(
+    """
+    SELECT count(*) AS n, max(p.id) AS last
+      FROM (SELECT b.id FROM ingest_behaviour b
+             WHERE b.id > :after AND b.id <= :upto ORDER BY b.id LIMIT :page) p
+    """
+)
+# The page's behaviours that may earn a flag of their own: a trip recorded beside another record of it,
+# and one whose reported duration makes it as fast as `ratio` of its type's limit (a little slack, so
+# that this is never narrower than the exact check, made in Python on what it returns). The limits come
+# from the factor cache as arrays (version, type, km/h); most behaviours never leave the database.
+_CANDIDATES = text(
+    """
+    SELECT b.id, b.resident_id, b.behaviour_type, b.quantity, b.occurred_at, b.ended_at, b.factor_version_id,
+           b.source, d.id AS other_id, d.source AS other_source, l.kmh AS limit_kmh
+      FROM ingest_behaviour b
+      LEFT JOIN ingest_behaviour d ON d.id = b.duplicate_of_id
+      LEFT JOIN unnest(CAST(:versions AS bigint[]), CAST(:types AS text[]), CAST(:limits AS numeric[]))
+                AS l(version_id, behaviour_type, kmh)
+             ON l.version_id = b.factor_version_id AND l.behaviour_type = b.behaviour_type
+     WHERE b.id > :after AND b.id <= :last
+       AND (b.duplicate_of_id IS NOT NULL
+            OR extract(epoch FROM b.ended_at - b.occurred_at) * l.kmh * :ratio <= b.quantity * 3601)
+     ORDER BY b.id
+    """
+)
+# Bursts around the page's behaviours. Each resident's new behaviours are taken by the slot of `window`
+# seconds they happened in; a run of `records` behaviours that happened within the window and holds one
+# of them lies within the slot and the slots either side, a short range of the resident's index by time
+# (ix_ingest_behaviour_resident_id_occurred_at), read once however many new behaviours share the slot.
+# Every run of that range is a burst; per resident and slot of its last behaviour (`last_slot`, the flag's
+# subject), the latest run: its first behaviour, and when its last one happened.
+_BURSTS = text(
+    """
+    SELECT DISTINCT ON (p.resident_id, last_slot)
+           p.resident_id, CAST(floor(extract(epoch FROM s.last_at) / CAST(:window AS integer)) AS bigint) AS last_slot,
+           s.id AS first_id, s.last_at AS newest
+      FROM (SELECT DISTINCT b.resident_id, floor(extract(epoch FROM b.occurred_at) / CAST(:window AS integer)) AS slot
+              FROM ingest_behaviour b
+             WHERE b.id > :after AND b.id <= :last) p
+     CROSS JOIN LATERAL (
+           SELECT b.id, b.occurred_at,
+                  lead(b.occurred_at, CAST(:records AS integer) - 1) OVER (ORDER BY b.occurred_at, b.id) AS last_at
+             FROM ingest_behaviour b
+            WHERE b.resident_id = p.resident_id
+              AND b.occurred_at >= to_timestamp(CAST((p.slot - 1) * CAST(:window AS integer) AS double precision))
+              AND b.occurred_at < to_timestamp(CAST((p.slot + 2) * CAST(:window AS integer) AS double precision))) s
+     WHERE s.last_at - s.occurred_at <= CAST(:window AS integer) * interval '1 second'
+     ORDER BY p.resident_id, last_slot, s.last_at DESC, s.occurred_at DESC, s.id DESC
+    """
+)
+_SHARED_DEVICES = text(
+    """
+    SELECT device_id, count(*) AS residents, array_agg(resident_id ORDER BY resident_id) AS resident_ids
+      FROM accounts_device
+     WHERE device_id IN (SELECT device_id FROM accounts_device WHERE last_seen > now() - interval '1 hour')
+     GROUP BY device_id
+    HAVING count(*) >= :residents
+    """
+)
+_RAISE = text(
+    """
+    INSERT INTO ingest_flag (kind, subject, resident_id, behaviour_id, details)
+    SELECT * FROM jsonb_to_recordset(CAST(:flags AS jsonb))
+           AS f(kind text, subject text, resident_id bigint, behaviour_id bigint, details jsonb)
+    ON CONFLICT (kind, subject) DO UPDATE SET details = EXCLUDED.details
+     WHERE ingest_flag.resolution IS NULL AND ingest_flag.details IS DISTINCT FROM EXCLUDED.details
+    """
+)
+
+
+async def try_lock(connection: AsyncConnection, key: int) -> bool:
+    """Take a transaction-level advisory lock if no other session holds it."""
+    return bool(await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+
+
+async def scanned_through(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(select(FlagState.behaviour_through)) or 0)
+
+
+async def set_scanned_through(connection: AsyncConnection, last: int) -> None:
+    await connection.execute(update(FlagState).values(behaviour_through=last))
+
+
+async def new_behaviours(connection: AsyncConnection, *, after: int, upto: int, page: int) -> Row[Any]:
+    """(n, last) of the next page of behaviours in (after, upto]."""
+    return (await connection.execute(_PAGE, {"after": after, "upto": upto, "page": page})).one()
+
+
+async def flag_candidates(
+    connection: AsyncConnection, *, after: int, last: int, ratio: Decimal, limits: dict[str, list[Any]]
+) -> Sequence[Row[Any]]:
+    """The page's behaviours that may earn a flag of their own (see _CANDIDATES)."""
+    params = {"after": after, "last": last, "ratio": ratio, **limits}
+    return (await connection.execute(_CANDIDATES, params)).all()
+
+
+async def bursts(
+    connection: AsyncConnection, *, after: int, last: int, window_s: int, records: int
+) -> Sequence[Row[Any]]:
+    params = {"after": after, "last": last, "window": window_s, "records": records}
+    return (await connection.execute(_BURSTS, params)).all()
+
+
+async def shared_devices(connection: AsyncConnection, *, residents: int) -> Sequence[Row[Any]]:
+    return (await connection.execute(_SHARED_DEVICES, {"residents": residents})).all()
+
+
+async def raise_flags(connection: AsyncConnection, flags: Sequence[dict[str, Any]]) -> int:
+    """Raise each flag once per kind and subject (an open one's details are renewed); how many changed."""
+    return int((await connection.execute(_RAISE, {"flags": json.dumps(flags, default=str)})).rowcount)
+
+
+# ---------------------------------------------------------------------------------------------- flags
+
+
+async def list_flags(
+    session: AsyncSession | ReadSession, *, resolved: bool | None, kind: str | None, after: int, limit: int
+) -> list[dict[str, Any]]:
+    """Flags after id `after`, oldest first: open ones (`resolved` False), resolved ones (True) or all."""
+    statement = (
+        select(
+            Flag.id,
+            Flag.kind,
+            Flag.subject,
+            Resident.public_id.label("resident_id"),
+            Flag.behaviour_id,
+            Flag.details,
+            Flag.raised_at,
+            Flag.resolution,
+            Flag.resolved_at,
+            Flag.resolved_by,
+            Flag.resolution_reason,
+        )
+        .outerjoin(Resident, Resident.id == Flag.resident_id)
+        .where(Flag.id > after)
+        .order_by(Flag.id)
+        .limit(limit)
+    )
+    if resolved is not None:
+        statement = statement.where(Flag.resolution.is_not(None) if resolved else Flag.resolution.is_(None))
+    if kind is not None:
+        statement = statement.where(Flag.kind == kind)
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def resolve_flag(session: AsyncSession, *, flag_id: int, resolution: str, actor: str, reason: str) -> bool:
+    """Close an open flag; False when there is no open flag of that id."""
+    statement = (
+        update(Flag)
+        .where(Flag.id == flag_id, Flag.resolution.is_(None))
+        .values(resolution=resolution, resolved_at=func.now(), resolved_by=actor, resolution_reason=reason)
+        .returning(Flag.id)
+    )
+    return (await session.execute(statement)).first() is not None

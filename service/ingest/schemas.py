@@ -276,14 +276,6 @@ class BehaviourPage(Schema):
     )
 
 
-class BalanceRead(Schema):
-    balance_g: int = Field(description="Grams of CO₂e credit the resident holds.", examples=[12840])
-    credited_total_g: int = Field(
-        description="Grams ever credited to the resident: a reversal or a voucher refund does not change it.",
-        examples=[15230],
-    )
-
-
 class ReviewDecision(InputSchema):
     approve: bool = Field(description="True to credit the report, false to reject it.", examples=[True])
     reason: str = Field(
@@ -336,6 +328,19 @@ class FlagPage(Schema):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogMzExfQ"]
     )
+
+
+class FlagStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
+
+class FlagKind(StrEnum):
+    implausible_speed = "implausible_speed"
+    burst = "burst"
+    two_sources = "two_sources"
+    shared_device = "shared_device"
 
 
 class FlagResolution(StrEnum):

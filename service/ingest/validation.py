@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,6 @@ from service.factors.conversion import Conversion, convert
 from service.factors.model import Emission, HydrogenSource
 from service.factors.units import Unit
 from service.ingest.errors import (
-    BehaviourRejected,
     CategoryInvalid,
     InvalidInterval,
     NoFactorInForce,
@@ -26,18 +25,14 @@ from service.ingest.errors import (
     UnitNotAccepted,
 )
 from service.ingest.schemas import BehaviourFields
+from service.kit.clock import local_date
+from service.ledger.posting import Posting
 
-# Asia/Shanghai has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=24)
 # A record without an end time is taken to last this long (or as long as the quickest plausible ride).
 DEFAULT_DURATION = timedelta(minutes=30)
 MIN_DURATION = timedelta(minutes=5)
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +51,12 @@ class Prepared:
     pending: bool
     content_sha256: str
 
-    def payload(self, fields: BehaviourFields, evidence: dict[str, Any] | None) -> dict[str, Any]:
-        """The record as ingest_record_batch() reads it (identity fields are added by the caller);
-        `evidence` as dumped for the content hash."""
+    def posting(self, fields: BehaviourFields, evidence: dict[str, str] | None) -> Posting:
+        """The behaviour as the ledger posts it, less the identity fields the caller adds; `evidence` as
+        dumped for the content hash."""
         factor = self.resolved.factor
         return {
+            "ord": 0,
             "behaviour_type": fields.type.value,
             "category": fields.category,
             "trip_group": factor.group,
@@ -197,6 +193,3 @@ def prepare(
 
 def _field(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "in": "body", "code": code, "message": message}
-
-
-__all__ = ["BehaviourRejected", "Prepared", "content_hash", "local_date", "prepare"]

@@ -15,13 +15,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.context import request_id_var
 from service.errors import (
     AppError,
     BodyTooLarge,
     error_for,
     problem_response,
 )
-from service.kit.context import request_id_var
 
 logger = logging.getLogger("tanpuhui.access")
 error_logger = logging.getLogger("tanpuhui.error")

@@ -12,10 +12,9 @@ FastAPI writes the operations and schemas; this module adds what a client needs 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -30,6 +29,7 @@ from service.errors import (
     MalformedJson,
     UnsupportedMediaType,
     ValidationFailed,
+    answered_by,
     every_error_class,
 )
 from service.kit.pagination import InvalidCursor
@@ -85,8 +85,6 @@ class Problem(Schema):
 
 
 _CLAUSE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?:\. |; |: )")
-_Call = TypeVar("_Call", bound=Callable[..., Any])
-_MARK = "__problems__"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _RETRY_AFTER = {
     "Retry-After": {
@@ -147,16 +145,6 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(dependency)
 
 
-def answers(*errors: type[AppError]) -> Callable[[_Call], _Call]:
-    """Mark a dependency with the errors it can answer, so that every route using it lists them."""
-
-    def mark(call: _Call) -> _Call:
-        setattr(call, _MARK, (*getattr(call, _MARK, ()), *errors))
-        return call
-
-    return mark
-
-
 def implied_errors(route: APIRoute) -> list[type[AppError]]:
     """The errors a route can answer because of how it is built, not because of what it does."""
     errors: list[type[AppError]] = []
@@ -167,7 +155,7 @@ def implied_errors(route: APIRoute) -> list[type[AppError]]:
     if any(param.name == "cursor" for param in route.dependant.query_params):
         errors.append(InvalidCursor)
     for call in _calls(route.dependant):
-        errors += getattr(call, _MARK, ())
+        errors += answered_by(call)
     return errors
 
 
@@ -250,18 +238,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-EXPORTED = "mobile_api_docs/openapi.json"
-
-
-def exported_document() -> str:
-    """The document as committed to mobile_api_docs/openapi.json: the same whatever the settings."""
-    from pydantic import SecretStr
-
-    from service.config import Environment, Settings
-    from service.main import create_app
-
-    url = SecretStr("postgresql://tanpuhui@localhost/tanpuhui")
-    settings = Settings(_env_file=None, env=Environment.test, database_url=url)
-    return json.dumps(create_app(settings).openapi(), ensure_ascii=False, indent=2) + "\n"

@@ -28,7 +28,6 @@ under a second, so the pause stays the interval and the boards' freshness is unc
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,9 +35,8 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from service.db import Database
-from service.errors import is_database_outage
 from service.leaderboard.boards import ALL_TIME_START, CATEGORY_OF
-from service.ledger.horizon import ENTRY_SEQUENCE_SQL, settled_horizon
+from service.ledger.horizon import last_id, settled_horizon
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +271,7 @@ async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool =
         if upto > after:
             await connection.execute(ROLLUP_PLAN)
             await connection.execute(ROLLUP_SQL, {"after": after, "upto": upto})
-        recording = horizon is not None and (await connection.scalar(ENTRY_SEQUENCE_SQL) or 0) > horizon
+        recording = horizon is not None and await last_id(connection) > horizon
     return Rolled(rolled=upto > after, upto=upto, behind=horizon is not None and horizon > upto, recording=recording)
 
 
@@ -283,17 +281,3 @@ def pause_after(step: Rolled, took_s: float, interval_s: float) -> float:
     if not step.recording:
         return 0.0 if step.behind else interval_s
     return max(interval_s, took_s * (1 - BUSY_SHARE) / BUSY_SHARE)
-
-
-async def run_forever(db: Database, *, interval_s: float) -> None:
-    """The background task: a step, then the pause `pause_after` gives."""
-    clock = asyncio.get_running_loop().time
-    while True:
-        began = clock()
-        try:
-            step = await run_once(db)
-        except Exception as exc:
-            if not is_database_outage(exc):
-                logger.exception("leaderboard roll-up failed")
-            step = Rolled(rolled=False, upto=0, behind=False)
-        await asyncio.sleep(pause_after(step, clock() - began, interval_s))

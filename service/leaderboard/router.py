@@ -10,7 +10,7 @@ from service.accounts.deps import CurrentResident, SignedIn
 from service.accounts.models import Role
 from service.db import DatabaseDep, ReadConnectionDep
 from service.errors import NotFound
-from service.ingest.validation import local_date
+from service.kit.clock import local_date
 from service.kit.openapi import problems
 from service.kit.schemas import BIGINT_MAX
 from service.leaderboard import service

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import ReadSession
 from service.ledger import repository
-from service.ledger.models import LotMove
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +27,9 @@ class Holding:
     issued_at: datetime
 
 
-_HOLDINGS = text("SELECT lot_id, grams, issued_at FROM ledger_lot_holdings(:account)")
-
-
 async def holdings(session: AsyncSession | ReadSession, account_id: int) -> list[Holding]:
     """What the account holds of each lot, oldest lot first."""
-    rows = (await session.execute(_HOLDINGS, {"account": account_id})).all()
-    return [Holding(row.lot_id, row.grams, row.issued_at) for row in rows]
+    return [Holding(row.lot_id, row.grams, row.issued_at) for row in await repository.holdings(session, account_id)]
 
 
 def take_oldest(available: Iterable[Holding], amount: int, *, first: int | None = None) -> list[tuple[int, int]]:
@@ -55,29 +49,9 @@ def take_oldest(available: Iterable[Holding], amount: int, *, first: int | None 
     return taken
 
 
-async def record_moves(
-    session: AsyncSession, *, transfer_id: int, from_account: int, to_account: int, lots: Sequence[tuple[int, int]]
-) -> None:
-    await session.execute(
-        insert(LotMove),
-        [
-            {
-                "transfer_id": transfer_id,
-                "lot_id": lot_id,
-                "from_account_id": from_account,
-                "to_account_id": to_account,
-                "grams": grams,
-            }
-            for lot_id, grams in lots
-        ],
-    )
-
-
 async def moves_of(session: AsyncSession | ReadSession, transfer_id: int) -> list[tuple[int, int]]:
-    rows = await session.execute(
-        text("SELECT lot_id, grams FROM ledger_lot_move WHERE transfer_id = :t ORDER BY id"), {"t": transfer_id}
-    )
-    return [(row.lot_id, row.grams) for row in rows]
+    """(lot id, grams) pairs a transfer moved."""
+    return await repository.lot_moves_of(session, transfer_id)
 
 
 async def move(
@@ -100,5 +74,17 @@ async def move(
         return None
     await repository.add_to_balance(session, from_account, -amount)
     await repository.add_to_balance(session, to_account, amount)
-    await record_moves(session, transfer_id=transfer_id, from_account=from_account, to_account=to_account, lots=lots)
+    await repository.insert_lot_moves(
+        session,
+        [
+            {
+                "transfer_id": transfer_id,
+                "lot_id": lot_id,
+                "from_account_id": from_account,
+                "to_account_id": to_account,
+                "grams": grams,
+            }
+            for lot_id, grams in lots
+        ],
+    )
     return transfer_id

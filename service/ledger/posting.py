@@ -1,110 +1,398 @@
-"""The hot path's one round trip: hand prepared behaviours to ingest_record_batch() (migration 0002).
+"""Posting behaviours to the ledger: the hot path's one round trip to the database.
 
-Called as one statement on a plain asyncpg connection (Database.statement_connection: the statement
-is its own transaction), for a partner's batch or for the residents' reports a worker gathered
-(service/ingest/gathering.py), that function first takes the records' rate-limit steps, then locks the
-batch's budget slots and then its residents' accounts, each in sorted order (one global order, so
-concurrent batches cannot deadlock). Then one statement answers a known
-idempotency key with the stored result, refuses a resident's report that overlaps a trip already
-recorded, applies the daily and yearly caps and the platform budget as running sums in record order,
-inserts the behaviours, and for each credit writes the issuance transfer, its two entries, the new
-balance and the cap usage. Nothing here reads factors from the database.
+Every behaviour, a resident's report or a partner's record, is posted by one call of the SQL function
+`ingest_record_batch()` (service/ledger/sql/ingest_record_batch.sql): one statement on a plain asyncpg
+connection, and so its own transaction. Under locks taken in one global order (rate-limit keys, budget
+slots, residents' accounts, each sorted) it keeps, for every record: idempotency (a key seen before
+answers the stored result); one trip, one credit (a resident's report overlapping a trip already
+recorded is refused); the daily and yearly caps and the platform's daily budget, as running sums in
+record order; and double entry (each credit an issuance transfer with its two entries, the new balance
+and the cap usage, written with the behaviour).
+
+The `Recorder` posts residents' reports. Reports that arrive while this worker's calls are busy wait and
+share the next call, at most one per resident and all of one day: a call's fixed cost (its plan, the
+constraints' checks, the commit) is several times what one more record adds. Two reports of one resident
+never share a call; they meet under the resident's account lock, one after the other, as separate
+requests would. Each keeps its own outcome and its resident's write limit. A report that finds no call
+running goes at once, alone. A call that fails for the database (an outage, a timeout) fails every report
+in it, each safe to retry under its key; a call refused for its data (a constraint, a value out of range)
+is retried one report at a time, so that one bad report fails only itself. A partner's batch is one call
+of its own (`post_batch`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
-from typing import Any, NamedTuple
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import NotRequired, TypedDict, assert_never
 
 import asyncpg
 import orjson
-from sqlalchemy import Row, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-# Sent straight through asyncpg, which prepares it once per connection. p_rate_key (the whole call as one
-# request of a key) stays NULL: each record names its own key (migration 0013).
-RECORD_SQL = """
+from service.errors import DatabaseUnavailable
+from service.kit.ratelimit import Limit
+from service.ledger import repository
+
+logger = logging.getLogger(__name__)
+
+# Calls running at once per worker: while one is in the database the next is gathering.
+CALLS = 2
+# Reports in one call: bounds how long one call, and so every report in it, takes.
+REPORTS = 64
+
+
+class Source(StrEnum):
+    resident = "resident"
+    partner = "partner"
+
+
+class BehaviourStatus(StrEnum):
+    """A behaviour's status, as posting decides it."""
+
+    credited = "credited"
+    capped = "capped"  # credited in part: a cap or the budget took the rest
+    pending_review = "pending_review"  # held for an operator's decision
+    rejected = "rejected"  # an operator refused it
+    duplicate = "duplicate"  # a trip already credited to another record: earns nothing
+    superseded = "superseded"  # a held report a partner's record of the same trip replaced
+
+
+class Outcome(StrEnum):
+    """What `ingest_record_batch()` answers for one record."""
+
+    recorded = "recorded"
+    replay = "replay"
+    key_race = "key_race"
+    duplicate_trip = "duplicate_trip"
+    unknown_resident = "unknown_resident"
+    frozen = "frozen"
+    rate_limited = "rate_limited"
+
+
+class Posting(TypedDict):
+    """One checked behaviour as `ingest_record_batch()` reads it (JSON: decimals as strings). A resident's
+    report names its resident, key and write-limit bucket; a partner's record its resident's public id
+    and its own record id. `ord` numbers the records of one call."""
+
+    ord: int
+    resident_id: NotRequired[int]
+    client_id: NotRequired[str]
+    rate_key: NotRequired[str]
+    resident_public_id: NotRequired[str]
+    external_id: NotRequired[str]
+    behaviour_type: str
+    category: str | None
+    trip_group: str
+    quantity: str
+    reported_quantity: str
+    reported_unit: str
+    unit: str
+    occurred_at: str
+    ended_at: str
+    local_date: str
+    evidence: dict[str, str] | None
+    tier: str
+    pending: bool
+    factor_version_id: int
+    reduction_g_per_unit: str
+    weight: str
+    exact_g: str
+    grams: int
+    remainder_g: str
+    daily_cap_g: int | None
+    yearly_cap_g: int | None
+    content_sha256: str
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A new behaviour, stored: credited, capped, held for review, or a duplicate of a trip (`duplicate_of`)."""
+
+    behaviour_id: int
+    status: BehaviourStatus
+    credited_g: int
+    capped_g: int
+    cap_reason: str | None
+    balance_after: int
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The record's key was seen before (or earlier in the same call): the stored result and its content."""
+
+    behaviour_id: int
+    status: BehaviourStatus
+    credited_g: int
+    capped_g: int
+    cap_reason: str | None
+    content_sha256: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRace:
+    """A concurrent call stored the record's key first: read what it stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateTrip:
+    """A resident's report overlapping a trip already recorded, `recorded_as`: nothing was stored."""
+
+    recorded_as: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentUnknown:
+    """No such resident, or the account is deleted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentFrozen:
+    """The resident's account is frozen: a record never seen before is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteLimited:
+    """The resident is over the write limit: retry after `retry_after_s` seconds."""
+
+    retry_after_s: float
+
+
+Result = Recorded | Replayed | KeyRace | DuplicateTrip | ResidentUnknown | ResidentFrozen | WriteLimited
+
+_POST_SQL = """
     SELECT ord, outcome, behaviour_id, status, credited_g, capped_g, cap_reason, balance_after, content_sha256,
            related_id, retry_after
       FROM ingest_record_batch($1::jsonb, $2, $3, $4::bigint[], $5, $6, NULL, $7::interval, $8::interval)
 """
 
 
-class Recorded(NamedTuple):
-    """One row of ingest_record_batch(): what became of one record. Which of the other columns are set
-    depends on the outcome (retry_after only for rate_limited, related_id only for duplicate_trip, ...),
-    so they are typed as loosely as the row is."""
+def _result(row: asyncpg.Record) -> Result:
+    outcome = Outcome(row["outcome"])
+    match outcome:
+        case Outcome.recorded:
+            return Recorded(
+                row["behaviour_id"],
+                BehaviourStatus(row["status"]),
+                row["credited_g"],
+                row["capped_g"],
+                row["cap_reason"],
+                row["balance_after"],
+                row["related_id"],
+            )
+        case Outcome.replay:
+            return Replayed(
+                row["behaviour_id"],
+                BehaviourStatus(row["status"]),
+                row["credited_g"],
+                row["capped_g"],
+                row["cap_reason"],
+                row["content_sha256"],
+            )
+        case Outcome.key_race:
+            return KeyRace()
+        case Outcome.duplicate_trip:
+            return DuplicateTrip(row["related_id"])
+        case Outcome.unknown_resident:
+            return ResidentUnknown()
+        case Outcome.frozen:
+            return ResidentFrozen()
+        case Outcome.rate_limited:
+            return WriteLimited(row["retry_after"])
+        case _:
+            assert_never(outcome)
 
-    ord: int
-    outcome: str
-    behaviour_id: Any
-    status: Any
-    credited_g: Any
-    capped_g: Any
-    cap_reason: Any
-    balance_after: Any
-    content_sha256: Any
-    related_id: Any
-    retry_after: Any
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """What every call names: the issuance slot accounts, and the platform's daily budget if one is set."""
+
+    issuance_accounts: Sequence[int]
+    budget_g: int | None
 
 
-REVIEW_SQL = text(
-    """
-    SELECT * FROM ingest_review(:behaviour_id, :approve, :actor, :reason, CAST(:issuance AS bigint[]), :today, :budget)
-    """
-)
-
-
-async def record(
+async def call(
     connection: asyncpg.Connection,
+    postings: Sequence[Posting],
     *,
-    records: Sequence[dict[str, Any]],
-    source: str,
+    source: Source,
     partner_id: int | None,
-    issuance_accounts: Sequence[int],
+    ledger: Ledger,
     today: date,
-    budget_g: int | None,
-    rate_per_minute: int | None = None,
-) -> list[Recorded]:
-    """`rate_per_minute` limits each record that carries a `rate_key`: a record over its key's limit is
-    answered `rate_limited` and the others are recorded (migration 0013)."""
-    interval = timedelta(minutes=1) / rate_per_minute if rate_per_minute else None
+    write_limit: Limit | None = None,
+) -> dict[int, Result]:
+    """One call of `ingest_record_batch()`: each posting's result by its `ord`. Each posting that names a
+    `rate_key` takes a step of `write_limit` first; one over its limit is answered `WriteLimited` and the
+    others are posted as if it had not been sent."""
     rows = await connection.fetch(
-        RECORD_SQL,
-        orjson.dumps(records).decode(),
-        source,
+        _POST_SQL,
+        orjson.dumps(postings).decode(),
+        source.value,
         partner_id,
-        list(issuance_accounts),
+        list(ledger.issuance_accounts),
         today,
-        budget_g,
-        interval,
-        timedelta(minutes=1) if interval else None,
+        ledger.budget_g,
+        write_limit.interval if write_limit else None,
+        write_limit.period if write_limit else None,
     )
-    return [Recorded(*row) for row in rows]
+    return {row["ord"]: _result(row) for row in rows}
 
 
-async def review(
-    session: AsyncSession,
-    *,
-    behaviour_id: int,
-    approve: bool,
-    actor: str,
-    reason: str,
-    issuance_accounts: Sequence[int],
-    today: date,
-    budget_g: int | None,
-) -> Row[Any]:
-    result = await session.execute(
-        REVIEW_SQL,
-        {
-            "behaviour_id": behaviour_id,
-            "approve": approve,
-            "actor": actor,
-            "reason": reason,
-            "issuance": list(issuance_accounts),
-            "today": today,
-            "budget": budget_g,
-        },
-    )
-    return result.one()
+# ---------------------------------------------------------------------------------------------- recorder
+
+
+@dataclass(slots=True)
+class _Waiting:
+    posting: Posting
+    today: date
+    answer: asyncio.Future[Result]
+
+
+@dataclass
+class Recorder:
+    """Posts behaviours for one worker process. Built in the app's lifespan; `load` finds the issuance
+    accounts once the database answers, and until then every post is refused as the database's outage.
+    `connect` gives a statement connection (Database.statement_connection)."""
+
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+    budget_g: int | None
+    resident_write_limit: Limit
+    _ledger: Ledger | None = None
+    _waiting: list[_Waiting] = field(default_factory=list)
+    _calls: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def load(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with sessions() as session:
+            accounts = await repository.issuance_account_ids(session)
+        self._ledger = Ledger(accounts, self.budget_g)
+
+    @property
+    def loaded(self) -> bool:
+        return self._ledger is not None
+
+    def ledger(self) -> Ledger:
+        """The ledger's accounts, or 503 while they are not yet loaded."""
+        if self._ledger is None:
+            raise DatabaseUnavailable(
+                "Recording starts once the database answers.", "数据库就绪后即可记录。", retry_after_s=5
+            )
+        return self._ledger
+
+    async def post(self, posting: Posting, *, today: date) -> Result:
+        """Post one resident's report (counted on `today`), in the next call this worker makes."""
+        self.ledger()
+        waiting = _Waiting(posting, today, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        # A call task is done the moment its loop ends (its removal from the set comes later), and a
+        # running one looks at the waiting reports again before it ends.
+        if sum(not call.done() for call in self._calls) < CALLS:
+            task = asyncio.create_task(self._call_while_waiting())
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
+        return await waiting.answer
+
+    async def post_batch(
+        self, connection: asyncpg.Connection, postings: Sequence[Posting], *, partner_id: int, today: date
+    ) -> dict[int, Result]:
+        """Post a partner's records in one call, on the request's connection: each result by its `ord`."""
+        return await call(
+            connection, postings, source=Source.partner, partner_id=partner_id, ledger=self.ledger(), today=today
+        )
+
+    async def close(self) -> None:
+        """Let the calls running finish (their reports' requests are finishing too) before the pool closes."""
+        await asyncio.gather(*self._calls, return_exceptions=True)
+
+    def _next(self) -> list[_Waiting]:
+        """The oldest waiting reports, at most one per resident and all of one day (the day the caps and
+        the budget are counted on), up to REPORTS; the rest keep their places."""
+        taken: list[_Waiting] = []
+        kept: list[_Waiting] = []
+        residents: set[int | None] = set()
+        for waiting in self._waiting:
+            resident = waiting.posting.get("resident_id")
+            if len(taken) < REPORTS and resident not in residents and (not taken or waiting.today == taken[0].today):
+                residents.add(resident)
+                taken.append(waiting)
+            else:
+                kept.append(waiting)
+        self._waiting = kept
+        return taken
+
+    async def _call_while_waiting(self) -> None:
+        reports: list[_Waiting] = []
+        try:
+            while self._waiting:
+                reports = self._next()
+                await self._answer(reports)
+        except BaseException:  # cancelled (the worker is stopping): no report may wait for ever
+            for waiting in [*reports, *self._waiting]:
+                waiting.answer.cancel()
+            self._waiting.clear()
+            raise
+
+    async def _answer(self, reports: list[_Waiting]) -> None:
+        try:
+            results = await self._call(reports)
+        except Exception as error:
+            if len(reports) > 1 and _refuses_a_record(error):
+                logger.warning("a gathered recording call was refused; recording its reports one by one")
+                await self._one_by_one(reports)
+            else:
+                for waiting in reports:
+                    _fail(waiting, error)
+            return
+        for number, waiting in enumerate(reports):
+            _succeed(waiting, results[number])
+
+    async def _one_by_one(self, reports: list[_Waiting]) -> None:
+        for number, waiting in enumerate(reports):
+            try:
+                results = await self._call([waiting])
+            except Exception as error:
+                if not _refuses_a_record(error):  # the database itself failed: so would the rest
+                    for failed in reports[number:]:
+                        _fail(failed, error)
+                    return
+                _fail(waiting, error)
+            else:
+                _succeed(waiting, results[0])
+
+    async def _call(self, reports: list[_Waiting]) -> dict[int, Result]:
+        for number, waiting in enumerate(reports):
+            waiting.posting["ord"] = number
+        async with self.connect() as connection:
+            return await call(
+                connection,
+                [waiting.posting for waiting in reports],
+                source=Source.resident,
+                partner_id=None,
+                ledger=self.ledger(),
+                today=reports[0].today,
+                write_limit=self.resident_write_limit,
+            )
+
+
+def _refuses_a_record(error: Exception) -> bool:
+    """A failure one record can cause (data the database cannot take, a constraint it breaks), as opposed
+    to the database failing (an outage, a timeout, a lock it could not get), which fails every report."""
+    return isinstance(error, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError)
+
+
+def _succeed(waiting: _Waiting, result: Result) -> None:
+    if not waiting.answer.done():  # its request may have gone (the client disconnected)
+        waiting.answer.set_result(result)
+
+
+def _fail(waiting: _Waiting, error: Exception) -> None:
+    if not waiting.answer.done():
+        waiting.answer.set_exception(error)

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from service.accounts.deps import CurrentResident, EnterpriseUser, ResidentWriteLimit, SettingsDep, SignedIn
+from service.accounts.errors import AccountFrozen
 from service.db import ReadSessionDep, SessionDep, database_of
-from service.errors import DatabaseUnavailable, RateLimited
-from service.ingest.errors import AccountFrozen, DuplicateConflict
+from service.errors import DatabaseUnavailable, DuplicateConflict, RateLimited, answers
 from service.kit import ratelimit
-from service.kit.openapi import answers, problems
+from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from service.kit.schemas import BIGINT_MAX
 from service.ledger.errors import InsufficientCredits

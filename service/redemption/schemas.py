@@ -268,18 +268,3 @@ class EnterpriseCredits(Schema):
     )
     retirable_g: int = Field(description="Grams that can be retired now.", examples=[162000])
     retired_g: int = Field(description="Grams retired so far.", examples=[50000])
-
-
-class ExpiringDay(Schema):
-    expires_on: date = Field(description="Local date (Asia/Shanghai) on which they expire.", examples=["2028-11-23"])
-    grams: int = Field(description="Grams expiring that day.", examples=[1170])
-
-
-class ExpiringRead(Schema):
-    validity_months: int = Field(description="Credits are valid this many months from issue.", examples=[24])
-    within_days: int = Field(description="The window asked for.", examples=[90])
-    total_g: int = Field(description="Grams expiring within the window.", examples=[1755])
-    days: list[ExpiringDay] = Field(
-        description="By day, soonest first.",
-        examples=[[{"expires_on": "2028-11-23", "grams": 1170}, {"expires_on": "2028-12-02", "grams": 585}]],
-    )

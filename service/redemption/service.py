@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts.errors import AccountFrozen
 from service.accounts.models import Enterprise, EnterpriseStatus
 from service.db import ReadSession
-from service.errors import ValidationFailed
-from service.ingest.errors import AccountFrozen, DuplicateConflict
+from service.errors import DuplicateConflict, ValidationFailed
 from service.ledger import lots
 from service.ledger.errors import InsufficientCredits
 from service.redemption import repository

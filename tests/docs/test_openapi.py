@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from service.errors import PROBLEM_JSON, every_error_class
-from service.kit.openapi import EXPORTED, exported_document
+from service.main import EXPORTED, exported_document
 
 ROOT = Path(__file__).resolve().parents[2]
 # Operations that cannot fail for the caller: no input, no sign-in, no database.

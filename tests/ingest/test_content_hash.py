@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.ingest import service
+from service.ingest import batches, reports
 from service.ingest.schemas import BehaviourCreate, PartnerRecord
 
 WASTE: dict[str, Any] = {
@@ -40,11 +40,11 @@ HYDROGEN: dict[str, Any] = {
 
 def _resident(body: dict[str, Any]) -> str:
     report = BehaviourCreate.model_validate(body)
-    return service.resident_content_hash(report, service.resident_evidence(report))
+    return reports.resident_content_hash(report, reports.resident_evidence(report))
 
 
 def _partner(body: dict[str, Any]) -> str:
-    return service.partner_content_hash(PartnerRecord.model_validate(body))
+    return batches.partner_content_hash(PartnerRecord.model_validate(body))
 
 
 def test_hashes_of_stored_reports_never_change() -> None:

@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from service.accounts.models import Role
-from service.ingest import flags
-from service.main import fraud_thresholds
+from service.ingest import fraud
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     STATION_QR,
@@ -149,9 +148,9 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     await partner.batch([partner_record("t-9", await public_id(client, carol), "metro_ride", "8", shared_trip)])
     del dave
 
-    scanned = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
+    scanned = await fraud.scan_once(api.db, api.app.state.factor_cache, fraud.Thresholds.of(api.settings))
 
-    assert scanned == flags.Scanned(raised=4, behind=False)
+    assert scanned == fraud.Scanned(raised=4, behind=False)
     operator = await sign_in_staff(Role.admin_operator)
     queue = (await client.get("/v1/admin/flags", headers=bearer(operator))).json()["items"]
     by_kind = {f["kind"]: f for f in queue}
@@ -163,11 +162,11 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     assert by_kind["shared_device"]["details"]["residents"] == 2
     assert "phone" not in str(by_kind["burst"])  # a device id appears only on the device's own flag
     # a second scan raises nothing new; a third resident on the phone renews the device's flag
-    again = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
-    assert again == flags.Scanned(raised=0, behind=False)
+    again = await fraud.scan_once(api.db, api.app.state.factor_cache, fraud.Thresholds.of(api.settings))
+    assert again == fraud.Scanned(raised=0, behind=False)
     await _dev(api, "erin", "phone-0001")
-    renewed = await flags.scan_once(api.db, api.app.state.ingest.cache, fraud_thresholds(api.settings))
-    assert renewed == flags.Scanned(raised=1, behind=False)
+    renewed = await fraud.scan_once(api.db, api.app.state.factor_cache, fraud.Thresholds.of(api.settings))
+    assert renewed == fraud.Scanned(raised=1, behind=False)
     device = (await client.get("/v1/admin/flags", params={"kind": "shared_device"}, headers=bearer(operator))).json()
     assert device["items"][0]["details"]["residents"] == 3
 
@@ -201,7 +200,7 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     api = await make_api(fraud_scan=False, fraud_burst_records=3, fraud_burst_window_s=900)
     client = api.client
     alice, bob, carol, dave = [await _dev(api, name) for name in ("alice", "bob", "carol", "dave")]
-    thresholds = fraud_thresholds(api.settings)
+    thresholds = fraud.Thresholds.of(api.settings)
     # alice: three rides dated into twelve minutes of two days ago, a ride of this morning reported
     # between the first and the second of them
     backdated = []
@@ -230,12 +229,12 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     )
     await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=8), evidence=STATION_QR))
 
-    first = await flags.scan_once(api.db, api.app.state.ingest.cache, thresholds)
+    first = await fraud.scan_once(api.db, api.app.state.factor_cache, thresholds)
 
     operator = await sign_in_staff(Role.admin_operator)
     listed = await client.get("/v1/admin/flags", params={"kind": "burst"}, headers=bearer(operator))
     bursts = listed.json()["items"]
-    assert first == flags.Scanned(raised=3, behind=False)
+    assert first == fraud.Scanned(raised=3, behind=False)
     alice_id = await public_id(client, alice)
     assert sorted((f["resident_id"], f["behaviour_id"]) for f in bursts) == sorted(
         [(alice_id, backdated[0]["id"]), (dave_id, uploaded[0]["behaviour_id"]), (dave_id, uploaded[3]["behaviour_id"])]
@@ -245,9 +244,9 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     assert datetime.fromisoformat(latest) == datetime.fromisoformat(backdated[-1]["occurred_at"])
 
     await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=14), evidence=STATION_QR))
-    second = await flags.scan_once(api.db, api.app.state.ingest.cache, thresholds)
+    second = await fraud.scan_once(api.db, api.app.state.factor_cache, thresholds)
 
-    assert second == flags.Scanned(raised=1, behind=False)
+    assert second == fraud.Scanned(raised=1, behind=False)
     listed = await client.get("/v1/admin/flags", params={"kind": "burst"}, headers=bearer(operator))
     carols = [f for f in listed.json()["items"] if f["resident_id"] == await public_id(client, carol)]
     assert [f["behaviour_id"] for f in carols] == [earliest["id"]]  # the run starts with the earliest ride

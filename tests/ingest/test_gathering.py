@@ -1,4 +1,4 @@
-"""Residents' reports that arrive together share one call of the recording function (gathering.py): each
+"""Residents' reports that arrive together share one call of the recording function (the ledger's Recorder): each
 still gets its own outcome, its own balance and its own write limit, and a record the database refuses
 fails only itself."""
 
@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
 
-from service.ingest import service
-from service.ingest.gathering import Gathering
+from service.factors.cache import FactorCache
+from service.ingest import reports
 from service.ingest.schemas import BehaviourCreate
-from service.ingest.service import Ingest
-from service.ingest.validation import local_date, prepare
+from service.ingest.validation import prepare
+from service.kit.clock import local_date
+from service.kit.ratelimit import Limit
+from service.ledger.posting import DuplicateTrip, Posting, Recorded, Recorder, WriteLimited
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     STATION_QR,
@@ -126,19 +128,18 @@ async def test_a_resident_over_the_write_limit_is_refused_while_reports_sent_wit
     await assert_ledger_invariants(api)
 
 
-def _report(
-    ingest: Ingest, resident_id: int, *, hours_ago: float = 2, km: str = "10", **changes: Any
-) -> dict[str, Any]:
-    """A report as record_for_resident hands it to the gathering, with `changes` made to it."""
+def _report(api: Api, resident_id: int, *, hours_ago: float = 2, km: str = "10", **changes: Any) -> Posting:
+    """A report as `reports.report` hands it to the recorder, with `changes` made to it."""
+    cache: FactorCache = api.app.state.factor_cache
     body = BehaviourCreate.model_validate(behaviour_body("metro_ride", km, ago(hours=hours_ago), evidence=STATION_QR))
-    evidence = service.resident_evidence(body)
-    digest = service.resident_content_hash(body, evidence)
-    prepared = prepare(body, cache=ingest.cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
-    return {**service.resident_payload(resident_id, body, prepared, evidence), **changes}
+    evidence = reports.resident_evidence(body)
+    digest = reports.resident_content_hash(body, evidence)
+    prepared = prepare(body, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
+    return cast(Posting, {**reports.resident_posting(resident_id, body, prepared, evidence), **changes})
 
 
-def _counted_gathering(api: Api, calls: list[int], *, writes_per_min: int = 10_000) -> Gathering:
-    """A gathering of the app's database like the app's own, which counts its calls in `calls`."""
+async def _counted_recorder(api: Api, calls: list[int], *, writes_per_min: int = 10_000) -> Recorder:
+    """A recorder of the app's database like the app's own, which counts its calls in `calls`."""
 
     @asynccontextmanager
     async def counted() -> AsyncIterator[asyncpg.Connection]:
@@ -146,14 +147,9 @@ def _counted_gathering(api: Api, calls: list[int], *, writes_per_min: int = 10_0
             calls.append(1)
             yield connection
 
-    ingest: Ingest = api.app.state.ingest
-    return Ingest(
-        cache=ingest.cache,
-        issuance_accounts=ingest.issuance_accounts,
-        budget_g=None,
-        resident_writes_per_min=writes_per_min,
-        connect=counted,
-    ).gathering
+    recorder = Recorder(connect=counted, budget_g=None, resident_write_limit=Limit(writes_per_min))
+    await recorder.load(api.db.sessionmaker)
+    return recorder
 
 
 TODAY = local_date(datetime.now(UTC))
@@ -161,49 +157,42 @@ TODAY = local_date(datetime.now(UTC))
 
 async def test_two_reports_of_one_resident_never_share_a_call(api: Api) -> None:
     alice, bob = [await _resident_id(api, t) for t in await _residents(api.client, 2)]
-    ingest: Ingest = api.app.state.ingest
     calls: list[int] = []
-    gathering = _counted_gathering(api, calls)
+    recorder = await _counted_recorder(api, calls)
     # the same trip twice: in one call both would be credited, as the function looks for an earlier
     # record of a trip among those stored
-    trip = _report(ingest, alice, hours_ago=3)
-    same_trip = {
-        **_report(ingest, alice, hours_ago=3),
-        "occurred_at": trip["occurred_at"],
-        "ended_at": trip["ended_at"],
-    }
+    trip = _report(api, alice, hours_ago=3)
+    same_trip = _report(api, alice, hours_ago=3, occurred_at=trip["occurred_at"], ended_at=trip["ended_at"])
 
     rows = await asyncio.gather(
-        gathering.record(trip, today=TODAY),
-        gathering.record(same_trip, today=TODAY),
-        gathering.record(_report(ingest, bob, hours_ago=3), today=TODAY),
+        recorder.post(trip, today=TODAY),
+        recorder.post(same_trip, today=TODAY),
+        recorder.post(_report(api, bob, hours_ago=3), today=TODAY),
     )
 
     assert len(calls) == 2
-    assert sorted(row.outcome for row in rows[:2]) == ["duplicate_trip", "recorded"]
-    assert rows[2].outcome == "recorded"
+    assert sorted(type(row).__name__ for row in rows[:2]) == [DuplicateTrip.__name__, Recorded.__name__]
+    assert isinstance(rows[2], Recorded)
     await assert_ledger_invariants(api)
 
 
 async def test_a_call_whose_every_record_is_over_its_limit_records_nothing(api: Api) -> None:
     alice, bob = [await _resident_id(api, t) for t in await _residents(api.client, 2)]
-    ingest: Ingest = api.app.state.ingest
     calls: list[int] = []
-    gathering = _counted_gathering(api, calls, writes_per_min=1)
+    recorder = await _counted_recorder(api, calls, writes_per_min=1)
     first = await asyncio.gather(
-        gathering.record(_report(ingest, alice, hours_ago=1), today=TODAY),
-        gathering.record(_report(ingest, bob, hours_ago=1), today=TODAY),
+        recorder.post(_report(api, alice, hours_ago=1), today=TODAY),
+        recorder.post(_report(api, bob, hours_ago=1), today=TODAY),
     )
-    assert [row.outcome for row in first] == ["recorded", "recorded"]
+    assert all(isinstance(row, Recorded) for row in first), first
 
     second = await asyncio.gather(
-        gathering.record(_report(ingest, alice, hours_ago=2), today=TODAY),
-        gathering.record(_report(ingest, bob, hours_ago=2), today=TODAY),
+        recorder.post(_report(api, alice, hours_ago=2), today=TODAY),
+        recorder.post(_report(api, bob, hours_ago=2), today=TODAY),
     )
 
     assert len(calls) == 2
-    assert [row.outcome for row in second] == ["rate_limited", "rate_limited"]
-    assert all(0 < row.retry_after <= 60 for row in second)
+    assert all(isinstance(row, WriteLimited) and 0 < row.retry_after_s <= 60 for row in second), second
     async with api.db.engine.connect() as connection:
         stored = await connection.exec_driver_sql("SELECT count(*) FROM ingest_behaviour")
         assert stored.scalar_one() == 2
@@ -212,33 +201,32 @@ async def test_a_call_whose_every_record_is_over_its_limit_records_nothing(api: 
 
 async def test_reports_waiting_together_share_a_call_and_a_refused_record_fails_only_itself(api: Api) -> None:
     residents = [await _resident_id(api, t) for t in await _residents(api.client, 4)]
-    ingest: Ingest = api.app.state.ingest
     calls: list[int] = []
-    gathering = _counted_gathering(api, calls)
+    recorder = await _counted_recorder(api, calls)
     today = TODAY
-    good = [_report(ingest, r) for r in residents[:3]]
+    good = [_report(api, r) for r in residents[:3]]
     # a tier the ledger does not know: the database refuses the record (a check constraint)
-    bad = _report(ingest, residents[3], tier="hearsay")
+    bad = _report(api, residents[3], tier="hearsay")
 
-    shared = await asyncio.gather(*(gathering.record(g, today=today) for g in good))
+    shared = await asyncio.gather(*(recorder.post(g, today=today) for g in good))
     assert len(calls) == 1
-    assert [row.outcome for row in shared] == ["recorded"] * 3
+    assert all(isinstance(row, Recorded) for row in shared), shared
     calls.clear()
 
-    again = [_report(ingest, r, hours_ago=4, km=km) for r, km in zip(residents[:2], ("5", "20"), strict=True)]
+    again = [_report(api, r, hours_ago=4, km=km) for r, km in zip(residents[:2], ("5", "20"), strict=True)]
     outcomes = await asyncio.gather(
-        gathering.record(again[0], today=today),
-        gathering.record(bad, today=today),
-        gathering.record(again[1], today=today),
+        recorder.post(again[0], today=today),
+        recorder.post(bad, today=today),
+        recorder.post(again[1], today=today),
         return_exceptions=True,
     )
 
     assert isinstance(outcomes[1], asyncpg.CheckViolationError), outcomes[1]
     first, third = outcomes[0], outcomes[2]
-    assert not isinstance(first, BaseException)
-    assert not isinstance(third, BaseException)
-    assert (first.outcome, first.credited_g, first.balance_after) == ("recorded", 234, METRO_10_KM_G + 234)
-    assert (third.outcome, third.credited_g, third.balance_after) == ("recorded", 936, METRO_10_KM_G + 936)
+    assert isinstance(first, Recorded), first
+    assert isinstance(third, Recorded), third
+    assert (first.credited_g, first.balance_after) == (234, METRO_10_KM_G + 234)
+    assert (third.credited_g, third.balance_after) == (936, METRO_10_KM_G + 936)
     assert len(calls) == 1 + 3  # the shared call that failed, then each record alone
     async with api.db.engine.connect() as connection:
         stored = await connection.exec_driver_sql(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.accounts.models import Role
-from service.ingest import service as ingest_service
+from service.ingest import batches
 from service.ingest.schemas import BatchResult
 from service.kit.devdb import asyncpg_dsn
 from tests.conftest import Api, bearer
@@ -349,10 +349,11 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
                 partner_record(f"{prefix}-{n}", residents[n % 3], "bus_ride", "2", ago(hours=2, minutes=n))
                 for n in range(30)
             ]
-            reply = await ingest_service.record_partner_batch(
+            reply = await batches.submit(
                 connection,
                 sessions=api.db.sessionmaker,
-                ingest=api.app.state.ingest,
+                cache=api.app.state.factor_cache,
+                recorder=api.app.state.recorder,
                 partner_id=partner.partner_id,
                 records=records,
             )

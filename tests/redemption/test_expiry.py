@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import text
 
 from service.accounts.models import Role
-from service.ingest.validation import SHANGHAI
+from service.kit.clock import SHANGHAI
 from service.ledger import expiry
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import Tokens, balance

@@ -1,4 +1,7 @@
-"""The admin action log: `record` writes one line in the caller's transaction; `search` reads them."""
+"""The admin action log: `log` writes one line in the caller's transaction; `search` reads them.
+
+Every administrator's and operator's write is logged by the service that makes it, in the same
+transaction: who, when, what, on what and why. The table refuses UPDATE and DELETE."""
 
 from __future__ import annotations
 
@@ -9,17 +12,18 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts.models import AdminAction
 from service.accounts.tokens import Principal
-from service.audit.models import AdminAction
+from service.context import request_id_var
 from service.db import ReadSession
-from service.kit.context import request_id_var
 
 
-def actor_of(principal: Principal) -> str:
-    return f"user:{principal.subject_id}"
+def actor_of(principal: Principal | None) -> str:
+    """How the log and the records an action writes name who took it: `user:<id>`, or `cli`."""
+    return f"user:{principal.subject_id}" if principal else "cli"
 
 
-async def record(
+async def log(
     session: AsyncSession,
     principal: Principal | None,
     action: str,
@@ -32,7 +36,7 @@ async def record(
     the command line, run by whoever holds the server's credentials."""
     await session.execute(
         insert(AdminAction).values(
-            actor=actor_of(principal) if principal else "cli",
+            actor=actor_of(principal),
             role=principal.role.value if principal else "operator-shell",
             action=action,
             target=target,

@@ -1,0 +1,58 @@
+"""An operator's decision on a report held for review: approval credits it under the caps of the day it
+happened, rejection earns nothing; both are logged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import assert_never
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts import actions
+from service.accounts.tokens import Principal
+from service.errors import NotFound
+from service.ingest.errors import BehaviourNotPending
+from service.ingest.schemas import ReviewDecision, ReviewResult
+from service.kit.clock import local_date
+from service.ledger import service as ledger_service
+from service.ledger.posting import Recorder
+from service.ledger.service import ReviewOutcome
+
+
+async def decide(
+    session: AsyncSession, *, recorder: Recorder, operator: Principal, behaviour_id: int, decision: ReviewDecision
+) -> ReviewResult:
+    reviewed = await ledger_service.review(
+        session,
+        recorder=recorder,
+        behaviour_id=behaviour_id,
+        approve=decision.approve,
+        actor=actions.actor_of(operator),
+        reason=decision.reason,
+        today=local_date(datetime.now(UTC)),
+    )
+    match reviewed.outcome:
+        case ReviewOutcome.not_found:
+            raise NotFound
+        case ReviewOutcome.not_pending:
+            raise BehaviourNotPending(extra={"behaviour_status": reviewed.status.value if reviewed.status else None})
+        case ReviewOutcome.decided:
+            pass
+        case _:
+            assert_never(reviewed.outcome)
+    assert reviewed.status is not None
+    await actions.log(
+        session,
+        operator,
+        "behaviour.review",
+        f"behaviour:{behaviour_id}",
+        reason=decision.reason,
+        approve=decision.approve,
+        credited_g=reviewed.credited_g,
+    )
+    return ReviewResult(
+        behaviour_id=behaviour_id,
+        status=reviewed.status.value,
+        credited_g=reviewed.credited_g,
+        capped_g=reviewed.capped_g,
+    )
