@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 help:
 	@echo "make run        serve on http://127.0.0.1:8000 (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)"
 	@echo "make test       lint, type checks and the whole test suite against a real PostgreSQL"
-	@echo "make lint       ruff lint and format check"
+	@echo "make lint       ruff lint and format check, and the import contracts (pyproject.toml)"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench      recording throughput against the floor of the same writes (JSON lines)"
 	@echo "make load       a Locust morning rush against the service, judged by load_tests/thresholds.toml"
@@ -35,6 +35,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

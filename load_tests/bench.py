@@ -54,7 +54,7 @@ import asyncpg
 
 from load_tests.common.http import KeepAliveClient
 from load_tests.common.service import start_service, wait_ready
-from service.accounts import service as accounts_service
+from service.accounts import partners
 from service.accounts.models import Role
 from service.accounts.signing import signed_headers
 from service.accounts.tokens import Keyring, Principal
@@ -669,11 +669,9 @@ async def run(url: str) -> None:
     db = Database(url, settings=settings)
     async with db.sessionmaker.begin() as session:
         await factors_service.publish_directory(session, directory=CHECKOUT / "emission_factors", published_by="bench")
-        partner = await accounts_service.create_partner(
-            session, code="bench-bus", name="Bench bus", kind="transit_card"
-        )
+        partner = await partners.create_partner(session, code="bench-bus", name="Bench bus", kind="transit_card")
         box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
-        key, secret = await accounts_service.issue_partner_key(session, box=box, partner_id=partner.id)
+        key, secret = await partners.issue_partner_key(session, box=box, partner_id=partner.id)
     await db.dispose()
     cache = FactorCache()
     await cache.refresh(Database(url, settings=settings).sessionmaker)

@@ -104,8 +104,7 @@ def keys_generate(args: argparse.Namespace) -> None:
 
 
 def create_user(args: argparse.Namespace) -> None:
-    from service.accounts import actions
-    from service.accounts import service as accounts_service
+    from service.accounts import staff
     from service.accounts.models import Role
     from service.accounts.schemas import UserCreate
     from service.db import Database
@@ -124,11 +123,8 @@ def create_user(args: argparse.Namespace) -> None:
         db = Database(url, settings=settings)
         try:
             async with db.sessionmaker.begin() as session:
-                user = await accounts_service.create_user(session, data=data)
-                await actions.log(
-                    session, None, "user.create", f"user:{user.id}", username=user.username, role=user.role
-                )
-            print(f"created {user.role} user {user.username} (id {user.id})")
+                user = await staff.add_user(session, admin=None, data=data)
+            print(f"created {user.role.value} user {user.username} (id {user.id})")
         finally:
             await db.dispose()
 

@@ -53,9 +53,8 @@ NAMING_CONVENTION = {
 
 
 # A text key of codes and identifiers that the hot paths look up (cap-usage periods and behaviour types,
-# rate-limit keys, a partner's record ids, trip groups): compared byte by byte. Under a locale's collation
-# every comparison in an index search goes through strcoll(); on the leaderboard's keys, text then, that was
-# about a sixth of a roll-up pass (migration 0014; they are enum types since 0016).
+# rate-limit keys, a partner's record ids, trip groups): compared byte by byte, with memcmp. Under a
+# locale's collation every comparison in an index search would go through strcoll().
 KeyText = Text(collation="C")
 
 

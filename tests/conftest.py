@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.accounts import service as accounts_service
+from service.accounts import staff
 from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
 from service.config import Settings
@@ -180,11 +180,11 @@ def sign_in_staff(api: Api) -> Callable[..., Awaitable[dict[str, Any]]]:
         username = username or role.value.replace("admin-", "") + "-user"
         async with _session(api) as session:
             if role is Role.enterprise and enterprise_id is None:
-                enterprise = await accounts_service.create_enterprise(
+                enterprise = await staff.create_enterprise(
                     session, name=f"{username} Co.", status=EnterpriseStatus.approved
                 )
                 enterprise_id = enterprise.id
-            await accounts_service.create_user(
+            await staff.create_user(
                 session,
                 data=UserCreate(
                     username=username,

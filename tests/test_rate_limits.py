@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from service.accounts import service as accounts_service
+from service.accounts import staff
 from service.accounts.models import Role
 from service.accounts.schemas import UserCreate
 from tests.conftest import Api, bearer
@@ -50,7 +50,7 @@ async def _count(api: Api, table: str) -> int:
 
 async def _create_staff(api: Api, username: str) -> None:
     async with api.db.sessionmaker.begin() as session:
-        await accounts_service.create_user(
+        await staff.create_user(
             session,
             data=UserCreate(
                 username=username,

@@ -21,7 +21,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import service as accounts_service
+from service.accounts import partners, staff
 from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
 from service.config import Environment, Settings
@@ -115,7 +115,7 @@ async def seed(url: str, residents: int) -> Manifest:
     try:
         async with db.sessionmaker.begin() as session:
             for number in range(1, ENTERPRISES + 1):
-                enterprise = await accounts_service.create_enterprise(
+                enterprise = await staff.create_enterprise(
                     session, name=f"津南低碳商户 {number}", status=EnterpriseStatus.approved
                 )
                 manifest.enterprises.append(
@@ -128,8 +128,8 @@ async def seed(url: str, residents: int) -> Manifest:
             for number, role in enumerate((Role.admin_super, Role.admin_auditor), start=1):
                 manifest.admins.append(await _staff(session, f"load-admin-{number}", f"管理员 {number}", role))
             for code, name, kind in PARTNERS:
-                partner = await accounts_service.create_partner(session, code=code, name=name, kind=kind)
-                key, secret = await accounts_service.issue_partner_key(session, box=box, partner_id=partner.id)
+                partner = await partners.create_partner(session, code=code, name=name, kind=kind)
+                key, secret = await partners.issue_partner_key(session, box=box, partner_id=partner.id)
                 manifest.partners.append({"code": code, "kind": kind, "key_id": key.key_id, "secret": secret})
     finally:
         await db.dispose()
@@ -142,7 +142,7 @@ async def _staff(
     """A staff account with a fresh password; answers the sign-in a load user will use."""
     sign_in = {"username": username, "password": secrets.token_urlsafe(16)}
     data = UserCreate(**sign_in, display_name=display_name, role=role, enterprise_id=enterprise_id)  # type: ignore[arg-type]
-    await accounts_service.create_user(session, data=data)
+    await staff.create_user(session, data=data)
     return sign_in
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.accounts import service
+from service.accounts import partners
 from service.accounts.errors import (
     InvalidToken,
     PartnerSignatureInvalid,
@@ -129,7 +129,7 @@ async def signed_partner(
 ) -> SignedPartner:
     body = await request.body()
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    partner, key = await service.authenticate_partner(
+    partner, key = await partners.authenticate(
         session,
         box=box,
         window=timedelta(seconds=settings.partner_signature_window_s),

@@ -162,7 +162,7 @@ async def insert_enterprise(session: AsyncSession, *, name: str, status: str, **
     return (await session.scalars(statement.returning(Enterprise))).one_or_none()
 
 
-async def record_device(session: AsyncSession, *, device_id: str, resident_id: int) -> None:
+async def remember_device(session: AsyncSession, *, device_id: str, resident_id: int) -> None:
     statement = pg_insert(Device).values(device_id=device_id, resident_id=resident_id)
     await session.execute(
         statement.on_conflict_do_update(
@@ -263,7 +263,7 @@ async def get_active_key_with_partner(session: AsyncSession, key_id: str) -> tup
     return (row[0], row[1]) if row else None
 
 
-async def record_signature(session: AsyncSession, *, partner_key_id: int, signature: str) -> bool:
+async def remember_signature(session: AsyncSession, *, partner_key_id: int, signature: str) -> bool:
     """Remember a signature; False when it was seen before (a replay)."""
     statement = (
         pg_insert(PartnerSignatureSeen)

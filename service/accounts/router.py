@@ -6,55 +6,41 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from service.accounts import actions, repository, service
+from service.accounts import residents, signin, staff
 from service.accounts.deps import (
-    AdminOperator,
-    AdminReader,
-    AdminSuper,
     CurrentPartner,
     CurrentResident,
     KeyringDep,
     ResidentSigninRateLimit,
     ResidentWriteLimit,
-    SecretBoxDep,
     SettingsDep,
     SigninRateLimit,
     StaffUser,
     WechatDep,
+)
+from service.accounts.enterprise_schemas import (
+    EnterpriseRead,
+    EnterpriseRegister,
 )
 from service.accounts.errors import (
     AccountDisabled,
     DevLoginDisabled,
     InvalidCredentials,
     InvalidRefreshToken,
-    PartnerCodeTaken,
     RefreshTokenReused,
     UnknownCommunity,
-    UnknownEnterprise,
     UnknownOrganisation,
     UsernameTaken,
     WechatCodeInvalid,
     WechatUnavailable,
     WechatUserBlocked,
 )
-from service.accounts.models import EnterpriseStatus, OrganisationKind, Partner, PartnerKind, Role, User
+from service.accounts.models import OrganisationKind
 from service.accounts.schemas import (
     CommunityRead,
     DevSignIn,
-    EnterpriseAdminRead,
-    EnterpriseCreate,
-    EnterpriseRead,
-    EnterpriseRegister,
-    EnterpriseReview,
-    FreezeRequest,
-    FrozenRead,
     Jwks,
-    OrganisationCreate,
     OrganisationRead,
-    PartnerCreate,
-    PartnerKeyIssued,
-    PartnerKeyRead,
-    PartnerRead,
     PartnerWhoAmI,
     PasswordSignIn,
     RefreshRequest,
@@ -63,9 +49,6 @@ from service.accounts.schemas import (
     ResidentUpdate,
     StaffWhoAmI,
     TokenPair,
-    UserCreate,
-    UserDisable,
-    UserRead,
     WechatSignIn,
 )
 from service.db import DatabaseDep, ReadSessionDep, SessionDep
@@ -114,7 +97,7 @@ async def sign_in_wechat(
     body: WechatSignIn, session: SessionDep, wechat: WechatDep, keyring: KeyringDep, settings: SettingsDep
 ) -> TokenPair:
     """Sign a resident in with the code from `wx.login()`; creates the resident on first sign-in."""
-    return await service.sign_in_wechat(
+    return await signin.sign_in_wechat(
         session,
         wechat=wechat,
         keyring=keyring,
@@ -138,7 +121,7 @@ async def _dev_login_enabled(settings: SettingsDep) -> None:
 )
 async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
     """Sign in as a resident without WeChat; exists only outside production."""
-    return await service.sign_in_dev(
+    return await signin.sign_in_dev(
         session, keyring=keyring, name=body.name, refresh_ttl=_refresh_ttl(settings), device_id=body.device_id
     )
 
@@ -153,10 +136,14 @@ async def sign_in_password(
     body: PasswordSignIn, session: SessionDep, db: DatabaseDep, keyring: KeyringDep, settings: SettingsDep
 ) -> TokenPair:
     """Sign an enterprise or administrator user in with username and password."""
-    limit = ratelimit.Limit(settings.rate_signin_per_username_per_min)
-    await ratelimit.take(db.engine, f"signin-user:{body.username}", limit)
-    return await service.sign_in_password(
-        session, keyring=keyring, username=body.username, password=body.password, refresh_ttl=_refresh_ttl(settings)
+    return await signin.sign_in_password(
+        session,
+        keyring=keyring,
+        engine=db.engine,
+        per_username=ratelimit.Limit(settings.rate_signin_per_username_per_min),
+        username=body.username,
+        password=body.password,
+        refresh_ttl=_refresh_ttl(settings),
     )
 
 
@@ -168,7 +155,7 @@ async def sign_in_password(
 )
 async def refresh(body: RefreshRequest, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
     """Exchange a refresh token for a new pair; each refresh token works once."""
-    return await service.refresh_tokens(
+    return await signin.refresh_tokens(
         session, keyring=keyring, refresh_token=body.refresh_token, refresh_ttl=_refresh_ttl(settings)
     )
 
@@ -178,7 +165,7 @@ async def refresh(body: RefreshRequest, session: SessionDep, keyring: KeyringDep
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     """Sign out: the refresh token and every token refreshed from the same sign-in stop working."""
-    await service.logout(session, refresh_token=body.refresh_token)
+    await signin.logout(session, refresh_token=body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -188,7 +175,7 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
 @router.get("/v1/communities", tags=["reference"])
 async def list_communities(session: ReadSessionDep) -> list[CommunityRead]:
     """Jinnan's towns, streets and areas a resident can belong to."""
-    return [CommunityRead.model_validate(c) for c in await repository.list_communities(session)]
+    return await residents.communities(session)
 
 
 @router.get("/v1/organisations", tags=["reference"])
@@ -202,8 +189,7 @@ async def list_organisations(
     ] = None,
 ) -> list[OrganisationRead]:
     """Schools, enterprises and public institutions a resident can join."""
-    rows = await repository.list_organisations(session, community_id=community_id, kind=kind.value if kind else None)
-    return [OrganisationRead.model_validate(o) for o in rows]
+    return await residents.organisations(session, community_id=community_id, kind=kind)
 
 
 # ---------------------------------------------------------------------------------------------- residents
@@ -212,9 +198,7 @@ async def list_organisations(
 @router.get("/v1/me", tags=["resident"], responses=problems(NotFound))
 async def get_me(resident: CurrentResident, session: ReadSessionDep) -> ResidentRead:
     """The signed-in resident's profile."""
-    return await service.resident_read(
-        session, await service.get_active_resident(session, resident_id=resident.subject_id)
-    )
+    return await residents.profile(session, resident_id=resident.subject_id)
 
 
 _PROFILE_ERRORS = problems(NotFound, UnknownCommunity, UnknownOrganisation)
@@ -230,7 +214,7 @@ async def update_me(resident: CurrentResident, body: ResidentUpdate, session: Se
     Only the fields sent change. POST does the same as PATCH, for clients that cannot send PATCH
     (the mini-program's `wx.request`).
     """
-    return await service.update_profile(session, resident_id=resident.subject_id, changes=body)
+    return await residents.update_profile(session, resident_id=resident.subject_id, changes=body)
 
 
 @router.get("/v1/me/export", tags=["resident"], responses=problems(NotFound))
@@ -238,7 +222,7 @@ async def export_me(resident: CurrentResident, session: ReadSessionDep, response
     """Everything the platform holds about the signed-in resident, as one JSON document."""
     response.headers["Content-Disposition"] = 'attachment; filename="tanpuhui-my-data.json"'
     response.headers["Cache-Control"] = "no-store"
-    return await service.export_resident(session, resident_id=resident.subject_id)
+    return await residents.export_resident(session, resident_id=resident.subject_id)
 
 
 @router.delete(
@@ -250,7 +234,7 @@ async def export_me(resident: CurrentResident, session: ReadSessionDep, response
 )
 async def delete_me(resident: CurrentResident, session: SessionDep) -> Response:
     """Delete the account: personal data is erased; credit amounts stay in the ledger under a pseudonym."""
-    await service.delete_resident(session, resident_id=resident.subject_id)
+    await residents.delete_resident(session, resident_id=resident.subject_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -260,132 +244,7 @@ async def delete_me(resident: CurrentResident, session: SessionDep) -> Response:
 @router.get("/v1/staff/me", tags=["staff"], responses=problems(NotFound))
 async def staff_me(user: StaffUser, session: ReadSessionDep) -> StaffWhoAmI:
     """The signed-in enterprise or administrator user."""
-    row = await repository.get_user(session, user.subject_id)
-    if row is None:
-        raise NotFound
-    return StaffWhoAmI.model_validate(row)
-
-
-def _user_read(user: User) -> UserRead:
-    return UserRead(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=Role(user.role),
-        enterprise_id=user.enterprise_id,
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-        disabled=user.disabled_at is not None,
-    )
-
-
-@router.post(
-    "/v1/admin/users",
-    tags=["admin"],
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(UnknownEnterprise, UsernameTaken),
-)
-async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
-    """Create an enterprise or administrator user."""
-    user = await service.create_user(session, data=body)
-    await actions.log(session, admin, "user.create", f"user:{user.id}", username=user.username, role=user.role)
-    return _user_read(user)
-
-
-@router.get("/v1/admin/users", tags=["admin"])
-async def list_users(_: AdminReader, session: ReadSessionDep) -> list[UserRead]:
-    """Every enterprise and administrator user."""
-    return [_user_read(u) for u in await repository.list_users(session)]
-
-
-@router.patch("/v1/admin/users/{user_id}", tags=["admin"], responses=problems(NotFound, Conflict))
-async def disable_user(admin: AdminSuper, user_id: UserId, body: UserDisable, session: SessionDep) -> UserRead:
-    """Disable (signing it out everywhere) or re-enable a user."""
-    if user_id == admin.subject_id and body.disabled:
-        raise Conflict("You cannot disable your own account.", "不能停用自己的账号。")
-    user = await service.set_user_disabled(session, user_id=user_id, disabled=body.disabled)
-    await actions.log(session, admin, "user.disable" if body.disabled else "user.enable", f"user:{user_id}")
-    return _user_read(user)
-
-
-@router.post("/v1/admin/enterprises", tags=["admin"], status_code=status.HTTP_201_CREATED, responses=problems(Conflict))
-async def create_enterprise(operator: AdminOperator, body: EnterpriseCreate, session: SessionDep) -> EnterpriseRead:
-    """Onboard an enterprise directly, already approved; its users are then created under it."""
-    enterprise = await service.create_enterprise(session, name=body.name, status=EnterpriseStatus.approved)
-    await actions.log(session, operator, "enterprise.create", f"enterprise:{enterprise.id}", name=body.name)
-    return EnterpriseRead.model_validate(enterprise)
-
-
-@router.get("/v1/admin/enterprises", tags=["admin"])
-async def list_enterprises(
-    _: AdminReader,
-    session: ReadSessionDep,
-    status: Annotated[
-        EnterpriseStatus | None, Query(description="Only enterprises with this status.", examples=["pending"])
-    ] = None,
-) -> list[EnterpriseAdminRead]:
-    """Enterprises with their applications' details, e.g. those pending review."""
-    rows = await repository.list_enterprises(session, status=status.value if status else None)
-    return [EnterpriseAdminRead.model_validate(e) for e in rows]
-
-
-@router.post("/v1/admin/enterprises/{enterprise_id}/review", tags=["admin"], responses=problems(NotFound, Conflict))
-async def review_enterprise(
-    operator: AdminOperator, enterprise_id: EnterpriseId, body: EnterpriseReview, session: SessionDep
-) -> EnterpriseAdminRead:
-    """Approve or reject an application, or suspend or reinstate an enterprise, with a reason."""
-    enterprise = await service.review_enterprise(
-        session, enterprise_id=enterprise_id, review=body, reviewer=f"user:{operator.subject_id}"
-    )
-    await actions.log(
-        session,
-        operator,
-        "enterprise.review",
-        f"enterprise:{enterprise_id}",
-        reason=body.reason,
-        decision=body.decision.value,
-        status=enterprise.status,
-    )
-    return EnterpriseAdminRead.model_validate(enterprise)
-
-
-@router.post("/v1/admin/residents/{public_id}/freeze", tags=["admin"], responses=problems(NotFound, Conflict))
-async def freeze_resident(
-    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
-) -> FrozenRead:
-    """Freeze a resident: recording and redemption are refused, the balance is kept."""
-    resident = await service.set_frozen(session, public_id=public_id, frozen=True, reason=body.reason)
-    await actions.log(session, operator, "resident.freeze", f"resident:{public_id}", reason=body.reason)
-    return FrozenRead(resident_id=resident.public_id, frozen=True, frozen_at=resident.frozen_at, reason=body.reason)
-
-
-@router.post("/v1/admin/residents/{public_id}/unfreeze", tags=["admin"], responses=problems(NotFound, Conflict))
-async def unfreeze_resident(
-    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
-) -> FrozenRead:
-    """Unfreeze a resident."""
-    resident = await service.set_frozen(session, public_id=public_id, frozen=False, reason=body.reason)
-    await actions.log(session, operator, "resident.unfreeze", f"resident:{public_id}", reason=body.reason)
-    return FrozenRead(resident_id=resident.public_id, frozen=False, frozen_at=None, reason=None)
-
-
-@router.post(
-    "/v1/admin/organisations",
-    tags=["admin"],
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(NotFound, Conflict),
-)
-async def create_organisation(
-    operator: AdminOperator, body: OrganisationCreate, session: SessionDep
-) -> OrganisationRead:
-    """Add a school, enterprise or public institution residents can join."""
-    if body.community_id is not None and not await repository.community_exists(session, body.community_id):
-        raise NotFound("No such community.", "社区不存在。")
-    if await repository.organisation_code_exists(session, body.code):
-        raise Conflict("This organisation code is taken.", "组织代码已被占用。")
-    organisation = await repository.insert_organisation(session, body.model_dump())
-    await actions.log(session, operator, "organisation.create", f"organisation:{organisation.id}", code=body.code)
-    return OrganisationRead.model_validate(organisation)
+    return await staff.whoami(session, user_id=user.subject_id)
 
 
 # ---------------------------------------------------------------------------------------------- enterprises
@@ -401,71 +260,10 @@ async def create_organisation(
 async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> EnterpriseRead:
     """An enterprise applies to join, with its first user; it can publish rewards and retire credits once an
     operator approves it. The user signs in at /v1/auth/login meanwhile."""
-    return EnterpriseRead.model_validate(await service.register_enterprise(session, data=body))
+    return await staff.register_enterprise(session, data=body)
 
 
 # ---------------------------------------------------------------------------------------------- partners
-
-
-def _partner_read(partner: Partner) -> PartnerRead:
-    return PartnerRead(
-        id=partner.id,
-        code=partner.code,
-        name=partner.name,
-        kind=PartnerKind(partner.kind),
-        created_at=partner.created_at,
-        disabled=partner.disabled_at is not None,
-    )
-
-
-@router.post(
-    "/v1/admin/partners", tags=["admin"], status_code=status.HTTP_201_CREATED, responses=problems(PartnerCodeTaken)
-)
-async def create_partner(admin: AdminSuper, body: PartnerCreate, session: SessionDep) -> PartnerRead:
-    """Register a data partner; then issue it a signing key."""
-    partner = await service.create_partner(session, code=body.code, name=body.name, kind=body.kind.value)
-    await actions.log(session, admin, "partner.create", f"partner:{partner.id}", code=partner.code)
-    return _partner_read(partner)
-
-
-@router.get("/v1/admin/partners", tags=["admin"])
-async def list_partners(_: AdminReader, session: ReadSessionDep) -> list[PartnerRead]:
-    """Every data partner."""
-    return [_partner_read(p) for p in await repository.list_partners(session)]
-
-
-@router.post(
-    "/v1/admin/partners/{partner_id}/keys",
-    tags=["admin"],
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(NotFound),
-)
-async def issue_partner_key(
-    admin: AdminSuper, partner_id: PartnerId, session: SessionDep, box: SecretBoxDep
-) -> PartnerKeyIssued:
-    """Issue a new signing key; its secret is shown only in this reply. Old keys keep working until revoked."""
-    key, secret = await service.issue_partner_key(session, box=box, partner_id=partner_id)
-    await actions.log(session, admin, "partner.key.issue", f"partner:{partner_id}", key_id=key.key_id)
-    return PartnerKeyIssued(partner_id=partner_id, key_id=key.key_id, secret=secret)
-
-
-@router.get("/v1/admin/partners/{partner_id}/keys", tags=["admin"])
-async def list_partner_keys(_: AdminReader, partner_id: PartnerId, session: ReadSessionDep) -> list[PartnerKeyRead]:
-    """A partner's keys, without their secrets."""
-    return [PartnerKeyRead.model_validate(k) for k in await repository.list_partner_keys(session, partner_id)]
-
-
-@router.delete(
-    "/v1/admin/partners/{partner_id}/keys/{key_id}",
-    tags=["admin"],
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(NotFound),
-)
-async def revoke_partner_key(admin: AdminSuper, partner_id: PartnerId, key_id: KeyId, session: SessionDep) -> Response:
-    """Revoke a signing key at once."""
-    await service.revoke_partner_key(session, partner_id=partner_id, key_id=key_id)
-    await actions.log(session, admin, "partner.key.revoke", f"partner:{partner_id}", key_id=key_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/v1/partner/ping", tags=["partner"])

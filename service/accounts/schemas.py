@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from service.accounts.models import CommunityKind, EnterpriseStatus, OrganisationKind, PartnerKind, Role
+from service.accounts.models import CommunityKind, OrganisationKind, PartnerKind, Role
 from service.kit.schemas import BIGINT_MAX, InputSchema, Schema
 
 Nickname = Annotated[
@@ -35,7 +34,7 @@ DeviceId = Annotated[
 # tokens and password are obviously fake placeholders, never credentials.
 _FAKE_ACCESS_TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJyZXNpZGVudDo0MiJ9.c2lnbmF0dXJl"  # noqa: S105
 _FAKE_REFRESH_TOKEN = "FAKE-refresh-token-for-docs-only-0000000000"  # noqa: S105
-_FAKE_PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+FAKE_PASSWORD = "correct-horse-battery-staple"  # noqa: S105
 _RESIDENT_ID_EXAMPLE = "5b0e8f3c-2a6d-4c1e-9f47-8d3b2a1c0e95"
 _COMMUNITY_EXAMPLE: dict[str, Any] = {
     "id": 1,
@@ -91,7 +90,7 @@ class DevSignIn(InputSchema):
 
 class PasswordSignIn(InputSchema):
     username: Username = Field(description="Enterprise or administrator username.", examples=["jinnan-green-cafe"])
-    password: str = Field(min_length=1, max_length=256, description="Password.", examples=[_FAKE_PASSWORD])
+    password: str = Field(min_length=1, max_length=256, description="Password.", examples=[FAKE_PASSWORD])
 
 
 class RefreshRequest(InputSchema):
@@ -207,7 +206,7 @@ class UserCreate(InputSchema):
         description="3–64 characters: a-z, 0-9, dot, underscore, hyphen.", examples=["jinnan-green-cafe"]
     )
     password: str = Field(
-        min_length=12, max_length=256, description="At least 12 characters.", examples=[_FAKE_PASSWORD]
+        min_length=12, max_length=256, description="At least 12 characters.", examples=[FAKE_PASSWORD]
     )
     display_name: str = Field(min_length=1, max_length=64, description="Shown in the audit log.", examples=["王经理"])
     role: Literal[Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super] = Field(
@@ -233,86 +232,6 @@ class UserRead(Schema):
 
 class UserDisable(InputSchema):
     disabled: bool = Field(description="True to disable the account and sign it out everywhere.", examples=[True])
-
-
-class EnterpriseCreate(InputSchema):
-    name: str = Field(
-        min_length=1,
-        max_length=128,
-        description="The enterprise's registered name.",
-        examples=["天津津南绿色餐饮有限公司"],
-    )
-
-
-class EnterpriseRead(Schema):
-    id: int = Field(description="Enterprise id.", examples=[3])
-    name: str = Field(description="Registered name.", examples=["天津津南绿色餐饮有限公司"])
-    status: EnterpriseStatus = Field(description="pending, approved, rejected or suspended.", examples=["approved"])
-    created_at: datetime = Field(description="Created at.", examples=["2026-11-18T14:20:00+08:00"])
-
-
-ChinaMobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")]
-
-
-class EnterpriseRegister(InputSchema):
-    name: str = Field(
-        min_length=2,
-        max_length=128,
-        description="The enterprise's registered name.",
-        examples=["天津津南绿色餐饮有限公司"],
-    )
-    credit_code: str = Field(
-        pattern=r"^[0-9A-Z]{18}$",
-        description="Unified social credit code (统一社会信用代码), 18 characters.",
-        examples=["91120112MA05KXYZ3B"],
-    )
-    contact_name: str = Field(
-        min_length=1, max_length=64, description="Who to contact about the application.", examples=["王*明"]
-    )
-    contact_phone: ChinaMobile = Field(
-        description="Contact's mobile number; seen only by administrators.", examples=["13800000000"]
-    )
-    username: Username = Field(description="Username of the enterprise's first user.", examples=["jinnan-green-cafe"])
-    password: str = Field(
-        min_length=12, max_length=256, description="At least 12 characters.", examples=[_FAKE_PASSWORD]
-    )
-    display_name: str = Field(
-        min_length=1, max_length=64, description="The first user's display name.", examples=["王经理"]
-    )
-
-
-class EnterpriseReviewDecision(StrEnum):
-    approve = "approve"
-    reject = "reject"
-    suspend = "suspend"
-    reinstate = "reinstate"
-
-
-class EnterpriseReview(InputSchema):
-    decision: EnterpriseReviewDecision = Field(
-        description="approve or reject a pending application; suspend an approved enterprise; reinstate a "
-        "suspended or rejected one.",
-        examples=["approve"],
-    )
-    reason: str = Field(
-        min_length=1,
-        max_length=500,
-        description="Why; kept with the enterprise.",
-        examples=["营业执照与统一社会信用代码核验一致。"],
-    )
-
-
-class EnterpriseAdminRead(EnterpriseRead):
-    credit_code: str | None = Field(description="Unified social credit code.", examples=["91120112MA05KXYZ3B"])
-    contact_name: str | None = Field(description="Contact person.", examples=["王*明"])
-    contact_phone: str | None = Field(description="Contact's mobile number.", examples=["13800000000"])
-    reviewed_at: datetime | None = Field(
-        description="When it was last reviewed.", examples=["2026-11-19T16:45:00+08:00"]
-    )
-    reviewed_by: str | None = Field(description="Who reviewed it last.", examples=["ops-liu"])
-    review_reason: str | None = Field(
-        description="The reason given with the last review.", examples=["营业执照与统一社会信用代码核验一致。"]
-    )
 
 
 class PartnerCreate(InputSchema):

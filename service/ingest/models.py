@@ -35,8 +35,8 @@ class Behaviour(Base):
 
     __tablename__ = "ingest_behaviour"
     __table_args__ = (
-        # Each key indexes only the rows that have one (migration 0017): a resident's report has no
-        # partner record id and a partner's record no client id.
+        # Each key indexes only the rows that have one: a resident's report has no partner record id
+        # and a partner's record no client id.
         Index(
             "uq_ingest_behaviour_resident_id_client_id",
             "resident_id",
@@ -61,10 +61,10 @@ class Behaviour(Base):
         CheckConstraint("tier IN ('partner', 'evidence', 'self')", name="tier"),
         CheckConstraint("credited_g >= 0 AND capped_g >= 0 AND credited_g + capped_g <= grams", name="amounts"),
         CheckConstraint("ended_at >= occurred_at", name="interval"),
-        # A resident's behaviours by when they happened (migration 0018): the trip check, the history and
-        # the fraud scan's bursts all read them through this one index. ended_at, after the unique id,
-        # leaves the order as it is and lets the trip check pass over a behaviour that ends before the
-        # new one starts without reading the table (migration 0019).
+        # A resident's behaviours by when they happened: the trip check, the history and the fraud
+        # scan's bursts all read them through this one index. ended_at, after the unique id, leaves the
+        # order as it is and lets the trip check pass over a behaviour that ends before the new one
+        # starts without reading the table.
         Index("ix_ingest_behaviour_resident_id_occurred_at", "resident_id", "occurred_at", "id", "ended_at"),
         Index("ix_ingest_behaviour_pending", "id", postgresql_where="status = 'pending_review'"),
     )
@@ -114,7 +114,7 @@ class CapUsage(Base):
     __table_args__ = (
         PrimaryKeyConstraint("resident_id", "behaviour_type", "period", "period_start"),
         CheckConstraint("period IN ('day', 'year')", name="period"),
-        # every credit updates two of these rows: room on each page keeps those updates HOT (0015)
+        # every credit updates two of these rows: room on each page keeps those updates HOT
         {"postgresql_with": {"fillfactor": 80}},
     )
 

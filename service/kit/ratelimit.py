@@ -2,7 +2,7 @@
 
 Each bucket is one row holding its theoretical arrival time (TAT). A request is allowed when
 `max(tat, now) + interval - burst <= now`; it then advances the TAT by one interval. The step is the SQL
-function kit_rate_limit_take() (migration 0002), which answers 0 or the seconds to wait; the recording
+function kit_rate_limit_take() (service/kit/sql/), which answers 0 or the seconds to wait; the recording
 function uses it inside its own transaction. The table is UNLOGGED: buckets are worth nothing after a
 crash. `take()` runs on its own connection and commits at once, so a request that fails still counts.
 """
@@ -25,11 +25,10 @@ rate_limit_bucket = Table(
     Column("bucket_key", KeyText, primary_key=True),
     Column("tat", DateTime(timezone=True), nullable=False),
     prefixes=["UNLOGGED"],
-    # every limited request updates its key's row: room on each page keeps those updates HOT (0015)
+    # every limited request updates its key's row: room on each page keeps those updates HOT
     postgresql_with={"fillfactor": 80},
 )
 
-# kit_rate_limit_take() is created by migration 0002; the recording function calls it too.
 TAKE_SQL = text("SELECT kit_rate_limit_take(:key, CAST(:interval AS interval), CAST(:burst AS interval))")
 
 

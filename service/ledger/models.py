@@ -26,7 +26,7 @@ class LedgerAccount(Base):
         ),
         CheckConstraint("kind = 'system' OR balance >= 0", name="never_negative"),
         CheckConstraint("kind <> 'system' OR balance = 0", name="system_balance_derived"),
-        # every credit updates its account's balance: room on each page keeps those updates HOT (0015)
+        # every credit updates its account's balance: room on each page keeps those updates HOT
         {"postgresql_with": {"fillfactor": 80}},
     )
 
@@ -64,7 +64,7 @@ class LedgerTransfer(Base):
             "kind <> 'reversal' OR (reverses_transfer_id IS NOT NULL AND reason IS NOT NULL)", name="reversal_linked"
         ),
         Index("ix_ledger_transfer_behaviour_id", "behaviour_id"),
-        # Only reversals and refunds name one (migration 0017).
+        # Only reversals and refunds name one: only their rows are indexed.
         Index(
             "uq_ledger_transfer_reverses_transfer_id",
             "reverses_transfer_id",

@@ -32,7 +32,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 
-from service.accounts import service as accounts_service
+from service.accounts import partners
 from service.accounts.models import Role
 from service.accounts.signing import signed_headers
 from tests.conftest import Api, bearer
@@ -98,10 +98,8 @@ async def build_world(api: Api, sign_in_staff: Callable[..., Awaitable[dict[str,
     await redeem_ok(client, resident, reward["id"])
     admin = await sign_in_staff(Role.admin_super)
     async with api.db.sessionmaker.begin() as session:
-        partner = await accounts_service.create_partner(session, code="contract-bus", name="Bus", kind="transit_card")
-        key, secret = await accounts_service.issue_partner_key(
-            session, box=api.app.state.secret_box, partner_id=partner.id
-        )
+        partner = await partners.create_partner(session, code="contract-bus", name="Bus", kind="transit_card")
+        key, secret = await partners.issue_partner_key(session, box=api.app.state.secret_box, partner_id=partner.id)
     return {
         "resident": bearer(resident),
         "enterprise": bearer(enterprise),

@@ -1,0 +1,123 @@
+"""Residents: their profile, their data, deleting the account, and operators freezing one under review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts import actions, repository
+from service.accounts.errors import UnknownCommunity, UnknownOrganisation
+from service.accounts.models import OrganisationKind, Resident
+from service.accounts.schemas import (
+    CommunityRead,
+    FrozenRead,
+    OrganisationRead,
+    ResidentExport,
+    ResidentRead,
+    ResidentUpdate,
+    SessionRead,
+)
+from service.accounts.tokens import Principal
+from service.db import ReadSession
+from service.errors import Conflict, NotFound
+
+
+async def communities(session: ReadSession) -> list[CommunityRead]:
+    """Jinnan's towns, streets and areas a resident can belong to."""
+    return [CommunityRead.model_validate(c) for c in await repository.list_communities(session)]
+
+
+async def organisations(
+    session: ReadSession, *, community_id: int | None, kind: OrganisationKind | None
+) -> list[OrganisationRead]:
+    """Schools, enterprises and public institutions a resident can join."""
+    rows = await repository.list_organisations(session, community_id=community_id, kind=kind.value if kind else None)
+    return [OrganisationRead.model_validate(o) for o in rows]
+
+
+async def get_active_resident(session: AsyncSession | ReadSession, *, resident_id: int) -> Resident:
+    resident = await repository.get_resident(session, resident_id)
+    if resident is None or resident.deleted_at is not None:
+        raise NotFound("This account no longer exists.", "该账号已不存在。")
+    return resident
+
+
+async def resident_read(session: AsyncSession | ReadSession, resident: Resident) -> ResidentRead:
+    community, organisation = await repository.get_community_and_organisation_names(session, resident)
+    return ResidentRead(
+        id=resident.public_id,
+        nickname=resident.nickname,
+        handle=resident.pseudonym,
+        community=CommunityRead.model_validate(community) if community else None,
+        organisation=OrganisationRead.model_validate(organisation) if organisation else None,
+        leaderboard_visible=resident.leaderboard_visible,
+        created_at=resident.created_at,
+    )
+
+
+async def profile(session: ReadSession, *, resident_id: int) -> ResidentRead:
+    return await resident_read(session, await get_active_resident(session, resident_id=resident_id))
+
+
+async def update_profile(session: AsyncSession, *, resident_id: int, changes: ResidentUpdate) -> ResidentRead:
+    values = changes.model_dump(exclude_unset=True)
+    if values.get("community_id") is not None and not await repository.community_exists(
+        session, values["community_id"]
+    ):
+        raise UnknownCommunity(
+            errors=[{"field": "community_id", "in": "body", "code": "UNKNOWN", "message": "no such community"}]
+        )
+    if values.get("organisation_id") is not None and not await repository.organisation_exists(
+        session, values["organisation_id"]
+    ):
+        raise UnknownOrganisation(
+            errors=[{"field": "organisation_id", "in": "body", "code": "UNKNOWN", "message": "no such organisation"}]
+        )
+    if values.get("leaderboard_visible", True) is None:
+        values.pop("leaderboard_visible")
+    resident = await get_active_resident(session, resident_id=resident_id)
+    if values:
+        resident = await repository.update_resident(session, resident.id, values)
+    return await resident_read(session, resident)
+
+
+async def export_resident(session: AsyncSession | ReadSession, *, resident_id: int) -> ResidentExport:
+    resident = await get_active_resident(session, resident_id=resident_id)
+    sessions = await repository.list_sessions(session, subject_kind="resident", subject_id=resident.id)
+    return ResidentExport(
+        exported_at=datetime.now(UTC),
+        profile=await resident_read(session, resident),
+        wechat_openid=resident.openid,
+        sessions=[SessionRead.model_validate(row, from_attributes=True) for row in sessions],
+    )
+
+
+async def delete_resident(session: AsyncSession, *, resident_id: int) -> None:
+    """Erase personal data and sign out everywhere; ledger amounts stay under the pseudonym."""
+    resident = await repository.lock_resident(session, resident_id)
+    if resident is None or resident.deleted_at is not None:
+        raise NotFound("This account no longer exists.", "该账号已不存在。")
+    await repository.erase_resident(session, resident.id)
+    await repository.revoke_subject_tokens(session, subject_kind="resident", subject_id=resident.id, reason="deleted")
+
+
+async def set_frozen(
+    session: AsyncSession, *, operator: Principal, public_id: uuid.UUID, frozen: bool, reason: str
+) -> FrozenRead:
+    """Freeze a resident (recording and redemption refused, balance kept) or unfreeze them, and log it."""
+    resident = await repository.resident_by_public_id(session, public_id)
+    if resident is None or resident.deleted_at is not None:
+        raise NotFound("No such resident.", "居民不存在。")
+    if (resident.frozen_at is not None) == frozen:
+        raise Conflict(
+            "The resident is already " + ("frozen." if frozen else "not frozen."),
+            "该居民" + ("已被冻结。" if frozen else "未被冻结。"),
+        )
+    resident = await repository.set_resident_frozen(session, resident.id, reason=reason if frozen else None)
+    action = "resident.freeze" if frozen else "resident.unfreeze"
+    await actions.log(session, operator, action, f"resident:{public_id}", reason=reason)
+    if frozen:
+        return FrozenRead(resident_id=resident.public_id, frozen=True, frozen_at=resident.frozen_at, reason=reason)
+    return FrozenRead(resident_id=resident.public_id, frozen=False, frozen_at=None, reason=None)
