@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -335,19 +333,6 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await db.dispose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-
-
-def earlier_revision(filename: str) -> ModuleType:
-    """An earlier migration's module, read from its file in migrations/versions (the files' names start
-    with digits, so they cannot be imported by name): a later revision takes the SQL it restores on
-    downgrade, or builds on, from the revision that wrote it rather than copying it."""
-    path = MIGRATIONS_DIR / "versions" / filename
-    spec = importlib.util.spec_from_file_location(f"revision_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def execute_script(connection: Any, sql: str) -> None:
