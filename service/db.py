@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = SERVICE_DIR.parent / "migrations"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -244,6 +245,25 @@ StatementConnectionDep = Annotated[asyncpg.Connection, Depends(_statement_connec
 ReadSessionDep = Annotated[ReadSession, Depends(_read_session, scope="function")]
 ReadConnectionDep = Annotated[asyncpg.Connection, Depends(_read_connection, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Stored functions
+
+
+def current_sql_files() -> dict[str, Path]:
+    """The current text of each stored function and view of ours, by name: `service/<domain>/sql/<name>.sql`.
+
+    A file holds one CREATE OR REPLACE statement, the definition the database should have; a migration
+    that changes the object applies a frozen copy of the file. Each name has exactly one current file:
+    the same name in two domains' folders is an error.
+    """
+    files: dict[str, Path] = {}
+    for path in sorted(SERVICE_DIR.glob("*/sql/*.sql")):
+        if path.stem in files:
+            raise ValueError(f"{path.stem} has two current files: {files[path.stem]} and {path}")
+        files[path.stem] = path
+    return files
 
 
 # ----------------------------------------------------------------------------------------------------
