@@ -8,6 +8,7 @@ clause, a volatility that differs is a failure.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from service import cli
 from service.db import SERVICE_DIR, current_sql_files
 from service.kit.devdb import asyncpg_dsn
 
@@ -123,3 +125,39 @@ async def test_the_database_stores_each_object_exactly_as_its_current_file_write
         f"{len(differences)} stored definition(s) differ from their current file.\n{HOW_TO_CHANGE}\n\n"
         + "\n\n".join(differences)
     )
+
+
+def _body(path: Path) -> str:
+    """The function's body as its current file writes it: what the database stores between the quotes."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index("$$") + len("$$")
+    return text[start : text.rindex("$$")]
+
+
+async def test_show_function_prints_what_runs_and_names_its_current_file(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TANPUHUI_DATABASE_URL", database_url)
+
+    await asyncio.to_thread(cli.main, ["db", "show-function", "ingest_record_batch"])
+
+    printed = capsys.readouterr().out
+    path = current_sql_files()["ingest_record_batch"]
+    assert "service/ledger/sql/ingest_record_batch.sql" in printed.splitlines()[0]
+    assert "CREATE OR REPLACE FUNCTION public.ingest_record_batch(" in printed
+    assert "SET enable_seqscan TO 'off'" in printed
+    assert _body(path) in printed
+
+
+async def test_show_function_of_an_unknown_name_exits_1_and_says_so(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TANPUHUI_DATABASE_URL", database_url)
+
+    with pytest.raises(SystemExit) as exited:
+        await asyncio.to_thread(cli.main, ["db", "show-function", "no_such_function"])
+
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no function named 'no_such_function'" in captured.err
