@@ -3,6 +3,7 @@
 tanpuhui serve                    serve HTTP (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)
 tanpuhui migrate upgrade [REV]    apply migrations (default: head)
 tanpuhui migrate downgrade REV    revert migrations
+tanpuhui db show-function NAME    print a stored function as the database runs it and name its current file
 tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUHUI_JWT_KEYS JSON
 tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
 tanpuhui credits expire           expire what is left of credits past their validity now (as the job does)
@@ -94,6 +95,42 @@ def migrate(args: argparse.Namespace) -> None:
     with _database_url(settings) as url:
         run_migrations(url, args.revision, downgrade=args.direction == "downgrade")
     print(f"migrations: {args.direction} {args.revision} done")
+
+
+def db_show_function(args: argparse.Namespace) -> None:
+    from sqlalchemy import text
+
+    from service.db import SERVICE_DIR, Database, current_sql_files
+
+    settings = _settings()
+
+    async def run(url: str) -> list[str]:
+        db = Database(url, settings=settings)
+        try:
+            async with db.engine.connect() as connection:
+                rows = await connection.execute(
+                    text(
+                        "SELECT pg_get_functiondef(p.oid) FROM pg_proc p"
+                        " JOIN pg_namespace n ON n.oid = p.pronamespace"
+                        " WHERE n.nspname = 'public' AND p.proname = :name AND p.prokind IN ('f', 'p')"
+                        " ORDER BY p.oid"
+                    ),
+                    {"name": args.name},
+                )
+                return [str(row[0]) for row in rows]
+        finally:
+            await db.dispose()
+
+    with _database_url(settings) as url:
+        definitions = asyncio.run(run(url))
+    path = current_sql_files().get(args.name)
+    current = f"its current file is {path.relative_to(SERVICE_DIR.parent)}" if path else "it has no current file"
+    if not definitions:
+        print(f"tanpuhui: the database has no function named {args.name!r} ({current})", file=sys.stderr)
+        raise SystemExit(1)
+    print(f"-- {args.name}() as the database runs it; {current}")
+    for definition in definitions:
+        print(definition.rstrip("\n"))
 
 
 def keys_generate(args: argparse.Namespace) -> None:
@@ -243,6 +280,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("direction", choices=["upgrade", "downgrade"])
     p.add_argument("revision", nargs="?", default="head")
     p.set_defaults(func=migrate)
+
+    p = commands.add_parser("db", help="the database's stored functions")
+    db = p.add_subparsers(dest="db_command", required=True)
+    g = db.add_parser("show-function", help="print a function as the database runs it and name its current file")
+    g.add_argument("name")
+    g.set_defaults(func=db_show_function)
 
     p = commands.add_parser("keys", help="signing keys")
     keys = p.add_subparsers(dest="keys_command", required=True)

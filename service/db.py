@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,7 +39,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = SERVICE_DIR.parent / "migrations"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -247,6 +246,25 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 # ----------------------------------------------------------------------------------------------------
+# Stored functions
+
+
+def current_sql_files() -> dict[str, Path]:
+    """The current text of each stored function and view of ours, by name: `service/<domain>/sql/<name>.sql`.
+
+    A file holds one CREATE OR REPLACE statement, the definition the database should have; a migration
+    that changes the object applies a frozen copy of the file. Each name has exactly one current file:
+    the same name in two domains' folders is an error.
+    """
+    files: dict[str, Path] = {}
+    for path in sorted(SERVICE_DIR.glob("*/sql/*.sql")):
+        if path.stem in files:
+            raise ValueError(f"{path.stem} has two current files: {files[path.stem]} and {path}")
+        files[path.stem] = path
+    return files
+
+
+# ----------------------------------------------------------------------------------------------------
 # Migrations
 
 
@@ -333,19 +351,6 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await db.dispose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-
-
-def earlier_revision(filename: str) -> ModuleType:
-    """An earlier migration's module, read from its file in migrations/versions (the files' names start
-    with digits, so they cannot be imported by name): a later revision takes the SQL it restores on
-    downgrade, or builds on, from the revision that wrote it rather than copying it."""
-    path = MIGRATIONS_DIR / "versions" / filename
-    spec = importlib.util.spec_from_file_location(f"revision_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def execute_script(connection: Any, sql: str) -> None:

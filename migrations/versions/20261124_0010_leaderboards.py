@@ -18,6 +18,7 @@ Create Date: 2026-11-24 00:10:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -29,58 +30,17 @@ down_revision: str | None = "0002_factors_ledger_ingest"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+HERE = Path(__file__).with_suffix("")
+
 BOARD_COLUMNS = ("period", "period_start", "category")
 
-FUNCTIONS = """
-CREATE FUNCTION leaderboard_bucket_width(p_grams bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_grams < 100 THEN 1::bigint ELSE power(10::numeric, length(p_grams::text) - 2)::bigint END
-$$;
+# leaderboard_bucket_width(), leaderboard_bucket(), leaderboard_rank() and the trigger function
+# leaderboard_queue_resident(), in upgrade/ beside this file.
+FUNCTIONS = ("leaderboard_bucket_width", "leaderboard_bucket", "leaderboard_rank", "leaderboard_queue_resident")
 
-CREATE FUNCTION leaderboard_bucket(p_grams bigint) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_grams < 100 THEN p_grams::integer
-                ELSE ((length(p_grams::text) - 2) * 100 + p_grams / leaderboard_bucket_width(p_grams))::integer END
-$$;
-
--- Competition rank on a board: 1 + the visible residents with more grams, as rolled up. The buckets
--- above p_grams are summed from the tally; inside p_grams's own bucket the scores are counted.
-CREATE FUNCTION leaderboard_rank(
-    p_period text, p_start date, p_category text, p_scope text, p_scope_id bigint, p_grams bigint
-) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_above bigint;
-    v_inside bigint;
-    v_ceiling bigint := (p_grams / leaderboard_bucket_width(p_grams) + 1) * leaderboard_bucket_width(p_grams);
-BEGIN
-    SELECT COALESCE(sum(t.residents), 0) INTO v_above FROM leaderboard_tally t
-     WHERE t.period = p_period AND t.period_start = p_start AND t.category = p_category
-       AND t.scope = p_scope AND t.scope_id = p_scope_id AND t.bucket > leaderboard_bucket(p_grams);
-    -- One query per scope, each matching its own partial index (a single query with OR would match none).
-    IF p_scope = 'community' THEN
-        SELECT count(*) INTO v_inside FROM leaderboard_score s
-         WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible
-           AND s.grams > 0 AND s.community_id = p_scope_id AND s.grams > p_grams AND s.grams < v_ceiling;
-    ELSIF p_scope = 'organisation' THEN
-        SELECT count(*) INTO v_inside FROM leaderboard_score s
-         WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible
-           AND s.grams > 0 AND s.organisation_id = p_scope_id AND s.grams > p_grams AND s.grams < v_ceiling;
-    ELSE
-        SELECT count(*) INTO v_inside FROM leaderboard_score s
-         WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible
-           AND s.grams > 0 AND s.grams > p_grams AND s.grams < v_ceiling;
-    END IF;
-    RETURN 1 + v_above + v_inside;
-END $$;
-
--- A change of community, organisation, visibility or a deletion is queued for the next roll-up in the
--- same transaction as the change, whichever code path makes it.
-CREATE FUNCTION leaderboard_queue_resident() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO leaderboard_resident_change (resident_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END $$;
-
+# A change of community, organisation, visibility or a deletion is queued for the next roll-up in the
+# same transaction as the change, whichever code path makes it.
+TRIGGER = """
 CREATE TRIGGER accounts_resident_leaderboard
 AFTER UPDATE OF community_id, organisation_id, leaderboard_visible, deleted_at ON accounts_resident
 FOR EACH ROW WHEN (OLD.community_id IS DISTINCT FROM NEW.community_id
@@ -97,6 +57,12 @@ DROP FUNCTION leaderboard_rank(text, date, text, text, bigint, bigint);
 DROP FUNCTION leaderboard_bucket(bigint);
 DROP FUNCTION leaderboard_bucket_width(bigint);
 """
+
+
+def _apply(step: str, *functions: str) -> None:
+    """Run this revision's frozen copy of each function's text, <step>/<function>.sql beside this file."""
+    for name in functions:
+        execute_script(op.get_bind(), (HERE / step / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def upgrade() -> None:
@@ -176,7 +142,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_leaderboard_state")),
     )
     op.execute("INSERT INTO leaderboard_state (id, rolled_entry_id, rolled_at) VALUES (1, 0, now())")
-    execute_script(op.get_bind(), FUNCTIONS)
+    _apply("upgrade", *FUNCTIONS)
+    execute_script(op.get_bind(), TRIGGER)
 
 
 def downgrade() -> None:

@@ -20,6 +20,7 @@ Create Date: 2026-11-24 01:00:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,13 +33,12 @@ down_revision: str | None = "0003_leaderboards"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FUNCTIONS = """
-CREATE FUNCTION ledger_open_enterprise_account() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO ledger_account (kind, enterprise_id) VALUES ('enterprise', NEW.id);
-    RETURN NEW;
-END $$;
+HERE = Path(__file__).with_suffix("")
 
+# The functions are in upgrade/ beside this file: the trigger functions ledger_open_enterprise_account()
+# and ledger_lot_move_check(), ledger_lot_holdings() and ledger_expire(). The triggers, the enterprises'
+# accounts and the retired account's constraints are below.
+ENTERPRISE_ACCOUNT = """
 CREATE TRIGGER accounts_enterprise_ledger_account AFTER INSERT ON accounts_enterprise
     FOR EACH ROW EXECUTE FUNCTION ledger_open_enterprise_account();
 
@@ -54,47 +54,9 @@ CREATE TRIGGER redemption_certificate_append_only BEFORE UPDATE OR DELETE ON red
     FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 CREATE TRIGGER redemption_certificate_no_truncate BEFORE TRUNCATE ON redemption_certificate
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+"""
 
--- What an account holds of each issuance lot it holds any of, oldest lot first.
-CREATE FUNCTION ledger_lot_holdings(p_account bigint)
-RETURNS TABLE (lot_id bigint, grams bigint, issued_at timestamptz)
-LANGUAGE sql STABLE AS $$
-    SELECT x.lot_id, sum(x.grams)::bigint, l.created_at
-      FROM (SELECT e.transfer_id AS lot_id, e.amount AS grams
-              FROM ledger_entry e JOIN ledger_transfer t ON t.id = e.transfer_id AND t.kind = 'issuance'
-             WHERE e.account_id = p_account AND e.amount > 0
-            UNION ALL
-            SELECT m.lot_id, m.grams FROM ledger_lot_move m WHERE m.to_account_id = p_account
-            UNION ALL
-            SELECT m.lot_id, -m.grams FROM ledger_lot_move m WHERE m.from_account_id = p_account) x
-      JOIN ledger_transfer l ON l.id = x.lot_id
-     GROUP BY x.lot_id, l.created_at
-    HAVING sum(x.grams) > 0
-     ORDER BY x.lot_id
-$$;
-
--- A move may only take what its source holds of the lot, and only issuance transfers are lots.
-CREATE FUNCTION ledger_lot_move_check() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    v_held bigint;
-BEGIN
-    SELECT CASE WHEN t.credit_account_id = NEW.from_account_id THEN t.amount ELSE 0 END
-      INTO v_held FROM ledger_transfer t WHERE t.id = NEW.lot_id AND t.kind = 'issuance';
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'ledger_lot_move: transfer % is not an issuance lot', NEW.lot_id
-            USING ERRCODE = 'check_violation';
-    END IF;
-    SELECT v_held + coalesce(sum(CASE WHEN m.to_account_id = NEW.from_account_id THEN m.grams ELSE -m.grams END), 0)
-      INTO v_held
-      FROM ledger_lot_move m
-     WHERE m.lot_id = NEW.lot_id AND NEW.from_account_id IN (m.to_account_id, m.from_account_id);
-    IF v_held < 0 THEN
-        RAISE EXCEPTION 'ledger_lot_move: account % would hold % g of lot %', NEW.from_account_id, v_held, NEW.lot_id
-            USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NULL;
-END $$;
-
+LOT_MOVES = """
 CREATE TRIGGER ledger_lot_move_within_holding AFTER INSERT ON ledger_lot_move
     FOR EACH ROW EXECUTE FUNCTION ledger_lot_move_check();
 
@@ -108,45 +70,6 @@ BEGIN
                    ' CHECK (debit_account_id <> %s)', v_retired);
     EXECUTE format('ALTER TABLE ledger_lot_move ADD CONSTRAINT ck_ledger_lot_move_retired_final'
                    ' CHECK (from_account_id <> %s)', v_retired);
-END $$;
-
--- Expire, for each resident account given, what it still holds of lots whose validity (p_months from
--- issue) has ended by p_as_of, in one transfer per account to the expired account; accounts are locked
--- in id order.
-CREATE FUNCTION ledger_expire(p_accounts bigint[], p_as_of timestamptz, p_months integer, p_expired bigint,
-                              p_actor text)
-RETURNS TABLE (account_id bigint, grams bigint, transfer_id bigint)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    v_account bigint;
-    v_grams bigint;
-    v_lots bigint[];
-    v_amounts bigint[];
-    v_transfer bigint;
-BEGIN
-    FOR v_account IN
-        SELECT a.id FROM ledger_account a
-         WHERE a.id = ANY(p_accounts) AND a.kind = 'resident' ORDER BY a.id FOR UPDATE
-    LOOP
-        SELECT coalesce(sum(h.grams), 0), array_agg(h.lot_id ORDER BY h.lot_id), array_agg(h.grams ORDER BY h.lot_id)
-          INTO v_grams, v_lots, v_amounts
-          FROM ledger_lot_holdings(v_account) h
-         WHERE h.issued_at + make_interval(months => p_months) <= p_as_of;
-        CONTINUE WHEN v_grams = 0;
-        INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, reason, actor)
-        VALUES ('expiry', v_account, p_expired, v_grams, 'validity ended', p_actor)
-        RETURNING id INTO v_transfer;
-        INSERT INTO ledger_entry (transfer_id, account_id, amount)
-        VALUES (v_transfer, v_account, -v_grams), (v_transfer, p_expired, v_grams);
-        UPDATE ledger_account SET balance = balance - v_grams WHERE id = v_account;
-        INSERT INTO ledger_lot_move (transfer_id, lot_id, from_account_id, to_account_id, grams)
-        SELECT v_transfer, u.lot, v_account, p_expired, u.g FROM unnest(v_lots, v_amounts) u(lot, g);
-        account_id := v_account;
-        grams := v_grams;
-        transfer_id := v_transfer;
-        RETURN NEXT;
-    END LOOP;
 END $$;
 """
 
@@ -165,6 +88,12 @@ DROP FUNCTION ledger_open_enterprise_account();
 """
 
 _NOW = sa.text("now()")
+
+
+def _apply(step: str, *functions: str) -> None:
+    """Run this revision's frozen copy of each function's text, <step>/<function>.sql beside this file."""
+    for name in functions:
+        execute_script(op.get_bind(), (HERE / step / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def upgrade() -> None:
@@ -358,7 +287,11 @@ def upgrade() -> None:
             "enterprise_id", "client_id", name=op.f("uq_redemption_certificate_enterprise_id_client_id")
         ),
     )
-    execute_script(op.get_bind(), FUNCTIONS)
+    _apply("upgrade", "ledger_open_enterprise_account")
+    execute_script(op.get_bind(), ENTERPRISE_ACCOUNT)
+    _apply("upgrade", "ledger_lot_holdings", "ledger_lot_move_check")
+    execute_script(op.get_bind(), LOT_MOVES)
+    _apply("upgrade", "ledger_expire")
 
 
 def downgrade() -> None:

@@ -13,6 +13,7 @@ Create Date: 2026-11-24 03:00:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,22 +25,8 @@ down_revision: str | None = "0005_receipts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-RANK = """
-CREATE OR REPLACE FUNCTION leaderboard_rank(
-    p_period text, p_start date, p_category text, p_scope text, p_scope_id bigint, p_grams bigint
-) RETURNS bigint LANGUAGE sql STABLE AS $$
-    -- Competition rank on a board: 1 + the visible residents with more grams, as rolled up: whole
-    -- buckets above p_grams's bucket from the tally, the rest of its own bucket from the fine tally.
-    SELECT 1
-         + (SELECT COALESCE(sum(t.residents), 0) FROM leaderboard_tally t
-             WHERE t.period = p_period AND t.period_start = p_start AND t.category = p_category
-               AND t.scope = p_scope AND t.scope_id = p_scope_id AND t.bucket > leaderboard_bucket(p_grams))
-         + (SELECT COALESCE(sum(f.residents), 0) FROM leaderboard_tally_fine f
-             WHERE f.period = p_period AND f.period_start = p_start AND f.category = p_category
-               AND f.scope = p_scope AND f.scope_id = p_scope_id AND f.grams > p_grams
-               AND f.grams < (p_grams / leaderboard_bucket_width(p_grams) + 1) * leaderboard_bucket_width(p_grams))
-$$;
-"""
+# leaderboard_rank() as this revision writes it (upgrade/) and as revision 0003 wrote it (downgrade/).
+HERE = Path(__file__).with_suffix("")
 
 BACKFILL = """
 INSERT INTO leaderboard_tally_fine (period, period_start, category, scope, scope_id, grams, residents)
@@ -55,38 +42,11 @@ SELECT period, period_start, category, 'organisation', organisation_id, grams, c
  GROUP BY period, period_start, category, organisation_id, grams;
 """
 
-# The function as revision 0003 made it, for downgrade.
-PREVIOUS_RANK = """
--- Competition rank on a board: 1 + the visible residents with more grams, as rolled up. The buckets
--- above p_grams are summed from the tally; inside p_grams's own bucket the scores are counted.
-CREATE OR REPLACE FUNCTION leaderboard_rank(
-    p_period text, p_start date, p_category text, p_scope text, p_scope_id bigint, p_grams bigint
-) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_above bigint;
-    v_inside bigint;
-    v_ceiling bigint := (p_grams / leaderboard_bucket_width(p_grams) + 1) * leaderboard_bucket_width(p_grams);
-BEGIN
-    SELECT COALESCE(sum(t.residents), 0) INTO v_above FROM leaderboard_tally t
-     WHERE t.period = p_period AND t.period_start = p_start AND t.category = p_category
-       AND t.scope = p_scope AND t.scope_id = p_scope_id AND t.bucket > leaderboard_bucket(p_grams);
-    -- One query per scope, each matching its own partial index (a single query with OR would match none).
-    IF p_scope = 'community' THEN
-        SELECT count(*) INTO v_inside FROM leaderboard_score s
-         WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible
-           AND s.grams > 0 AND s.community_id = p_scope_id AND s.grams > p_grams AND s.grams < v_ceiling;
-    ELSIF p_scope = 'organisation' THEN
-        SELECT count(*) INTO v_inside FROM leaderboard_score s
-         WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible
-           AND s.grams > 0 AND s.organisation_id = p_scope_id AND s.grams > p_grams AND s.grams < v_ceiling;
-    ELSE
-        SELECT count(*) INTO v_inside FROM leaderboard_score s
-         WHERE s.period = p_period AND s.period_start = p_start AND s.category = p_category AND s.visible
-           AND s.grams > 0 AND s.grams > p_grams AND s.grams < v_ceiling;
-    END IF;
-    RETURN 1 + v_above + v_inside;
-END $$;
-"""
+
+def _apply(step: str, *functions: str) -> None:
+    """Run this revision's frozen copy of each function's text, <step>/<function>.sql beside this file."""
+    for name in functions:
+        execute_script(op.get_bind(), (HERE / step / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def upgrade() -> None:
@@ -103,9 +63,10 @@ def upgrade() -> None:
             "period", "period_start", "category", "scope", "scope_id", "grams", name=op.f("pk_leaderboard_tally_fine")
         ),
     )
-    execute_script(op.get_bind(), BACKFILL + RANK)
+    execute_script(op.get_bind(), BACKFILL)
+    _apply("upgrade", "leaderboard_rank")
 
 
 def downgrade() -> None:
-    execute_script(op.get_bind(), PREVIOUS_RANK)
+    _apply("downgrade", "leaderboard_rank")
     op.drop_table("leaderboard_tally_fine")

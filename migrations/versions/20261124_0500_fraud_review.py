@@ -13,49 +13,28 @@ Create Date: 2026-11-24 05:00:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from service.db import earlier_revision, execute_script
+from service.db import execute_script
 
 revision: str = "0008_fraud_review"
 down_revision: str | None = "0007_admin_actions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-
-def _recording_function_of_0002() -> str:
-    """ingest_record_batch() as revision 0002 defined it, read from that revision's file."""
-    return str(earlier_revision("20261123_2049_factors_ledger_ingest.py").RECORD_BATCH)
-
-
-# Each change to the function: the text it replaces, and the new text; every one must match once.
-_FROZEN_CHANGES = (
-    ("SELECT i.*, a.account_id, a.balance, ", "SELECT i.*, a.account_id, a.balance, a.frozen, "),
-    (
-        "SELECT la.id AS account_id, la.balance FROM ledger_account la",
-        "SELECT la.id AS account_id, la.balance, r.frozen_at IS NOT NULL AS frozen FROM ledger_account la",
-    ),
-    (
-        "CASE WHEN l.account_id IS NULL THEN 'unknown_resident'",
-        "CASE WHEN l.account_id IS NULL THEN 'unknown_resident'\n                    WHEN l.frozen THEN 'frozen'",
-    ),
-    (
-        "(CASE WHEN a.fate = 'unknown_resident' THEN 'unknown_resident'",
-        "(CASE WHEN a.fate = 'unknown_resident' THEN 'unknown_resident'\n                 WHEN a.fate = 'frozen' THEN 'frozen'",
-    ),
-)
+# ingest_record_batch() as this revision writes it, answering `frozen` (upgrade/), and as revision 0002
+# wrote it (downgrade/).
+HERE = Path(__file__).with_suffix("")
 
 
-def _function(frozen: bool) -> str:
-    source = _recording_function_of_0002().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-    if frozen:
-        for old, new in _FROZEN_CHANGES:
-            assert source.count(old) == 1, old
-            source = source.replace(old, new)
-    return source
+def _apply(step: str, *functions: str) -> None:
+    """Run this revision's frozen copy of each function's text, <step>/<function>.sql beside this file."""
+    for name in functions:
+        execute_script(op.get_bind(), (HERE / step / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def upgrade() -> None:
@@ -111,11 +90,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_flag_state")),
     )
     op.execute("INSERT INTO ingest_flag_state (id, behaviour_through) VALUES (1, 0)")
-    execute_script(op.get_bind(), _function(frozen=True))
+    _apply("upgrade", "ingest_record_batch")
 
 
 def downgrade() -> None:
-    execute_script(op.get_bind(), _function(frozen=False))
+    _apply("downgrade", "ingest_record_batch")
     op.drop_table("ingest_flag_state")
     op.drop_index("ix_ingest_flag_open", table_name="ingest_flag")
     op.drop_table("ingest_flag")

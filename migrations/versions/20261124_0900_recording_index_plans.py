@@ -13,26 +13,39 @@ its statements the planner takes the index at any size. Nothing else in the sess
 setting holds inside the function only. A later revision that writes the function out again (CREATE OR
 REPLACE sets its settings anew) must keep it.
 
+The function is written out whole, as revision 0009 left it with `SET enable_seqscan = off` beside its
+plan_cache_mode setting (upgrade/), and restored without it on downgrade (downgrade/): the same stored
+function as ALTER FUNCTION … SET enable_seqscan = off and … RESET enable_seqscan would leave.
+
 Revision ID: 0012_recording_index_plans
 Revises: 0011_leaderboard_score_keys
 Create Date: 2026-11-24 09:00:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import op
+
+from service.db import execute_script
 
 revision: str = "0012_recording_index_plans"
 down_revision: str | None = "0011_leaderboard_score_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-RECORD_BATCH = "ingest_record_batch(jsonb, text, bigint, bigint[], date, bigint, text, interval, interval)"
+HERE = Path(__file__).with_suffix("")
+
+
+def _apply(step: str, *functions: str) -> None:
+    """Run this revision's frozen copy of each function's text, <step>/<function>.sql beside this file."""
+    for name in functions:
+        execute_script(op.get_bind(), (HERE / step / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def upgrade() -> None:
-    op.execute(f"ALTER FUNCTION {RECORD_BATCH} SET enable_seqscan = off")
+    _apply("upgrade", "ingest_record_batch")
 
 
 def downgrade() -> None:
-    op.execute(f"ALTER FUNCTION {RECORD_BATCH} RESET enable_seqscan")
+    _apply("downgrade", "ingest_record_batch")

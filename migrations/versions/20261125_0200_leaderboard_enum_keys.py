@@ -19,15 +19,20 @@ Create Date: 2026-11-25 02:00:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import op
 
-from service.db import earlier_revision, execute_script
+from service.db import execute_script
 
 revision: str = "0016_leaderboard_enum_keys"
 down_revision: str | None = "0015_room_for_hot_updates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# leaderboard_ranks() and leaderboard_rank() taking the enums (upgrade/), and as revision 0010 wrote them,
+# taking text (downgrade/): only their signatures differ.
+HERE = Path(__file__).with_suffix("")
 
 TYPES = {
     "period": ("leaderboard_period", ("day", "week", "month", "year", "all")),
@@ -37,31 +42,22 @@ TYPES = {
 
 # The leaderboard's code columns: those revision 0014 made text COLLATE "C", which the downgrade restores.
 KEYS = {
-    table: columns
-    for table, columns in earlier_revision("20261125_0000_keys_compared_bytewise.py").KEYS.items()
-    if table.startswith("leaderboard_")
+    "leaderboard_score": ("period", "category"),
+    "leaderboard_tally": ("period", "category", "scope"),
+    "leaderboard_tally_fine": ("period", "category", "scope"),
+    "leaderboard_group_score": ("period", "category", "scope"),
+    "leaderboard_group_size": ("scope",),
 }
 
 _GROUP_SCOPE_CHECK = "ck_leaderboard_group_score_scope"
 
 _RANK_ARGUMENTS = "{period}, date, {category}, {scope}, bigint, bigint"
 
-_TEXT_ARGUMENTS = "p_period text, p_start date, p_category text, p_scope text"
-_ENUM_ARGUMENTS = (
-    "p_period leaderboard_period, p_start date, p_category leaderboard_category, p_scope leaderboard_scope"
-)
 
-
-def _ranks_of_0010() -> str:
-    """leaderboard_ranks() and leaderboard_rank() as revision 0010 wrote them, taking text."""
-    return str(earlier_revision("20261124_0700_leaderboard_rank_inline.py").RANKS)
-
-
-def _ranks_taking_enums() -> str:
-    """The same functions, taking the enums: only their signatures change."""
-    sql = _ranks_of_0010()
-    assert sql.count(_TEXT_ARGUMENTS) == 2, "revision 0010's functions no longer read as expected"
-    return sql.replace(_TEXT_ARGUMENTS, _ENUM_ARGUMENTS)
+def _apply(step: str, *functions: str) -> None:
+    """Run this revision's frozen copy of each function's text, <step>/<function>.sql beside this file."""
+    for name in functions:
+        execute_script(op.get_bind(), (HERE / step / f"{name}.sql").read_text(encoding="utf-8"))
 
 
 def _drop_ranks(**types: str) -> None:
@@ -90,7 +86,7 @@ def upgrade() -> None:
         op.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(repr(value) for value in values)})")
     _drop_ranks(period="text", category="text", scope="text")
     _retype({column: name for column, (name, _) in TYPES.items()})
-    execute_script(op.get_bind(), _ranks_taking_enums())
+    _apply("upgrade", "leaderboard_ranks", "leaderboard_rank")
 
 
 def downgrade() -> None:
@@ -98,4 +94,4 @@ def downgrade() -> None:
     _retype(dict.fromkeys(TYPES, 'text COLLATE "C"'))
     for name, _ in TYPES.values():
         op.execute(f"DROP TYPE {name}")
-    execute_script(op.get_bind(), _ranks_of_0010())
+    _apply("downgrade", "leaderboard_ranks", "leaderboard_rank")

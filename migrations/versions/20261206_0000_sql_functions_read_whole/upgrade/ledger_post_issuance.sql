@@ -1,0 +1,38 @@
+-- ledger_post_issuance(): posts one credit of p_amount grams to a resident and returns the transfer's
+-- id: the issuance transfer from the issuance slot account p_issuance to the resident's account
+-- p_account, naming the behaviour and the factor version; its two entries, summing to zero; the
+-- resident's balance; the day's and the year's cap usage; and, with a budget, the slot's budget use.
+-- All of it in the caller's transaction, so a credit is posted whole or not at all.
+--
+-- Called by ingest_review() when an operator approves a held report, with the budget slot and the
+-- resident's account already locked. ingest_record_batch() writes the same rows for many credits at
+-- once, set-based.
+CREATE OR REPLACE FUNCTION ledger_post_issuance(
+    p_resident_id bigint, p_account bigint, p_issuance bigint, p_amount bigint, p_behaviour_id bigint,
+    p_factor_version_id bigint, p_type text, p_local_date date, p_today date, p_budget_slot integer
+) RETURNS bigint LANGUAGE plpgsql AS $$
+-- One issuance: the transfer, its two entries, the resident's balance, cap usage and budget use.
+DECLARE
+    v_transfer bigint;
+BEGIN
+    -- The transfer ...
+    INSERT INTO ledger_transfer (kind, debit_account_id, credit_account_id, amount, behaviour_id, factor_version_id)
+    VALUES ('issuance', p_issuance, p_account, p_amount, p_behaviour_id, p_factor_version_id)
+    RETURNING id INTO v_transfer;
+    -- ... its two entries ...
+    INSERT INTO ledger_entry (transfer_id, account_id, amount)
+    VALUES (v_transfer, p_issuance, -p_amount), (v_transfer, p_account, p_amount);
+    -- ... and the resident's balance; the issuance account's balance is derived from its entries.
+    UPDATE ledger_account SET balance = balance + p_amount WHERE id = p_account;
+    -- Cap usage of the day and of the year.
+    INSERT INTO ingest_cap_usage AS u (resident_id, behaviour_type, period, period_start, credited_g)
+    VALUES (p_resident_id, p_type, 'day', p_local_date, p_amount),
+           (p_resident_id, p_type, 'year', date_trunc('year', p_local_date)::date, p_amount)
+    ON CONFLICT (resident_id, behaviour_type, period, period_start)
+    DO UPDATE SET credited_g = u.credited_g + EXCLUDED.credited_g;
+    -- Budget use of the slot, when there is a budget.
+    IF p_budget_slot IS NOT NULL THEN
+        UPDATE ingest_budget_slot SET used_g = used_g + p_amount WHERE budget_date = p_today AND slot = p_budget_slot;
+    END IF;
+    RETURN v_transfer;
+END $$;
