@@ -2,8 +2,7 @@
 
 A rank was 1 + the residents in buckets above (from leaderboard_tally) + a count of the scores above
 inside the resident's own bucket. Where many residents share a few gram values — every metro ride is a
-multiple of 46 g — one bucket can hold tens of thousands of scores, and counting them took tens of
-milliseconds. leaderboard_tally_fine counts the residents at each exact gram value, so the part inside
+multiple of 46 g — one bucket can hold tens of thousands of scores, and counting them is slow. leaderboard_tally_fine counts the residents at each exact gram value, so the part inside
 the bucket is a sum over at most the bucket's width of rows (100 for four-digit scores), not a count
 over its residents.
 

@@ -2,7 +2,7 @@
 under its own key.
 
 The service gathers the reports that arrive while a call is running into the next call (at most one
-per resident in a call, see service/ingest/gathering.py). Each keeps its resident's write limit: when the call
+per resident in a call, see service/ledger/posting.py). Each keeps its resident's write limit: when the call
 names no single key (p_rate_key NULL) but gives the limit (p_rate_interval), every record with a
 `rate_key` takes one step of that key's limit, in record order; a record over its limit is answered
 `rate_limited` with its wait, and the others are recorded as if it had not been sent. A call with

@@ -2,10 +2,9 @@
 
 Under the database's locale every comparison of a text key inside an index search is a call of
 strcoll(); under "C" it is a memcmp. The leaderboard's keys lead with two text codes (period and
-category) and every rolled-up score moves entries in three indexes keyed by them: a roll-up pass of
-17,000 credited events took 103-109 ms per thousand events before and 86-88 after. Recording searches
+category) and every rolled-up score moves entries in three indexes keyed by them. Recording searches
 text keys too: each resident's cap usage (behaviour type, period), its rate-limit bucket, a partner's
-record id and a trip's group.
+record id and a trip's group. (The figures are in docs/decisions/0003-the-recording-path.md.)
 
 The values are codes and identifiers, so no answer changes: equality is bytewise under either
 collation, and nothing is sorted by them for display. Changing a column's collation keeps the table's

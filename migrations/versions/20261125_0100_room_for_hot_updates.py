@@ -4,10 +4,9 @@ Every credited record updates its resident's balance in ledger_account, its day 
 ingest_cap_usage, and (for a resident's own report) its write-limit row in kit_rate_limit_bucket. None
 of those updates changes an indexed column, so each can be HOT, with no new index entry, but only if the
 new row version fits on the page of the old one. Filled to the brim, as rows are inserted, a page has no
-room, and the update goes to another page with a new entry in every index: four for an account. After
-partner batches into 20,000 residents, 38% of the balance updates and 69% of the cap-usage updates had
-been of that kind. With a fifth of each page left free (as revision 0011 gave the tallies), the page
-keeps room for the new version and pruning makes room again for the next.
+room, and the update goes to another page with a new entry in every index: four for an account. With a
+fifth of each page left free, the page keeps room for the new version and pruning makes room again for
+the next.
 
 The setting applies to the pages written from now on; pages already full fill their room as vacuum
 frees it.

@@ -5,7 +5,7 @@ codes have a variable width: an index search reads every column after the first 
 index tuple from its start (PostgreSQL caches a column's offset only while every column before it has a
 fixed width), and compares each code through the text comparison. As enums they are four bytes each,
 compared as numbers. A roll-up pass moves three index entries for each of ten scores a credited event
-touches, so it pays for every such comparison many times: a pass of 20,000 events took 15-20% less.
+touches, so it pays for every such comparison many times.
 
 The values are the codes the API names (service/leaderboard/boards.py): a new period, category or scope
 needs ALTER TYPE … ADD VALUE in its own migration. SQL that names a code as a literal beside a column

@@ -9,8 +9,7 @@ and every issuance one into the reversals' key. NULLs never conflict, so the ent
 
 As unique indexes over the rows whose key is set, the same keys are enforced and found as before (a
 lookup by key implies it is set, so the planner uses them), and recording writes one index entry less
-per behaviour and one less per transfer. Measured on partner batches of 1,000, alternating with a copy
-of the database on the old constraints: 3-7% more events a second in each of five rounds.
+per behaviour and one less per transfer.
 
 ON CONFLICT with a column list must now name the index's condition to pick it as its arbiter
 (service.ledger.repository.insert_transfer does). Building an index reads its table, which is locked

@@ -1,7 +1,7 @@
 -- ingest_record_batch(): the hot path. One call records behaviours and credits them: a partner's batch
 -- (p_source 'partner') or the reports a worker gathered from several residents (p_source 'resident',
--- service/ingest/gathering.py). service.ledger.posting.record calls it as one statement on a plain
--- connection, so the call is its own transaction. Review approval credits through ingest_review().
+-- the Recorder of service/ledger/posting.py). service.ledger.posting.call sends it as one statement on
+-- a plain connection, so the call is its own transaction. Review approval credits through ingest_review().
 --
 -- Invariants it keeps:
 -- - idempotent: a key seen before (a resident's client_id, a partner's external_id), stored or earlier
@@ -21,7 +21,7 @@
 --   budget slots, then residents' accounts, each in sorted order;
 -- - a frozen resident's new records are refused; a retry of one recorded before still answers.
 --
--- p_records is a jsonb array, one element per behaviour, as service.ingest prepares it: ord,
+-- p_records is a jsonb array, one element per behaviour, as service.ledger.posting.Posting types it: ord,
 -- resident_id | resident_public_id, client_id | external_id, behaviour_type, category, trip_group,
 -- quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence, tier,
 -- pending, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, daily_cap_g,

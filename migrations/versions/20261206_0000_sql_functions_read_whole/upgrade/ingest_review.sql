@@ -4,7 +4,7 @@
 -- (ingest_allowed_credit(), ledger_post_issuance()). Either way the behaviour records who decided, when
 -- and why.
 --
--- Called by service.ledger.posting.review, in the operator's request transaction (which also writes
+-- Called by service.ledger.service.review, in the operator's request transaction (which also writes
 -- the admin action log). Locks are taken in recording's global order: the budget slot, then the
 -- resident's account, then the behaviour, so a review and a recording call cannot deadlock.
 --
