@@ -55,7 +55,7 @@ async def submit(
 ) -> bytes:
     """Check every record on its own; post the good ones in one call. The reply is the JSON that
     BatchResult documents."""
-    recorder.ledger()
+    recorder.require_ready()
     now = datetime.now(UTC)
     outcomes: dict[int, Outcome] = {}
     ready: list[Posting] = []

@@ -54,7 +54,7 @@ async def report(
 ) -> RecordedBehaviour:
     """Record a resident's report and answer its credit, its calculation and the new balance; `replayed`
     when its `client_id` was recorded before with the same content."""
-    recorder.ledger()
+    recorder.require_ready()
     now = datetime.now(UTC)
     evidence = resident_evidence(body)
     digest = resident_content_hash(body, evidence)

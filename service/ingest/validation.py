@@ -1,4 +1,4 @@
-"""Turning a reported behaviour into a record ready for the ledger: per-type checks, the factor in force,
+"""Turning a reported behaviour into a posting ready for the ledger: per-type checks, the factor in force,
 the trust tier and the conversion. No database access: this runs in memory for every event."""
 
 from __future__ import annotations

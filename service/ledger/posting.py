@@ -4,20 +4,17 @@ Every behaviour, a resident's report or a partner's record, is posted by one cal
 `ingest_record_batch()` (service/ledger/sql/ingest_record_batch.sql): one statement on a plain asyncpg
 connection, and so its own transaction. Under locks taken in one global order (rate-limit keys, budget
 slots, residents' accounts, each sorted) it keeps, for every record: idempotency (a key seen before
-answers the stored result); one trip, one credit (a resident's report overlapping a trip already
-recorded is refused); the daily and yearly caps and the platform's daily budget, as running sums in
-record order; and double entry (each credit an issuance transfer with its two entries, the new balance
-and the cap usage, written with the behaviour).
+answers the stored result); one trip, one credit; the daily and yearly caps and the platform's daily
+budget, as running sums in record order; and double entry (each credit an issuance transfer with its
+two entries, the new balance and the cap usage, written with the behaviour).
 
-The `Recorder` posts residents' reports. Reports that arrive while this worker's calls are busy wait and
-share the next call, at most one per resident and all of one day: a call's fixed cost (its plan, the
-constraints' checks, the commit) is several times what one more record adds. Two reports of one resident
-never share a call; they meet under the resident's account lock, one after the other, as separate
-requests would. Each keeps its own outcome and its resident's write limit. A report that finds no call
-running goes at once, alone. A call that fails for the database (an outage, a timeout) fails every report
-in it, each safe to retry under its key; a call refused for its data (a constraint, a value out of range)
-is retried one report at a time, so that one bad report fails only itself. A partner's batch is one call
-of its own (`post_batch`).
+The `Recorder` posts residents' reports. Reports that arrive while this worker's calls are busy share
+the next call, at most one per resident (theirs meet under the resident's account lock, one after the
+other, as separate requests would) and all of one day: a call's fixed cost is several times what one
+more record adds. Each keeps its own outcome and write limit; with no call running a report goes at
+once, alone. A call that fails for the database fails every report in it, each safe to retry under its
+key; one refused for its data is retried a report at a time, so that a bad report fails only itself.
+A partner's batch is one call of its own (`post_batch`).
 """
 
 from __future__ import annotations
@@ -279,6 +276,10 @@ class Recorder:
     def loaded(self) -> bool:
         return self._ledger is not None
 
+    def require_ready(self) -> None:
+        """503 while the ledger's accounts are not yet loaded."""
+        self.ledger()
+
     def ledger(self) -> Ledger:
         """The ledger's accounts, or 503 while they are not yet loaded."""
         if self._ledger is None:
@@ -289,7 +290,7 @@ class Recorder:
 
     async def post(self, posting: Posting, *, today: date) -> Result:
         """Post one resident's report (counted on `today`), in the next call this worker makes."""
-        self.ledger()
+        self.require_ready()
         waiting = _Waiting(posting, today, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
         # A call task is done the moment its loop ends (its removal from the set comes later), and a
