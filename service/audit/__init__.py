@@ -1,10 +1,13 @@
 """Audit: what lets anyone show that every gram is real.
 
-- `sealer` (one leader-elected job; its loop is in `tasks`): committed ledger entries into an
-  append-only RFC 6962 Merkle log with Ed25519-signed checkpoints; `receipts`: inclusion receipts,
-  checkpoints, consistency proofs; `receipt_verifier`: the standalone, standard-library-only offline checker;
-- `verify`: `tanpuhui audit verify`, recomputing balances, issuance and the sealed log;
-- `search`: transfer search and streamed exports; the admin action log it reads is written by every
-  domain's services through `service.accounts.actions`;
-- `dashboard`: the district's figures by period, behaviour type, community and plan action.
+Invariants: the log's leaves, subtrees and checkpoints refuse UPDATE, DELETE and TRUNCATE; one leader
+seals, only up to the settled horizon, so no entry can still commit below the sealed mark; every leaf
+is the hash of `receipt_verifier.leaf_line` of its entry, which anyone can check offline.
+Entry points: `sealer.seal_once` (one leader-elected step; its loop is in `tasks`) turns committed ledger
+entries into an append-only RFC 6962 Merkle log with Ed25519-signed checkpoints; `receipts`: inclusion
+receipts, checkpoints, consistency proofs and the signing key; `receipt_verifier`: the standalone,
+standard-library-only offline checker; `verify.verify`: `tanpuhui audit verify` and its endpoint,
+recomputing balances, issuance and the sealed log; `search`: transfer search, streamed exports and the
+admin action log, which every domain's services write through `service.accounts.actions`; `dashboard`:
+the district's figures by period, behaviour type, community and plan action. All SQL is in `repository/`.
 """

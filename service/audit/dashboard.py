@@ -7,15 +7,18 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
-
+from service.audit.repository import dashboard as repository
+from service.audit.schemas import DashboardRead, DashboardUnit
 from service.db import ReadSession
+from service.errors import ValidationFailed
 from service.factors.model import BehaviourType
 from service.leaderboard.boards import CATEGORY_OF, Category
+
+MAX_RANGE = timedelta(days=3660)  # the longest range asked for: ten years, leap days included
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,40 +35,36 @@ PLAN_ACTION_OF = {
     Category.low_carbon_visit: PlanAction("all_people", "绿色低碳全民行动", "Green low-carbon all-people action"),
 }
 
-_FIGURES = text(
-    """
-    WITH credited AS (
-        SELECT b.id AS behaviour_id, b.resident_id, b.behaviour_type, b.local_date, r.community_id,
-               CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams
-          FROM ledger_transfer t
-          JOIN ingest_behaviour b ON b.id = t.behaviour_id
-          JOIN accounts_resident r ON r.id = b.resident_id
-         WHERE t.kind IN ('issuance', 'reversal') AND b.local_date >= :start AND b.local_date < :end
-    )
-    SELECT CASE WHEN GROUPING(c.period) = 0 THEN 'period'
-                WHEN GROUPING(c.behaviour_type) = 0 THEN 'behaviour'
-                WHEN GROUPING(c.community_id) = 0 THEN 'community'
-                ELSE 'total' END AS section,
-           c.period, c.behaviour_type, c.community_id,
-           sum(c.grams)::bigint AS credited_g,
-           count(DISTINCT c.behaviour_id) AS behaviours,
-           count(DISTINCT c.resident_id) AS active_residents
-      FROM (SELECT *, date_trunc(:unit, local_date)::date AS period FROM credited) c
-     GROUP BY GROUPING SETS ((c.period), (c.behaviour_type), (c.community_id), ())
-     ORDER BY section, c.period, c.behaviour_type, c.community_id
-    """
-)
-_REGISTERED = text("SELECT count(*) FROM accounts_resident WHERE deleted_at IS NULL AND created_at < :end")
-_COMMUNITIES = text("SELECT id, name_zh, name_en FROM accounts_community")
-
 
 def _tonnes(grams: int) -> str:
     return str((Decimal(grams) / 1_000_000).quantize(Decimal("0.000001")))
 
 
-async def figures(session: ReadSession, *, start: date, end: date, unit: str) -> dict[str, Any]:
-    rows = (await session.execute(_FIGURES, {"start": start, "end": end, "unit": unit})).all()
-    communities = {row.id: row for row in await session.execute(_COMMUNITIES)}
+async def summary(session: ReadSession, *, start: date, end: date, unit: DashboardUnit) -> DashboardRead:
+    """The figures for local days in [start, end), by `unit`."""
+    _check_range(start, end)
+    return DashboardRead.model_validate(await _figures(session, start=start, end=end, unit=unit.value))
+
+
+async def summary_csv(session: ReadSession, *, start: date, end: date, unit: DashboardUnit) -> str:
+    """The same figures as one CSV table."""
+    _check_range(start, end)
+    return _as_csv(await _figures(session, start=start, end=end, unit=unit.value))
+
+
+def _check_range(start: date, end: date) -> None:
+    if not start < end <= start + MAX_RANGE:
+        raise ValidationFailed(
+            "end must be after start, within ten years.",
+            "end 须晚于 start，且跨度不超过十年。",
+            errors=[{"field": "end", "in": "query", "code": "RANGE", "message": "after start, within 10 years"}],
+        )
+
+
+async def _figures(session: ReadSession, *, start: date, end: date, unit: str) -> dict[str, Any]:
+    """The figures in the shape of DashboardRead, which the CSV table is written from too."""
+    rows = await repository.figures(session, start=start, end=end, unit=unit)
+    communities = await repository.communities(session)
     total = next((r for r in rows if r.section == "total"), None)
     by_action: dict[str, dict[str, Any]] = {}
     by_behaviour = []
@@ -98,7 +97,7 @@ async def figures(session: ReadSession, *, start: date, end: date, unit: str) ->
             "co2e_t": _tonnes(total.credited_g if total else 0),
             "behaviours": total.behaviours if total else 0,
             "active_residents": total.active_residents if total else 0,
-            "registered_residents": int(await session.scalar(_REGISTERED, {"end": end}) or 0),
+            "registered_residents": await repository.registered_residents(session, end=end),
         },
         "by_period": [
             {
@@ -127,7 +126,7 @@ async def figures(session: ReadSession, *, start: date, end: date, unit: str) ->
     }
 
 
-def as_csv(data: dict[str, Any]) -> str:
+def _as_csv(data: dict[str, Any]) -> str:
     """One table: section, key, grams, tonnes, behaviours, active residents."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

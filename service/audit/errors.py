@@ -1,3 +1,5 @@
+"""Why a receipt or a checkpoint cannot be had; each class is a stable code (see the tree in service/errors.py)."""
+
 from service.errors import Conflict, NotFound
 
 

@@ -8,8 +8,9 @@ are computed from perfect subtrees.
 `ledger_seal_node` holds every leaf and every perfect subtree of STORED_FROM levels or more that the log
 has completed. The subtrees in between (2 to 2^(STORED_FROM−1) leaves) are hashed again from their
 leaves when a proof or the sealer's frontier needs one, from at most 2^(STORED_FROM−1) leaves. They are
-seven in eight of the subtrees above the leaves: writing them cost the sealer a row and an index entry
-for nearly every entry it sealed. Rows written before, which hold them, stay and agree.
+seven in eight of the subtrees above the leaves: storing them would cost the sealer a row and an index
+entry for nearly every entry it seals. Where the table holds rows of those levels, they agree with their
+leaves and nothing reads them.
 """
 
 from __future__ import annotations

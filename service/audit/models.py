@@ -1,3 +1,5 @@
+"""The sealed log's tables: leaves, stored subtrees and signed checkpoints (append-only), and the sealer's mark."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,16 +1,15 @@
-"""Receipts, checkpoints and consistency proofs, computed from the stored tree."""
+"""Receipts, checkpoints and consistency proofs, computed from the stored tree, and the signing key."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from sqlalchemy import TextClause, text
-
 from service.audit import merkle
 from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
-from service.audit.schemas import CheckpointRead, ConsistencyRead, ReceiptEntry, ReceiptRead
-from service.audit.sealer import ENTRY_FIELDS, fetch_nodes
+from service.audit.repository import receipts as repository
+from service.audit.schemas import CheckpointRead, ConsistencyRead, PublicKeyRead, ReceiptEntry, ReceiptRead
+from service.audit.sealer import fetch_nodes
 from service.audit.signing import CheckpointSigner
 from service.db import ReadSession
 
@@ -19,10 +18,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-_CHECKPOINT = "SELECT tree_size, root_hash, signed_at, key_id, signature FROM ledger_checkpoint"
-
-
-def checkpoint_read(row: Any) -> CheckpointRead:
+def _checkpoint_read(row: Any) -> CheckpointRead:
     return CheckpointRead(
         tree_size=row.tree_size,
         root_hash=_b64(row.root_hash),
@@ -32,62 +28,44 @@ def checkpoint_read(row: Any) -> CheckpointRead:
     )
 
 
-async def latest_checkpoint(connection: ReadSession) -> CheckpointRead:
-    row = (await connection.execute(text(f"{_CHECKPOINT} ORDER BY tree_size DESC LIMIT 1"))).first()
+async def latest_checkpoint(session: ReadSession) -> CheckpointRead:
+    row = await repository.latest_checkpoint(session)
     if row is None:
         raise CheckpointNotFound("Nothing has been sealed yet.", "尚无已封存的记录。")
-    return checkpoint_read(row)
+    return _checkpoint_read(row)
 
 
-async def checkpoint(connection: ReadSession, tree_size: int) -> CheckpointRead:
-    row = (await connection.execute(text(f"{_CHECKPOINT} WHERE tree_size = :s"), {"s": tree_size})).first()
+async def checkpoint(session: ReadSession, *, tree_size: int) -> CheckpointRead:
+    row = await repository.checkpoint(session, tree_size=tree_size)
     if row is None:
         raise CheckpointNotFound
-    return checkpoint_read(row)
+    return _checkpoint_read(row)
 
 
-async def _hashes(connection: ReadSession, ranges: list[merkle.Range]) -> list[str]:
-    nodes = await fetch_nodes(connection, merkle.nodes_for(ranges))
+async def _hashes(session: ReadSession, ranges: list[merkle.Range]) -> list[str]:
+    nodes = await fetch_nodes(session, merkle.nodes_for(ranges))
     return [_b64(merkle.range_hash(start, end, nodes)) for start, end in ranges]
 
 
-def _resident_entry(where: str) -> TextClause:
-    return text(
-        f"""
-        SELECT {ENTRY_FIELDS}, l.idx AS leaf_index
-          FROM ledger_entry e
-          JOIN ledger_transfer t ON t.id = e.transfer_id
-          JOIN ledger_account a ON a.id = e.account_id AND a.resident_id = :resident
-          LEFT JOIN ledger_seal_leaf l ON l.entry_id = e.id
-         WHERE {where}
-         ORDER BY e.id
-         LIMIT 1
-        """
-    )
-
-
-_BY_ENTRY = _resident_entry("e.id = :key")
-_BY_BEHAVIOUR = _resident_entry("t.behaviour_id = :key AND t.kind = 'issuance'")
-
-
 async def receipt(
-    connection: ReadSession,
-    signer: CheckpointSigner,
+    session: ReadSession,
     *,
+    signer: CheckpointSigner,
     resident_id: int,
     entry_id: int | None = None,
     behaviour_id: int | None = None,
 ) -> ReceiptRead:
     """The receipt for one of the resident's entries: by its id, or the credit of one of their behaviours."""
-    statement = _BY_ENTRY if entry_id is not None else _BY_BEHAVIOUR
-    row = (await connection.execute(statement, {"resident": resident_id, "key": entry_id or behaviour_id})).first()
+    row = await repository.resident_entry(
+        session, resident_id=resident_id, entry_id=entry_id, behaviour_id=behaviour_id
+    )
     if row is None:
         raise EntryNotFound
-    latest = await latest_checkpoint(connection) if row.leaf_index is not None else None
+    latest = await latest_checkpoint(session) if row.leaf_index is not None else None
     if latest is None or row.leaf_index >= latest.tree_size:
         raise ReceiptNotReady
     ranges = merkle.inclusion_ranges(row.leaf_index, 0, latest.tree_size)
-    nodes = await fetch_nodes(connection, merkle.nodes_for(ranges) | {(0, row.leaf_index)})
+    nodes = await fetch_nodes(session, merkle.nodes_for(ranges) | {(0, row.leaf_index)})
     fields = {name: getattr(row, name) for name in ReceiptEntry.model_fields}
     return ReceiptRead(
         entry=ReceiptEntry(**fields),
@@ -99,10 +77,15 @@ async def receipt(
     )
 
 
-async def consistency(connection: ReadSession, first: int, second: int) -> ConsistencyRead:
+async def consistency(session: ReadSession, *, first: int, second: int) -> ConsistencyRead:
     if first > second:  # no checkpoint of the later size can precede the earlier one
         raise CheckpointNotFound("`first` must not be larger than `second`.", "first 不能大于 second。")
-    earlier, later = await checkpoint(connection, first), await checkpoint(connection, second)
+    earlier, later = await checkpoint(session, tree_size=first), await checkpoint(session, tree_size=second)
     return ConsistencyRead(
-        first=earlier, second=later, proof=await _hashes(connection, merkle.consistency_ranges(first, second))
+        first=earlier, second=later, proof=await _hashes(session, merkle.consistency_ranges(first, second))
     )
+
+
+def public_key(*, signer: CheckpointSigner) -> PublicKeyRead:
+    """The key that signs checkpoints, as published for anyone checking a receipt."""
+    return PublicKeyRead(algorithm="Ed25519", key_id=signer.key_id, public_key=signer.public_key_b64)

@@ -1,39 +1,38 @@
-"""Receipts for residents; checkpoints, consistency proofs and the signing key for anyone."""
+"""The audit domain's endpoints: receipts for residents; checkpoints, consistency proofs and the signing key
+for anyone; the action log, transfer search and exports, the dashboard and verification for administrators."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from enum import StrEnum
+from datetime import date
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from service.accounts import actions
 from service.accounts.deps import AdminReader, CurrentResident
-from service.audit import dashboard, receipts, search
+from service.audit import dashboard, receipts, search, verify
 from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.schemas import (
     ActionPage,
-    ActionRead,
     CheckpointRead,
-    CheckRead,
     ConsistencyRead,
     DashboardRead,
+    DashboardUnit,
+    ExportFormat,
     PublicKeyRead,
     ReceiptRead,
+    TransferFilter,
+    TransferKind,
     TransferPage,
-    TransferRow,
     VerifyRead,
 )
 from service.audit.signing import CheckpointSigner
-from service.audit.verify import verify
 from service.db import ReadSessionDep, database_of
 from service.errors import DatabaseUnavailable, ValidationFailed
 from service.factors.model import BehaviourType
 from service.kit.openapi import problems
-from service.kit.pagination import Cursor, decode_cursor, encode_cursor
+from service.kit.pagination import Cursor
 from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
@@ -44,25 +43,6 @@ ReceiptBehaviourId = Annotated[
 TreeSize = Annotated[
     int, Path(ge=1, le=BIGINT_MAX, description="The checkpoint's size: how many entries the log held.", examples=[4096])
 ]
-
-
-class TransferKind(StrEnum):
-    issuance = "issuance"
-    reversal = "reversal"
-    redemption = "redemption"
-    refund = "refund"
-    retirement = "retirement"
-    expiry = "expiry"
-
-
-class ExportFormat(StrEnum):
-    csv = "csv"
-    jsonl = "jsonl"
-
-
-class DashboardUnit(StrEnum):
-    day = "day"
-    month = "month"
 
 
 async def get_signer(request: Request) -> CheckpointSigner:
@@ -85,7 +65,7 @@ async def behaviour_receipt(
     """Proof that the credit for this behaviour is in the ledger's append-only log: check it offline.
     409 RECEIPT_NOT_READY for about a second after the credit, until the entry is sealed."""
     response.headers["Cache-Control"] = "no-store"
-    return await receipts.receipt(session, signer, resident_id=resident.subject_id, behaviour_id=behaviour_id)
+    return await receipts.receipt(session, signer=signer, resident_id=resident.subject_id, behaviour_id=behaviour_id)
 
 
 @router.get("/v1/me/receipts/{entry_id}", tags=["receipts"], responses=problems(EntryNotFound, ReceiptNotReady))
@@ -106,7 +86,7 @@ async def entry_receipt(
 ) -> ReceiptRead:
     """Proof that one of your ledger entries (a credit, a redemption, a refund, an expiry) is in the log."""
     response.headers["Cache-Control"] = "no-store"
-    return await receipts.receipt(session, signer, resident_id=resident.subject_id, entry_id=entry_id)
+    return await receipts.receipt(session, signer=signer, resident_id=resident.subject_id, entry_id=entry_id)
 
 
 @router.get("/v1/transparency/checkpoint", tags=["receipts"], responses=problems(CheckpointNotFound))
@@ -118,7 +98,7 @@ async def latest_checkpoint(session: ReadSessionDep) -> CheckpointRead:
 @router.get("/v1/transparency/checkpoints/{tree_size}", tags=["receipts"], responses=problems(CheckpointNotFound))
 async def checkpoint(tree_size: TreeSize, session: ReadSessionDep) -> CheckpointRead:
     """The signed checkpoint of this size."""
-    return await receipts.checkpoint(session, tree_size)
+    return await receipts.checkpoint(session, tree_size=tree_size)
 
 
 @router.get("/v1/transparency/consistency", tags=["receipts"], responses=problems(CheckpointNotFound))
@@ -128,7 +108,7 @@ async def consistency(
     second: Annotated[int, Query(ge=1, le=BIGINT_MAX, description="Size of the later checkpoint.", examples=[4096])],
 ) -> ConsistencyRead:
     """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
-    return await receipts.consistency(session, first, second)
+    return await receipts.consistency(session, first=first, second=second)
 
 
 @router.get("/v1/admin/audit/actions", tags=["admin"])
@@ -151,11 +131,9 @@ async def admin_actions(
     cursor: Cursor = None,
 ) -> ActionPage:
     """The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…"""
-    rows = await actions.search(
-        session, actor=actor, action=action, since=since, until=until, before_id=decode_cursor(cursor), limit=limit + 1
+    return await search.action_log(
+        session, actor=actor, action=action, since=since, until=until, cursor=cursor, limit=limit
     )
-    items = [ActionRead.model_validate(row) for row in rows[:limit]]
-    return ActionPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 def _transfer_filter(
@@ -180,11 +158,11 @@ def _transfer_filter(
     until: Annotated[
         AwareDatetime | None, Query(description="Written before.", examples=["2026-12-01T00:00:00+08:00"])
     ] = None,
-) -> search.TransferFilter:
-    return search.TransferFilter(
+) -> TransferFilter:
+    return search.transfer_filter(
         account_id=account_id,
-        kind=kind.value if kind else None,
-        behaviour_type=behaviour_type.value if behaviour_type else None,
+        kind=kind,
+        behaviour_type=behaviour_type,
         factor_version_id=factor_version_id,
         partner_id=partner_id,
         since=since,
@@ -192,7 +170,7 @@ def _transfer_filter(
     )
 
 
-FilterDep = Annotated[search.TransferFilter, Depends(_transfer_filter)]
+FilterDep = Annotated[TransferFilter, Depends(_transfer_filter)]
 
 
 @router.get("/v1/admin/audit/transfers", tags=["admin"])
@@ -204,9 +182,7 @@ async def search_transfers(
     cursor: Cursor = None,
 ) -> TransferPage:
     """Search the ledger's transfers, oldest first."""
-    rows = await search.page(session, filters, after=decode_cursor(cursor) or 0, limit=limit + 1)
-    items = [TransferRow.model_validate(row) for row in rows[:limit]]
-    return TransferPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    return await search.transfers_page(session, filters=filters, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -225,13 +201,9 @@ async def export_transfers(
     format: Annotated[ExportFormat, Query(description="csv or jsonl.", examples=["csv"])] = ExportFormat.csv,
 ) -> StreamingResponse:
     """Every transfer matching the filters, streamed as CSV or JSON Lines, oldest first."""
-    engine = database_of(request).read_engine
-    if format is ExportFormat.csv:
-        body, media, suffix = search.export_csv(engine, filters), "text/csv; charset=utf-8", "csv"
-    else:
-        body, media, suffix = search.export_jsonl(engine, filters), "application/x-ndjson", "jsonl"
-    disposition = f'attachment; filename="tanpuhui-transfers.{suffix}"'
-    return StreamingResponse(body, media_type=media, headers={"Content-Disposition": disposition})
+    export = search.export(database_of(request).read_engine, filters=filters, format=format)
+    disposition = f'attachment; filename="{export.filename}"'
+    return StreamingResponse(export.body, media_type=export.media_type, headers={"Content-Disposition": disposition})
 
 
 @router.get("/v1/admin/dashboard", tags=["admin"], responses=problems(ValidationFailed))
@@ -243,8 +215,7 @@ async def dashboard_figures(
     group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
 ) -> DashboardRead:
     """Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action."""
-    _check_range(start, end)
-    return DashboardRead.model_validate(await dashboard.figures(session, start=start, end=end, unit=group_by.value))
+    return await dashboard.summary(session, start=start, end=end, unit=group_by)
 
 
 @router.get("/v1/admin/dashboard.csv", tags=["admin"], response_class=Response, responses=problems(ValidationFailed))
@@ -256,39 +227,21 @@ async def dashboard_csv(
     group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
 ) -> Response:
     """The dashboard's figures as one CSV table."""
-    _check_range(start, end)
-    figures = await dashboard.figures(session, start=start, end=end, unit=group_by.value)
     return Response(
-        dashboard.as_csv(figures),
+        await dashboard.summary_csv(session, start=start, end=end, unit=group_by),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="tanpuhui-dashboard.csv"'},
     )
-
-
-def _check_range(start: date, end: date) -> None:
-    if not start < end <= start + timedelta(days=3660):
-        raise ValidationFailed(
-            "end must be after start, within ten years.",
-            "end 须晚于 start，且跨度不超过十年。",
-            errors=[{"field": "end", "in": "query", "code": "RANGE", "message": "after start, within 10 years"}],
-        )
 
 
 @router.post("/v1/admin/audit/verify", tags=["admin"], responses=problems(DatabaseUnavailable))
 async def verify_ledger(_: AdminReader, request: Request, signer: SignerDep) -> VerifyRead:
     """Recompute the ledger's invariants, every issuance and the sealed log; read-only. Takes a while on a
     large ledger: `tanpuhui audit verify` shows progress."""
-    report = await verify(database_of(request), public_key=signer.public_key)
-    return VerifyRead(
-        ok=report.ok,
-        checks=[
-            CheckRead(name=c.name, ok=c.ok, checked=c.checked, problems=c.problems, more_problems=c.more)
-            for c in report.checks
-        ],
-    )
+    return await verify.verification(database_of(request), public_key=signer.public_key)
 
 
 @router.get("/v1/transparency/key", tags=["receipts"])
 async def public_key(signer: SignerDep) -> PublicKeyRead:
     """The Ed25519 key that signs checkpoints."""
-    return PublicKeyRead(algorithm="Ed25519", key_id=signer.key_id, public_key=signer.public_key_b64)
+    return receipts.public_key(signer=signer)

@@ -1,11 +1,49 @@
+"""The audit domain's API shapes: receipts and checkpoints, the verification report, the admin action log,
+transfer search and its filter, and the dashboard."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
 from service.kit.schemas import Schema
+
+
+class TransferKind(StrEnum):
+    issuance = "issuance"
+    reversal = "reversal"
+    redemption = "redemption"
+    refund = "refund"
+    retirement = "retirement"
+    expiry = "expiry"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+class DashboardUnit(StrEnum):
+    day = "day"
+    month = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFilter:
+    """Which transfers a search or an export covers; a field left None does not narrow it."""
+
+    account_id: int | None = None
+    kind: str | None = None
+    behaviour_type: str | None = None
+    factor_version_id: int | None = None
+    partner_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
 
 # A worked example that checks out with service/audit/receipt_verifier.py: entry 6 is leaf 5 of a log of
 # six entries, signed with the key below, and the log of four entries before it is consistent with it.

@@ -1,5 +1,6 @@
-"""Ledger search for auditors, and its exports as CSV and JSON Lines, streamed from a server-side cursor so
-that a year of ledger is never held in memory."""
+"""What auditors read: transfer search, its exports as CSV and JSON Lines (streamed from a server-side
+cursor, so that a year of ledger is never held in memory), and the admin action log, which every
+domain's services write through `service.accounts.actions`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,23 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.accounts import actions
+from service.audit.repository import search as repository
+from service.audit.schemas import (
+    ActionPage,
+    ActionRead,
+    ExportFormat,
+    TransferFilter,
+    TransferKind,
+    TransferPage,
+    TransferRow,
+)
 from service.db import ReadSession
+from service.factors.model import BehaviourType
+from service.kit.pagination import decode_cursor, encode_cursor
 
 COLUMNS = (
     "id",
@@ -35,77 +47,57 @@ EXPORT_BATCH = 2_000
 
 
 @dataclass(frozen=True, slots=True)
-class TransferFilter:
-    account_id: int | None = None
-    kind: str | None = None
-    behaviour_type: str | None = None
-    factor_version_id: int | None = None
-    partner_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+class Export:
+    """A streamed export: its bytes, their media type and the file name offered for them."""
 
-    def where(self) -> tuple[str, dict[str, Any]]:
-        """The SQL conditions and their bound values; every value is bound, never spliced."""
-        conditions, values = ["t.id > :after"], {}
-        if self.account_id is not None:
-            conditions.append("t.id IN (SELECT e.transfer_id FROM ledger_entry e WHERE e.account_id = :account_id)")
-        for name, column in (
-            ("kind", "t.kind"),
-            ("behaviour_type", "b.behaviour_type"),
-            ("factor_version_id", "t.factor_version_id"),
-            ("partner_id", "b.partner_id"),
-        ):
-            if getattr(self, name) is not None:
-                conditions.append(f"{column} = :{name}")
-        if self.since is not None:
-            conditions.append("t.created_at >= :since")
-        if self.until is not None:
-            conditions.append("t.created_at < :until")
-        for name in ("account_id", "kind", "behaviour_type", "factor_version_id", "partner_id", "since", "until"):
-            if getattr(self, name) is not None:
-                values[name] = getattr(self, name)
-        return " AND ".join(conditions), values
+    body: AsyncIterator[bytes]
+    media_type: str
+    filename: str
 
 
-def _statement(filters: TransferFilter, *, limit: bool) -> tuple[TextClause, dict[str, Any]]:
-    where, values = filters.where()
-    return (
-        text(
-            f"""
-            SELECT t.id, t.created_at, t.kind, t.debit_account_id, t.credit_account_id, t.amount AS amount_g,
-                   t.behaviour_id, b.behaviour_type, b.partner_id,
-                   t.factor_version_id, t.reverses_transfer_id, t.reason, t.actor
-              FROM ledger_transfer t
-              LEFT JOIN ingest_behaviour b ON b.id = t.behaviour_id
-             WHERE {where}
-             ORDER BY t.id
-             {"LIMIT :limit" if limit else ""}
-            """
-        ),
-        values,
+def transfer_filter(
+    *,
+    account_id: int | None,
+    kind: TransferKind | None,
+    behaviour_type: BehaviourType | None,
+    factor_version_id: int | None,
+    partner_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> TransferFilter:
+    return TransferFilter(
+        account_id=account_id,
+        kind=kind.value if kind else None,
+        behaviour_type=behaviour_type.value if behaviour_type else None,
+        factor_version_id=factor_version_id,
+        partner_id=partner_id,
+        since=since,
+        until=until,
     )
 
 
-async def page(session: ReadSession, filters: TransferFilter, *, after: int, limit: int) -> list[dict[str, Any]]:
-    statement, values = _statement(filters, limit=True)
-    rows = await session.execute(statement, {**values, "after": after, "limit": limit})
-    return [dict(row._mapping) for row in rows]
+async def transfers_page(
+    session: ReadSession, *, filters: TransferFilter, cursor: str | None, limit: int
+) -> TransferPage:
+    """A page of matching transfers, oldest first."""
+    rows = await repository.transfers(session, filters=filters, after=decode_cursor(cursor) or 0, limit=limit + 1)
+    items = [TransferRow.model_validate(row) for row in rows[:limit]]
+    return TransferPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
-async def _rows(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[dict[str, Any]]:
-    statement, values = _statement(filters, limit=False)
-    async with engine.connect() as connection:
-        result = await connection.stream(statement.execution_options(yield_per=EXPORT_BATCH), {**values, "after": 0})
-        async for row in result:
-            yield dict(row._mapping)
+def export(engine: AsyncEngine, *, filters: TransferFilter, format: ExportFormat) -> Export:
+    """Every matching transfer, oldest first, in the format asked for; nothing is read until it streams."""
+    if format is ExportFormat.csv:
+        return Export(_csv(engine, filters), "text/csv; charset=utf-8", "tanpuhui-transfers.csv")
+    return Export(_jsonl(engine, filters), "application/x-ndjson", "tanpuhui-transfers.jsonl")
 
 
-async def export_csv(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[bytes]:
+async def _csv(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     count = 0
-    async for row in _rows(engine, filters):
+    async for row in repository.stream_transfers(engine, filters=filters, batch=EXPORT_BATCH):
         writer.writerow(
             ["" if row[c] is None else row[c].isoformat() if isinstance(row[c], datetime) else row[c] for c in COLUMNS]
         )
@@ -117,12 +109,30 @@ async def export_csv(engine: AsyncEngine, filters: TransferFilter) -> AsyncItera
     yield buffer.getvalue().encode()
 
 
-async def export_jsonl(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[bytes]:
+async def _jsonl(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[bytes]:
     lines: list[str] = []
-    async for row in _rows(engine, filters):
+    async for row in repository.stream_transfers(engine, filters=filters, batch=EXPORT_BATCH):
         lines.append(json.dumps(row, default=str, ensure_ascii=False))
         if len(lines) == EXPORT_BATCH:
             yield ("\n".join(lines) + "\n").encode()
             lines.clear()
     if lines:
         yield ("\n".join(lines) + "\n").encode()
+
+
+async def action_log(
+    session: ReadSession,
+    *,
+    actor: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> ActionPage:
+    """A page of the admin action log, newest first."""
+    rows = await actions.search(
+        session, actor=actor, action=action, since=since, until=until, before_id=decode_cursor(cursor), limit=limit + 1
+    )
+    items = [ActionRead.model_validate(row) for row in rows[:limit]]
+    return ActionPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)

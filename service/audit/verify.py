@@ -26,21 +26,26 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.audit import merkle
 from service.audit.receipt_verifier import checkpoint_message, leaf_hash, leaf_line
-from service.audit.sealer import ENTRY_FIELDS, fetch_nodes
+from service.audit.repository import verification as repository
+from service.audit.schemas import CheckRead, VerifyRead
+from service.audit.sealer import fetch_nodes
 from service.db import Database
 from service.factors.conversion import convert
 from service.factors.model import FactorSet, HydrogenSource
-from service.ledger import repository as ledger_repository
 
 CHUNK = 20_000
 MAX_PROBLEMS = 50  # per check; the count says how many more there were
 
 Progress = Callable[[str], None]
+
+# The ledger's invariants, each a query for what breaks it (by name): `audit verify` runs them all, and so
+# does every test that changes the ledger (tests/fixtures/behaviours.py).
+LEDGER_CHECKS = repository.LEDGER_CHECKS
 
 
 @dataclass
@@ -70,89 +75,18 @@ class Report:
         return all(check.ok for check in self.checks)
 
 
-# The ledger's invariants, each a query for what breaks it: `audit verify` runs them all, and so does
-# every test that changes the ledger (tests/fixtures/behaviours.py).
-LEDGER_CHECKS = {
-    "negative balance": "SELECT id, balance FROM ledger_account WHERE kind <> 'system' AND balance < 0",
-    "balance differs from the sum of its entries": """
-        SELECT a.id, a.balance, coalesce(sum(e.amount), 0) AS entries
-          FROM ledger_account a LEFT JOIN ledger_entry e ON e.account_id = a.id
-         WHERE a.kind <> 'system'
-         GROUP BY a.id, a.balance HAVING a.balance <> coalesce(sum(e.amount), 0)
-    """,
-    "transfer is not two entries that cancel": """
-        SELECT t.id, t.amount, count(e.id) AS entries, coalesce(sum(e.amount), 0) AS total
-          FROM ledger_transfer t LEFT JOIN ledger_entry e ON e.transfer_id = t.id
-         GROUP BY t.id, t.amount
-        HAVING count(e.id) <> 2 OR coalesce(sum(e.amount), 0) <> 0 OR max(e.amount) <> t.amount
-    """,
-    "lot holdings differ from the balance, or one is negative": """
-        WITH held AS (
-            SELECT e.account_id, e.transfer_id AS lot_id, e.amount AS grams
-              FROM ledger_entry e JOIN ledger_transfer t ON t.id = e.transfer_id AND t.kind = 'issuance'
-             WHERE e.amount > 0
-            UNION ALL SELECT to_account_id, lot_id, grams FROM ledger_lot_move
-            UNION ALL SELECT from_account_id, lot_id, -grams FROM ledger_lot_move
-        ), per_lot AS (
-            SELECT account_id, lot_id, sum(grams) AS grams FROM held GROUP BY account_id, lot_id
-        ), per_account AS (
-            SELECT account_id, sum(grams) AS grams, min(grams) AS least FROM per_lot GROUP BY account_id
-        )
-        SELECT a.id, a.balance, p.grams AS holdings, p.least
-          FROM ledger_account a LEFT JOIN per_account p ON p.account_id = a.id
-         WHERE a.kind <> 'system' AND (coalesce(p.grams, 0) <> a.balance OR coalesce(p.least, 0) < 0)
-    """,
-    "transfer after issuance does not move lots of its amount": """
-        SELECT t.id, t.kind, t.amount, coalesce(sum(m.grams), 0) AS moved
-          FROM ledger_transfer t LEFT JOIN ledger_lot_move m ON m.transfer_id = t.id
-         WHERE t.kind <> 'issuance'
-         GROUP BY t.id, t.kind, t.amount
-        HAVING coalesce(sum(m.grams), 0) <> t.amount
-    """,
-    "retired grams differ from the certificates": """
-        SELECT retired, certified
-          FROM (SELECT (SELECT coalesce(sum(amount), 0) FROM ledger_transfer WHERE kind = 'retirement') AS retired,
-                       (SELECT coalesce(sum(amount_g), 0) FROM redemption_certificate) AS certified) s
-         WHERE retired <> certified
-    """,
-}
-
-
 async def _balances(connection: AsyncConnection, progress: Progress) -> Check:
     check = Check("balances")
-    total = int((await connection.execute(ledger_repository.BALANCE_CHECK_SQL)).scalar_one())
+    total = await repository.sum_of_balances(connection)
     if total != 0:
         check.problem(f"sum of all balances is {total} g, not zero")
     check.checked += 1
-    for what, sql in LEDGER_CHECKS.items():
-        for row in await connection.execute(text(sql)):
+    for what in LEDGER_CHECKS:
+        for row in await repository.ledger_violations(connection, check=what):
             check.problem(f"{what}: {dict(row._mapping)}")
         check.checked += 1
         progress(f"balances: {what.split(' ', 1)[0]}… checked")
     return check
-
-
-_BEHAVIOURS = text(
-    """
-    SELECT b.id, b.behaviour_type, b.category, b.tier, b.status, b.quantity, b.factor_version_id,
-           b.reduction_g_per_unit, b.weight, b.grams, b.credited_g,
-           coalesce((SELECT sum(t.amount) FROM ledger_transfer t
-                      WHERE t.behaviour_id = b.id AND t.kind = 'issuance'), 0) AS issued,
-           (SELECT count(*) FROM ledger_transfer t
-             WHERE t.behaviour_id = b.id AND t.kind = 'issuance' AND t.factor_version_id <> b.factor_version_id)
-             AS other_versions
-      FROM ingest_behaviour b
-     WHERE b.id > :after
-     ORDER BY b.id
-     LIMIT :chunk
-    """
-)
-_ORPHAN_ISSUANCE = text(
-    """
-    SELECT t.id FROM ledger_transfer t LEFT JOIN ingest_behaviour b ON b.id = t.behaviour_id
-     WHERE t.kind = 'issuance' AND (b.id IS NULL OR t.factor_version_id IS NULL)
-    """
-)
 
 
 def _reductions(factor_set: FactorSet, behaviour_type: str, category: str | None) -> set[Decimal]:
@@ -170,15 +104,12 @@ def _weights(factor_set: FactorSet, behaviour_type: str, tier: str) -> set[Decim
 
 async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:
     check = Check("issuance")
-    versions = {
-        row.id: FactorSet.model_validate(row.content)
-        for row in await connection.execute(text("SELECT id, content FROM factor_version"))
-    }
-    for row in await connection.execute(_ORPHAN_ISSUANCE):
+    versions = {row.id: FactorSet.model_validate(row.content) for row in await repository.factor_versions(connection)}
+    for row in await repository.orphan_issuances(connection):
         check.problem(f"issuance transfer {row.id} traces to no behaviour or no factor version")
     after = 0
     while True:
-        rows = (await connection.execute(_BEHAVIOURS, {"after": after, "chunk": CHUNK})).all()
+        rows = await repository.behaviours(connection, after=after, chunk=CHUNK)
         for b in rows:
             check.checked += 1
             label = f"behaviour {b.id}"
@@ -212,32 +143,14 @@ async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:
     return check
 
 
-_LEAVES = text(
-    f"""
-    SELECT l.idx, l.entry_id, n.hash AS stored, {ENTRY_FIELDS}
-      FROM ledger_seal_leaf l
-      JOIN ledger_seal_node n ON n.level = 0 AND n.idx = l.idx
-      LEFT JOIN ledger_entry e ON e.id = l.entry_id
-      LEFT JOIN ledger_transfer t ON t.id = e.transfer_id
-     WHERE l.idx >= :start
-     ORDER BY l.idx
-     LIMIT :chunk
-    """
-)
-_CHECKPOINTS = text(
-    "SELECT tree_size, root_hash, signed_at, signature FROM ledger_checkpoint WHERE tree_size > :after "
-    "ORDER BY tree_size LIMIT :chunk"
-)
-
-
 async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progress: Progress) -> Check:
     check = Check("sealed log")
     size, last_entry = 0, 0
     frontier: dict[merkle.Node, bytes] = {}
     subtrees: dict[merkle.Node, bytes] = {}  # stored above the leaves, completed by this chunk's leaves
-    checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": 0, "chunk": CHUNK})).all())
+    checkpoints = deque(await repository.checkpoints(connection, after=0, chunk=CHUNK))
     while True:
-        rows = (await connection.execute(_LEAVES, {"start": size, "chunk": CHUNK})).all()
+        rows = await repository.leaves(connection, start=size, chunk=CHUNK)
         for row in rows:
             if row.idx != size:
                 check.problem(f"leaf {size} is missing")
@@ -261,7 +174,7 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
             while checkpoints and checkpoints[0].tree_size == size:
                 _check_checkpoint(check, checkpoints.popleft(), merkle.root(size, frontier), public_key)
                 if not checkpoints:
-                    checkpoints = deque((await connection.execute(_CHECKPOINTS, {"after": size, "chunk": CHUNK})).all())
+                    checkpoints = deque(await repository.checkpoints(connection, after=size, chunk=CHUNK))
         await _check_subtrees(connection, check, subtrees)
         subtrees.clear()
         if len(rows) < CHUNK:
@@ -269,9 +182,7 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
         progress(f"sealed log: {check.checked:,} entries rehashed")
     for leftover in checkpoints:
         check.problem(f"checkpoint of size {leftover.tree_size} is larger than the log ({size} leaves)")
-    unsealed = await connection.scalar(
-        text("SELECT count(*) FROM ledger_entry WHERE id > (SELECT sealed_entry_id FROM ledger_seal_state)")
-    )
+    unsealed = await repository.unsealed_entries(connection)
     progress(f"sealed log: {check.checked:,} entries rehashed; {unsealed:,} not sealed yet")
     return check
 
@@ -301,13 +212,22 @@ def _check_checkpoint(check: Check, row: Row[Any], root: bytes, public_key: Ed25
 
 async def verify(db: Database, *, public_key: bytes, progress: Progress = lambda _: None) -> Report:
     """Every check, on one repeatable-read snapshot so that writes going on meanwhile cannot confuse it."""
-    async with db.engine.connect() as connection:
-        await connection.execution_options(isolation_level="REPEATABLE READ")
-        await connection.execute(text("SET TRANSACTION READ ONLY"))
+    async with repository.snapshot(db) as connection:
         checks = [
             await _balances(connection, progress),
             await _issuance(connection, progress),
             await _log(connection, Ed25519PublicKey.from_public_bytes(public_key), progress),
         ]
-        await connection.rollback()
     return Report(checks)
+
+
+async def verification(db: Database, *, public_key: bytes) -> VerifyRead:
+    """Every check, as the admin endpoint answers it."""
+    report = await verify(db, public_key=public_key)
+    return VerifyRead(
+        ok=report.ok,
+        checks=[
+            CheckRead(name=c.name, ok=c.ok, checked=c.checked, problems=c.problems, more_problems=c.more)
+            for c in report.checks
+        ],
+    )
