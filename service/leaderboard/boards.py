@@ -1,4 +1,5 @@
-"""What a board is: a period in Asia/Shanghai time, a scope and a behaviour category."""
+"""What a board is: a period in Asia/Shanghai time, a scope and a behaviour category; how group boards
+are ordered; how a nickname is shown on one."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class Scope(StrEnum):
 class GroupKind(StrEnum):
     community = "community"
     organisation = "organisation"
+
+
+class GroupOrder(StrEnum):
+    total = "total"
+    per_resident = "per_resident"
 
 
 class Category(StrEnum):

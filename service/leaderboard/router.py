@@ -1,30 +1,24 @@
+"""The leaderboard's endpoints: public top boards, a resident's standing, and group boards."""
+
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.accounts.deps import CurrentResident, SignedIn
-from service.accounts.models import Role
 from service.db import DatabaseDep, ReadConnectionDep
 from service.errors import NotFound
-from service.kit.clock import local_date
 from service.kit.openapi import problems
 from service.kit.schemas import BIGINT_MAX
 from service.leaderboard import service
-from service.leaderboard.boards import Board, Category, GroupKind, Period, Scope
+from service.leaderboard.boards import Category, GroupKind, GroupOrder, Period, Scope
 from service.leaderboard.cache import TopCache
 from service.leaderboard.errors import ScopeRequired, StandingHidden, UnknownScope
 from service.leaderboard.schemas import GroupBoard, Leaderboard, Standing
 
 router = APIRouter(tags=["leaderboards"])
-
-
-class GroupOrder(StrEnum):
-    total = "total"
-    per_resident = "per_resident"
 
 
 PeriodQ = Annotated[Period, Query(description="day, week, month, year or all (Asia/Shanghai).", examples=["week"])]
@@ -40,14 +34,6 @@ ScopeIdQ = Annotated[
     int | None,
     Query(ge=1, le=BIGINT_MAX, description="Community or organisation id; default the resident's own.", examples=[3]),
 ]
-
-
-def _board(period: Period, on: date | None, category: Category, scope: Scope, scope_id: int) -> Board:
-    return Board.of(period, on or local_date(datetime.now(UTC)), category, scope, scope_id)
-
-
-def _me(principal: SignedIn) -> int | None:
-    return principal.subject_id if principal.role is Role.resident else None
 
 
 async def _top_cache(request: Request) -> TopCache:
@@ -71,13 +57,18 @@ async def resident_board(
 ) -> Response:
     """The top residents of a board, with masked nicknames; opted-out residents are left off. Public
     boards are as of the last roll-up (`board.as_of`), a few seconds behind the ledger."""
-    me = _me(principal)
-    resolved = 0
-    if scope is not Scope.district:
-        async with db.read_connection() as connection:
-            resolved = await service.resolve_scope(connection, scope=scope, scope_id=scope_id, resident_id=me)
-    top = await service.top(db, cache, board=_board(period, on, category, scope, resolved))
-    return Response(top.reply(limit, me), media_type="application/json")
+    reply = await service.top_board(
+        db,
+        cache=cache,
+        viewer=principal,
+        period=period,
+        on=on,
+        category=category,
+        scope=scope,
+        scope_id=scope_id,
+        limit=limit,
+    )
+    return Response(reply, media_type="application/json")
 
 
 @router.get("/v1/me/leaderboard", responses=problems(ScopeRequired, UnknownScope))
@@ -94,10 +85,15 @@ async def my_standing(
     ] = 3,
 ) -> Standing:
     """My grams and rank on a board, up to date with my latest credits, and my neighbours."""
-    resolved = await service.resolve_scope(connection, scope=scope, scope_id=scope_id, resident_id=resident.subject_id)
-    board = _board(period, on, category, scope, resolved)
-    return await service.standing(
-        connection, board=board, resident_id=resident.subject_id, neighbours=neighbours, me=resident.subject_id
+    return await service.my_standing(
+        connection,
+        resident_id=resident.subject_id,
+        period=period,
+        on=on,
+        category=category,
+        scope=scope,
+        scope_id=scope_id,
+        neighbours=neighbours,
     )
 
 
@@ -120,11 +116,17 @@ async def resident_standing(
     ] = 0,
 ) -> Standing:
     """Another resident's standing; 403 STANDING_HIDDEN when they opted out of public boards."""
-    resident_id = await service.resident_by_handle(connection, handle)
-    me = _me(principal)
-    resolved = await service.resolve_scope(connection, scope=scope, scope_id=scope_id, resident_id=resident_id)
-    board = _board(period, on, category, scope, resolved)
-    return await service.standing(connection, board=board, resident_id=resident_id, neighbours=neighbours, me=me)
+    return await service.standing_by_handle(
+        connection,
+        viewer=principal,
+        handle=handle,
+        period=period,
+        on=on,
+        category=category,
+        scope=scope,
+        scope_id=scope_id,
+        neighbours=neighbours,
+    )
 
 
 @router.get("/v1/leaderboards/groups")
@@ -143,7 +145,6 @@ async def group_board(
     limit: Annotated[int, Query(ge=1, le=100, description="How many from the top, 1–100.", examples=[20])] = 20,
 ) -> GroupBoard:
     """Communities or organisations ranked by their members' credits, in total or per resident."""
-    board = _board(period, on, category, Scope.district, 0)
-    return await service.groups(
-        connection, kind=kind, board=board, per_resident=order is GroupOrder.per_resident, limit=limit
+    return await service.group_board(
+        connection, kind=kind, period=period, on=on, category=category, order=order, limit=limit
     )

@@ -1,3 +1,5 @@
+"""What the leaderboard endpoints answer: a top board, a resident's standing, a group board."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,5 +1,5 @@
-"""The leaderboard tables (migration 0003), as Core tables: only the roll-up and the board queries in
-this package touch them, in SQL."""
+"""The leaderboard tables, as Core tables: only the roll-up and the board reads in this package touch
+them, in SQL (repository/)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ _BOARD = ("period", "period_start", "category")
 
 
 def _codes(enum: type[StrEnum], name: str) -> Enum:
-    """A code column as its PostgreSQL enum type (migration 0016): four bytes, so every key column of the
-    leaderboard's indexes has a fixed width. A new member needs ALTER TYPE … ADD VALUE in a migration."""
+    """A code column as its PostgreSQL enum type: four bytes, so every key column of the leaderboard's
+    indexes has a fixed width. A new member needs ALTER TYPE … ADD VALUE in a migration."""
     return Enum(enum, name=name, values_callable=lambda members: [m.value for m in members], create_type=False)
 
 
@@ -45,8 +45,8 @@ def _board_columns(*, primary_key: bool = True) -> list[Column[object]]:
     ]
 
 
-# Keyed by resident first (migration 0011): a resident's rows sit together, and profile moves find them
-# by the key's prefix.
+# Keyed by resident first: a resident's rows sit together, and profile moves find them by the key's
+# prefix.
 score = Table(
     "leaderboard_score",
     Base.metadata,
@@ -82,7 +82,7 @@ Index(
     postgresql_where=text("visible AND grams > 0 AND organisation_id IS NOT NULL"),
 )
 
-# The tallies' updates change only `residents`: room on each page keeps them HOT (migration 0011).
+# The tallies' updates change only `residents`: room on each page keeps them HOT.
 tally = Table(
     "leaderboard_tally",
     Base.metadata,
@@ -94,7 +94,7 @@ tally = Table(
     postgresql_with={"fillfactor": 80},
 )
 
-# Residents at each exact gram value of a board, beside the tally by bucket (migration 0006).
+# Residents at each exact gram value of a board, beside the tally by bucket.
 tally_fine = Table(
     "leaderboard_tally_fine",
     Base.metadata,
