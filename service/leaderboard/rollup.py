@@ -30,15 +30,12 @@ The statements are in repository/rollup.py.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from service.db import Database
 from service.leaderboard.repository import rollup as repository
 from service.ledger.horizon import last_id, settled_horizon
-
-logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x7470_6C62  # "tplb": one roll-up at a time across all workers and hosts
 CHUNK_ENTRIES = 50_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from service.accounts.deps import CurrentResident, SignedIn
 from service.db import DatabaseDep, ReadConnectionDep
@@ -14,7 +14,7 @@ from service.kit.openapi import problems
 from service.kit.schemas import BIGINT_MAX
 from service.leaderboard import service
 from service.leaderboard.boards import Category, GroupKind, GroupOrder, Period, Scope
-from service.leaderboard.cache import TopCache
+from service.leaderboard.deps import TopCacheDep
 from service.leaderboard.errors import ScopeRequired, StandingHidden, UnknownScope
 from service.leaderboard.schemas import GroupBoard, Leaderboard, Standing
 
@@ -34,13 +34,6 @@ ScopeIdQ = Annotated[
     int | None,
     Query(ge=1, le=BIGINT_MAX, description="Community or organisation id; default the resident's own.", examples=[3]),
 ]
-
-
-async def _top_cache(request: Request) -> TopCache:
-    return request.app.state.top_cache  # type: ignore[no-any-return]
-
-
-TopCacheDep = Annotated[TopCache, Depends(_top_cache)]
 
 
 @router.get("/v1/leaderboards/residents", response_model=Leaderboard, responses=problems(ScopeRequired, UnknownScope))
