@@ -4,7 +4,6 @@ data partners. Every write is logged by the service that makes it."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -15,7 +14,6 @@ from service.accounts.deps import (
     AdminReader,
     AdminSuper,
     SecretBoxDep,
-    SettingsDep,
 )
 from service.accounts.enterprise_schemas import (
     EnterpriseAdminRead,
@@ -62,10 +60,6 @@ ResidentPublicId = Annotated[
         examples=["5b0f6f4e-2f55-4c61-9f0a-3c1d2e7b8a90"],
     ),
 ]
-
-
-def _refresh_ttl(settings: SettingsDep) -> timedelta:
-    return timedelta(seconds=settings.refresh_token_ttl_s)
 
 
 # ---------------------------------------------------------------------------------------------- staff

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.accounts import residents, signin, staff
 from service.accounts.deps import (
@@ -58,20 +57,6 @@ from service.kit.openapi import problems
 from service.kit.schemas import BIGINT_MAX
 
 router = APIRouter()
-
-UserId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The user's id.", examples=[5])]
-EnterpriseId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The enterprise's id.", examples=[12])]
-PartnerId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The data partner's id.", examples=[2])]
-KeyId = Annotated[
-    str, Path(min_length=1, max_length=64, description="The key id, as issued.", examples=["pk_7f3a9c2e1b"])
-]
-ResidentPublicId = Annotated[
-    uuid.UUID,
-    Path(
-        description="The resident's public id, as administrators see it.",
-        examples=["5b0f6f4e-2f55-4c61-9f0a-3c1d2e7b8a90"],
-    ),
-]
 
 
 def _refresh_ttl(settings: SettingsDep) -> timedelta:
