@@ -28,7 +28,7 @@ from service.config import Environment, Settings
 from service.db import Database
 from service.kit.devdb import asyncpg_dsn
 from service.kit.secrets import SecretBox, derive_key
-from service.redemption import service as redemption_service
+from service.redemption import rewards
 from service.redemption.models import RewardCategory
 from service.redemption.schemas import RewardCreate
 
@@ -122,9 +122,7 @@ async def seed(url: str, residents: int) -> Manifest:
                     await _staff(session, f"load-enterprise-{number}", f"商户 {number}", Role.enterprise, enterprise.id)
                 )
                 for reward in range(REWARDS_PER_ENTERPRISE):
-                    await redemption_service.publish_reward(
-                        session, enterprise_id=enterprise.id, data=_reward(number, reward)
-                    )
+                    await rewards.publish(session, enterprise_id=enterprise.id, data=_reward(number, reward))
             for number, role in enumerate((Role.admin_super, Role.admin_auditor), start=1):
                 manifest.admins.append(await _staff(session, f"load-admin-{number}", f"管理员 {number}", role))
             for code, name, kind in PARTNERS:

@@ -1,3 +1,6 @@
+"""The redemption tables: rewards, vouchers and retirement certificates, with the checks that keep each
+row's state consistent (stock in range, a voucher's status stamped with when it changed)."""
+
 from __future__ import annotations
 
 import uuid

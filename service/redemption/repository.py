@@ -1,4 +1,6 @@
-"""All SQL of the redemption domain."""
+"""All SQL of the redemption domain: rewards, vouchers and certificates, and what redemption reads and locks
+of ledger accounts, enterprises and residents. Functions take keyword arguments after the session and
+return rows or values; every statement is a constant or built from bound values."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Enterprise, EnterpriseStatus, Resident
 from service.db import ReadSession
-from service.ledger.lots import Holding
 from service.ledger.models import LedgerAccount
 from service.redemption.models import Certificate, Reward, RewardStatus, Voucher, VoucherStatus
 
@@ -32,16 +33,16 @@ async def account_of(
     return (await session.scalars(select(LedgerAccount).where(column == (resident_id or enterprise_id)))).one()
 
 
-async def resident_frozen(session: AsyncSession, resident_id: int) -> bool:
+async def resident_frozen(session: AsyncSession, *, resident_id: int) -> bool:
     statement = select(Resident.frozen_at.is_not(None)).where(Resident.id == resident_id)
     return bool(await session.scalar(statement))
 
 
-async def system_account(session: AsyncSession, code: str) -> int:
+async def system_account(session: AsyncSession, *, code: str) -> int:
     return int((await session.scalars(select(LedgerAccount.id).where(LedgerAccount.code == code))).one())
 
 
-async def get_enterprise(session: AsyncSession | ReadSession, enterprise_id: int) -> Enterprise | None:
+async def get_enterprise(session: AsyncSession | ReadSession, *, enterprise_id: int) -> Enterprise | None:
     return await session.get(Enterprise, enterprise_id)
 
 
@@ -59,11 +60,11 @@ async def _insert(session: AsyncSession, row: Inserted) -> Inserted:
 # ---------------------------------------------------------------------------------------------- rewards
 
 
-async def insert_reward(session: AsyncSession, values: dict[str, Any]) -> Reward:
+async def insert_reward(session: AsyncSession, *, values: dict[str, Any]) -> Reward:
     return await _insert(session, Reward(**values))
 
 
-async def get_reward(session: AsyncSession | ReadSession, reward_id: int) -> tuple[Reward, Enterprise] | None:
+async def get_reward(session: AsyncSession | ReadSession, *, reward_id: int) -> tuple[Reward, Enterprise] | None:
     statement = (
         select(Reward, Enterprise).join(Enterprise, Enterprise.id == Reward.enterprise_id).where(Reward.id == reward_id)
     )
@@ -74,17 +75,17 @@ async def get_reward(session: AsyncSession | ReadSession, reward_id: int) -> tup
     return first, second
 
 
-async def lock_reward(session: AsyncSession, reward_id: int, enterprise_id: int) -> Reward | None:
+async def lock_reward(session: AsyncSession, *, reward_id: int, enterprise_id: int) -> Reward | None:
     statement = select(Reward).where(Reward.id == reward_id, Reward.enterprise_id == enterprise_id).with_for_update()
     return await session.scalar(statement, execution_options={"populate_existing": True})
 
 
-async def update_reward(session: AsyncSession, reward_id: int, values: dict[str, Any]) -> Reward:
+async def update_reward(session: AsyncSession, *, reward_id: int, values: dict[str, Any]) -> Reward:
     statement = update(Reward).where(Reward.id == reward_id).values(**values, updated_at=func.now()).returning(Reward)
     return (await session.scalars(statement, execution_options={"populate_existing": True})).one()
 
 
-async def take_stock(session: AsyncSession, reward_id: int) -> bool:
+async def take_stock(session: AsyncSession, *, reward_id: int) -> bool:
     """One off the stock; False when none is left. The row lock serialises redemptions of one reward."""
     statement = (
         update(Reward)
@@ -95,7 +96,7 @@ async def take_stock(session: AsyncSession, reward_id: int) -> bool:
     return await session.scalar(statement) is not None
 
 
-async def return_stock(session: AsyncSession, reward_id: int) -> None:
+async def return_stock(session: AsyncSession, *, reward_id: int) -> None:
     await session.execute(update(Reward).where(Reward.id == reward_id).values(stock_left=Reward.stock_left + 1))
 
 
@@ -122,7 +123,7 @@ async def browse_rewards(
     return [(row[0], row[1]) for row in map(tuple, (await session.execute(statement)).all())]
 
 
-async def enterprise_rewards(session: AsyncSession | ReadSession, enterprise_id: int) -> Sequence[Reward]:
+async def enterprise_rewards(session: AsyncSession | ReadSession, *, enterprise_id: int) -> Sequence[Reward]:
     statement = select(Reward).where(Reward.enterprise_id == enterprise_id).order_by(Reward.id.desc())
     return (await session.scalars(statement)).all()
 
@@ -130,12 +131,12 @@ async def enterprise_rewards(session: AsyncSession | ReadSession, enterprise_id:
 # ---------------------------------------------------------------------------------------------- vouchers
 
 
-async def voucher_by_key(session: AsyncSession, resident_id: int, client_id: uuid.UUID) -> Voucher | None:
+async def voucher_by_key(session: AsyncSession, *, resident_id: int, client_id: uuid.UUID) -> Voucher | None:
     statement = select(Voucher).where(Voucher.resident_id == resident_id, Voucher.client_id == client_id)
     return await session.scalar(statement)
 
 
-async def redeemed_count(session: AsyncSession, reward_id: int, resident_id: int) -> int:
+async def redeemed_count(session: AsyncSession, *, reward_id: int, resident_id: int) -> int:
     statement = select(func.count()).where(
         Voucher.reward_id == reward_id,
         Voucher.resident_id == resident_id,
@@ -144,16 +145,22 @@ async def redeemed_count(session: AsyncSession, reward_id: int, resident_id: int
     return int(await session.scalar(statement) or 0)
 
 
-async def insert_voucher(session: AsyncSession, values: dict[str, Any]) -> Voucher:
+async def insert_voucher(session: AsyncSession, *, values: dict[str, Any]) -> Voucher:
     return await _insert(session, Voucher(**values))
 
 
-async def lock_voucher(session: AsyncSession, **where: Any) -> Voucher | None:
-    statement = select(Voucher).filter_by(**where).with_for_update()
+async def lock_resident_voucher(session: AsyncSession, *, voucher_id: int, resident_id: int) -> Voucher | None:
+    """The resident's voucher, locked; None when there is no such voucher of theirs."""
+    statement = select(Voucher).filter_by(id=voucher_id, resident_id=resident_id).with_for_update()
     return await session.scalar(statement, execution_options={"populate_existing": True})
 
 
-async def set_voucher(session: AsyncSession, voucher_id: int, values: dict[str, Any]) -> Voucher:
+async def lock_voucher_by_code(session: AsyncSession, *, code: str) -> Voucher | None:
+    statement = select(Voucher).filter_by(code=code).with_for_update()
+    return await session.scalar(statement, execution_options={"populate_existing": True})
+
+
+async def set_voucher(session: AsyncSession, *, voucher_id: int, values: dict[str, Any]) -> Voucher:
     statement = update(Voucher).where(Voucher.id == voucher_id).values(**values).returning(Voucher)
     return (await session.scalars(statement, execution_options={"populate_existing": True})).one()
 
@@ -189,13 +196,13 @@ _SWEEP_EXPIRED = text(
 )
 
 
-async def sweep_expired_vouchers(session: AsyncSession, enterprise_id: int) -> None:
+async def sweep_expired_vouchers(session: AsyncSession, *, enterprise_id: int) -> None:
     """Mark the enterprise's lapsed vouchers expired. Each row lock orders this against a resident's
     cancellation of the same voucher: whichever comes second sees the other's outcome."""
     await session.execute(_SWEEP_EXPIRED, {"enterprise": enterprise_id})
 
 
-async def outstanding_g(session: AsyncSession | ReadSession, enterprise_id: int) -> int:
+async def outstanding_g(session: AsyncSession | ReadSession, *, enterprise_id: int) -> int:
     statement = select(func.coalesce(func.sum(Voucher.price_g), 0)).where(
         Voucher.enterprise_id == enterprise_id,
         Voucher.status == VoucherStatus.issued.value,
@@ -208,9 +215,11 @@ async def outstanding_g(session: AsyncSession | ReadSession, enterprise_id: int)
 
 # What an enterprise may retire, by lot: grams received from vouchers that were used or have expired
 # (a voucher still open can be cancelled, and its grams must then go back), less what it has retired.
-# Retiring counts only vouchers marked expired (by its sweep, under their row locks); a figure for
-# display also counts those whose time is up but that no sweep has marked yet.
-_RETIRABLE = """
+# Retiring counts only vouchers marked expired (by its sweep, under their row locks); the figure shown
+# to the enterprise also counts those whose time is up but that no sweep has marked yet. The two
+# statements differ only in that last condition of the WHERE clause.
+_RETIRABLE_NOW = text(
+    """
     SELECT x.lot_id, sum(x.grams)::bigint AS grams, l.created_at AS issued_at
       FROM (SELECT m.lot_id, m.grams, m.transfer_id FROM ledger_lot_move m WHERE m.to_account_id = :account
             UNION ALL
@@ -218,36 +227,50 @@ _RETIRABLE = """
       JOIN ledger_transfer t ON t.id = x.transfer_id
       JOIN ledger_transfer l ON l.id = x.lot_id
       LEFT JOIN redemption_voucher v ON v.redemption_transfer_id = x.transfer_id
-     WHERE t.kind NOT IN ('redemption', 'refund') OR v.status IN ('used', 'expired') {lapsed}
+     WHERE t.kind NOT IN ('redemption', 'refund') OR v.status IN ('used', 'expired')
      GROUP BY x.lot_id, l.created_at
     HAVING sum(x.grams) > 0
      ORDER BY x.lot_id
 """
-_RETIRABLE_NOW = text(_RETIRABLE.format(lapsed=""))
-_RETIRABLE_SHOWN = text(_RETIRABLE.format(lapsed="OR (v.status = 'issued' AND v.expires_at <= clock_timestamp())"))
+)
+_RETIRABLE_SHOWN = text(
+    """
+    SELECT x.lot_id, sum(x.grams)::bigint AS grams, l.created_at AS issued_at
+      FROM (SELECT m.lot_id, m.grams, m.transfer_id FROM ledger_lot_move m WHERE m.to_account_id = :account
+            UNION ALL
+            SELECT m.lot_id, -m.grams, m.transfer_id FROM ledger_lot_move m WHERE m.from_account_id = :account) x
+      JOIN ledger_transfer t ON t.id = x.transfer_id
+      JOIN ledger_transfer l ON l.id = x.lot_id
+      LEFT JOIN redemption_voucher v ON v.redemption_transfer_id = x.transfer_id
+     WHERE t.kind NOT IN ('redemption', 'refund') OR v.status IN ('used', 'expired') OR (v.status = 'issued' AND v.expires_at <= clock_timestamp())
+     GROUP BY x.lot_id, l.created_at
+    HAVING sum(x.grams) > 0
+     ORDER BY x.lot_id
+"""
+)
 
 
 async def retirable(
-    session: AsyncSession | ReadSession, account_id: int, *, for_display: bool = False
-) -> list[Holding]:
+    session: AsyncSession | ReadSession, *, account_id: int, for_display: bool = False
+) -> Sequence[Row[Any]]:
+    """(lot_id, grams, issued_at) of every lot the enterprise's account may retire, oldest lot first."""
     statement = _RETIRABLE_SHOWN if for_display else _RETIRABLE_NOW
-    rows = (await session.execute(statement, {"account": account_id})).all()
-    return [Holding(row.lot_id, row.grams, row.issued_at) for row in rows]
+    return (await session.execute(statement, {"account": account_id})).all()
 
 
-async def certificate_by_key(session: AsyncSession, enterprise_id: int, client_id: uuid.UUID) -> Certificate | None:
+async def certificate_by_key(session: AsyncSession, *, enterprise_id: int, client_id: uuid.UUID) -> Certificate | None:
     statement = select(Certificate).where(
         Certificate.enterprise_id == enterprise_id, Certificate.client_id == client_id
     )
     return await session.scalar(statement)
 
 
-async def insert_certificate(session: AsyncSession, values: dict[str, Any]) -> Certificate:
+async def insert_certificate(session: AsyncSession, *, values: dict[str, Any]) -> Certificate:
     return await _insert(session, Certificate(**values))
 
 
 async def certificate_by_number(
-    session: AsyncSession | ReadSession, number: str
+    session: AsyncSession | ReadSession, *, number: str
 ) -> tuple[Certificate, Enterprise] | None:
     statement = (
         select(Certificate, Enterprise)
@@ -261,12 +284,12 @@ async def certificate_by_number(
     return first, second
 
 
-async def certificates_of(session: AsyncSession | ReadSession, enterprise_id: int) -> Sequence[Certificate]:
+async def certificates_of(session: AsyncSession | ReadSession, *, enterprise_id: int) -> Sequence[Certificate]:
     statement = select(Certificate).where(Certificate.enterprise_id == enterprise_id).order_by(Certificate.id.desc())
     return (await session.scalars(statement)).all()
 
 
-async def retired_g(session: AsyncSession | ReadSession, enterprise_id: int) -> int:
+async def retired_g(session: AsyncSession | ReadSession, *, enterprise_id: int) -> int:
     statement = select(func.coalesce(func.sum(Certificate.amount_g), 0)).where(
         Certificate.enterprise_id == enterprise_id
     )
@@ -289,7 +312,7 @@ _PROVENANCE = text(
 )
 
 
-async def provenance(session: AsyncSession | ReadSession, transfer_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+async def provenance(session: AsyncSession | ReadSession, *, transfer_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
     """Where the credits of each retirement came from, by retirement transfer, in one query."""
     lines: dict[int, list[Row[Any]]] = {transfer_id: [] for transfer_id in transfer_ids}
     for row in (await session.execute(_PROVENANCE, {"transfers": list(transfer_ids)})).all():

@@ -3,7 +3,6 @@ certificates for anyone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -14,10 +13,10 @@ from service.db import ReadSessionDep, SessionDep, database_of
 from service.errors import DatabaseUnavailable, DuplicateConflict, RateLimited, answers
 from service.kit import ratelimit
 from service.kit.openapi import problems
-from service.kit.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from service.kit.pagination import Cursor, Limit
 from service.kit.schemas import BIGINT_MAX
 from service.ledger.errors import InsufficientCredits
-from service.redemption import repository, service
+from service.redemption import enterprises, retirement, rewards, vouchers
 from service.redemption.errors import (
     CertificateNotFound,
     EnterpriseNotApproved,
@@ -74,21 +73,13 @@ async def browse_rewards(
     cursor: Cursor = None,
 ) -> RewardPage:
     """Rewards on offer now, newest first; sold-out ones show `stock_left` 0."""
-    rows = await repository.browse_rewards(
-        session,
-        category=category.value if category else None,
-        before_id=decode_cursor(cursor),
-        limit=limit + 1,
-        now=datetime.now(UTC),
-    )
-    items = [service.reward_read(reward, enterprise) for reward, enterprise in rows[:limit]]
-    return RewardPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    return await rewards.browse(session, category=category, cursor=cursor, limit=limit)
 
 
 @router.get("/v1/rewards/{reward_id}", tags=["rewards"], responses=problems(RewardNotFound))
 async def get_reward(_: SignedIn, reward_id: RewardId, session: ReadSessionDep) -> RewardRead:
     """One reward on offer."""
-    return await service.reward_for_resident(session, reward_id)
+    return await rewards.on_offer(session, reward_id=reward_id)
 
 
 @router.post(
@@ -117,13 +108,13 @@ async def redeem(
     response: Response,
 ) -> RedemptionRead:
     """Spend credits on a reward and get a voucher; retry with the same client_id to get the same voucher."""
-    redeemed = await service.redeem(
+    redeemed, created = await vouchers.redeem(
         session, resident_id=resident.subject_id, reward_id=reward_id, client_id=body.client_id
     )
-    if not redeemed.created:
+    if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Cache-Control"] = "no-store"
-    return RedemptionRead(voucher=redeemed.voucher, balance_g=redeemed.balance_g)
+    return redeemed
 
 
 @router.get("/v1/me/vouchers", tags=["rewards"])
@@ -131,12 +122,9 @@ async def my_vouchers(
     resident: CurrentResident, session: ReadSessionDep, response: Response, limit: Limit = 20, cursor: Cursor = None
 ) -> VoucherPage:
     """The signed-in resident's vouchers, newest first."""
-    rows = await repository.vouchers_with_rewards(
-        session, resident_id=resident.subject_id, before_id=decode_cursor(cursor), limit=limit + 1
-    )
-    items = [service.voucher_read(*row) for row in rows[:limit]]
+    page = await vouchers.of_resident(session, resident_id=resident.subject_id, cursor=cursor, limit=limit)
     response.headers["Cache-Control"] = "no-store"
-    return VoucherPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    return page
 
 
 @router.get("/v1/me/vouchers/{voucher_id}", tags=["rewards"], responses=problems(VoucherNotFound))
@@ -144,13 +132,9 @@ async def my_voucher(
     resident: CurrentResident, voucher_id: VoucherId, session: ReadSessionDep, response: Response
 ) -> VoucherRead:
     """One of the signed-in resident's vouchers."""
-    rows = await repository.vouchers_with_rewards(
-        session, resident_id=resident.subject_id, before_id=None, limit=1, voucher_id=voucher_id
-    )
-    if not rows:
-        raise VoucherNotFound
+    voucher = await vouchers.get_for_resident(session, resident_id=resident.subject_id, voucher_id=voucher_id)
     response.headers["Cache-Control"] = "no-store"
-    return service.voucher_read(*rows[0])
+    return voucher
 
 
 @router.post(
@@ -161,8 +145,7 @@ async def my_voucher(
 )
 async def cancel_voucher(resident: CurrentResident, voucher_id: VoucherId, session: SessionDep) -> RedemptionRead:
     """Cancel an unused voucher before it expires: the credits and the stock come back."""
-    cancelled = await service.cancel(session, resident_id=resident.subject_id, voucher_id=voucher_id)
-    return RedemptionRead(voucher=cancelled.voucher, balance_g=cancelled.balance_g)
+    return await vouchers.cancel(session, resident_id=resident.subject_id, voucher_id=voucher_id)
 
 
 # ---------------------------------------------------------------------------------------------- enterprises
@@ -171,7 +154,7 @@ async def cancel_voucher(resident: CurrentResident, voucher_id: VoucherId, sessi
 @router.get("/v1/enterprise/me", tags=["enterprise"], responses=problems(EnterpriseNotApproved))
 async def enterprise_me(user: EnterpriseUser, session: ReadSessionDep) -> EnterpriseCredits:
     """The enterprise's status and credits: held, still open in vouchers, retirable and retired."""
-    return await service.enterprise_credits(session, _enterprise_id(user))
+    return await enterprises.credits(session, enterprise_id=_enterprise_id(user))
 
 
 @router.post(
@@ -182,15 +165,13 @@ async def enterprise_me(user: EnterpriseUser, session: ReadSessionDep) -> Enterp
 )
 async def publish_reward(user: EnterpriseUser, body: RewardCreate, session: SessionDep) -> RewardRead:
     """Publish a reward; only an approved enterprise can."""
-    return await service.publish_reward(session, enterprise_id=_enterprise_id(user), data=body)
+    return await rewards.publish(session, enterprise_id=_enterprise_id(user), data=body)
 
 
 @router.get("/v1/enterprise/rewards", tags=["enterprise"])
 async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep) -> list[RewardRead]:
     """The enterprise's own rewards, withdrawn ones included, newest first."""
-    enterprise = await repository.get_enterprise(session, _enterprise_id(user))
-    assert enterprise is not None
-    return [service.reward_read(r, enterprise) for r in await repository.enterprise_rewards(session, enterprise.id)]
+    return await rewards.of_enterprise(session, enterprise_id=_enterprise_id(user))
 
 
 @router.patch(
@@ -202,7 +183,7 @@ async def change_reward(
     user: EnterpriseUser, reward_id: RewardId, body: RewardUpdate, session: SessionDep
 ) -> RewardRead:
     """Add stock, change the description, image or end of the window, or withdraw a reward."""
-    return await service.change_reward(session, enterprise_id=_enterprise_id(user), reward_id=reward_id, changes=body)
+    return await rewards.change(session, enterprise_id=_enterprise_id(user), reward_id=reward_id, changes=body)
 
 
 @answers(RateLimited, DatabaseUnavailable)
@@ -221,16 +202,8 @@ async def _limit_voucher_checks(request: Request, user: EnterpriseUser, settings
 )
 async def accept_voucher(user: EnterpriseUser, body: VoucherCheck, session: SessionDep) -> VoucherAccepted:
     """Take a voucher at the counter: a valid, unused, unexpired code of this enterprise is marked used, once."""
-    voucher, reward = await service.accept(
+    return await vouchers.accept(
         session, enterprise_id=_enterprise_id(user), user_id=user.subject_id, raw_code=body.code
-    )
-    assert voucher.used_at is not None
-    return VoucherAccepted(
-        voucher_id=voucher.id,
-        reward_id=reward.id,
-        reward_title=reward.title,
-        price_g=voucher.price_g,
-        used_at=voucher.used_at,
     )
 
 
@@ -247,7 +220,7 @@ async def retire(
     user: EnterpriseUser, body: RetirementCreate, session: SessionDep, response: Response
 ) -> CertificateRead:
     """Retire credits for good for a named purpose and get a certificate."""
-    certificate, created = await service.retire(session, enterprise_id=_enterprise_id(user), data=body)
+    certificate, created = await retirement.retire(session, enterprise_id=_enterprise_id(user), data=body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return certificate
@@ -256,7 +229,7 @@ async def retire(
 @router.get("/v1/enterprise/retirements", tags=["enterprise"])
 async def enterprise_certificates(user: EnterpriseUser, session: ReadSessionDep) -> CertificatePage:
     """The enterprise's certificates, newest first."""
-    return CertificatePage(items=await service.certificates_of(session, _enterprise_id(user)))
+    return await retirement.certificates_of(session, enterprise_id=_enterprise_id(user))
 
 
 # ---------------------------------------------------------------------------------------------- public
@@ -276,4 +249,4 @@ async def check_certificate(
     session: ReadSessionDep,
 ) -> CertificateRead:
     """Anyone can check a retirement certificate by its number."""
-    return await service.certificate(session, number)
+    return await retirement.certificate(session, number=number)

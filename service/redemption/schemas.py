@@ -1,3 +1,5 @@
+"""What the redemption endpoints take and answer; the field descriptions and examples become the mobile docs."""
+
 from __future__ import annotations
 
 import uuid
