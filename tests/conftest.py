@@ -9,6 +9,7 @@ cannot see each other. WeChat is played by a small HTTP server on loopback (test
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,7 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
+from service.accounts import passwords
 from service.accounts import service as accounts_service
 from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
@@ -34,6 +37,18 @@ for _name in [n for n in os.environ if n.startswith("TANPUHUI_") and n != "TANPU
     del os.environ[_name]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its smallest cost rather than the production one (64 MiB, three passes), which would make
+    each staff sign-in (a hash and a check) cost more than the rest of most tests. The same algorithm and
+    code paths; only the work factor differs, as with a test hasher in any web framework."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", cheap)
+        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("tanpuhui-no-such-user"))
+        yield
+
+
 @pytest.fixture(scope="session")
 async def pg_server() -> AsyncIterator[str]:
     """URL of the PostgreSQL server's maintenance database."""
@@ -41,8 +56,52 @@ async def pg_server() -> AsyncIterator[str]:
         yield url
 
 
+class Databases:
+    """Copies of the migrated template, one for each test that asks for a database.
+
+    The copy for the next test is made while the current one runs, and a used copy is dropped in the
+    background: DROP DATABASE waits for a checkpoint of the whole server, which on a busy server takes
+    longer than most tests do.
+    """
+
+    def __init__(self, server: str, template: str) -> None:
+        self.server = server
+        self.template = template
+        self._numbers = itertools.count()
+        self._next: asyncio.Task[str] | None = None
+        self._drops: list[asyncio.Task[None]] = []
+
+    async def _execute(self, statement: str) -> None:
+        admin = await admin_connection(self.server)
+        try:
+            await admin.execute(statement)
+        finally:
+            await admin.close()
+
+    async def _copy(self) -> str:
+        name = f"{self.template.replace('_tpl_', '_t_')}_{next(self._numbers)}"
+        await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    async def take(self) -> str:
+        """A database of its own for a test; the copy for the one after is begun."""
+        name = await (self._next or self._copy())
+        self._next = asyncio.create_task(self._copy())
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._drops.append(asyncio.create_task(self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+
+    async def close(self) -> None:
+        """Drop every copy, the one made ahead included; a failed drop is raised."""
+        if self._next is not None:
+            self.give_back(await self._next)
+            self._next = None
+        await asyncio.gather(*self._drops)
+
+
 @pytest.fixture(scope="session")
-async def template_database(pg_server: str) -> AsyncIterator[str]:
+async def template_database(pg_server: str) -> AsyncIterator[Databases]:
     """A database migrated to head, copied for every test."""
     name = f"tanpuhui_tpl_{os.getpid()}"
     admin = await admin_connection(pg_server)
@@ -50,26 +109,24 @@ async def template_database(pg_server: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
         await asyncio.to_thread(run_migrations, with_database(pg_server, name))
-        yield name
+        databases = Databases(pg_server, name)
+        try:
+            yield databases
+        finally:
+            await databases.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-
-
-_database_numbers = itertools.count()
 
 
 @pytest.fixture
-async def database_url(pg_server: str, template_database: str) -> AsyncIterator[str]:
+async def database_url(pg_server: str, template_database: Databases) -> AsyncIterator[str]:
     """A fresh database of our schema for one test."""
-    name = f"tanpuhui_t_{os.getpid()}_{next(_database_numbers)}"
-    admin = await admin_connection(pg_server)
+    name = await template_database.take()
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
         yield with_database(pg_server, name)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        template_database.give_back(name)
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +173,20 @@ class Api:
         return db
 
 
+_app_starts = itertools.count()
+FULL_COLLECTION_EVERY = 25
+
+
+def _leave_what_exists_out_of_the_apps_collection() -> None:
+    """The lifespan collects garbage in full, then freezes what survives (gc.collect(); gc.freeze()). In a
+    test process that scans every object of every module the suite imported, at each app start. Frozen
+    beforehand, they are left out of that collection; the lifespan's own gc.unfreeze() gives them back at
+    shutdown, and a full collection every few starts frees what earlier tests left behind."""
+    if next(_app_starts) % FULL_COLLECTION_EVERY == 0:
+        gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture
 async def make_api(database_url: str, wechat: FakeWechat) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
     """Start an app with some settings overridden; every app started is shut down after the test."""
@@ -125,6 +196,7 @@ async def make_api(database_url: str, wechat: FakeWechat) -> AsyncIterator[Calla
         settings = test_settings(database_url, wechat, **overrides)
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
+        _leave_what_exists_out_of_the_apps_collection()
         await lifespan.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tanpuhui.test")
         stack.append((lifespan, client))
