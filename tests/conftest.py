@@ -1,22 +1,29 @@
 """Test harness: a real PostgreSQL, the schema built by `alembic upgrade head`, a database per test.
 
 The server is TANPUHUI_TEST_DATABASE_URL if set, else 127.0.0.1:5432 when a server answers there, else an
-embedded PostgreSQL with its data under .data/test-postgres. Migrations run once into a template
-database; each test gets its own copy (CREATE DATABASE … TEMPLATE), so tests really commit and still
-cannot see each other. WeChat is played by a small HTTP server on loopback (tests/fixtures/wechat.py).
+embedded PostgreSQL with its data under .data/test-postgres (shared by every process that runs tests, and
+stopped by the last one). Migrations run once into a template database per process; each test gets its
+own copy (CREATE DATABASE … TEMPLATE), so tests really commit and still cannot see each other. WeChat is
+played by a small HTTP server on loopback (tests/fixtures/wechat.py), one per process.
+
+`make test` runs the suite in several processes (pytest-xdist); everything a process makes on the server
+is named by its worker id and process id, so processes never meet, nor do runs from two checkouts. Plain
+`pytest` runs in one process, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import gc
 import itertools
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -35,6 +42,15 @@ from tests.fixtures.wechat import FakeWechat
 ROOT = Path(__file__).resolve().parent.parent
 for _name in [n for n in os.environ if n.startswith("TANPUHUI_") and n != "TANPUHUI_TEST_DATABASE_URL"]:
     del os.environ[_name]
+
+
+# "gw0", "gw1", … in a pytest-xdist worker; "main" when the suite runs in one process.
+WORKER = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: spread over the workers from the start, not left as one worker's long tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -103,7 +119,7 @@ class Databases:
 @pytest.fixture(scope="session")
 async def template_database(pg_server: str) -> AsyncIterator[Databases]:
     """A database migrated to head, copied for every test."""
-    name = f"tanpuhui_tpl_{os.getpid()}"
+    name = f"tanpuhui_tpl_{WORKER}_{os.getpid()}"
     admin = await admin_connection(pg_server)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -187,12 +203,36 @@ def _leave_what_exists_out_of_the_apps_collection() -> None:
     gc.freeze()
 
 
+@pytest.fixture(scope="session")
+def two_apps_lock(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A file the worker processes of one run share, held by a test while it runs two apps at once."""
+    if WORKER == "main":
+        return None
+    return tmp_path_factory.getbasetemp().parent / "two-apps.lock"
+
+
+async def _hold(lock: Path) -> IO[bytes]:
+    held = lock.open("ab")
+    await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX)
+    return held
+
+
 @pytest.fixture
-async def make_api(database_url: str, wechat: FakeWechat) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
-    """Start an app with some settings overridden; every app started is shut down after the test."""
+async def make_api(
+    database_url: str, wechat: FakeWechat, two_apps_lock: Path | None
+) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
+    """Start an app with some settings overridden; every app started is shut down after the test.
+
+    A test that runs two apps on one database (most tests of concurrency) can hold several dozen
+    connections; in a parallel run such tests take turns, so that the workers together stay well inside
+    the server's max_connections.
+    """
     stack: list[Any] = []
+    held: list[IO[bytes]] = []
 
     async def start(**overrides: Any) -> Api:
+        if stack and two_apps_lock is not None and not held:
+            held.append(await _hold(two_apps_lock))
         settings = test_settings(database_url, wechat, **overrides)
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
@@ -202,10 +242,14 @@ async def make_api(database_url: str, wechat: FakeWechat) -> AsyncIterator[Calla
         stack.append((lifespan, client))
         return Api(app, client, settings)
 
-    yield start
-    for lifespan, client in reversed(stack):
-        await client.aclose()
-        await lifespan.__aexit__(None, None, None)
+    try:
+        yield start
+        for lifespan, client in reversed(stack):
+            await client.aclose()
+            await lifespan.__aexit__(None, None, None)
+    finally:
+        for lock in held:
+            lock.close()
 
 
 @pytest.fixture

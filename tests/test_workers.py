@@ -47,6 +47,7 @@ async def _until(condition: Callable[[], bool], timeout_s: float = 30) -> None:
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.slow
 async def test_two_workers_listen_each_replaced_when_killed_and_all_stop_on_sigterm(database_url: str) -> None:
     port = free_port()
     process = start_service(database_url, port, workers=2)
@@ -82,6 +83,7 @@ async def test_two_workers_listen_each_replaced_when_killed_and_all_stop_on_sigt
             process.wait()
 
 
+@pytest.mark.slow
 async def test_a_hung_worker_is_killed_and_replaced(database_url: str) -> None:
     port = free_port()
     process = start_service(database_url, port, workers=2, settings={"TANPUHUI_WORKER_TIMEOUT_S": "2"})
