@@ -23,8 +23,9 @@ from load_tests.common.service import free_port, listening, start_service, tcp_s
 async def _served(port: int, requests: int = 20) -> int:
     """How many of `requests` /readyz calls, each on a new connection, answered 200."""
     answered = 0
-    for _ in range(requests):
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+    no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5, limits=no_keep_alive) as client:
+        for _ in range(requests):
             answered += (await client.get("/readyz")).status_code == 200
     return answered
 
