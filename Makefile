@@ -40,8 +40,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests run in PYTEST_WORKERS processes (pytest-xdist), more than a two-core machine has cores: a test
+# spends much of its time waiting on PostgreSQL or on a subprocess. Work stealing evens out the slow
+# tests. `.venv/bin/pytest` alone runs in one process.
+PYTEST_WORKERS ?= 3
+
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist worksteal
 
 test: lint typecheck pytest
 

@@ -23,8 +23,9 @@ from load_tests.common.service import free_port, listening, start_service, tcp_s
 async def _served(port: int, requests: int = 20) -> int:
     """How many of `requests` /readyz calls, each on a new connection, answered 200."""
     answered = 0
-    for _ in range(requests):
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+    no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5, limits=no_keep_alive) as client:
+        for _ in range(requests):
             answered += (await client.get("/readyz")).status_code == 200
     return answered
 
@@ -47,6 +48,7 @@ async def _until(condition: Callable[[], bool], timeout_s: float = 30) -> None:
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.slow
 async def test_two_workers_listen_each_replaced_when_killed_and_all_stop_on_sigterm(database_url: str) -> None:
     port = free_port()
     process = start_service(database_url, port, workers=2)
@@ -82,6 +84,7 @@ async def test_two_workers_listen_each_replaced_when_killed_and_all_stop_on_sigt
             process.wait()
 
 
+@pytest.mark.slow
 async def test_a_hung_worker_is_killed_and_replaced(database_url: str) -> None:
     port = free_port()
     process = start_service(database_url, port, workers=2, settings={"TANPUHUI_WORKER_TIMEOUT_S": "2"})
