@@ -110,7 +110,7 @@ class Posting(TypedDict):
 # ---------------------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Recorded:
     """A new behaviour, stored: credited, capped, held for review, or a duplicate of a trip (`duplicate_of`)."""
 
@@ -123,7 +123,7 @@ class Recorded:
     duplicate_of: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Replayed:
     """The record's key was seen before (or earlier in the same call): the stored result and its content."""
 
@@ -135,29 +135,29 @@ class Replayed:
     content_sha256: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KeyRace:
     """A concurrent call stored the record's key first: read what it stored."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DuplicateTrip:
     """A resident's report overlapping a trip already recorded, `recorded_as`: nothing was stored."""
 
     recorded_as: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResidentUnknown:
     """No such resident, or the account is deleted."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResidentFrozen:
     """The resident's account is frozen: a record never seen before is refused."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WriteLimited:
     """The resident is over the write limit: retry after `retry_after_s` seconds."""
 
@@ -173,38 +173,29 @@ _POST_SQL = """
 """
 
 
+# The enums by value: a dict lookup per record instead of an enum call.
+_OUTCOME = {outcome.value: outcome for outcome in Outcome}
+_STATUS = {status.value: status for status in BehaviourStatus}
+
+
 def _result(row: asyncpg.Record) -> Result:
-    outcome = Outcome(row["outcome"])
+    """One row of _POST_SQL as the result it stands for (the columns by position, in its order)."""
+    outcome = _OUTCOME[row[1]]
     match outcome:
         case Outcome.recorded:
-            return Recorded(
-                row["behaviour_id"],
-                BehaviourStatus(row["status"]),
-                row["credited_g"],
-                row["capped_g"],
-                row["cap_reason"],
-                row["balance_after"],
-                row["related_id"],
-            )
+            return Recorded(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[7], row[9])
         case Outcome.replay:
-            return Replayed(
-                row["behaviour_id"],
-                BehaviourStatus(row["status"]),
-                row["credited_g"],
-                row["capped_g"],
-                row["cap_reason"],
-                row["content_sha256"],
-            )
+            return Replayed(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[8])
         case Outcome.key_race:
             return KeyRace()
         case Outcome.duplicate_trip:
-            return DuplicateTrip(row["related_id"])
+            return DuplicateTrip(row[9])
         case Outcome.unknown_resident:
             return ResidentUnknown()
         case Outcome.frozen:
             return ResidentFrozen()
         case Outcome.rate_limited:
-            return WriteLimited(row["retry_after"])
+            return WriteLimited(row[10])
         case _:
             assert_never(outcome)
 
@@ -241,7 +232,7 @@ async def call(
         write_limit.interval if write_limit else None,
         write_limit.period if write_limit else None,
     )
-    return {row["ord"]: _result(row) for row in rows}
+    return {row[0]: _result(row) for row in rows}
 
 
 # ---------------------------------------------------------------------------------------------- recorder
