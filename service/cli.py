@@ -98,26 +98,14 @@ def migrate(args: argparse.Namespace) -> None:
 
 
 def db_show_function(args: argparse.Namespace) -> None:
-    from sqlalchemy import text
-
-    from service.db import SERVICE_DIR, Database, current_sql_files
+    from service.db import SERVICE_DIR, Database, current_sql_files, stored_definitions
 
     settings = _settings()
 
     async def run(url: str) -> list[str]:
         db = Database(url, settings=settings)
         try:
-            async with db.engine.connect() as connection:
-                rows = await connection.execute(
-                    text(
-                        "SELECT pg_get_functiondef(p.oid) FROM pg_proc p"
-                        " JOIN pg_namespace n ON n.oid = p.pronamespace"
-                        " WHERE n.nspname = 'public' AND p.proname = :name AND p.prokind IN ('f', 'p')"
-                        " ORDER BY p.oid"
-                    ),
-                    {"name": args.name},
-                )
-                return [str(row[0]) for row in rows]
+            return await stored_definitions(db.engine, args.name)
         finally:
             await db.dispose()
 

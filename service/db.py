@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import URL, Executable, MetaData, Result, ScalarResult, Text, make_url
+from sqlalchemy import URL, Executable, MetaData, Result, ScalarResult, Text, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -262,6 +262,20 @@ def current_sql_files() -> dict[str, Path]:
             raise ValueError(f"{path.stem} has two current files: {files[path.stem]} and {path}")
         files[path.stem] = path
     return files
+
+
+_DEFINITIONS = text(
+    "SELECT pg_get_functiondef(p.oid) FROM pg_proc p"
+    " JOIN pg_namespace n ON n.oid = p.pronamespace"
+    " WHERE n.nspname = 'public' AND p.proname = :name AND p.prokind IN ('f', 'p')"
+    " ORDER BY p.oid"
+)
+
+
+async def stored_definitions(engine: AsyncEngine, name: str) -> list[str]:
+    """What the database runs for every function of ours of that name (pg_get_functiondef)."""
+    async with engine.connect() as connection:
+        return [str(row[0]) for row in await connection.execute(_DEFINITIONS, {"name": name})]
 
 
 # ----------------------------------------------------------------------------------------------------
