@@ -1,0 +1,1 @@
+"""Residents' photos: upload, EXIF stripping, content-addressed storage, review links and retention."""
