@@ -20,6 +20,7 @@ from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
 from service.redemption.models import Certificate, Reward, Voucher
+from service.sites.models import RegistryVersion, Site, SiteKey
 
 __all__ = [
     "AdminAction",
@@ -44,11 +45,14 @@ __all__ = [
     "PartnerKey",
     "PartnerSignatureSeen",
     "RefreshToken",
+    "RegistryVersion",
     "Resident",
     "Reward",
     "SealLeaf",
     "SealNode",
     "SealState",
+    "Site",
+    "SiteKey",
     "User",
     "Voucher",
     "leaderboard_tables",
