@@ -45,6 +45,9 @@ from service.ledger import tasks as ledger_tasks
 from service.ledger.posting import Recorder
 from service.ledger.router import router as ledger_router
 from service.redemption.router import router as redemption_router
+from service.sites import tasks as sites_tasks
+from service.sites.cache import SiteCache
+from service.sites.router import router as sites_router
 
 logger = logging.getLogger("tanpuhui")
 
@@ -52,8 +55,10 @@ logger = logging.getLogger("tanpuhui")
 EXPORTED = "mobile_api_docs/openapi.json"
 
 
-async def _prepare_recording(db: Database, settings: Settings, cache: FactorCache, recorder: Recorder) -> None:
-    """Publish the factor files (a no-op for versions already stored), fill the cache, find issuance slots."""
+async def _prepare_recording(
+    db: Database, settings: Settings, cache: FactorCache, sites: SiteCache, recorder: Recorder
+) -> None:
+    """Publish the factor files (a no-op for versions already stored), fill the caches, find issuance slots."""
     if settings.load_factors_on_start and settings.factors_dir.is_dir():
         async with db.sessionmaker.begin() as session:
             published = await factors_service.publish_directory(
@@ -64,17 +69,18 @@ async def _prepare_recording(db: Database, settings: Settings, cache: FactorCach
                 fs = item.stored.factor_set
                 logger.info("factor version published", extra={"set": fs.set, "version": fs.version})
     await cache.refresh(db.sessionmaker)
+    await sites.refresh(db.sessionmaker)
     await recorder.load(db.sessionmaker)
 
 
 async def _prepare_recording_when_possible(
-    db: Database, settings: Settings, cache: FactorCache, recorder: Recorder
+    db: Database, settings: Settings, cache: FactorCache, sites: SiteCache, recorder: Recorder
 ) -> None:
     """Started while the database is down: keep trying, so recording begins once it answers."""
     while not recorder.loaded:
         await asyncio.sleep(2)
         try:
-            await _prepare_recording(db, settings, cache, recorder)
+            await _prepare_recording(db, settings, cache, sites, recorder)
         except Exception as exc:
             if not is_database_outage(exc):
                 logger.exception("preparing recording failed")
@@ -94,10 +100,14 @@ async def _ensure_demo_admin(db: Database) -> None:
 
 
 def _background(
-    db: Database, settings: Settings, cache: FactorCache, signer: CheckpointSigner
+    db: Database, settings: Settings, cache: FactorCache, sites: SiteCache, signer: CheckpointSigner
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
-    loops = [accounts_tasks.prune(db, settings), factors_tasks.follow_versions(db, cache)]
+    loops = [
+        accounts_tasks.prune(db, settings),
+        factors_tasks.follow_versions(db, cache),
+        sites_tasks.follow_registry(db, sites),
+    ]
     if settings.receipt_sealer:
         loops.append(audit_tasks.seal_receipts(db, settings, signer))
     if settings.fraud_scan:
@@ -124,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await _ensure_demo_admin(db)
             app.state.wechat = WechatClient(settings, http)
             app.state.factor_cache = cache = FactorCache()
+            app.state.site_cache = sites = SiteCache()
             app.state.recorder = recorder = Recorder(
                 # the app's database as it is at each call, as database_of(request) reads it
                 connect=lambda: app.state.db.statement_connection(),
@@ -131,15 +142,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 resident_write_limit=Limit(settings.rate_resident_writes_per_min),
             )
             tasks = [
-                asyncio.create_task(loop) for loop in _background(db, settings, cache, app.state.checkpoint_signer)
+                asyncio.create_task(loop)
+                for loop in _background(db, settings, cache, sites, app.state.checkpoint_signer)
             ]
             try:
-                await _prepare_recording(db, settings, cache, recorder)
+                await _prepare_recording(db, settings, cache, sites, recorder)
             except Exception as exc:
                 if not is_database_outage(exc):
                     raise
                 logger.warning("database unavailable at start; recording waits for it")
-                tasks.append(asyncio.create_task(_prepare_recording_when_possible(db, settings, cache, recorder)))
+                tasks.append(
+                    asyncio.create_task(_prepare_recording_when_possible(db, settings, cache, sites, recorder))
+                )
             logger.info("tanpuhui ready", extra={"env": settings.env.value})
             # What start-up built lives as long as the process: out of the collector's sight, a full
             # collection scans only what requests left behind, not all of it every time.
@@ -190,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(accounts_admin_router)
     app.include_router(factors_router)
+    app.include_router(sites_router)
     app.include_router(ledger_router)
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
