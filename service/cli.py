@@ -7,6 +7,9 @@ tanpuhui db show-function NAME    print a stored function as the database runs i
 tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUHUI_JWT_KEYS JSON
 tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
 tanpuhui credits expire           expire what is left of credits past their validity now (as the job does)
+tanpuhui sites keygen             print a new site key pair (private seed and public key, base64url)
+tanpuhui sites sign --site-id N --key-number K --private-key-file PATH [--at ISO-8601] [--window-minutes M]
+                                  print the site code of the window that time (default now) falls in
 tanpuhui audit verify             recompute the ledger's invariants and the sealed log; exits 1 on a problem
 tanpuhui openapi [--check]        write mobile_api_docs/openapi.json from the app (--check: exit 1 if it differs)
 """
@@ -212,6 +215,28 @@ def credits_expire(args: argparse.Namespace) -> None:
         asyncio.run(run(url))
 
 
+def sites_keygen(args: argparse.Namespace) -> None:
+    from service.sites import keypairs
+
+    seed, public = keypairs.generate()
+    print(f"private_key: {keypairs.encode(seed)}\npublic_key:  {keypairs.encode(public)}")
+
+
+def sites_sign(args: argparse.Namespace) -> None:
+    from service.sites import codes, keypairs
+
+    try:
+        seed = keypairs.decode(Path(args.private_key_file).read_text(encoding="utf-8").strip())
+        at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+        if at.tzinfo is None:
+            raise ValueError("--at needs a UTC offset, e.g. 2026-12-06T08:30:00+08:00")
+        start = codes.window_start_for(at, args.window_minutes)
+        print(codes.sign(seed, args.site_id, args.key_number, start, args.window_minutes))
+    except (OSError, ValueError) as refused:
+        print(f"tanpuhui: {refused}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def audit_verify(args: argparse.Namespace) -> None:
     from service.audit.signing import CheckpointSigner
     from service.audit.verify import verify
@@ -298,6 +323,18 @@ def main(argv: list[str] | None = None) -> None:
     credits = p.add_subparsers(dest="credits_command", required=True)
     g = credits.add_parser("expire", help="expire what is left of credits past their validity")
     g.set_defaults(func=credits_expire)
+
+    p = commands.add_parser("sites", help="site keys and codes")
+    sites = p.add_subparsers(dest="sites_command", required=True)
+    g = sites.add_parser("keygen", help="print a new Ed25519 key pair for a site")
+    g.set_defaults(func=sites_keygen)
+    g = sites.add_parser("sign", help="print a site's code for now or for --at")
+    g.add_argument("--site-id", type=int, required=True)
+    g.add_argument("--key-number", type=int, required=True)
+    g.add_argument("--private-key-file", required=True, help="a file holding the private key in base64url")
+    g.add_argument("--at", help="a time with its UTC offset (ISO 8601); default now")
+    g.add_argument("--window-minutes", type=int, default=1, help="the window length, 1-10 (default 1)")
+    g.set_defaults(func=sites_sign)
 
     p = commands.add_parser("audit", help="ledger audit")
     audit = p.add_subparsers(dest="audit_command", required=True)

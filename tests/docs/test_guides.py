@@ -29,6 +29,8 @@ A curl block may use these shell variables and no others (the guides' README lis
     $TIMESTAMP           given: now, in Unix seconds
     $SIGNATURE           computed for the request it is in: HMAC-SHA256 with the key's secret over the
                          request's method, path and query, X-Tanpuhui-Timestamp header and body
+    $ADMIN_TOKEN         given: an operator's access token
+    $SITE_ID             the site of the last registration
 
 Timestamps in request bodies are examples: before a guide runs, all of them are moved by the same whole
 number of days so that the latest lies a little in the past (claim windows count back from now).
@@ -84,9 +86,11 @@ GUIDES = (
     "redemption.md",
     "receipts.md",
     "partner-signing.md",
+    "site-codes.md",
 )
-# A partner signs with a secret that must never reach a phone: its examples are for a server (Node.js).
-SERVER_GUIDES = {"partner-signing.md"}
+# Examples with a credential that must never reach a phone are for a server or the console (fetch): a
+# partner's signing secret, an administrator's token.
+SERVER_GUIDES = {"partner-signing.md", "site-codes.md"}
 # What wx.request can send (its `method` option); anything else needs fetch from an H5 page.
 WX_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"}
 
@@ -108,6 +112,8 @@ VARIABLES = {
     "KEY_ID",
     "TIMESTAMP",
     "SIGNATURE",
+    "ADMIN_TOKEN",
+    "SITE_ID",
 }
 # What each guide's examples are given before they run; everything else they must produce themselves.
 GIVEN: dict[str, set[str]] = {
@@ -120,6 +126,7 @@ GIVEN: dict[str, set[str]] = {
     "redemption.md": {"TOKEN", "REWARD_ID", "CERTIFICATE"},
     "receipts.md": {"TOKEN", "BEHAVIOUR_ID"},
     "partner-signing.md": {"KEY_ID", "TIMESTAMP", "RESIDENT_ID"},
+    "site-codes.md": {"ADMIN_TOKEN"},
 }
 
 _SIGNATURE_SLOT = "\x00SIGNATURE\x00"
@@ -620,6 +627,8 @@ async def build_world(
         world.partner_secret = issued.json()["secret"]
         world.variables["TIMESTAMP"] = str(int(time.time()))
         world.variables["RESIDENT_ID"] = await public_id(client, reader)
+    if "ADMIN_TOKEN" in given:
+        world.variables["ADMIN_TOKEN"] = (await sign_in_staff(Role.admin_operator))["access_token"]
     assert set(world.variables) - {"API"} >= given, f"{guide}: the world lacks {given - set(world.variables)}"
     world.variables = {name: value for name, value in world.variables.items() if name in given | {"API"}}
     return world
@@ -648,6 +657,8 @@ def capture(request: Curl, body: Any, variables: dict[str, str]) -> None:
         variables["REFRESH_TOKEN"] = body["refresh_token"]
     if request.method == "POST" and path == "/v1/behaviours":
         variables["BEHAVIOUR_ID"] = str(body["id"])
+    if request.method == "POST" and path == "/v1/admin/sites":
+        variables["SITE_ID"] = str(body["site"]["id"])
     if path.endswith("/redeem"):
         variables["VOUCHER_ID"] = str(body["voucher"]["id"])
     if "inclusion_proof" in body:
