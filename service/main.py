@@ -44,6 +44,9 @@ from service.leaderboard.router import router as leaderboard_router
 from service.ledger import tasks as ledger_tasks
 from service.ledger.posting import Recorder
 from service.ledger.router import router as ledger_router
+from service.photos.router import body_limits as photo_body_limits
+from service.photos.router import router as photos_router
+from service.photos.storage import storage_for
 from service.redemption.router import router as redemption_router
 
 logger = logging.getLogger("tanpuhui")
@@ -167,7 +170,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.top_cache = TopCache(settings.leaderboard_cache_s)
     app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.state.photo_storage = storage_for(settings)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, body_limits=photo_body_limits(settings)
+    )
     install_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -193,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_router)
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
+    app.include_router(photos_router)
     app.include_router(audit_router)
     openapi.install(app)
     return app
