@@ -44,9 +44,10 @@ from service.leaderboard.router import router as leaderboard_router
 from service.ledger import tasks as ledger_tasks
 from service.ledger.posting import Recorder
 from service.ledger.router import router as ledger_router
+from service.photos import tasks as photos_tasks
 from service.photos.router import body_limits as photo_body_limits
 from service.photos.router import router as photos_router
-from service.photos.storage import storage_for
+from service.photos.storage import PhotoStorage, storage_for
 from service.redemption.router import router as redemption_router
 
 logger = logging.getLogger("tanpuhui")
@@ -97,7 +98,7 @@ async def _ensure_demo_admin(db: Database) -> None:
 
 
 def _background(
-    db: Database, settings: Settings, cache: FactorCache, signer: CheckpointSigner
+    db: Database, settings: Settings, cache: FactorCache, signer: CheckpointSigner, photos: PhotoStorage
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
     loops = [accounts_tasks.prune(db, settings), factors_tasks.follow_versions(db, cache)]
@@ -109,6 +110,8 @@ def _background(
         loops.append(ledger_tasks.expire_credits(db, settings))
     if settings.leaderboard_rollup:
         loops.append(leaderboard_tasks.roll_up(db, settings))
+    if settings.photo_purge:
+        loops.append(photos_tasks.purge_photos(db, settings, photos))
     return loops
 
 
@@ -134,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 resident_write_limit=Limit(settings.rate_resident_writes_per_min),
             )
             tasks = [
-                asyncio.create_task(loop) for loop in _background(db, settings, cache, app.state.checkpoint_signer)
+                asyncio.create_task(loop)
+                for loop in _background(db, settings, cache, app.state.checkpoint_signer, app.state.photo_storage)
             ]
             try:
                 await _prepare_recording(db, settings, cache, recorder)

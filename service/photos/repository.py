@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Resident
@@ -14,6 +16,7 @@ from service.photos.models import Photo
 
 # The first of the two keys of the advisory locks on photo contents: "tpph".
 _CONTENT_LOCK_CLASS = 0x7470_7068
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
 
 async def lock_content(session: AsyncSession, sha256: bytes) -> None:
@@ -21,6 +24,11 @@ async def lock_content(session: AsyncSession, sha256: bytes) -> None:
     pass deciding to delete it take turns. Contents whose hashes share their first four bytes share a lock."""
     statement = select(func.pg_advisory_xact_lock(_CONTENT_LOCK_CLASS, int.from_bytes(sha256[:4], "big", signed=True)))
     await session.execute(statement)
+
+
+async def try_lock(session: AsyncSession, key: int) -> bool:
+    """Take a transaction-level advisory lock if no other session holds it."""
+    return bool((await session.execute(_TRY_LOCK, {"key": key})).scalar_one())
 
 
 async def insert_photo(session: AsyncSession, values: dict[str, Any]) -> Photo:
@@ -48,3 +56,26 @@ async def servable_photo(session: AsyncSession | ReadSession, public_id: uuid.UU
     )
     row = (await session.execute(statement)).one_or_none()
     return None if row is None else (row.Photo, row.resident_public_id)
+
+
+async def delete_older_than(session: AsyncSession, *, before: datetime, limit: int) -> Sequence[bytes]:
+    """Delete up to `limit` photos taken before `before`; the contents they held."""
+    due = select(Photo.id).where(Photo.created_at < before).order_by(Photo.created_at).limit(limit)
+    statement = delete(Photo).where(Photo.id.in_(due.scalar_subquery())).returning(Photo.sha256)
+    return (await session.scalars(statement)).all()
+
+
+async def delete_of_deleted_residents(session: AsyncSession, *, limit: int) -> Sequence[bytes]:
+    """Delete up to `limit` photos of residents who have deleted their account; the contents they held."""
+    due = (
+        select(Photo.id)
+        .join(Resident, Resident.id == Photo.resident_id)
+        .where(Resident.deleted_at.is_not(None))
+        .limit(limit)
+    )
+    statement = delete(Photo).where(Photo.id.in_(due.scalar_subquery())).returning(Photo.sha256)
+    return (await session.scalars(statement)).all()
+
+
+async def content_in_use(session: AsyncSession, sha256: bytes) -> bool:
+    return bool(await session.scalar(select(exists().where(Photo.sha256 == sha256))))
