@@ -28,6 +28,11 @@ class Environment(StrEnum):
     production = "production"
 
 
+class PhotoStorageKind(StrEnum):
+    filesystem = "filesystem"
+    s3 = "s3"
+
+
 class SigningKey(BaseModel):
     """One access-token signing key: Ed25519 in PEM. Keys without `private_key` only verify."""
 
@@ -124,6 +129,25 @@ class Settings(BaseSettings):
         default=None, ge=1, description="the platform's daily issuance budget in grams; unset for none"
     )
 
+    # Residents' photos: where the bytes are kept (filesystem: under `data_dir`/photos; s3: an S3-compatible
+    # bucket), how large an upload may be, how long photos are kept and how long an operator's link lasts.
+    photo_storage: PhotoStorageKind = PhotoStorageKind.filesystem
+    photo_s3_endpoint_url: str | None = Field(default=None, description="unset for AWS S3 itself")
+    photo_s3_region: str = "us-east-1"
+    photo_s3_bucket: str | None = None
+    photo_s3_access_key_id: str | None = None
+    photo_s3_secret_access_key: SecretStr | None = None
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Width × height; decoding a larger image could take far more memory than its file's size suggests.
+    photo_max_pixels: int = Field(default=40_000_000, ge=1, le=80_000_000)
+    photo_retention_days: int = Field(default=180, ge=1)
+    photo_link_ttl_s: int = Field(default=300, ge=10, le=3600)
+    photo_link_base_url: str = Field(
+        default="", description="origin put before the service's own photo links; empty: links are paths"
+    )
+    photo_purge: bool = True
+    photo_purge_interval_s: float = Field(default=3600.0, gt=0)
+
     # Partner request signing.
     partner_signature_window_s: int = Field(default=300, ge=30, le=900)
 
@@ -154,6 +178,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"jwt_active_kid {kid!r} must name a key with a private_key")
         return self
 
+    @model_validator(mode="after")
+    def _s3_is_configured(self) -> Settings:
+        if self.photo_storage is PhotoStorageKind.s3:
+            secret = self.photo_s3_secret_access_key.get_secret_value() if self.photo_s3_secret_access_key else ""
+            missing = [
+                name
+                for name, value in (
+                    ("TANPUHUI_PHOTO_S3_BUCKET", self.photo_s3_bucket),
+                    ("TANPUHUI_PHOTO_S3_ACCESS_KEY_ID", self.photo_s3_access_key_id),
+                    ("TANPUHUI_PHOTO_S3_SECRET_ACCESS_KEY", secret),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"photo_storage s3 needs {', '.join(missing)}")
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
@@ -177,6 +218,10 @@ class Settings(BaseSettings):
     @cached_property
     def embedded_pgdata(self) -> Path:
         return (self.data_dir / "postgres").resolve()
+
+    @cached_property
+    def photos_dir(self) -> Path:
+        return (self.data_dir / "photos").resolve()
 
     def production_problems(self) -> list[str]:
         """What keeps this configuration from running in production; empty when nothing does."""

@@ -44,6 +44,10 @@ from service.leaderboard.router import router as leaderboard_router
 from service.ledger import tasks as ledger_tasks
 from service.ledger.posting import Recorder
 from service.ledger.router import router as ledger_router
+from service.photos import tasks as photos_tasks
+from service.photos.router import body_limits as photo_body_limits
+from service.photos.router import router as photos_router
+from service.photos.storage import PhotoStorage, storage_for
 from service.redemption.router import router as redemption_router
 from service.sites import tasks as sites_tasks
 from service.sites.cache import SiteCache
@@ -100,7 +104,12 @@ async def _ensure_demo_admin(db: Database) -> None:
 
 
 def _background(
-    db: Database, settings: Settings, cache: FactorCache, sites: SiteCache, signer: CheckpointSigner
+    db: Database,
+    settings: Settings,
+    cache: FactorCache,
+    sites: SiteCache,
+    signer: CheckpointSigner,
+    photos: PhotoStorage,
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
     loops = [
@@ -116,6 +125,8 @@ def _background(
         loops.append(ledger_tasks.expire_credits(db, settings))
     if settings.leaderboard_rollup:
         loops.append(leaderboard_tasks.roll_up(db, settings))
+    if settings.photo_purge:
+        loops.append(photos_tasks.purge_photos(db, settings, photos))
     return loops
 
 
@@ -143,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             tasks = [
                 asyncio.create_task(loop)
-                for loop in _background(db, settings, cache, sites, app.state.checkpoint_signer)
+                for loop in _background(db, settings, cache, sites, app.state.checkpoint_signer, app.state.photo_storage)
             ]
             try:
                 await _prepare_recording(db, settings, cache, sites, recorder)
@@ -181,7 +192,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.top_cache = TopCache(settings.leaderboard_cache_s)
     app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.state.photo_storage = storage_for(settings)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, body_limits=photo_body_limits(settings)
+    )
     install_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -208,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_router)
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
+    app.include_router(photos_router)
     app.include_router(audit_router)
     openapi.install(app)
     return app

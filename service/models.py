@@ -19,6 +19,7 @@ from service.ingest.models import Behaviour, BudgetSlot, CapUsage, Flag, FlagSta
 from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
+from service.photos.models import Photo
 from service.redemption.models import Certificate, Reward, Voucher
 from service.sites.models import RegistryVersion, Site, SiteKey
 
@@ -44,6 +45,7 @@ __all__ = [
     "Partner",
     "PartnerKey",
     "PartnerSignatureSeen",
+    "Photo",
     "RefreshToken",
     "RegistryVersion",
     "Resident",

@@ -218,9 +218,10 @@ async def _hold(lock: Path) -> IO[bytes]:
 
 @pytest.fixture
 async def make_api(
-    database_url: str, wechat: FakeWechat, two_apps_lock: Path | None
+    database_url: str, wechat: FakeWechat, two_apps_lock: Path | None, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
-    """Start an app with some settings overridden; every app started is shut down after the test.
+    """Start an app with some settings overridden; every app started is shut down after the test. Its data
+    folder (where photos go) is the test's own.
 
     A test that runs two apps on one database (most tests of concurrency) can hold several dozen
     connections; in a parallel run such tests take turns, so that the workers together stay well inside
@@ -232,7 +233,7 @@ async def make_api(
     async def start(**overrides: Any) -> Api:
         if stack and two_apps_lock is not None and not held:
             held.append(await _hold(two_apps_lock))
-        settings = test_settings(database_url, wechat, **overrides)
+        settings = test_settings(database_url, wechat, **{"data_dir": tmp_path, **overrides})
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
         _leave_what_exists_out_of_the_apps_collection()

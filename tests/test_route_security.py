@@ -13,6 +13,8 @@ from tests.conftest import Api, bearer
 
 PUBLIC = "public"
 PARTNER = "partner"
+# A link the service signed and gave an operator: the signature in its query is the credential.
+SIGNED_LINK = "signed link"
 ADMINS = {Role.admin_auditor, Role.admin_operator, Role.admin_super}
 OPERATORS = {Role.admin_operator, Role.admin_super}
 
@@ -99,6 +101,9 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("POST", "/v1/admin/flags/{flag_id}/resolve"): OPERATORS,
     ("POST", "/v1/admin/residents/{public_id}/freeze"): OPERATORS,
     ("POST", "/v1/admin/residents/{public_id}/unfreeze"): OPERATORS,
+    ("POST", "/v1/me/photos"): {Role.resident},
+    ("GET", "/v1/admin/photos/{photo_id}"): ADMINS,
+    ("GET", "/v1/admin/photos/{photo_id}/content"): SIGNED_LINK,
 }
 
 
@@ -117,11 +122,22 @@ async def test_every_route_has_its_roles_declared_here(api: Api) -> None:
 
 async def test_every_protected_route_refuses_anonymous_callers(client: httpx.AsyncClient) -> None:
     for (method, path), allowed in ROUTES.items():
-        if allowed == PUBLIC:
+        if allowed in (PUBLIC, SIGNED_LINK):
             continue
         response = await client.request(method, _concrete(path), json={})
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_every_signed_link_route_refuses_a_link_the_service_did_not_sign(client: httpx.AsyncClient) -> None:
+    unsigned = "?expires=4102444800&signature=" + "0" * 64
+    for (method, path), allowed in ROUTES.items():
+        if allowed != SIGNED_LINK:
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "0b6f3c1e-7d2a-4f8b-9e15-6a4c2d8b3f70", path)
+        response = await client.request(method, concrete + unsigned)
+        assert response.status_code == 403, (method, path, response.text)
+        assert response.json()["code"] == "PHOTO_LINK_INVALID"
 
 
 async def test_every_role_protected_route_refuses_every_other_role(

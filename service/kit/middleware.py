@@ -10,6 +10,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -30,14 +32,26 @@ REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
+@dataclass(frozen=True, slots=True)
+class BodyLimit:
+    """How large a request body may be, and the error a larger one is answered with."""
+
+    max_bytes: int
+    error: type[AppError] = BodyTooLarge
+
+
 class _BodyTooLargeSignal(BaseException):
     """Raised from receive(); a BaseException so that no body parser turns it into a 400 on the way up."""
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, body_limits: Mapping[str, BodyLimit] | None = None
+    ) -> None:
+        """`body_limits` gives paths (exactly as requested) a limit of their own, such as a photo upload's."""
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.limit = BodyLimit(max_body_bytes)
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,9 +65,10 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
 
+        limit = self.body_limits.get(scope["path"], self.limit)
         declared = _declared_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._send_error(scope, receive, send, BodyTooLarge(), request_id)
+        if declared is not None and declared > limit.max_bytes:
+            await self._send_error(scope, receive, send, limit.error(), request_id)
             self._log(scope, 413, started)
             request_id_var.reset(token)
             return
@@ -65,7 +80,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit.max_bytes:
                     raise _BodyTooLargeSignal
             return message
 
@@ -82,7 +97,7 @@ class RequestContextMiddleware:
         except _BodyTooLargeSignal:
             if not response_started:
                 status = 413
-                await self._send_error(scope, receive, send, BodyTooLarge(), request_id)
+                await self._send_error(scope, receive, send, limit.error(), request_id)
         except Exception as exc:
             if response_started:
                 raise

@@ -1,8 +1,8 @@
 """The front-end guides in mobile_api_docs/ (zh-CN and en) are kept true by running them.
 
 Every ```bash block of a guide holds exactly one `curl` command, and the ```js block right after it
-holds the same request for the mini-program (`wx.request`) or, where the mini-program cannot send it, for
-a server or an H5 page (`fetch`). The tests below parse every such pair, check that the two agree, build
+holds the same request for the mini-program (`wx.request`, or `wx.uploadFile` for a file sent as a form
+with `curl -F`) or, where the mini-program cannot send it, for a server or an H5 page (`fetch`). The tests below parse every such pair, check that the two agree, build
 the world the shell variables refer to and send each request to the app in document order, expecting a
 2xx unless the line after the command says otherwise (`# → 409 DUPLICATE_CONFLICT`, or `# → 201`).
 They also check that the two languages hold the same guides, sections and examples, that the error
@@ -32,6 +32,10 @@ A curl block may use these shell variables and no others (the guides' README lis
     $ADMIN_TOKEN         given: an operator's access token
     $SITE_ID             the site of the last registration
 
+A `curl -F "file=@NAME"` attaches one of the files the test makes (FILES): `sorting.jpg`, a phone's
+photo of a recycling station with EXIF and a GPS position, and `notes.jpg`, a text file given a photo's
+name. As curl does, the part's type follows the file name unless `;type=` says otherwise.
+
 Timestamps in request bodies are examples: before a guide runs, all of them are moved by the same whole
 number of days so that the latest lies a little in the past (claim windows count back from now).
 """
@@ -45,6 +49,7 @@ import importlib
 import inspect
 import json
 import math
+import mimetypes
 import pkgutil
 import re
 import threading
@@ -71,6 +76,7 @@ from service.kit.clock import SHANGHAI
 from service.leaderboard import rollup
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import STATION_QR, Tokens, behaviour_body, public_id, record_ok
+from tests.fixtures.photos import jpeg_with_gps
 from tests.fixtures.redemption import accept, publish, redeem_ok, retire
 from tests.fixtures.wechat import FakeWechat
 
@@ -87,6 +93,7 @@ GUIDES = (
     "receipts.md",
     "partner-signing.md",
     "site-codes.md",
+    "photos.md",
 )
 # Examples with a credential that must never reach a phone are for a server or the console (fetch): a
 # partner's signing secret, an administrator's token.
@@ -127,6 +134,12 @@ GIVEN: dict[str, set[str]] = {
     "receipts.md": {"TOKEN", "BEHAVIOUR_ID"},
     "partner-signing.md": {"KEY_ID", "TIMESTAMP", "RESIDENT_ID"},
     "site-codes.md": {"ADMIN_TOKEN"},
+    "photos.md": {"TOKEN"},
+}
+# The files a `curl -F name=@FILE` of a guide may attach.
+FILES = {
+    "sorting.jpg": jpeg_with_gps(),
+    "notes.jpg": "分类投放：厨余 1.2 kg\nkitchen waste 1.2 kg\n".encode(),
 }
 
 _SIGNATURE_SLOT = "\x00SIGNATURE\x00"
@@ -250,11 +263,34 @@ def shell_words(command: str, lookup: Callable[[str], str]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class FormPart:
+    """One `-F` of a curl command: a field's text, or a file attached from FILES."""
+
+    name: str
+    value: str
+    is_file: bool
+    content_type: str | None
+
+    @classmethod
+    def parse(cls, option: str) -> FormPart:
+        name, equals, value = option.partition("=")
+        assert equals, f"-F takes name=value or name=@file: {option!r}"
+        if not value.startswith("@"):
+            return cls(name, value, False, None)
+        filename, *parameters = value[1:].split(";")
+        declared = dict(parameter.partition("=")[::2] for parameter in parameters)
+        assert set(declared) <= {"type"}, f"-F parameters the guides do not use: {option!r}"
+        content_type = declared.get("type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        return cls(name, filename, True, content_type)
+
+
+@dataclass(frozen=True)
 class Curl:
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
     body: str | None
+    form: tuple[FormPart, ...] = ()
 
     @property
     def path(self) -> str:
@@ -280,6 +316,7 @@ def parse_curl(words: list[str]) -> Curl:
     url: str | None = None
     body: str | None = None
     headers: list[tuple[str, str]] = []
+    form: list[FormPart] = []
     rest = iter(words[1:])
     for word in rest:
         if word in ("-X", "--request"):
@@ -291,6 +328,8 @@ def parse_curl(words: list[str]) -> Curl:
         elif word in ("-d", "--data", "--data-raw"):
             assert body is None, "one body per request"
             body = next(rest)
+        elif word in ("-F", "--form"):
+            form.append(FormPart.parse(next(rest)))
         elif word in ("-i", "-s", "-sS", "--include", "--silent", "--show-error"):
             continue
         else:
@@ -300,7 +339,9 @@ def parse_curl(words: list[str]) -> Curl:
     assert url is not None, f"no URL in {words}"
     if body is not None and not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/x-www-form-urlencoded"))  # what curl -d sends
-    return Curl(method or ("POST" if body is not None else "GET"), url, tuple(headers), body)
+    assert body is None or not form, "-d and -F do not go together"
+    sends = body is not None or bool(form)
+    return Curl(method or ("POST" if sends else "GET"), url, tuple(headers), body, tuple(form))
 
 
 # ---------------------------------------------------------------------------------------------- examples
@@ -482,6 +523,8 @@ class JsRequest:
     header_names: set[str]
     data_names: set[str] | None
     has_success: bool
+    form_names: set[str] | None = None
+    file_field: str | None = None
 
     @property
     def path(self) -> str:
@@ -495,11 +538,22 @@ class JsRequest:
 
 def parse_js(block: str) -> JsRequest:
     code = _strip_comments(block)
-    calls = [(match.start(), match.group(1)) for match in re.finditer(r"\b(wx\.request|fetch)\(", code)]
-    assert len(calls) == 1, f"a js example holds one wx.request or fetch call, not {len(calls)}"
+    calls = [(match.start(), match.group(1)) for match in re.finditer(r"\b(wx\.request|wx\.uploadFile|fetch)\(", code)]
+    assert len(calls) == 1, f"a js example holds one wx.request, wx.uploadFile or fetch call, not {len(calls)}"
     start, client = calls[0]
     opening = code.index("(", start)
     arguments = _split_top(code[opening + 1 : _closing(code, opening)], ",")
+    if client == "wx.uploadFile":
+        assert len(arguments) == 1, "wx.uploadFile takes one object"
+        options = _properties(arguments[0])
+        assert "filePath" in options, "wx.uploadFile names the file it sends"
+        url, headers = options.get("url"), options.get("header")
+        assert url is not None, "a js example names its url"
+        extra = options.get("formData")
+        file_field = _unquote(options["name"])
+        form_names = {file_field} | (set() if extra is None else set(_properties(extra)))
+        header_names = set() if headers is None else {name.lower() for name in _properties(headers)}
+        return JsRequest(client, "POST", _js_url(url), header_names, None, "success" in options, form_names, file_field)
     if client == "wx.request":
         assert len(arguments) == 1, "wx.request takes one object"
         options = _properties(arguments[0])
@@ -710,7 +764,16 @@ async def run_example(example: Example, world: World, shifted: Callable[[str], s
         assert stamp is not None, f"{example.where()}: a signed request carries {signing.TIMESTAMP_HEADER}"
         computed = signing.signature(world.partner_secret, request.method, request.path_and_query, stamp, body or b"")
         headers = [(name, value.replace(_SIGNATURE_SLOT, computed)) for name, value in headers]
-    response = await world.api.client.request(request.method, request.url, headers=headers, content=body)
+    if request.form:
+        files = [
+            (part.name, (part.value, FILES[part.value], part.content_type)) for part in request.form if part.is_file
+        ]
+        fields = {part.name: part.value for part in request.form if not part.is_file}
+        response = await world.api.client.request(
+            request.method, request.url, headers=headers, files=files, data=fields or None
+        )
+    else:
+        response = await world.api.client.request(request.method, request.url, headers=headers, content=body)
     told = f"{example.where()}: {request.method} {request.path_and_query} answered {response.status_code} {response.text[:600]}"
     if example.status is None:
         assert 200 <= response.status_code < 300, told
@@ -803,6 +866,9 @@ def test_each_curl_example_is_followed_by_the_same_request_in_js(language: str, 
         elif js.client == "wx.request":
             assert js.method in WX_METHODS, f"{where}: wx.request cannot send {js.method}"
             assert js.has_success, f"{where}: a wx.request example handles the reply in success(res)"
+        elif js.client == "wx.uploadFile":
+            assert curl.form, f"{where}: wx.uploadFile sends a form, as curl -F does"
+            assert js.has_success, f"{where}: a wx.uploadFile example handles the reply in success(res)"
         else:
             assert curl.method not in WX_METHODS, f"{where}: the mini-program sends {curl.method} with wx.request"
         assert js.method == curl.method, f"{where}: {js.method} in js, {curl.method} in curl"
@@ -812,7 +878,16 @@ def test_each_curl_example_is_followed_by_the_same_request_in_js(language: str, 
         assert in_query == curl.query_names, f"{where}: query {sorted(in_query)} in js, {sorted(curl.query_names)}"
         headers = {name.lower() for name, _ in curl.headers} - {"content-type"}
         assert js.header_names - {"content-type"} == headers, f"{where}: headers {sorted(js.header_names)}"
-        if curl.body is None:
+        if curl.form:
+            names = {part.name for part in curl.form}
+            assert js.form_names == names, f"{where}: form fields {js.form_names} in js, {sorted(names)} in curl"
+            files = [part for part in curl.form if part.is_file]
+            assert len(files) == 1, f"{where}: wx.uploadFile sends one file"
+            assert js.file_field == files[0].name, (
+                f"{where}: the file is {js.file_field} in js, {files[0].name} in curl"
+            )
+        elif curl.body is None:
+            assert js.form_names is None, f"{where}: js sends a form curl does not"
             assert js.method == "GET" or js.data_names is None, f"{where}: js sends a body curl does not"
         else:
             assert curl.header("Content-Type") == "application/json", f"{where}: send the JSON as JSON"

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, enum_check
+
+
+class PhotoType(StrEnum):
+    jpeg = "image/jpeg"
+    png = "image/png"
+    webp = "image/webp"
+
+
+class Photo(Base):
+    """A resident's photo as stored: re-encoded without metadata, its bytes kept once per content under
+    their SHA-256 (two photos with the same bytes share one stored object)."""
+
+    __tablename__ = "photos_photo"
+    __table_args__ = (
+        CheckConstraint(enum_check("content_type", PhotoType), name="content_type"),
+        CheckConstraint("octet_length(sha256) = 32", name="sha256_length"),
+        CheckConstraint("size_bytes > 0 AND width > 0 AND height > 0", name="positive_sizes"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), unique=True, server_default=text("gen_random_uuid()")
+    )
+    resident_id: Mapped[int] = mapped_column(ForeignKey("accounts_resident.id"), index=True)
+    sha256: Mapped[bytes] = mapped_column(LargeBinary, index=True)
+    content_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # the retention pass looks for photos by age
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from service.accounts.deps import AdminReader, CurrentResident, ResidentWriteLimit, SettingsDep
+from service.config import Settings
+from service.db import ReadSessionDep, SessionDep
+from service.errors import NotFound
+from service.kit.middleware import BodyLimit
+from service.kit.openapi import problems
+from service.kit.schemas import BIGINT_MAX
+from service.photos import service, uploads
+from service.photos.deps import PhotoStorageDep, UploadedPhoto
+from service.photos.errors import PhotoLinkExpired, PhotoLinkInvalid, PhotoNotFound, PhotoTooLarge
+from service.photos.models import PhotoType
+from service.photos.multipart import ALLOWANCE_BYTES, FIELD
+from service.photos.schemas import PhotoAdminRead, PhotoRead
+
+router = APIRouter()
+
+UPLOAD_PATH = "/v1/me/photos"
+
+
+def body_limits(settings: Settings) -> dict[str, BodyLimit]:
+    """An upload's body is larger than any JSON body may be: it has a limit of its own, and its own error."""
+    return {UPLOAD_PATH: BodyLimit(settings.photo_max_bytes + ALLOWANCE_BYTES, PhotoTooLarge)}
+
+
+_BINARY = {"type": "string", "format": "binary"}
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FIELD],
+                    "properties": {
+                        FIELD: {
+                            **_BINARY,
+                            "description": "The photo: a JPEG, PNG or WebP image of at most 8 MiB (by default).",
+                        }
+                    },
+                },
+                "encoding": {FIELD: {"contentType": ", ".join(member.value for member in PhotoType)}},
+            }
+        },
+    }
+}
+_PHOTO_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The photo.",
+        "content": {member.value: {"schema": _BINARY} for member in PhotoType},
+        "headers": {"Cache-Control": {"description": "`private, no-store`.", "schema": {"type": "string"}}},
+    }
+}
+
+PhotoId = Annotated[
+    uuid.UUID,
+    Path(description="The photo's id, as its upload answered.", examples=["0b6f3c1e-7d2a-4f8b-9e15-6a4c2d8b3f70"]),
+]
+Expires = Annotated[
+    int, Query(ge=0, le=BIGINT_MAX, description="When the link stops working, in Unix seconds.", examples=[1796520300])
+]
+Signature = Annotated[
+    str,
+    Query(
+        max_length=128,
+        description="The service's signature of the photo id and `expires`.",
+        examples=["5e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f"],
+    ),
+]
+
+
+@router.post(
+    UPLOAD_PATH,
+    tags=["resident"],
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[ResidentWriteLimit],
+    responses=problems(NotFound),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload_photo(
+    resident: CurrentResident,
+    photo: UploadedPhoto,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: PhotoStorageDep,
+) -> PhotoRead:
+    """Upload a photo that backs a report: multipart/form-data, the file in the field `file`.
+
+    EXIF and every other piece of metadata (GPS positions among them) is removed before the photo is kept;
+    the picture is turned the right way up first. Send the answered `photo_id` with the report.
+    """
+    return await uploads.upload_photo(
+        session, storage=storage, resident_id=resident.subject_id, data=photo, max_pixels=settings.photo_max_pixels
+    )
+
+
+@router.get("/v1/admin/photos/{photo_id}", tags=["admin"], responses=problems(PhotoNotFound))
+async def photo_for_operator(
+    _: AdminReader, photo_id: PhotoId, session: ReadSessionDep, settings: SettingsDep, storage: PhotoStorageDep
+) -> PhotoAdminRead:
+    """A photo's details, with a link that shows it for the next few minutes."""
+    return await service.photo_for_operator(session, storage=storage, settings=settings, photo_id=photo_id)
+
+
+@router.get(
+    "/v1/admin/photos/{photo_id}/content",
+    tags=["admin"],
+    response_class=Response,
+    responses={**_PHOTO_BYTES, **problems(PhotoLinkInvalid, PhotoLinkExpired, PhotoNotFound)},
+)
+async def photo_content(
+    photo_id: PhotoId,
+    expires: Expires,
+    signature: Signature,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    storage: PhotoStorageDep,
+) -> Response:
+    """The photo itself, through a link from the photo's details; the link alone lets its holder in."""
+    content = await service.photo_content(
+        session, storage=storage, settings=settings, photo_id=photo_id, expires=expires, signature=signature
+    )
+    return Response(
+        content.data,
+        media_type=content.content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
