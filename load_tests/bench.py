@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import json
 import math
 import os
@@ -51,6 +52,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from load_tests.common.http import KeepAliveClient
 from load_tests.common.service import start_service, wait_ready
@@ -63,7 +65,7 @@ from service.db import Database, run_migrations
 from service.factors import service as factors_service
 from service.factors.cache import FactorCache
 from service.factors.model import BehaviourType
-from service.ingest import batches, reports
+from service.ingest import batches, evidence, reports
 from service.ingest.schemas import BehaviourCreate, PartnerRecord
 from service.ingest.validation import prepare
 from service.kit.clock import local_date
@@ -72,6 +74,9 @@ from service.kit.ratelimit import Limit
 from service.kit.secrets import SecretBox, derive_key
 from service.ledger import posting
 from service.ledger import repository as ledger_repository
+from service.sites import codes as site_codes
+from service.sites import keypairs
+from service.sites.cache import SiteCache
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RESIDENTS = 20_000
@@ -118,14 +123,52 @@ class SignedIn:
         return self._tokens
 
 
+# Two metro stations 3 km apart, each with key 1: every resident's report carries the codes they showed.
+STATIONS = ((1, "bench-metro-a", 39.0000, 117.3000), (2, "bench-metro-b", 39.0270, 117.3000))
+RIDE = timedelta(minutes=5)
+
+
+def station_seed(site_id: int) -> bytes:
+    return hashlib.sha256(f"bench station {site_id}".encode()).digest()
+
+
+async def seed_stations(pool: asyncpg.Pool) -> None:
+    await pool.executemany(
+        """
+        INSERT INTO sites_site (id, code, name_zh, name_en, kind, latitude, longitude, valid_from)
+        VALUES ($1, $2, $2, $2, 'metro_station', $3, $4, now() - interval '7 days')
+        """,
+        STATIONS,
+    )
+    await pool.executemany(
+        "INSERT INTO sites_site_key (site_id, key_number, public_key) VALUES ($1, 1, $2)",
+        [(site_id, keypairs.public_key_of(station_seed(site_id))) for site_id, *_ in STATIONS],
+    )
+
+
 class Events:
-    """Metro rides of 1 km (46 g) spread over many residents, so that caps rarely bite."""
+    """Metro rides of 1 km (46 g) between the two stations, with the stations' codes, spread over many
+    residents so that caps rarely bite."""
 
     def __init__(self, resident_ids: list[int], public_ids: list[str]) -> None:
         self.resident_ids = resident_ids
         self.public_ids = public_ids
         self.counter = 0
-        self.base = datetime.now(UTC) - timedelta(hours=20)
+        self.base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=20)
+        self._keys = {site_id: Ed25519PrivateKey.from_private_bytes(station_seed(site_id)) for site_id, *_ in STATIONS}
+        # One round of rides shares its minutes, and so its two codes: each pair is signed once.
+        self._codes: dict[datetime, dict[str, str]] = {}
+
+    def _evidence(self, at: datetime) -> dict[str, str]:
+        evidence = self._codes.get(at)
+        if evidence is None:
+            (a, *_), (b, *_) = STATIONS
+            evidence = {
+                "start_code": site_codes.sign(self._keys[a], a, 1, at, 1),
+                "end_code": site_codes.sign(self._keys[b], b, 1, at + RIDE, 1),
+            }
+            self._codes[at] = evidence
+        return evidence
 
     def next(self) -> tuple[int, dict[str, Any]]:
         self.counter += 1
@@ -136,19 +179,30 @@ class Events:
             "client_id": str(uuid.uuid4()),
             "type": "metro_ride",
             "occurred_at": at.isoformat(),
+            "ended_at": (at + RIDE).isoformat(),
             "quantity": "1",
-            "evidence": {"station_qr": "TJ-M1"},
+            "evidence": self._evidence(at),
         }
         return index, body
 
 
-def floor_posting(cache: FactorCache, resident_id: int, body: dict[str, Any]) -> posting.Posting:
-    """The report exactly as the service would hand it to the ledger."""
+def floor_posting(cache: FactorCache, sites: SiteCache, resident_id: int, body: dict[str, Any]) -> posting.Posting:
+    """The report exactly as the service would hand it to the ledger, its codes checked as the service does."""
     parsed = BehaviourCreate.model_validate(body)
-    evidence = reports.resident_evidence(parsed)
-    digest = reports.resident_content_hash(parsed, evidence)
-    prepared = prepare(parsed, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
-    return reports.resident_posting(resident_id, parsed, prepared, evidence)
+    assert parsed.evidence is not None
+    assert parsed.ended_at is not None
+    now = datetime.now(UTC)
+    digest = reports.resident_content_hash(parsed, reports.resident_evidence(parsed))
+    resolved = cache.resolve(parsed.type, parsed.occurred_at)
+    assert resolved is not None
+    rule = resolved.factor.evidence
+    codes = evidence.check_codes(
+        parsed.evidence, rule=rule, sites=sites, occurred_at=parsed.occurred_at, ended_at=parsed.ended_at, now=now
+    )
+    checked = evidence.checked(codes, None, rule=rule, resident_id=resident_id)
+    prepared = prepare(parsed, cache=cache, tier=checked.tier, now=now, content_sha256=digest)
+    evidence.check_distance(codes, rule=rule, quantity=prepared.quantity)
+    return reports.resident_posting(resident_id, parsed, prepared, checked)
 
 
 def settle_heap() -> None:
@@ -173,6 +227,7 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
 async def floor_single(
     pool: asyncpg.Pool,
     cache: FactorCache,
+    sites: SiteCache,
     events: Events,
     issuance: list[int],
     *,
@@ -189,7 +244,7 @@ async def floor_single(
         async with pool.acquire() as connection:
             while time.perf_counter() < stop:
                 index, body = events.next()
-                report = floor_posting(cache, events.resident_ids[index], body)
+                report = floor_posting(cache, sites, events.resident_ids[index], body)
                 began = time.perf_counter()
                 await posting.call(
                     connection,
@@ -680,6 +735,9 @@ async def run(url: str) -> None:
     pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
     assert pool is not None
     await timed("seed residents", lambda: pool.execute(SEED_RESIDENTS_SQL, RESIDENTS))
+    await seed_stations(pool)
+    sites = SiteCache()
+    await sites.refresh(Database(url, settings=settings).sessionmaker)
     rows = await pool.fetch("SELECT id, public_id FROM accounts_resident ORDER BY id")
     ids, publics = [r["id"] for r in rows], [str(r["public_id"]) for r in rows]
     issuance = [
@@ -691,9 +749,9 @@ async def run(url: str) -> None:
     events = Events(ids, publics)
 
     # Each phase starts vacuumed and on fresh statistics (tidy()). The floor warms up as the service does.
-    await floor_single(pool, cache, events, issuance, seconds=WARMUP_SECONDS, emit_line=False)
+    await floor_single(pool, cache, sites, events, issuance, seconds=WARMUP_SECONDS, emit_line=False)
     await tidy(pool)
-    await floor_single(pool, cache, events, issuance)
+    await floor_single(pool, cache, sites, events, issuance)
     await tidy(pool)
     floors = []
     for _ in range(ROUNDS):

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     fraud_burst_records: int = Field(default=20, ge=2)
     fraud_burst_window_s: int = Field(default=600, ge=10)
     fraud_device_residents: int = Field(default=3, ge=2)
+    # A resident whose evidence is refused this many times within fraud_refused_evidence_window_s is flagged.
+    fraud_refused_evidence: int = Field(default=3, ge=1)
+    fraud_refused_evidence_window_s: int = Field(default=86_400, ge=60)
 
     # Credits: valid this many months from issue; the expiry job (off: nothing expires) runs this often.
     credit_validity_months: int = Field(default=24, ge=1, le=120)

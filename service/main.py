@@ -154,7 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             tasks = [
                 asyncio.create_task(loop)
-                for loop in _background(db, settings, cache, sites, app.state.checkpoint_signer, app.state.photo_storage)
+                for loop in _background(
+                    db, settings, cache, sites, app.state.checkpoint_signer, app.state.photo_storage
+                )
             ]
             try:
                 await _prepare_recording(db, settings, cache, sites, recorder)

@@ -15,7 +15,15 @@ from service.accounts.models import (
 )
 from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
-from service.ingest.models import Behaviour, BudgetSlot, CapUsage, Flag, FlagState
+from service.ingest.models import (
+    Behaviour,
+    BudgetSlot,
+    CapUsage,
+    EvidenceClaim,
+    EvidenceRefusal,
+    Flag,
+    FlagState,
+)
 from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
@@ -33,6 +41,8 @@ __all__ = [
     "Community",
     "Device",
     "Enterprise",
+    "EvidenceClaim",
+    "EvidenceRefusal",
     "ExpiryState",
     "FactorVersion",
     "Flag",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import asyncpg
 import httpx
 import pytest
 from argon2 import PasswordHasher
@@ -34,8 +35,9 @@ from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
 from service.config import Settings
 from service.db import Database, run_migrations
-from service.kit.devdb import admin_connection, development_server, with_database
+from service.kit.devdb import admin_connection, asyncpg_dsn, development_server, with_database
 from service.main import create_app
+from tests.fixtures.evidence import seed_test_sites
 from tests.fixtures.wechat import FakeWechat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +126,11 @@ async def template_database(pg_server: str) -> AsyncIterator[Databases]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
         await asyncio.to_thread(run_migrations, with_database(pg_server, name))
+        seeding = await asyncpg.connect(**asyncpg_dsn(with_database(pg_server, name)))
+        try:
+            await seed_test_sites(seeding)
+        finally:
+            await seeding.close()
         databases = Databases(pg_server, name)
         try:
             yield databases

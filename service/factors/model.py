@@ -98,6 +98,48 @@ class Trust(_Strict):
     self_: Weight | Literal["review"] = Field(alias="self")
 
 
+class SiteKind(StrEnum):
+    """The kinds of registered site whose signed codes back a report."""
+
+    metro_station = "metro_station"
+    bus_stop = "bus_stop"
+    hydrogen_bus_stop = "hydrogen_bus_stop"
+    bike_dock = "bike_dock"
+    recycling_station = "recycling_station"
+    venue_gate = "venue_gate"
+
+
+class CodeRole(StrEnum):
+    """Where a site code is scanned: where the behaviour starts (boarding, a check-in) or where it ends
+    (alighting)."""
+
+    start = "start"
+    end = "end"
+
+
+class EvidenceRule(_Strict):
+    """What evidence backs a resident's report of the type. `sites`: the kinds of site whose codes fit it;
+    `codes`: the codes a report backed by codes must carry; `photo`: whether a photo may back it (then the
+    report waits for an operator); `max_detour`: with a start and an end code, the reported distance may be
+    at most the straight line between the two sites times this (plus a fixed allowance for the size of a
+    station)."""
+
+    sites: list[SiteKind] = Field(default_factory=list)
+    codes: list[CodeRole] = Field(default_factory=list)
+    photo: bool = False
+    max_detour: Annotated[Decimal, Field(ge=1, le=10)] | None = None
+
+    @model_validator(mode="after")
+    def _codes_with_sites(self) -> Self:
+        if bool(self.sites) != bool(self.codes):
+            raise ValueError("sites and codes go together: the kinds of site, and the codes a report needs")
+        if len(set(self.codes)) != len(self.codes) or (self.codes and CodeRole.start not in self.codes):
+            raise ValueError("codes: start, or start and end, each once")
+        if self.max_detour is not None and CodeRole.end not in self.codes:
+            raise ValueError("max_detour needs a start and an end code")
+        return self
+
+
 class Hydrogen(_Strict):
     diesel_baseline_g_per_bus_km: Positive
     h2_kg_per_100km: Positive
@@ -148,6 +190,9 @@ class BehaviourFactor(_Strict):
     bounds: Bounds
     caps: Caps
     trust: Trust
+    # Absent from versions published before rules were stated, and then left out of the stored content,
+    # whose digest must not change: such a version takes no evidence, and every report of it is a self-report.
+    evidence: EvidenceRule | None = Field(default=None, exclude_if=lambda rule: rule is None)
 
     @model_validator(mode="after")
     def _one_way_to_a_reduction(self) -> Self:

@@ -26,6 +26,7 @@ from service.kit.clock import local_date
 from service.ledger.posting import (
     BehaviourStatus,
     DuplicateTrip,
+    EvidenceReused,
     KeyRace,
     Posting,
     Recorded,
@@ -141,6 +142,7 @@ def _outcome(
     *,
     reason: str | None = None,
     behaviour_id: int | None = None,
+    related_behaviour_id: int | None = None,
     credited_g: int = 0,
     capped_g: int = 0,
     errors: list[dict[str, object]] | None = None,
@@ -151,6 +153,7 @@ def _outcome(
         "outcome": outcome,
         "reason": reason,
         "behaviour_id": behaviour_id,
+        "related_behaviour_id": related_behaviour_id,
         "credited_g": credited_g,
         "capped_g": capped_g,
         "errors": errors,
@@ -183,7 +186,12 @@ def _outcome_of(index: int, external_id: str, result: Result, digest: str) -> Ou
     match result:
         case Recorded(status=BehaviourStatus.duplicate):
             return _outcome(
-                index, external_id, "duplicate", reason="TRIP_ALREADY_CREDITED", behaviour_id=result.behaviour_id
+                index,
+                external_id,
+                "duplicate",
+                reason="TRIP_ALREADY_CREDITED",
+                behaviour_id=result.behaviour_id,
+                related_behaviour_id=result.duplicate_of,
             )
         case Recorded(status=BehaviourStatus.capped):
             return _outcome(
@@ -222,9 +230,9 @@ def _outcome_of(index: int, external_id: str, result: Result, digest: str) -> Ou
             return _outcome(index, external_id, "rejected", reason=UnknownResident.code)
         case ResidentFrozen():
             return _outcome(index, external_id, "rejected", reason=AccountFrozen.code)
-        case KeyRace() | DuplicateTrip() | WriteLimited():
-            # A batch has no write limit, partner records are never refused as a duplicate trip, and a key
-            # race is answered from what the other batch stored.
+        case KeyRace() | DuplicateTrip() | EvidenceReused() | WriteLimited():
+            # A batch has no write limit, partner records are stored as duplicates of a trip rather than
+            # refused and carry no claims, and a key race is answered from what the other batch stored.
             raise AssertionError(f"a partner batch cannot be answered {result!r}")
         case _:
             assert_never(result)

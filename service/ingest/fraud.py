@@ -7,7 +7,9 @@
   a partner's upload of a day's trips is no burst, twenty reports (the default) dated into ten minutes of
   last week are one);
 - two_sources: a trip reported both by a partner and by the resident (only one of them was credited);
-- shared_device: `fraud_device_residents` or more residents signed in from one device.
+- shared_device: `fraud_device_residents` or more residents signed in from one device;
+- refused_evidence: a resident whose evidence (site codes) was refused `fraud_refused_evidence` times
+  within `fraud_refused_evidence_window_s`: forged, replayed or misplaced codes.
 
 One scan per deployment (leader-elected by an advisory lock; its loop is in tasks.py) follows new
 behaviours in id order up to the settled horizon, every `fraud_scan_interval_s`. A flag is raised once per kind and subject; operators
@@ -31,6 +33,7 @@ from service.db import Database
 from service.factors.cache import FactorCache
 from service.ingest import repository
 from service.ingest.validation import MIN_DURATION
+from service.kit.clock import local_date
 from service.ledger.horizon import settled_horizon
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,8 @@ class Thresholds:
     burst_records: int = 20
     burst_window_s: int = 600
     device_residents: int = 3
+    refused_evidence: int = 3
+    refused_evidence_window_s: int = 86_400
 
     @classmethod
     def of(cls, settings: Settings) -> Thresholds:
@@ -53,6 +58,8 @@ class Thresholds:
             burst_records=settings.fraud_burst_records,
             burst_window_s=settings.fraud_burst_window_s,
             device_residents=settings.fraud_device_residents,
+            refused_evidence=settings.fraud_refused_evidence,
+            refused_evidence_window_s=settings.fraud_refused_evidence_window_s,
         )
 
 
@@ -160,10 +167,31 @@ async def _scan_page(
                 resident_ids=list(device.resident_ids),
             )
         )
+    if last == upto:
+        flags += _refused_evidence_flags(
+            await repository.refused_evidence(
+                connection, refusals=limits.refused_evidence, window_s=limits.refused_evidence_window_s
+            )
+        )
     raised = 0
     if flags:
         raised = await repository.raise_flags(connection, flags)
     return last, raised
+
+
+def _refused_evidence_flags(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """One flag per resident and day of their latest refusal; its figures renewed while it is open."""
+    return [
+        _flag(
+            "refused_evidence",
+            f"resident:{row.resident_id}:{local_date(row.latest_at).isoformat()}",
+            resident_id=row.resident_id,
+            refusals=row.refusals,
+            codes=list(row.codes),
+            latest_at=row.latest_at.isoformat(),
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

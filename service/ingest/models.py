@@ -136,7 +136,29 @@ class BudgetSlot(Base):
     used_g: Mapped[int] = mapped_column(BigInteger)
 
 
-FLAG_KINDS = ("implausible_speed", "burst", "two_sources", "shared_device")
+FLAG_KINDS = ("implausible_speed", "burst", "two_sources", "shared_device", "refused_evidence")
+
+
+class EvidenceClaim(Base):
+    """A digest no second report may name: a site code as one resident used it, or a photo's content.
+    Written by ingest_record_batch() with the record that makes the claim."""
+
+    __tablename__ = "ingest_evidence_claim"
+
+    claim: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    behaviour_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class EvidenceRefusal(Base):
+    """A resident's evidence that failed a check (`code` names it): counted by the fraud scan."""
+
+    __tablename__ = "ingest_evidence_refusal"
+    __table_args__ = (Index("ix_ingest_evidence_refusal_refused_at", "refused_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("accounts_resident.id"))
+    code: Mapped[str] = mapped_column(Text)
+    refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Flag(Base):

@@ -11,15 +11,19 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.config import Settings
 from service.db import ReadSession
 from service.errors import NotFound
 from service.factors.cache import FactorCache
 from service.factors.model import Emission
 from service.ingest import repository
+from service.ingest.evidence import verified_evidence
 from service.ingest.models import Behaviour
 from service.ingest.schemas import BehaviourPage, BehaviourRead, Calculation, FactorRef
 from service.kit.pagination import decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor
 from service.ledger import service as ledger_service
+from service.photos import service as photos_service
+from service.photos.storage import PhotoStorage
 
 R = TypeVar("R", bound=BehaviourRead)
 
@@ -31,6 +35,8 @@ class JustRecorded:
 
     id: int
     client_id: uuid.UUID | None
+    source: str
+    evidence: dict[str, object] | None
     behaviour_type: str
     category: str | None
     status: str
@@ -116,6 +122,7 @@ def behaviour_read(cache: FactorCache, behaviour: Behaviour | JustRecorded, mode
         factor=factor,
         balance_g=behaviour.balance_after,
         recorded_at=behaviour.created_at,
+        verified_evidence=verified_evidence(behaviour.source, behaviour.tier, behaviour.status, behaviour.evidence),
         **extra,
     )
 
@@ -169,7 +176,22 @@ async def history(
     )
 
 
-async def pending(session: ReadSession, *, cache: FactorCache, cursor: str | None, limit: int) -> BehaviourPage:
-    """Reports held for review, oldest first."""
+async def pending(
+    session: ReadSession,
+    *,
+    cache: FactorCache,
+    storage: PhotoStorage,
+    settings: Settings,
+    cursor: str | None,
+    limit: int,
+) -> BehaviourPage:
+    """Reports held for review, oldest first, each photo with a short-lived link for the operator."""
     rows = await repository.pending_behaviours(session, after_id=decode_cursor(cursor), limit=limit + 1)
-    return await _page(session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_cursor(row.id))
+    page = await _page(session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_cursor(row.id))
+    photos = {row.id: row.evidence["photo"]["photo_id"] for row in rows if row.evidence and "photo" in row.evidence}
+    for read in page.items:
+        if read.id in photos:
+            read.photo_url = await photos_service.review_link(
+                session, storage=storage, settings=settings, photo_id=uuid.UUID(photos[read.id])
+            )
+    return page

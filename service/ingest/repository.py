@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.accounts.models import Resident
 from service.db import ReadSession
-from service.ingest.models import Behaviour, Flag, FlagState
+from service.ingest.models import Behaviour, EvidenceRefusal, Flag, FlagState
 
 
 async def get_behaviour(session: AsyncSession | ReadSession, behaviour_id: int) -> Behaviour | None:
@@ -116,6 +116,16 @@ _SHARED_DEVICES = text(
     HAVING count(*) >= :residents
     """
 )
+_REFUSED_EVIDENCE = text(
+    """
+    SELECT resident_id, count(*) AS refusals, array_agg(DISTINCT code ORDER BY code) AS codes,
+           max(refused_at) AS latest_at
+      FROM ingest_evidence_refusal
+     WHERE refused_at > now() - make_interval(secs => :window_s)
+     GROUP BY resident_id
+    HAVING count(*) >= :refusals
+    """
+)
 _RAISE = text(
     """
     INSERT INTO ingest_flag (kind, subject, resident_id, behaviour_id, details)
@@ -162,6 +172,16 @@ async def bursts(
 
 async def shared_devices(connection: AsyncConnection, *, residents: int) -> Sequence[Row[Any]]:
     return (await connection.execute(_SHARED_DEVICES, {"residents": residents})).all()
+
+
+async def count_refused_evidence(session: AsyncSession, *, resident_id: int, code: str) -> None:
+    """Keep a refusal of a resident's evidence, with the check it failed, for the fraud scan."""
+    session.add(EvidenceRefusal(resident_id=resident_id, code=code))
+
+
+async def refused_evidence(connection: AsyncConnection, *, refusals: int, window_s: int) -> Sequence[Row[Any]]:
+    """Residents with `refusals` or more refused pieces of evidence in the last `window_s` seconds."""
+    return (await connection.execute(_REFUSED_EVIDENCE, {"refusals": refusals, "window_s": window_s})).all()
 
 
 async def raise_flags(connection: AsyncConnection, flags: Sequence[dict[str, Any]]) -> int:

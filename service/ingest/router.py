@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident
+from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident, SettingsDep
 from service.accounts.errors import AccountFrozen
 from service.db import DatabaseDep, ReadSessionDep, SessionDep, StatementConnectionDep
 from service.errors import DuplicateConflict, NotFound, RateLimited
@@ -13,16 +13,24 @@ from service.ingest import batches, flags, reading, reports, review
 from service.ingest.errors import (
     BehaviourNotPending,
     CategoryInvalid,
+    EvidenceAlreadyUsed,
+    EvidenceNotAccepted,
     InvalidInterval,
     NoFactorInForce,
     OutsideClaimWindow,
     QuantityOutOfRange,
+    SiteCodeExpired,
+    SiteCodeMissing,
+    SiteCodeWindow,
+    SiteDistanceImplausible,
+    SiteKindMismatch,
     SpeedImplausible,
     TimeInFuture,
     TripAlreadyRecorded,
     UnitNotAccepted,
     UnknownResident,
 )
+from service.ingest.evidence import SITE_CODE_REFUSALS
 from service.ingest.schemas import (
     BatchResult,
     BehaviourCreate,
@@ -42,6 +50,9 @@ from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit
 from service.kit.schemas import BIGINT_MAX
 from service.ledger.deps import RecorderDep
+from service.photos.deps import PhotoStorageDep
+from service.photos.errors import PhotoUnknown
+from service.sites.deps import SiteCacheDep
 
 router = APIRouter()
 
@@ -72,6 +83,15 @@ FlagId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The flag's id.", 
             AccountFrozen,
             DuplicateConflict,
             TripAlreadyRecorded,
+            EvidenceAlreadyUsed,
+            EvidenceNotAccepted,
+            SiteCodeMissing,
+            *SITE_CODE_REFUSALS,
+            SiteKindMismatch,
+            SiteCodeWindow,
+            SiteCodeExpired,
+            SiteDistanceImplausible,
+            PhotoUnknown,
             RateLimited,
         ),
         200: {"model": RecordedBehaviour, "description": "This client_id was recorded before: the original result."},
@@ -82,12 +102,19 @@ async def record_behaviour(
     body: BehaviourCreate,
     db: DatabaseDep,
     cache: FactorCacheDep,
+    sites: SiteCacheDep,
     recorder: RecorderDep,
     response: Response,
 ) -> RecordedBehaviour:
-    """Record a low-carbon behaviour; answers the credit, its calculation and the new balance."""
+    """Record a low-carbon behaviour; answers the credit, its calculation, the evidence verified, the
+    issuance transfer and the new balance."""
     recorded = await reports.report(
-        sessions=db.sessionmaker, cache=cache, recorder=recorder, resident_id=resident.subject_id, body=body
+        sessions=db.sessionmaker,
+        cache=cache,
+        sites=sites,
+        recorder=recorder,
+        resident_id=resident.subject_id,
+        body=body,
     )
     if recorded.replayed:
         response.status_code = status.HTTP_200_OK
@@ -137,10 +164,17 @@ async def partner_batch(
 
 @router.get("/v1/admin/behaviours/pending", tags=["admin"])
 async def pending_behaviours(
-    _: AdminReader, session: ReadSessionDep, cache: FactorCacheDep, limit: Limit = 50, cursor: Cursor = None
+    _: AdminReader,
+    session: ReadSessionDep,
+    cache: FactorCacheDep,
+    storage: PhotoStorageDep,
+    settings: SettingsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> BehaviourPage:
-    """Self-reports waiting for an operator's decision, oldest first."""
-    return await reading.pending(session, cache=cache, cursor=cursor, limit=limit)
+    """Reports waiting for an operator's decision, oldest first; one backed by a photo carries a link to
+    it that works for a few minutes (`photo_url`)."""
+    return await reading.pending(session, cache=cache, storage=storage, settings=settings, cursor=cursor, limit=limit)
 
 
 @router.post(

@@ -12,8 +12,6 @@ from service.factors.model import BehaviourType, HydrogenSource
 from service.factors.units import Unit
 from service.kit.schemas import InputSchema, Schema
 
-Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
-
 # Examples for the OpenAPI document: one metro ride of 12.5 km, scanned at the station, under tianjin 2026.1.
 _PARTNER_RECORD_EXAMPLE: dict[str, object] = {
     "external_id": "tj-metro-20261123-000481",
@@ -71,6 +69,7 @@ _OUTCOME_EXAMPLE: dict[str, object] = {
     "outcome": "accepted",
     "reason": None,
     "behaviour_id": 48213,
+    "related_behaviour_id": None,
     "credited_g": 585,
     "capped_g": 0,
     "errors": None,
@@ -88,21 +87,49 @@ _FLAG_EXAMPLE: dict[str, object] = {
     "resolved_by": None,
     "resolution_reason": None,
 }
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 _CURSOR_EXAMPLE = "eyJwIjogNDgyMTN9"
+VerifiedEvidence = Literal["partner", "site_code", "photo", "none"]
+# The worked example of mobile_api_docs/en/site-codes.md.
+_START_CODE_EXAMPLE = "TPH1:EXAMPLE"
 
 
 class Evidence(InputSchema):
+    start_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The code a registered site showed where the behaviour started (boarding, a check-in), as "
+        "scanned; see site-codes.md.",
+        examples=[_START_CODE_EXAMPLE],
+    )
+    end_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The code shown where it ended (alighting), for the types that need one.",
+        examples=[None],
+    )
+    photo_id: uuid.UUID | None = Field(
+        default=None,
+        description="A photo uploaded with POST /v1/me/photos: the report then waits for an operator to look at it.",
+        examples=[None],
+    )
     station_qr: str | None = Field(
         default=None,
         min_length=1,
         max_length=512,
-        description="The payload of a station or venue QR code scanned.",
-        examples=["TJMETRO:L1:SHUANGLIN:GATE-3"],
+        deprecated=True,
+        description="Unchecked text from an earlier version of the app: verifies nothing, and the report counts as "
+        "a self-report. Send start_code instead.",
+        examples=[None],
     )
     photo_sha256: Hex64 | None = Field(
         default=None,
-        description="SHA-256 (hex) of a receipt or scale photo.",
-        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+        deprecated=True,
+        description="Unchecked hash from an earlier version of the app: verifies nothing. Upload the photo and send "
+        "photo_id instead.",
+        examples=[None],
     )
 
 
@@ -137,8 +164,9 @@ class BehaviourCreate(BehaviourFields):
     )
     evidence: Evidence | None = Field(
         default=None,
-        description="Optional proof; raises the trust tier.",
-        examples=[{"station_qr": "TJMETRO:L1:SHUANGLIN:GATE-3"}],
+        description="Optional proof, checked: verified site codes earn the evidence tier at once; a photo alone "
+        "holds the report for review.",
+        examples=[{"start_code": _START_CODE_EXAMPLE}],
     )
 
 
@@ -224,7 +252,18 @@ class BehaviourRead(Schema):
     balance_g: int | None = Field(description="The resident's balance right after this record.", examples=[12840])
     recorded_at: datetime = Field(description="When the platform recorded it.", examples=["2026-11-23T08:33:04+08:00"])
     transfer_id: int | None = Field(
-        default=None, description="The issuance transfer, on reads of a credited record.", examples=[90517]
+        default=None, description="The issuance transfer of a credited record.", examples=[90517]
+    )
+    photo_url: str | None = Field(
+        default=None,
+        description="On the review queue: a link to the report's photo, valid for a few minutes.",
+        examples=[None],
+    )
+    verified_evidence: VerifiedEvidence = Field(
+        default="none",
+        description="What was verified: a partner's signed record, a registered site's code, a photo an operator "
+        "approved, or nothing (a self-report, or a photo not yet reviewed).",
+        examples=["site_code"],
     )
     reversed_g: int = Field(
         default=0, description="Grams of this credit since reversed by an operator, on reads.", examples=[0]
@@ -250,6 +289,11 @@ class RecordOutcome(Schema):
         examples=[None, "TRIP_ALREADY_CREDITED"],
     )
     behaviour_id: int | None = Field(default=None, description="The stored behaviour, if any.", examples=[48213])
+    related_behaviour_id: int | None = Field(
+        default=None,
+        description="For TRIP_ALREADY_CREDITED: the behaviour that holds the trip's credit.",
+        examples=[None],
+    )
     credited_g: int = Field(default=0, description="Grams credited.", examples=[585])
     capped_g: int = Field(default=0, description="Grams cut by a cap.", examples=[0])
     errors: list[dict[str, object]] | None = Field(
@@ -341,6 +385,7 @@ class FlagKind(StrEnum):
     burst = "burst"
     two_sources = "two_sources"
     shared_device = "shared_device"
+    refused_evidence = "refused_evidence"
 
 
 class FlagResolution(StrEnum):

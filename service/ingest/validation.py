@@ -51,9 +51,9 @@ class Prepared:
     pending: bool
     content_sha256: str
 
-    def posting(self, fields: BehaviourFields, evidence: dict[str, str] | None) -> Posting:
+    def posting(self, fields: BehaviourFields, evidence: dict[str, object] | None) -> Posting:
         """The behaviour as the ledger posts it, less the identity fields the caller adds; `evidence` as
-        dumped for the content hash."""
+        the behaviour keeps it."""
         factor = self.resolved.factor
         return {
             "ord": 0,
@@ -109,8 +109,10 @@ def prepare(
     now: datetime,
     hydrogen_source: HydrogenSource | None = None,
     content_sha256: str,
+    hold: bool = False,
 ) -> Prepared:
-    """Check a behaviour against its type's rules and compute its credit; raises a BehaviourRejected."""
+    """Check a behaviour against its type's rules and compute its credit; raises a BehaviourRejected.
+    `hold`: the record waits for review whatever its tier's weight (a report backed only by a photo)."""
     occurred = fields.occurred_at.astimezone(UTC)
     if occurred > now + CLOCK_SKEW or (fields.ended_at is not None and fields.ended_at > now + CLOCK_SKEW):
         raise TimeInFuture(errors=[_field("occurred_at", TimeInFuture.code, "later than now")])
@@ -186,7 +188,7 @@ def prepare(
         occurred_at=occurred,
         ended_at=ended,
         tier=tier,
-        pending=pending,
+        pending=pending or hold,
         content_sha256=content_sha256,
     )
 

@@ -67,6 +67,7 @@ class Outcome(StrEnum):
     replay = "replay"
     key_race = "key_race"
     duplicate_trip = "duplicate_trip"
+    evidence_reused = "evidence_reused"
     unknown_resident = "unknown_resident"
     frozen = "frozen"
     rate_limited = "rate_limited"
@@ -74,8 +75,9 @@ class Outcome(StrEnum):
 
 class Posting(TypedDict):
     """One checked behaviour as `ingest_record_batch()` reads it (JSON: decimals as strings). A resident's
-    report names its resident, key and write-limit bucket; a partner's record its resident's public id
-    and its own record id. `ord` numbers the records of one call."""
+    report names its resident, key and write-limit bucket, and the claims its evidence makes (hex
+    digests no other report may name again); a partner's record its resident's public id and its own
+    record id. `ord` numbers the records of one call."""
 
     ord: int
     resident_id: NotRequired[int]
@@ -93,7 +95,8 @@ class Posting(TypedDict):
     occurred_at: str
     ended_at: str
     local_date: str
-    evidence: dict[str, str] | None
+    evidence: dict[str, object] | None
+    claims: NotRequired[list[str]]
     tier: str
     pending: bool
     factor_version_id: int
@@ -107,12 +110,10 @@ class Posting(TypedDict):
     content_sha256: str
 
 
-# ---------------------------------------------------------------------------------------------- results
-
-
 @dataclass(slots=True)
 class Recorded:
-    """A new behaviour, stored: credited, capped, held for review, or a duplicate of a trip (`duplicate_of`)."""
+    """A new behaviour, stored: credited (`transfer_id` its issuance), capped, held for review, or a
+    duplicate of a trip whose credit `duplicate_of` holds."""
 
     behaviour_id: int
     status: BehaviourStatus
@@ -121,6 +122,7 @@ class Recorded:
     cap_reason: str | None
     balance_after: int
     duplicate_of: int | None
+    transfer_id: int | None
 
 
 @dataclass(slots=True)
@@ -142,9 +144,16 @@ class KeyRace:
 
 @dataclass(slots=True)
 class DuplicateTrip:
-    """A resident's report overlapping a trip already recorded, `recorded_as`: nothing was stored."""
+    """A resident's report of a trip already recorded, whose credit `recorded_as` holds: nothing was stored."""
 
     recorded_as: int
+
+
+@dataclass(slots=True)
+class EvidenceReused:
+    """A resident's report naming evidence that backs another report, `used_by`: nothing was stored."""
+
+    used_by: int
 
 
 @dataclass(slots=True)
@@ -164,11 +173,13 @@ class WriteLimited:
     retry_after_s: float
 
 
-Result = Recorded | Replayed | KeyRace | DuplicateTrip | ResidentUnknown | ResidentFrozen | WriteLimited
+Result = (
+    Recorded | Replayed | KeyRace | DuplicateTrip | EvidenceReused | ResidentUnknown | ResidentFrozen | WriteLimited
+)
 
 _POST_SQL = """
     SELECT ord, outcome, behaviour_id, status, credited_g, capped_g, cap_reason, balance_after, content_sha256,
-           related_id, retry_after
+           related_id, retry_after, transfer_id
       FROM ingest_record_batch($1::jsonb, $2, $3, $4::bigint[], $5, $6, NULL, $7::interval, $8::interval)
 """
 
@@ -183,13 +194,15 @@ def _result(row: asyncpg.Record) -> Result:
     outcome = _OUTCOME[row[1]]
     match outcome:
         case Outcome.recorded:
-            return Recorded(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[7], row[9])
+            return Recorded(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[7], row[9], row[11])
         case Outcome.replay:
             return Replayed(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[8])
         case Outcome.key_race:
             return KeyRace()
         case Outcome.duplicate_trip:
             return DuplicateTrip(row[9])
+        case Outcome.evidence_reused:
+            return EvidenceReused(row[9])
         case Outcome.unknown_resident:
             return ResidentUnknown()
         case Outcome.frozen:
@@ -233,9 +246,6 @@ async def call(
         write_limit.period if write_limit else None,
     )
     return {row[0]: _result(row) for row in rows}
-
-
-# ---------------------------------------------------------------------------------------------- recorder
 
 
 @dataclass(slots=True)

@@ -18,9 +18,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from service.factors.model import SiteKind
 from service.sites import codes, repository
 from service.sites.errors import SiteCodeSignature, SiteCodeUnknown, SiteInactive
-from service.sites.models import Site, SiteKey, SiteKind
+from service.sites.models import Site, SiteKey
 
 logger = logging.getLogger(__name__)
 

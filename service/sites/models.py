@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -31,19 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, enum_check
+from service.factors.model import SiteKind
 
 UINT32_MAX = 2**32 - 1
 MAX_KEY_NUMBER = 255
 MAX_WINDOW_MINUTES = 10
-
-
-class SiteKind(StrEnum):
-    metro_station = "metro_station"
-    bus_stop = "bus_stop"
-    hydrogen_bus_stop = "hydrogen_bus_stop"
-    bike_dock = "bike_dock"
-    recycling_station = "recycling_station"
-    venue_gate = "venue_gate"
 
 
 class Site(Base):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, status
 
 from service.accounts.deps import AdminOperator, AdminReader
 from service.db import ReadSessionDep, SessionDep, database_of
+from service.factors.model import SiteKind
 from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit
 from service.kit.schemas import BIGINT_MAX
@@ -25,7 +26,7 @@ from service.sites.errors import (
     SiteOwnerUnknown,
     SiteValidityInvalid,
 )
-from service.sites.models import MAX_KEY_NUMBER, UINT32_MAX, SiteKind
+from service.sites.models import MAX_KEY_NUMBER, UINT32_MAX
 from service.sites.schemas import (
     SiteCreate,
     SiteDetail,

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
+from service.factors.model import SiteKind
 from service.kit.schemas import BIGINT_MAX, InputSchema, Schema
 from service.sites import keypairs
-from service.sites.models import MAX_KEY_NUMBER, MAX_WINDOW_MINUTES, UINT32_MAX, SiteKind
+from service.sites.models import MAX_KEY_NUMBER, MAX_WINDOW_MINUTES, UINT32_MAX
 
 
 def _public_key(text: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts import actions
 from service.accounts.tokens import Principal
 from service.db import ReadSession
+from service.factors.model import SiteKind
 from service.kit.pagination import decode_cursor, encode_cursor
 from service.sites import keypairs, repository
 from service.sites.errors import (
@@ -26,7 +27,7 @@ from service.sites.errors import (
     SiteOwnerUnknown,
     SiteValidityInvalid,
 )
-from service.sites.models import MAX_KEY_NUMBER, Site, SiteKey, SiteKind
+from service.sites.models import MAX_KEY_NUMBER, Site, SiteKey
 from service.sites.schemas import (
     SiteCreate,
     SiteDetail,

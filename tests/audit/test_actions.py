@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from service.accounts.models import Role
 from tests.conftest import Api, bearer
-from tests.fixtures.behaviours import STATION_QR, Tokens, ago, assert_problem, behaviour, behaviour_body, record_ok
+from tests.fixtures.behaviours import SITE_CODES, Tokens, ago, assert_problem, behaviour, behaviour_body, record_ok
 from tests.fixtures.redemption import register_enterprise, review
 
 StaffSignIn = Callable[..., Awaitable[Tokens]]
@@ -28,7 +28,7 @@ async def test_admin_actions_are_logged_with_who_what_and_why_and_refusals_are_n
     ride = await behaviour(
         client,
         alice,
-        (await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR)))["id"],
+        (await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES)))["id"],
     )
     enterprise_id, _ = await register_enterprise(client, "津南绿色超市")
 

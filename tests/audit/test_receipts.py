@@ -19,7 +19,7 @@ from service.audit import merkle
 from service.audit import receipt_verifier as rv
 from service.audit.sealer import seal_once
 from tests.conftest import Api, bearer
-from tests.fixtures.behaviours import STATION_QR, Tokens, ago, assert_problem, behaviour_body, record_ok
+from tests.fixtures.behaviours import SITE_CODES, Tokens, ago, assert_problem, behaviour_body, record_ok
 
 MakeApi = Callable[..., Awaitable[Api]]
 Json = dict[str, Any]
@@ -33,7 +33,7 @@ async def _resident(api: Api, name: str) -> Tokens:
 
 
 async def _ride(api: Api, tokens: Tokens, hours_ago: float) -> int:
-    body = behaviour_body("metro_ride", "10", ago(hours=hours_ago), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "10", ago(hours=hours_ago), evidence=SITE_CODES)
     behaviour_id: int = (await record_ok(api.client, tokens, body))["id"]
     return behaviour_id
 

@@ -17,7 +17,7 @@ from service.accounts.models import Role
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     SHANGHAI,
-    STATION_QR,
+    SITE_CODES,
     Tokens,
     ago,
     assert_problem,
@@ -53,7 +53,7 @@ async def ledger(api: Api, sign_in_staff: StaffSignIn) -> Ledger:
         await behaviour(
             client,
             alice,
-            (await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=h), evidence=STATION_QR)))[
+            (await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=h), evidence=SITE_CODES)))[
                 "id"
             ],
         )

@@ -15,7 +15,7 @@ from service.accounts.models import Role
 from service.audit.sealer import seal_once
 from service.audit.verify import verify
 from tests.conftest import ROOT, Api, bearer
-from tests.fixtures.behaviours import STATION_QR, Tokens, ago, assert_problem, behaviour, behaviour_body, record_ok
+from tests.fixtures.behaviours import SITE_CODES, Tokens, ago, assert_problem, behaviour, behaviour_body, record_ok
 
 MakeApi = Callable[..., Awaitable[Api]]
 StaffSignIn = Callable[..., Awaitable[Tokens]]
@@ -32,7 +32,7 @@ async def _activity(api: Api, sign_in_staff: StaffSignIn) -> dict[str, int]:
     rides = []
     for resident in tokens:
         for hours in (2, 3):
-            body = behaviour_body("metro_ride", "10", ago(hours=hours), evidence=STATION_QR)
+            body = behaviour_body("metro_ride", "10", ago(hours=hours), evidence=SITE_CODES)
             rides.append(await behaviour(api.client, resident, (await record_ok(api.client, resident, body))["id"]))
     operator = await sign_in_staff(Role.admin_operator)
     reversed_ = await api.client.post(
@@ -138,7 +138,7 @@ async def test_a_stored_subtree_that_proofs_use_is_checked_against_its_leaves(
     for resident in tokens:
         for hours in (2, 3, 4):
             await record_ok(
-                api.client, resident, behaviour_body("metro_ride", "5", ago(hours=hours), evidence=STATION_QR)
+                api.client, resident, behaviour_body("metro_ride", "5", ago(hours=hours), evidence=SITE_CODES)
             )
     await seal_once(api.db, api.app.state.checkpoint_signer)  # 18 entries: leaves 0-15 make a stored subtree
     key = api.app.state.checkpoint_signer.public_key

@@ -75,7 +75,7 @@ from service.ingest import batches
 from service.kit.clock import SHANGHAI
 from service.leaderboard import rollup
 from tests.conftest import Api, bearer
-from tests.fixtures.behaviours import STATION_QR, Tokens, behaviour_body, public_id, record_ok
+from tests.fixtures.behaviours import SITE_CODES, Tokens, behaviour_body, public_id, record_ok
 from tests.fixtures.photos import jpeg_with_gps
 from tests.fixtures.redemption import accept, publish, redeem_ok, retire
 from tests.fixtures.wechat import FakeWechat
@@ -620,7 +620,7 @@ def _days_ago(days: int, hour: int) -> datetime:
 async def _ride(client: httpx.AsyncClient, tokens: Tokens, hour: int) -> int:
     """A 10 km metro ride with a station QR, 468 g, three days ago at `hour` (away from the guides' times)."""
     recorded = await record_ok(
-        client, tokens, behaviour_body("metro_ride", "10", _days_ago(3, hour), evidence=STATION_QR)
+        client, tokens, behaviour_body("metro_ride", "10", _days_ago(3, hour), evidence=SITE_CODES)
     )
     behaviour_id: int = recorded["id"]
     return behaviour_id

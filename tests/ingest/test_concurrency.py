@@ -15,7 +15,7 @@ import pytest
 from service.accounts.models import Role
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
-    STATION_QR,
+    SITE_CODES,
     PartnerClient,
     Tokens,
     ago,
@@ -45,7 +45,7 @@ async def alice(sign_in_resident: ResidentSignIn) -> Tokens:
 
 
 async def test_two_identical_requests_at_once_credit_once(api: Api, client: httpx.AsyncClient, alice: Tokens) -> None:
-    body = behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES)
 
     responses = await asyncio.gather(record(client, alice, body), record(client, alice, body))
 
@@ -63,7 +63,7 @@ async def test_the_same_report_sent_to_two_app_instances_at_once_credits_once(
     api: Api, make_api: MakeApi, alice: Tokens
 ) -> None:
     other = await make_api()
-    bodies = [behaviour_body("metro_ride", "10", ago(hours=3 + i), evidence=STATION_QR) for i in range(5)]
+    bodies = [behaviour_body("metro_ride", "10", ago(hours=3 + i), evidence=SITE_CODES) for i in range(5)]
 
     responses = await asyncio.gather(*(record(app.client, alice, body) for body in bodies for app in (api, other)))
 
@@ -81,7 +81,7 @@ async def test_fifty_rides_at_once_never_pass_the_daily_cap(api: Api, client: ht
     grams = floor_g(3 * Decimal("93.3") * Decimal("0.8"))
     starts = [local_day(7) + timedelta(minutes=9 * i) for i in range(50)]
     bodies = [
-        behaviour_body("shared_bike", "3", start, ended_at=start + timedelta(minutes=8), evidence=STATION_QR)
+        behaviour_body("shared_bike", "3", start, ended_at=start + timedelta(minutes=8), evidence=SITE_CODES)
         for start in starts
     ]
 
@@ -134,8 +134,8 @@ async def test_concurrent_requests_with_one_key_and_different_content_credit_onc
     other = await make_api()
     client_id = uuid.uuid4()
     occurred = ago(hours=3)
-    short = behaviour_body("metro_ride", "10", occurred, evidence=STATION_QR, client_id=client_id)
-    long = behaviour_body("metro_ride", "30", occurred, evidence=STATION_QR, client_id=client_id)
+    short = behaviour_body("metro_ride", "10", occurred, evidence=SITE_CODES, client_id=client_id)
+    long = behaviour_body("metro_ride", "30", occurred, evidence=SITE_CODES, client_id=client_id)
 
     responses = await asyncio.gather(record(api.client, alice, short), record(other.client, alice, long))
 
@@ -158,7 +158,7 @@ async def test_a_report_and_a_partner_record_of_one_trip_at_once_are_credited_on
 
     for n in range(3):
         trip = start - timedelta(hours=n)
-        report = behaviour_body("metro_ride", "10", trip, evidence=STATION_QR)
+        report = behaviour_body("metro_ride", "10", trip, evidence=SITE_CODES)
         batch = [partner_record(f"m-{n}", alice_id, "metro_ride", "10", trip + timedelta(minutes=1))]
         reported, pushed = await asyncio.gather(record(client, alice, report), partner.using(other.client).post(batch))
 

@@ -12,7 +12,7 @@ from service.accounts.models import Role
 from service.ingest import fraud
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
-    STATION_QR,
+    SITE_CODES,
     Tokens,
     ago,
     assert_ledger_invariants,
@@ -44,7 +44,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
 ) -> None:
     client = api.client
     alice = await _dev(api, "alice")
-    await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=5), evidence=STATION_QR))
+    await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=5), evidence=SITE_CODES))
     operator = await sign_in_staff(Role.admin_operator)
     superuser = await sign_in_staff(Role.admin_super, "root-user")
     partner = await create_partner(client, superuser)
@@ -59,7 +59,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
 
     assert frozen.status_code == 200, frozen.text
     assert frozen.json()["frozen"] is True
-    refused = await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    refused = await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
     assert_problem(refused, 403, "ACCOUNT_FROZEN")
     assert_problem(await redeem(client, alice, reward["id"]), 403, "ACCOUNT_FROZEN")
     batch = await partner.batch([partner_record("f-1", alice_id, "bus_ride", "5", ago(hours=2))])
@@ -76,7 +76,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
         f"/v1/admin/residents/{alice_id}/unfreeze", json={"reason": "checked: a family phone"}, headers=bearer(operator)
     )
     assert thawed.json()["frozen"] is False
-    await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
     assert await balance(client, alice) == 936
     auditor = await sign_in_staff(Role.admin_auditor)
     logged = (await client.get("/v1/admin/audit/actions", headers=bearer(auditor))).json()["items"]
@@ -87,7 +87,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
 async def test_a_retry_after_a_freeze_answers_what_was_recorded_before_it(api: Api, sign_in_staff: StaffSignIn) -> None:
     client = api.client
     alice = await _dev(api, "alice")
-    ride = behaviour_body("metro_ride", "10", ago(hours=5), evidence=STATION_QR)
+    ride = behaviour_body("metro_ride", "10", ago(hours=5), evidence=SITE_CODES)
     first = await record_ok(client, alice, ride)
     operator = await sign_in_staff(Role.admin_operator)
     partner = await create_partner(client, await sign_in_staff(Role.admin_super, "root-user"))
@@ -110,7 +110,7 @@ async def test_a_retry_after_a_freeze_answers_what_was_recorded_before_it(api: A
     assert outcomes[0][0] == "duplicate"
     assert outcomes[1] == ("rejected", "ACCOUNT_FROZEN")
     assert_problem(
-        await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR)),
+        await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES)),
         403,
         "ACCOUNT_FROZEN",
     )
@@ -128,23 +128,23 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     fast = await record_ok(  # 19 km in 12 minutes: 95 km/h, under the 100 km/h limit
         client,
         alice,
-        behaviour_body("metro_ride", "19", started, ended_at=started + timedelta(minutes=12), evidence=STATION_QR),
+        behaviour_body("metro_ride", "19", started, ended_at=started + timedelta(minutes=12), evidence=SITE_CODES),
     )
     await record_ok(
-        client, alice, behaviour_body("metro_ride", "19", ago(hours=2), evidence=STATION_QR)
+        client, alice, behaviour_body("metro_ride", "19", ago(hours=2), evidence=SITE_CODES)
     )  # no end given
     steady = ago(hours=4)
     await record_ok(  # 10 km in 20 minutes: 30 km/h, an ordinary ride
         client,
         alice,
-        behaviour_body("metro_ride", "10", steady, ended_at=steady + timedelta(minutes=20), evidence=STATION_QR),
+        behaviour_body("metro_ride", "10", steady, ended_at=steady + timedelta(minutes=20), evidence=SITE_CODES),
     )
     for minutes in (20, 14, 8):  # three rides in twelve minutes
-        await record_ok(client, bob, behaviour_body("metro_ride", "5", ago(minutes=minutes), evidence=STATION_QR))
+        await record_ok(client, bob, behaviour_body("metro_ride", "5", ago(minutes=minutes), evidence=SITE_CODES))
     superuser = await sign_in_staff(Role.admin_super, "root-user")
     partner = await create_partner(client, superuser)
     shared_trip = ago(hours=9)
-    reported = await record_ok(client, carol, behaviour_body("metro_ride", "8", shared_trip, evidence=STATION_QR))
+    reported = await record_ok(client, carol, behaviour_body("metro_ride", "8", shared_trip, evidence=SITE_CODES))
     await partner.batch([partner_record("t-9", await public_id(client, carol), "metro_ride", "8", shared_trip)])
     del dave
 
@@ -205,10 +205,10 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     # between the first and the second of them
     backdated = []
     for m in (20, 14, 8):
-        ride = behaviour_body("metro_ride", "5", ago(days=2, minutes=m), evidence=STATION_QR)
+        ride = behaviour_body("metro_ride", "5", ago(days=2, minutes=m), evidence=SITE_CODES)
         backdated.append(await record_ok(client, alice, ride))
         if m == 20:
-            await record_ok(client, alice, behaviour_body("metro_ride", "5", ago(hours=1), evidence=STATION_QR))
+            await record_ok(client, alice, behaviour_body("metro_ride", "5", ago(hours=1), evidence=SITE_CODES))
     # bob: a partner's upload of his day, eight rides an hour apart, recorded in one go
     partner = await create_partner(client, await sign_in_staff(Role.admin_super, "root-user"))
     bob_id = await public_id(client, bob)
@@ -225,9 +225,9 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     assert {r["outcome"] for r in uploaded} == {"accepted"}
     # carol: the first and the last of three rides in twelve minutes; the middle one comes later
     earliest = await record_ok(
-        client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=20), evidence=STATION_QR)
+        client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=20), evidence=SITE_CODES)
     )
-    await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=8), evidence=STATION_QR))
+    await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=8), evidence=SITE_CODES))
 
     first = await fraud.scan_once(api.db, api.app.state.factor_cache, thresholds)
 
@@ -243,7 +243,7 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     latest = alices["details"]["latest_at"]
     assert datetime.fromisoformat(latest) == datetime.fromisoformat(backdated[-1]["occurred_at"])
 
-    await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=14), evidence=STATION_QR))
+    await record_ok(client, carol, behaviour_body("metro_ride", "5", ago(hours=5, minutes=14), evidence=SITE_CODES))
     second = await fraud.scan_once(api.db, api.app.state.factor_cache, thresholds)
 
     assert second == fraud.Scanned(raised=1, behind=False)

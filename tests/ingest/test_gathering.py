@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 
 from service.factors.cache import FactorCache
-from service.ingest import reports
+from service.ingest import evidence, reports
 from service.ingest.schemas import BehaviourCreate
 from service.ingest.validation import prepare
 from service.kit.clock import local_date
@@ -23,7 +23,7 @@ from service.kit.ratelimit import Limit
 from service.ledger.posting import DuplicateTrip, Posting, Recorded, Recorder, WriteLimited
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
-    STATION_QR,
+    SITE_CODES,
     ago,
     assert_ledger_invariants,
     assert_problem,
@@ -58,7 +58,7 @@ async def test_reports_of_many_residents_sent_at_once_each_get_their_own_result(
     residents = await _residents(api.client, 12)
     # n + 1 km each: every report's credit, and so its balance, is its own
     bodies = [
-        behaviour_body("metro_ride", str(n + 1), ago(hours=2), evidence=STATION_QR) for n in range(len(residents))
+        behaviour_body("metro_ride", str(n + 1), ago(hours=2), evidence=SITE_CODES) for n in range(len(residents))
     ]
 
     responses = await asyncio.gather(*(record(api.client, t, b) for t, b in zip(residents, bodies, strict=True)))
@@ -83,14 +83,14 @@ async def test_one_residents_reports_sent_at_once_go_one_at_a_time_and_see_each_
     # Two reports of one metro trip (same time) and a later ride: the second report of the trip must meet the
     # first already stored, as separate requests would.
     bodies = [
-        behaviour_body("metro_ride", "10", trip, evidence=STATION_QR),
-        behaviour_body("metro_ride", "10", trip, evidence=STATION_QR),
-        behaviour_body("metro_ride", "10", ago(hours=1), evidence=STATION_QR),
+        behaviour_body("metro_ride", "10", trip, evidence=SITE_CODES),
+        behaviour_body("metro_ride", "10", trip, evidence=SITE_CODES),
+        behaviour_body("metro_ride", "10", ago(hours=1), evidence=SITE_CODES),
     ]
 
     responses = await asyncio.gather(
         *(record(api.client, alice, b) for b in bodies),
-        record(api.client, bob, behaviour_body("metro_ride", "10", trip, evidence=STATION_QR)),
+        record(api.client, bob, behaviour_body("metro_ride", "10", trip, evidence=SITE_CODES)),
     )
 
     alices, bobs = responses[:3], responses[3]
@@ -109,11 +109,11 @@ async def test_a_resident_over_the_write_limit_is_refused_while_reports_sent_wit
 ) -> None:
     api = await make_api(rate_resident_writes_per_min=2)
     alice, bob = await _residents(api.client, 2)
-    alices = [behaviour_body("metro_ride", "10", ago(hours=h), evidence=STATION_QR) for h in (1, 2, 3)]
+    alices = [behaviour_body("metro_ride", "10", ago(hours=h), evidence=SITE_CODES) for h in (1, 2, 3)]
 
     responses = await asyncio.gather(
         *(record(api.client, alice, b) for b in alices),
-        record(api.client, bob, behaviour_body("metro_ride", "10", ago(hours=1), evidence=STATION_QR)),
+        record(api.client, bob, behaviour_body("metro_ride", "10", ago(hours=1), evidence=SITE_CODES)),
     )
 
     assert sorted(r.status_code for r in responses[:3]) == [201, 201, 429], [r.text for r in responses]
@@ -131,11 +131,21 @@ async def test_a_resident_over_the_write_limit_is_refused_while_reports_sent_wit
 def _report(api: Api, resident_id: int, *, hours_ago: float = 2, km: str = "10", **changes: Any) -> Posting:
     """A report as `reports.report` hands it to the recorder, with `changes` made to it."""
     cache: FactorCache = api.app.state.factor_cache
-    body = BehaviourCreate.model_validate(behaviour_body("metro_ride", km, ago(hours=hours_ago), evidence=STATION_QR))
-    evidence = reports.resident_evidence(body)
-    digest = reports.resident_content_hash(body, evidence)
-    prepared = prepare(body, cache=cache, tier="evidence", now=datetime.now(UTC), content_sha256=digest)
-    return cast(Posting, {**reports.resident_posting(resident_id, body, prepared, evidence), **changes})
+    body = BehaviourCreate.model_validate(behaviour_body("metro_ride", km, ago(hours=hours_ago), evidence=SITE_CODES))
+    assert body.evidence is not None
+    now = datetime.now(UTC)
+    digest = reports.resident_content_hash(body, reports.resident_evidence(body))
+    prepared = prepare(body, cache=cache, tier="evidence", now=now, content_sha256=digest)
+    codes = evidence.check_codes(
+        body.evidence,
+        rule=prepared.resolved.factor.evidence,
+        sites=api.app.state.site_cache,
+        occurred_at=prepared.occurred_at,
+        ended_at=prepared.ended_at,
+        now=now,
+    )
+    checked = evidence.checked(codes, None, rule=prepared.resolved.factor.evidence, resident_id=resident_id)
+    return cast(Posting, {**reports.resident_posting(resident_id, body, prepared, checked), **changes})
 
 
 async def _counted_recorder(api: Api, calls: list[int], *, writes_per_min: int = 10_000) -> Recorder:

@@ -13,7 +13,7 @@ from service.db import Database
 from service.kit.devdb import asyncpg_dsn
 from tests.conftest import Api
 from tests.fixtures.behaviours import (
-    STATION_QR,
+    SITE_CODES,
     ago,
     assert_ledger_invariants,
     assert_problem,
@@ -29,7 +29,7 @@ async def test_a_recording_during_an_outage_is_a_503_and_its_retry_credits_exact
     api: Api, sign_in_resident: Callable[[str], Awaitable[dict[str, Any]]]
 ) -> None:
     alice = await sign_in_resident("alice")
-    body = behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES)
     live = api.app.state.db
     dead = Database(DEAD_DATABASE, settings=api.settings)
 
@@ -59,7 +59,7 @@ async def test_recording_reconnects_by_itself_after_the_database_cut_the_service
     """A failover, a restart or an operator's pg_terminate_backend ends every connection the service
     holds; the next recording takes a new one rather than failing on a dead one."""
     alice = await sign_in_resident("alice")
-    before = await record(api.client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    before = await record(api.client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
     assert before.status_code == 201, before.text
     assert api.settings.database_url is not None
     operator = await asyncpg.connect(**asyncpg_dsn(api.settings.database_url.get_secret_value()))
@@ -70,7 +70,7 @@ async def test_recording_reconnects_by_itself_after_the_database_cut_the_service
         )
         await asyncio.sleep(0.1)
 
-        after = await record(api.client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR))
+        after = await record(api.client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES))
 
         stored = await operator.fetch("SELECT credited_g FROM ingest_behaviour ORDER BY id")
     finally:
@@ -88,7 +88,7 @@ async def test_a_recording_the_database_cannot_finish_in_time_is_a_503_and_its_r
     whole: the client is told to retry, not that the service broke, and the retry credits once."""
     api = await make_api(db_statement_timeout_ms=300)
     alice = await sign_in_resident("alice")
-    body = behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES)
     assert api.settings.database_url is not None
     holder = await asyncpg.connect(**asyncpg_dsn(api.settings.database_url.get_secret_value()))
     try:

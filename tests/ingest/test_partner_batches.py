@@ -19,7 +19,7 @@ from service.ingest.schemas import BatchResult
 from service.kit.devdb import asyncpg_dsn
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
-    STATION_QR,
+    SITE_CODES,
     PartnerClient,
     Tokens,
     ago,
@@ -222,7 +222,7 @@ async def test_a_partner_record_overlapping_an_already_credited_report_is_a_dupl
     api: Api, client: httpx.AsyncClient, partner: PartnerClient, alice: Tokens, alice_id: str
 ) -> None:
     start = ago(hours=3)
-    credited = await record_ok(client, alice, behaviour_body("metro_ride", "10", start, evidence=STATION_QR))
+    credited = await record_ok(client, alice, behaviour_body("metro_ride", "10", start, evidence=SITE_CODES))
 
     result = await partner.batch([partner_record("m-1", alice_id, "metro_ride", "10", start + timedelta(minutes=2))])
 
@@ -240,7 +240,7 @@ async def test_a_residents_report_overlapping_a_partner_credited_trip_is_refused
     result = await partner.batch([partner_record("m-1", alice_id, "metro_ride", "10", start)])
     assert result["accepted"] == 1
 
-    report = behaviour_body("bus_ride", "5", start + timedelta(minutes=1), evidence=STATION_QR)
+    report = behaviour_body("bus_ride", "5", start + timedelta(minutes=1), evidence=SITE_CODES)
     problem = assert_problem(await record(client, alice, report), 409, "TRIP_ALREADY_RECORDED")
 
     assert problem["related_behaviour_id"] == result["results"][0]["behaviour_id"]
@@ -344,9 +344,12 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
     try:
         await connection.execute("ANALYZE")
 
-        async def push(prefix: str) -> BatchResult:
+        async def push(prefix: str, hours: int) -> BatchResult:
+            # each resident's rides ten minutes apart, so that no two are one trip
             records = [
-                partner_record(f"{prefix}-{n}", residents[n % 3], "bus_ride", "2", ago(hours=2, minutes=n))
+                partner_record(
+                    f"{prefix}-{n}", residents[n % 3], "bus_ride", "2", ago(hours=hours, minutes=10 * n // 3)
+                )
                 for n in range(30)
             ]
             reply = await batches.submit(
@@ -359,9 +362,9 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
             )
             return BatchResult.model_validate_json(reply)
 
-        first = await push("first")
+        first = await push("first", 2)
         async with connection.transaction():
-            second = await push("second")
+            second = await push("second", 8)
             scans = await connection.fetch(
                 "SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE relname = ANY($1::text[])",
                 ["ingest_behaviour", "ingest_cap_usage", "ledger_account", "accounts_resident", "ledger_transfer"],

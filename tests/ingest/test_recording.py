@@ -17,8 +17,7 @@ from service.accounts.models import Role
 from tests.conftest import Api, bearer
 from tests.factors import shipped_text
 from tests.fixtures.behaviours import (
-    PHOTO,
-    STATION_QR,
+    SITE_CODES,
     Json,
     Tokens,
     ago,
@@ -71,7 +70,7 @@ async def _review(client: httpx.AsyncClient, staff: Tokens, behaviour_id: int, *
 async def test_a_metro_ride_with_a_station_qr_is_credited_at_once_with_its_calculation(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    body = behaviour_body("metro_ride", "12.3", ago(hours=3), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "12.3", ago(hours=3), evidence=SITE_CODES)
 
     response = await record(client, alice, body)
 
@@ -109,7 +108,7 @@ async def test_a_metro_ride_with_a_station_qr_is_credited_at_once_with_its_calcu
 async def test_the_same_client_id_with_the_same_body_replays_the_original_without_a_second_credit(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    body = behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES)
     first = await record_ok(client, alice, body)
 
     again = await record(client, alice, body)
@@ -129,7 +128,7 @@ async def test_a_retry_after_the_claim_window_closed_still_replays_the_original(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     # recorded a second before its 7-day claim window closes; the retry arrives after it has
-    body = behaviour_body("metro_ride", "10", ago(days=7, seconds=-1.5), evidence=STATION_QR)
+    body = behaviour_body("metro_ride", "10", ago(days=7, seconds=-1.5), evidence=SITE_CODES)
     first = await record_ok(client, alice, body)
     await asyncio.sleep(2)
 
@@ -151,10 +150,10 @@ async def test_the_same_client_id_with_other_content_is_a_conflict_and_credits_n
     client_id = uuid.uuid4()
     occurred = ago(hours=3)
     first = await record_ok(
-        client, alice, behaviour_body("metro_ride", "10", occurred, evidence=STATION_QR, client_id=client_id)
+        client, alice, behaviour_body("metro_ride", "10", occurred, evidence=SITE_CODES, client_id=client_id)
     )
 
-    other = behaviour_body("metro_ride", "30", occurred, evidence=STATION_QR, client_id=client_id)
+    other = behaviour_body("metro_ride", "30", occurred, evidence=SITE_CODES, client_id=client_id)
     problem = assert_problem(await record(client, alice, other), 409, "DUPLICATE_CONFLICT")
 
     assert problem["behaviour_id"] == first["id"]
@@ -234,7 +233,7 @@ async def test_waste_sorting_needs_a_known_category(
 ) -> None:
     for category in [None, "plastic"]:
         with subtests.test(category=category):
-            body = behaviour_body("waste_sorting", "2", ago(hours=2), category=category, evidence=PHOTO)
+            body = behaviour_body("waste_sorting", "2", ago(hours=2), category=category, evidence=SITE_CODES)
 
             problem = assert_problem(await record(client, alice, body), 422, "CATEGORY_INVALID")
 
@@ -243,10 +242,10 @@ async def test_waste_sorting_needs_a_known_category(
             assert (await history(client, alice))["items"] == []
 
 
-async def test_kitchen_waste_weighed_with_a_photo_earns_half_of_its_reduction(
+async def test_kitchen_waste_sorted_at_a_recycling_station_earns_half_of_its_reduction(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    body = behaviour_body("waste_sorting", "2", ago(hours=2), category="kitchen_waste", evidence=PHOTO)
+    body = behaviour_body("waste_sorting", "2", ago(hours=2), category="kitchen_waste", evidence=SITE_CODES)
 
     recorded = await record_ok(client, alice, body)
 
@@ -265,7 +264,7 @@ async def test_kitchen_waste_weighed_with_a_photo_earns_half_of_its_reduction(
 async def test_a_hydrogen_bus_ride_is_credited_at_the_natural_gas_factor(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    body = behaviour_body("hydrogen_bus_ride", "10", ago(hours=2), evidence=STATION_QR)
+    body = behaviour_body("hydrogen_bus_ride", "10", ago(hours=2), evidence=SITE_CODES)
 
     recorded = await record_ok(client, alice, body)
 
@@ -318,7 +317,7 @@ async def test_a_report_failing_its_types_rules_is_refused_with_its_stable_code_
 ) -> None:
     for code, field, body in _refusals():
         with subtests.test(code=code, type=body["type"], field=field):
-            body["evidence"] = STATION_QR
+            body["evidence"] = SITE_CODES
 
             problem = assert_problem(await record(client, alice, body), 422, code)
 
@@ -335,9 +334,9 @@ async def test_a_residents_overlapping_second_report_of_the_same_trip_is_refused
     first = await record_ok(
         client,
         alice,
-        behaviour_body("metro_ride", "10", start, ended_at=start + timedelta(minutes=25), evidence=STATION_QR),
+        behaviour_body("metro_ride", "10", start, ended_at=start + timedelta(minutes=25), evidence=SITE_CODES),
     )
-    again = behaviour_body("bus_ride", "8", start + timedelta(minutes=10), evidence=STATION_QR)
+    again = behaviour_body("bus_ride", "8", start + timedelta(minutes=10), evidence=SITE_CODES)
 
     problem = assert_problem(await record(client, alice, again), 409, "TRIP_ALREADY_RECORDED")
 
@@ -345,7 +344,7 @@ async def test_a_residents_overlapping_second_report_of_the_same_trip_is_refused
     assert await balance(client, alice) == 468
     # A ride that starts when the first ended is another trip.
     later = await record_ok(
-        client, alice, behaviour_body("bus_ride", "8", start + timedelta(minutes=25), evidence=STATION_QR)
+        client, alice, behaviour_body("bus_ride", "8", start + timedelta(minutes=25), evidence=SITE_CODES)
     )
     assert later["credited_g"] == floor_g(8 * Decimal("26.9"))
     await assert_ledger_invariants(api)
@@ -415,7 +414,7 @@ async def test_a_bad_cursor_is_refused(client: httpx.AsyncClient, alice: Tokens,
 async def test_one_behaviour_shows_its_full_calculation_and_another_resident_cannot_see_it(
     api: Api, client: httpx.AsyncClient, alice: Tokens, sign_in_resident: ResidentSignIn
 ) -> None:
-    recorded = await record_ok(client, alice, behaviour_body("metro_ride", "12.3", ago(hours=3), evidence=STATION_QR))
+    recorded = await record_ok(client, alice, behaviour_body("metro_ride", "12.3", ago(hours=3), evidence=SITE_CODES))
 
     read = await behaviour(client, alice, recorded["id"])
     stranger = await client.get(f"/v1/me/behaviours/{recorded['id']}", headers=bearer(await sign_in_resident("bob")))
@@ -438,7 +437,7 @@ async def test_an_operator_approves_a_pending_report_under_the_caps_of_its_day(
     api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens
 ) -> None:
     # 10 km with a QR (468 g) credited, then 60 km self-reported (2,808 g) held: the metro cap is 3,000 g a day.
-    await record_ok(client, alice, behaviour_body("metro_ride", "10", local_day(8), evidence=STATION_QR))
+    await record_ok(client, alice, behaviour_body("metro_ride", "10", local_day(8), evidence=SITE_CODES))
     held = await record_ok(client, alice, behaviour_body("metro_ride", "60", local_day(12)))
     pending = await client.get("/v1/admin/behaviours/pending", headers=bearer(operator))
     assert [item["id"] for item in pending.json()["items"]] == [held["id"]]
@@ -541,13 +540,13 @@ async def _publish(client: httpx.AsyncClient, operator: Tokens, source: str) -> 
 async def test_a_new_factor_version_applies_to_later_behaviours_and_never_changes_earlier_credits(
     api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens
 ) -> None:
-    earlier = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=STATION_QR))
+    earlier = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
 
     published = await _publish(client, operator, _version_2026_2(ago(minutes=1)))
     assert published.status_code == 201, published.text
     assert published.json()["created"] is True
     assert published.json()["version"]["version"] == "2026.2"
-    later = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(seconds=10), evidence=STATION_QR))
+    later = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(seconds=10), evidence=SITE_CODES))
 
     assert (later["factor"]["version"], later["credited_g"]) == ("2026.2", 500)
     assert _dec(later["calculation"]["reduction_g_per_unit"]) == Decimal("50.0")
@@ -568,7 +567,7 @@ async def test_a_behaviour_before_the_new_versions_valid_from_still_resolves_to_
 ) -> None:
     assert (await _publish(client, operator, _version_2026_2(ago(minutes=1)))).status_code == 201
 
-    before = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=STATION_QR))
+    before = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES))
 
     assert (before["factor"]["version"], before["credited_g"]) == ("2026.1", 468)
     in_force = {f["behaviour"]: f for f in (await client.get("/v1/factors")).json()}

@@ -19,7 +19,7 @@ from service.leaderboard import rollup
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     SHANGHAI,
-    STATION_QR,
+    SITE_CODES,
     Tokens,
     assert_ledger_invariants,
     assert_problem,
@@ -64,7 +64,7 @@ async def ride(client: httpx.AsyncClient, tokens: Tokens, km: str, at: datetime 
         count = _rides_so_far.get(tokens["access_token"], 0)
         _rides_so_far[tokens["access_token"]] = count + 1
         at = local_day(6 + count // 2, 30 * (count % 2))
-    body = behaviour_body("metro_ride", km, at, evidence=STATION_QR)
+    body = behaviour_body("metro_ride", km, at, evidence=SITE_CODES)
     return await record_ok(client, tokens, body)
 
 
@@ -228,7 +228,7 @@ async def test_days_and_weeks_turn_at_midnight_in_shanghai(
     # 23:59:30 and 00:00:30 local are 15:59:30 and 16:00:30 UTC on the same UTC day
     assert late.astimezone(UTC).date() == early.astimezone(UTC).date()
     for km, at in (("0.5", late), ("0.6", early)):  # 23 g on the first day, 28 g on the next
-        body = behaviour_body("metro_ride", km, at, ended_at=at + timedelta(seconds=25), evidence=STATION_QR)
+        body = behaviour_body("metro_ride", km, at, ended_at=at + timedelta(seconds=25), evidence=SITE_CODES)
         await record_ok(client, owl, body)
     await roll_up(api)
 
@@ -257,7 +257,7 @@ async def test_community_and_organisation_boards_and_category_boards(
     await ride(client, a, "1")  # 46
     await ride(client, b, "2")  # 93
     await ride(client, c, "5")  # 234
-    waste = behaviour_body("waste_sorting", "2", local_day(20), category="recyclables", evidence=STATION_QR)
+    waste = behaviour_body("waste_sorting", "2", local_day(20), category="recyclables", evidence=SITE_CODES)
     await record_ok(client, a, waste)  # 2 kg × 201 × 0.5 = 201 g
     await roll_up(api)
 

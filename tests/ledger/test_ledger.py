@@ -17,7 +17,7 @@ from service.kit.devdb import asyncpg_dsn, with_database
 from service.ledger.horizon import settled_horizon
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
-    STATION_QR,
+    SITE_CODES,
     Json,
     Tokens,
     ago,
@@ -57,7 +57,7 @@ async def operator(sign_in_staff: StaffSignIn) -> Tokens:
 async def _credited_ride(client: httpx.AsyncClient, tokens: Tokens, *, hours_ago: float = 3) -> Json:
     """A 10 km metro ride with a station QR (468 g), read back with its issuance transfer."""
     recorded = await record_ok(
-        client, tokens, behaviour_body("metro_ride", "10", ago(hours=hours_ago), evidence=STATION_QR)
+        client, tokens, behaviour_body("metro_ride", "10", ago(hours=hours_ago), evidence=SITE_CODES)
     )
     read = await behaviour(client, tokens, recorded["id"])
     assert read["credited_g"] == 468

@@ -10,11 +10,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
+from service.factors.model import SiteKind
 from service.sites import codes, keypairs
 from service.sites import service as sites_service
 from service.sites.cache import CheckedCode, SiteCache
 from service.sites.errors import SiteCodeMalformed, SiteCodeSignature, SiteCodeUnknown, SiteInactive
-from service.sites.models import SiteKind
 from service.sites.schemas import SiteCreate
 from tests.conftest import Api, bearer
 from tests.fixtures.sites import SITES, Json, Tokens, code_for, forged, header, register, rotate, site_body, this_minute

@@ -7,9 +7,16 @@
 -- - idempotent: a key seen before (a resident's client_id, a partner's external_id), stored or earlier
 --   in the same call, answers the stored result and stores nothing again; a concurrent call that stores
 --   the same key first is settled by ingest_behaviour's unique constraints (outcome key_race);
--- - one trip earns one credit: a resident's report that overlaps a trip already recorded is refused; a
---   partner's record of a trip a resident already reported is stored as a duplicate and earns nothing,
---   unless the resident's report still waits for review, which the partner's record then supersedes;
+-- - one trip earns one credit, whoever reports it: two travel records of one resident whose times
+--   overlap are one trip. The first credited keeps the credit, whether it was stored before or comes
+--   earlier in this call; a resident's later report of it is refused (duplicate_trip), a partner's later
+--   record is stored as a duplicate naming the record that holds the credit and earns nothing. A
+--   resident's report still waiting for review does not hold a trip against a partner: the partner's
+--   record is credited and supersedes it. Two calls for the same residents are serialised by the account
+--   locks below, so a trip reported by two partners at once is credited once;
+-- - one piece of evidence backs one report: a record's claims (a resident's site codes, a photo) are
+--   stored with it, and a record naming a claim stored before or earlier in this call is refused
+--   (evidence_reused);
 -- - credit = min(grams, what the daily cap, the yearly cap and today's platform budget leave), taken in
 --   record order: the rule of service.factors.conversion.apply_caps;
 -- - double entry: every credit is an issuance transfer, from the issuance slot account the resident's id
@@ -25,17 +32,21 @@
 -- resident_id | resident_public_id, client_id | external_id, behaviour_type, category, trip_group,
 -- quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence, tier,
 -- pending, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, daily_cap_g,
--- yearly_cap_g, content_sha256 (hex), and rate_key where a record takes its own rate limit.
+-- yearly_cap_g, content_sha256 (hex), claims (hex digests, or null), and rate_key where a record takes
+-- its own rate limit.
 -- Rate limits: with p_rate_key the whole call is one request of that key; with p_rate_key NULL and
 -- p_rate_interval given, each record that has a rate_key takes one step of that key's limit.
 --
 -- It answers one row per record: those that went through, in record order, then those their own rate
 -- limit refused. The outcome is one of
 --   recorded          stored by this call; status says how: credited, capped, pending_review, duplicate;
+--                     transfer_id is its issuance transfer when it earned grams;
 --   replay            the key was seen before: the stored result and the stored content hash, which the
 --                     caller compares with what was sent;
 --   key_race          a concurrent call stored the same key first: the caller reads that record back;
---   duplicate_trip    a resident's report overlapping a trip already recorded (related_id): not stored;
+--   duplicate_trip    a resident's report of a trip already recorded (related_id holds its credit): not
+--                     stored;
+--   evidence_reused   a resident's report naming a claim already used (related_id): not stored;
 --   unknown_resident  no such resident, or a deleted one: not stored;
 --   frozen            a new record of a frozen resident: not stored;
 --   rate_limited      over its rate limit: not stored; retry_after is the wait in seconds.
@@ -53,7 +64,8 @@ CREATE OR REPLACE FUNCTION ingest_record_batch(
     p_rate_burst interval
 ) RETURNS TABLE (
     ord integer, outcome text, behaviour_id bigint, status text, credited_g bigint, capped_g bigint,
-    cap_reason text, balance_after bigint, content_sha256 bytea, related_id bigint, retry_after double precision
+    cap_reason text, balance_after bigint, content_sha256 bytea, related_id bigint, retry_after double precision,
+    transfer_id bigint
 ) LANGUAGE plpgsql
 -- Planning the recording statement costs more than running it for one record: plan it once per session.
 SET plan_cache_mode = force_generic_plan
@@ -75,7 +87,7 @@ BEGIN
         v_wait := kit_rate_limit_take(p_rate_key, p_rate_interval, p_rate_burst);
         IF v_wait > 0 THEN
             RETURN QUERY SELECT (x.value->>'ord')::integer, 'rate_limited'::text, NULL::bigint, NULL::text,
-                NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::bytea, NULL::bigint, v_wait
+                NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::bytea, NULL::bigint, v_wait, NULL::bigint
               FROM jsonb_array_elements(p_records) AS x;
             RETURN;
         END IF;
@@ -131,21 +143,21 @@ BEGIN
                 ended_at timestamptz, local_date date, evidence jsonb, tier text, pending boolean,
                 factor_version_id bigint, reduction_g_per_unit numeric, weight numeric, exact_g numeric,
                 grams bigint, remainder_g numeric, daily_cap_g bigint, yearly_cap_g bigint,
-                content_sha256 text)
+                content_sha256 text, claims text[])
           LEFT JOIN LATERAL (SELECT r.id FROM accounts_resident r WHERE r.public_id = x.resident_public_id LIMIT 1) res
             ON true
     ), looked_up AS (
         -- Look-ups, per record, by index: the account (none for a deleted resident) and whether the
         -- resident is frozen, an earlier record of the same key (sr for a resident's client_id, sp for a
-        -- partner's external_id), an overlapping trip (o); first_ord is the first record of its key in
-        -- this call.
+        -- partner's external_id), an overlapping trip (o), a claim stored before (cl); first_ord is the
+        -- first record of its key in this call.
         SELECT i.*, a.account_id, a.balance, a.frozen, COALESCE(sr.id, sp.id) AS seen_id,
                COALESCE(sr.status, sp.status) AS seen_status, COALESCE(sr.credited_g, sp.credited_g) AS seen_credited,
                COALESCE(sr.capped_g, sp.capped_g) AS seen_capped, COALESCE(sr.cap_reason, sp.cap_reason) AS seen_reason,
                COALESCE(sr.balance_after, sp.balance_after) AS seen_balance,
                COALESCE(sr.content_sha256, sp.content_sha256) AS seen_sha256,
                COALESCE(sr.duplicate_of_id, sp.duplicate_of_id) AS seen_related,
-               o.id AS overlap_id, o.status AS overlap_status,
+               o.id AS overlap_id, o.status AS overlap_status, cl.behaviour_id AS claimed_id,
                min(i.ord) OVER (PARTITION BY COALESCE(i.client_id::text, i.external_id)) AS first_ord
           FROM input i
           LEFT JOIN LATERAL (
@@ -160,35 +172,68 @@ BEGIN
                  WHERE p_source = 'partner' AND b.partner_id = p_partner_id AND b.external_id = i.external_id LIMIT 1) sp
             ON true
           LEFT JOIN LATERAL (
-                -- One trip is credited once: a resident's report never stands beside another record of
-                -- the same trip; partner records are checked against residents' reports only. A credited
-                -- record is found before one pending review.
+                -- The recorded trip this record overlaps, from any source. A credited record is found
+                -- before one pending review.
                 SELECT b.id, b.status FROM ingest_behaviour b
                  WHERE i.trip_group <> '' AND b.resident_id = i.rid AND b.trip_group = i.trip_group
                    AND b.status IN ('credited', 'capped', 'pending_review')
                    AND b.occurred_at < i.ended_at AND b.ended_at > i.occurred_at
                    -- no record lasts over a day: this bound keeps the probe to a day of the index
                    AND b.occurred_at > i.occurred_at - interval '1 day'
-                   AND (p_source = 'resident' OR b.source = 'resident')
                  ORDER BY (b.status = 'pending_review'), b.id
                  LIMIT 1) o ON true
+          LEFT JOIN LATERAL (
+                SELECT c.behaviour_id FROM ingest_evidence_claim c
+                 WHERE i.claims IS NOT NULL AND c.claim = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(i.claims) h))
+                 LIMIT 1) cl ON true
+    ), in_call AS (
+        -- What an earlier record of this call holds against a record, by hash joins within the call.
+        -- trip_ord: the first earlier record of the same trip that may hold its credit (a new key, not
+        -- itself over a recorded trip or a used claim); claim_ord: the first earlier record naming one of
+        -- the same claims.
+        SELECT l.ord, t.trip_ord, c.claim_ord
+          FROM looked_up l
+          LEFT JOIN (
+                SELECT l2.ord, min(j.ord) AS trip_ord
+                  FROM looked_up l2
+                  JOIN looked_up j ON j.rid = l2.rid AND j.trip_group = l2.trip_group AND j.ord < l2.ord
+                   AND j.occurred_at < l2.ended_at AND j.ended_at > l2.occurred_at
+                   AND j.seen_id IS NULL AND j.first_ord = j.ord AND j.overlap_id IS NULL AND j.claimed_id IS NULL
+                 WHERE l2.trip_group <> ''
+                 GROUP BY l2.ord) t ON t.ord = l.ord
+          LEFT JOIN (
+                SELECT l3.ord, min(j.ord) AS claim_ord
+                  FROM looked_up l3
+                 CROSS JOIN LATERAL unnest(l3.claims) AS h3(claim)
+                  JOIN (SELECT j1.ord, h1.claim FROM looked_up j1 CROSS JOIN LATERAL unnest(j1.claims) AS h1(claim)) j
+                    ON j.claim = h3.claim AND j.ord < l3.ord
+                 GROUP BY l3.ord) c ON c.ord = l.ord
     ), decided AS (
         -- Decide each record's fate: unknown_resident; seen (its key is stored); repeated (its key came
-        -- earlier in this call); frozen; duplicate_trip (a resident's report over a recorded trip); or new,
-        -- the only fate that stores anything. base_status is the status a new record starts from:
-        -- duplicate (a partner's record of a trip a resident recorded), pending_review, or credited.
+        -- earlier in this call); frozen; evidence_reused (a claim used before); duplicate_trip (a
+        -- resident's report of a trip recorded before or earlier in this call); or new, the only fate that
+        -- stores anything. base_status is the status a new record starts from: duplicate (a partner's
+        -- record of a trip whose credit another record holds), pending_review, or credited. holder_ord:
+        -- the earlier record of this call that holds the trip, when no stored record does.
         SELECT l.*,
                CASE WHEN l.account_id IS NULL THEN 'unknown_resident'
                     -- a key seen before answers as it did then, frozen or not: only new records are refused
                     WHEN l.seen_id IS NOT NULL THEN 'seen'
                     WHEN l.first_ord <> l.ord THEN 'repeated'
                     WHEN l.frozen THEN 'frozen'
-                    WHEN l.overlap_id IS NOT NULL AND p_source = 'resident' THEN 'duplicate_trip'
+                    WHEN l.claimed_id IS NOT NULL OR ic.claim_ord IS NOT NULL THEN 'evidence_reused'
+                    WHEN (l.overlap_id IS NOT NULL OR ic.trip_ord IS NOT NULL) AND p_source = 'resident'
+                         THEN 'duplicate_trip'
                     ELSE 'new' END AS fate,
                CASE WHEN l.overlap_id IS NOT NULL AND l.overlap_status <> 'pending_review' THEN 'duplicate'
+                    WHEN ic.trip_ord IS NOT NULL THEN 'duplicate'
                     WHEN l.pending THEN 'pending_review'
-                    ELSE 'credited' END AS base_status
+                    ELSE 'credited' END AS base_status,
+               CASE WHEN l.overlap_id IS NULL OR l.overlap_status = 'pending_review' THEN ic.trip_ord END
+                   AS holder_ord,
+               ic.claim_ord
           FROM looked_up l
+          JOIN in_call ic ON ic.ord = l.ord
     ), day_step AS (
         -- Caps as running sums in record order; records that earn nothing contribute zero.
         -- earns: a new record to be credited now. day_left, year_left: what the caps left before this
@@ -263,8 +308,11 @@ BEGIN
                c.ended_at, c.local_date, c.evidence, c.tier, c.final_status, c.factor_version_id,
                c.reduction_g_per_unit, c.weight, c.exact_g, c.grams, c.remainder_g, c.credit, c.cut,
                c.reason, c.new_balance,
-               CASE WHEN c.final_status = 'duplicate' THEN c.overlap_id END, decode(c.content_sha256, 'hex')
+               CASE WHEN c.final_status <> 'duplicate' THEN NULL WHEN c.holder_ord IS NULL THEN c.overlap_id
+                    ELSE h.new_id END,
+               decode(c.content_sha256, 'hex')
           FROM credited c
+          LEFT JOIN credited h ON h.ord = c.holder_ord
          WHERE c.fate = 'new'
         ON CONFLICT DO NOTHING
         RETURNING b.id, b.resident_id, b.credited_g, b.behaviour_type, b.local_date, b.factor_version_id
@@ -280,7 +328,16 @@ BEGIN
           FROM inserted b
           JOIN LATERAL (SELECT la.id FROM ledger_account la WHERE la.resident_id = b.resident_id LIMIT 1) a ON true
          WHERE b.credited_g > 0
-        RETURNING id, debit_account_id, credit_account_id, amount
+        RETURNING id, debit_account_id, credit_account_id, amount, behaviour_id
+    ), claimed AS (
+        -- The claims of the records stored, each kept once.
+        INSERT INTO ingest_evidence_claim (claim, behaviour_id)
+        SELECT decode(h, 'hex'), b.id
+          FROM inserted b
+          JOIN credited c ON c.new_id = b.id
+         CROSS JOIN LATERAL unnest(c.claims) AS h
+         WHERE c.claims IS NOT NULL
+        ON CONFLICT DO NOTHING
     ), entries AS (
         -- Each transfer's two entries, summing to zero.
         INSERT INTO ledger_entry (transfer_id, account_id, amount)
@@ -320,12 +377,20 @@ BEGIN
     ), answered AS (
         -- A key repeated within the batch answers with the result of its first record. stored: this
         -- call stored the record (a new record that is not stored lost a key race).
+        -- related: the record that holds this one's trip or claim.
         SELECT c.*, c.new_id = ANY(n.ids) AS stored, fo.new_id AS first_id, fo.final_status AS first_status,
                fo.credit AS first_credit, fo.cut AS first_cut, fo.reason AS first_reason,
-               fo.new_balance AS first_balance, fo.content_sha256 AS first_sha256
+               fo.new_balance AS first_balance, fo.content_sha256 AS first_sha256,
+               CASE WHEN c.fate = 'evidence_reused' THEN COALESCE(c.claimed_id, cf.new_id)
+                    WHEN c.holder_ord IS NOT NULL THEN h.new_id
+                    ELSE c.overlap_id END AS related,
+               t.id AS new_transfer_id
           FROM credited c
          CROSS JOIN inserted_ids n
           LEFT JOIN LATERAL (SELECT f.* FROM credited f WHERE c.fate = 'repeated' AND f.ord = c.first_ord) fo ON true
+          LEFT JOIN credited h ON h.ord = c.holder_ord
+          LEFT JOIN credited cf ON cf.ord = c.claim_ord
+          LEFT JOIN transfers t ON t.behaviour_id = c.new_id
     )
     -- The answers, in record order: the outcome, then the record's result (the stored one for a key
     -- seen before, the first record's for a key repeated in this call).
@@ -334,6 +399,7 @@ BEGIN
                  WHEN a.fate = 'frozen' THEN 'frozen'
                  WHEN a.fate IN ('seen', 'repeated') THEN 'replay'
                  WHEN a.fate = 'duplicate_trip' THEN 'duplicate_trip'
+                 WHEN a.fate = 'evidence_reused' THEN 'evidence_reused'
                  WHEN NOT a.stored THEN 'key_race'
                  ELSE 'recorded' END)::text,
            (CASE WHEN a.fate = 'seen' THEN a.seen_id WHEN a.fate = 'repeated' THEN a.first_id
@@ -351,15 +417,16 @@ BEGIN
            CASE WHEN a.fate = 'seen' THEN a.seen_sha256
                 WHEN a.fate = 'repeated' THEN decode(a.first_sha256, 'hex')
                 ELSE decode(a.content_sha256, 'hex') END,
-           (CASE WHEN a.fate = 'seen' THEN a.seen_related ELSE a.overlap_id END)::bigint,
-           NULL::double precision
+           (CASE WHEN a.fate = 'seen' THEN a.seen_related ELSE a.related END)::bigint,
+           NULL::double precision,
+           (CASE WHEN a.fate = 'new' AND a.stored THEN a.new_transfer_id END)::bigint
       FROM answered a
      ORDER BY a.ord;
 
     -- Then the records their own key's limit refused, with their waits.
     IF v_limited IS NOT NULL THEN
         RETURN QUERY SELECT l.ord, 'rate_limited'::text, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint,
-                            NULL::text, NULL::bigint, NULL::bytea, NULL::bigint, l.wait
+                            NULL::text, NULL::bigint, NULL::bytea, NULL::bigint, l.wait, NULL::bigint
                        FROM unnest(v_limited, v_waits) AS l(ord, wait);
     END IF;
 END $$;
