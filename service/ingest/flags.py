@@ -10,7 +10,7 @@ from service.accounts.tokens import Principal
 from service.db import ReadSession
 from service.errors import NotFound
 from service.ingest import repository
-from service.ingest.schemas import FlagKind, FlagPage, FlagRead, FlagResolve, FlagStatus
+from service.ingest.flag_schemas import FlagKind, FlagPage, FlagRead, FlagResolve, FlagStatus
 from service.kit.pagination import decode_cursor, encode_cursor
 
 _RESOLVED = {FlagStatus.open: False, FlagStatus.resolved: True, FlagStatus.all: None}

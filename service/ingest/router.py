@@ -31,16 +31,12 @@ from service.ingest.errors import (
     UnknownResident,
 )
 from service.ingest.evidence import SITE_CODE_REFUSALS
+from service.ingest.flag_schemas import FlagKind, FlagPage, FlagRead, FlagResolve, FlagStatus
 from service.ingest.schemas import (
     BatchResult,
     BehaviourCreate,
     BehaviourPage,
     BehaviourRead,
-    FlagKind,
-    FlagPage,
-    FlagRead,
-    FlagResolve,
-    FlagStatus,
     PartnerBatch,
     RecordedBehaviour,
     ReviewDecision,

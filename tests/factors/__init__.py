@@ -19,6 +19,8 @@ from service.factors.model import FactorSet
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "emission_factors" / "tianjin-2026.1.toml"
+# The newest shipped version, in force for behaviours of today.
+LATEST = ROOT / "emission_factors" / "tianjin-2026.2.toml"
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -26,6 +28,11 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 @cache
 def shipped_text() -> str:
     return SHIPPED.read_text(encoding="utf-8")
+
+
+@cache
+def latest_text() -> str:
+    return LATEST.read_text(encoding="utf-8")
 
 
 def shipped_document() -> dict[str, Any]:

@@ -197,11 +197,11 @@ async def test_a_phone_that_sends_its_ride_hours_later_is_still_credited(
 
 
 async def test_one_code_backs_one_trip(api: Api, client: httpx.AsyncClient, alice: Tokens) -> None:
-    start = ago(hours=2)
-    first = behaviour_body("bus_ride", "3", start, evidence=SITE_CODES)
+    shown = codes.window_start_for(ago(hours=2), 1)
+    first = behaviour_body("bus_ride", "3", shown, ended_at=shown + timedelta(minutes=3), evidence=SITE_CODES)
     recorded = await record_ok(client, alice, first)
-    # the same boarding code sent for a second ride that would start a minute later: refused
-    second = behaviour_body("bus_ride", "3", start + timedelta(minutes=1))
+    # the same boarding code sent for another ride, after the first ended, within the code's tolerance
+    second = behaviour_body("bus_ride", "3", shown + timedelta(minutes=4), ended_at=shown + timedelta(minutes=9))
     second["evidence"] = first["evidence"]
 
     problem = assert_problem(await record(client, alice, second), 409, "EVIDENCE_REUSED")

@@ -201,11 +201,11 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
     client = api.client
     alice, bob, carol, dave = [await _dev(api, name) for name in ("alice", "bob", "carol", "dave")]
     thresholds = fraud.Thresholds.of(api.settings)
-    # alice: three rides dated into twelve minutes of two days ago, a ride of this morning reported
-    # between the first and the second of them
+    # alice: three rides dated into twelve minutes of a day and a half ago, a ride of this morning
+    # reported between the first and the second of them
     backdated = []
     for m in (20, 14, 8):
-        ride = behaviour_body("metro_ride", "5", ago(days=2, minutes=m), evidence=SITE_CODES)
+        ride = behaviour_body("metro_ride", "5", ago(hours=36, minutes=m), evidence=SITE_CODES)
         backdated.append(await record_ok(client, alice, ride))
         if m == 20:
             await record_ok(client, alice, behaviour_body("metro_ride", "5", ago(hours=1), evidence=SITE_CODES))

@@ -15,7 +15,7 @@ import pytest
 
 from service.accounts.models import Role
 from tests.conftest import Api, bearer
-from tests.factors import shipped_text
+from tests.factors import latest_text, shipped_text
 from tests.fixtures.behaviours import (
     SITE_CODES,
     Json,
@@ -67,7 +67,7 @@ async def _review(client: httpx.AsyncClient, staff: Tokens, behaviour_id: int, *
 # ---------------------------------------------------------------------------------------------- credited at once
 
 
-async def test_a_metro_ride_with_a_station_qr_is_credited_at_once_with_its_calculation(
+async def test_a_metro_ride_with_its_stations_codes_is_credited_at_once_with_its_calculation(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     body = behaviour_body("metro_ride", "12.3", ago(hours=3), evidence=SITE_CODES)
@@ -98,7 +98,7 @@ async def test_a_metro_ride_with_a_station_qr_is_credited_at_once_with_its_calcu
     assert _dec(calculation["remainder_g"]) == Decimal("0.64")
     assert calculation["formula"] == "12.3 km × 46.8 g/km × 1 = 575.64 g → 575 g"
     factor = recorded["factor"]
-    assert (factor["set"], factor["version"]) == ("tianjin", "2026.1")
+    assert (factor["set"], factor["version"]) == ("tianjin", "2026.2")
     assert factor["methodology"].startswith("DB11/T 3043-2024 rail transit")
     assert "46.8" in factor["source"]
     assert await balance(client, alice) == grams
@@ -127,8 +127,8 @@ async def test_the_same_client_id_with_the_same_body_replays_the_original_withou
 async def test_a_retry_after_the_claim_window_closed_still_replays_the_original(
     api: Api, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    # recorded a second before its 7-day claim window closes; the retry arrives after it has
-    body = behaviour_body("metro_ride", "10", ago(days=7, seconds=-1.5), evidence=SITE_CODES)
+    # a walk recorded a second before its 2-day claim window closes; the retry arrives after it has
+    body = behaviour_body("walking", "10000", ago(days=2, seconds=-1.5))
     first = await record_ok(client, alice, body)
     await asyncio.sleep(2)
 
@@ -140,7 +140,7 @@ async def test_a_retry_after_the_claim_window_closed_still_replays_the_original(
     assert (again.json()["id"], again.json()["replayed"]) == (first["id"], True)
     assert_problem(fresh, 422, "OUTSIDE_CLAIM_WINDOW")
     assert_problem(changed, 409, "DUPLICATE_CONFLICT")
-    assert await balance(client, alice) == 468
+    assert await balance(client, alice) == first["credited_g"] == 100  # 10,000 steps × 0.02 g × 0.5
     await assert_ledger_invariants(api)
 
 
@@ -315,10 +315,8 @@ def _refusals() -> list[tuple[str, str, Json]]:
 async def test_a_report_failing_its_types_rules_is_refused_with_its_stable_code_and_credits_nothing(
     api: Api, client: httpx.AsyncClient, alice: Tokens, subtests: pytest.Subtests
 ) -> None:
-    for code, field, body in _refusals():
+    for code, field, body in _refusals():  # the rules apply whatever the evidence: these send none
         with subtests.test(code=code, type=body["type"], field=field):
-            body["evidence"] = SITE_CODES
-
             problem = assert_problem(await record(client, alice, body), 422, code)
 
             assert field in [e["field"] for e in problem["errors"]]
@@ -518,12 +516,12 @@ async def test_an_auditor_or_a_resident_cannot_review(
 # ---------------------------------------------------------------------------------------------- factor versions
 
 
-def _version_2026_2(valid_from: datetime, *, reduction: str = "50.0", baseline: str = "111.0") -> str:
-    """The shipped file as 2026.2 from `valid_from`, with another metro reduction."""
-    source = shipped_text()
+def _version_2026_3(valid_from: datetime, *, reduction: str = "50.0", baseline: str = "111.0") -> str:
+    """The newest shipped file as 2026.3 from `valid_from`, with another metro reduction."""
+    source = latest_text()
     replacements = {
-        'version = "2026.1"': 'version = "2026.2"',
-        "valid_from = 2026-01-01T00:00:00+08:00": f"valid_from = {valid_from.replace(microsecond=0).isoformat()}",
+        'version = "2026.2"': 'version = "2026.3"',
+        "valid_from = 2026-11-01T00:00:00+08:00": f"valid_from = {valid_from.replace(microsecond=0).isoformat()}",
         'baseline_g_per_unit = "107.8"': f'baseline_g_per_unit = "{baseline}"',
         'reduction_g_per_unit = "46.8"': f'reduction_g_per_unit = "{reduction}"',
     }
@@ -542,36 +540,37 @@ async def test_a_new_factor_version_applies_to_later_behaviours_and_never_change
 ) -> None:
     earlier = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
 
-    published = await _publish(client, operator, _version_2026_2(ago(minutes=1)))
+    published = await _publish(client, operator, _version_2026_3(ago(minutes=15)))
     assert published.status_code == 201, published.text
     assert published.json()["created"] is True
-    assert published.json()["version"]["version"] == "2026.2"
-    later = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(seconds=10), evidence=SITE_CODES))
+    assert published.json()["version"]["version"] == "2026.3"
+    ride = behaviour_body("metro_ride", "10", ago(minutes=14), ended_at=ago(seconds=10), evidence=SITE_CODES)
+    later = await record_ok(client, alice, ride)
 
-    assert (later["factor"]["version"], later["credited_g"]) == ("2026.2", 500)
+    assert (later["factor"]["version"], later["credited_g"]) == ("2026.3", 500)
     assert _dec(later["calculation"]["reduction_g_per_unit"]) == Decimal("50.0")
     kept = await behaviour(client, alice, earlier["id"])
-    assert kept["factor"]["version"] == "2026.1"
+    assert kept["factor"]["version"] == "2026.2"
     assert kept["factor"]["version_id"] == earlier["factor"]["version_id"] != later["factor"]["version_id"]
     assert (kept["credited_g"], kept["calculation"]["grams"]) == (468, 468)
     assert _dec(kept["calculation"]["reduction_g_per_unit"]) == METRO_REDUCTION
     assert _dec(kept["calculation"]["baseline_g_per_unit"]) == Decimal("107.8")
     assert await balance(client, alice) == 968
     versions = (await client.get("/v1/factors/versions")).json()
-    assert [v["version"] for v in versions] == ["2026.1", "2026.2"]
+    assert [v["version"] for v in versions] == ["2026.1", "2026.2", "2026.3"]
     await assert_ledger_invariants(api)
 
 
 async def test_a_behaviour_before_the_new_versions_valid_from_still_resolves_to_the_old_version(
     api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens
 ) -> None:
-    assert (await _publish(client, operator, _version_2026_2(ago(minutes=1)))).status_code == 201
+    assert (await _publish(client, operator, _version_2026_3(ago(minutes=1)))).status_code == 201
 
     before = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES))
 
-    assert (before["factor"]["version"], before["credited_g"]) == ("2026.1", 468)
+    assert (before["factor"]["version"], before["credited_g"]) == ("2026.2", 468)
     in_force = {f["behaviour"]: f for f in (await client.get("/v1/factors")).json()}
-    assert in_force["metro_ride"]["version"]["version"] == "2026.2"
+    assert in_force["metro_ride"]["version"]["version"] == "2026.3"
     await assert_ledger_invariants(api)
 
 
@@ -589,21 +588,21 @@ async def test_only_an_operator_publishes_and_a_published_version_never_changes_
     assert_problem(refused, 409, "FACTOR_VERSION_EXISTS")
     # Only operators publish.
     for tokens in (alice, await sign_in_staff(Role.admin_auditor)):
-        assert_problem(await _publish(client, tokens, _version_2026_2(ago(minutes=1))), 403, "ROLE_NOT_ALLOWED")
-    assert [v["version"] for v in (await client.get("/v1/factors/versions")).json()] == ["2026.1"]
+        assert_problem(await _publish(client, tokens, _version_2026_3(ago(minutes=1))), 403, "ROLE_NOT_ALLOWED")
+    assert [v["version"] for v in (await client.get("/v1/factors/versions")).json()] == ["2026.1", "2026.2"]
 
 
 async def test_a_factor_file_whose_reduction_is_not_baseline_minus_project_is_refused_listing_the_field(
     client: httpx.AsyncClient, operator: Tokens
 ) -> None:
-    source = _version_2026_2(ago(minutes=1), reduction="52.0")
+    source = _version_2026_3(ago(minutes=1), reduction="52.0")
 
     problem = assert_problem(await _publish(client, operator, source), 422, "FACTOR_FILE_INVALID")
 
     fields = [e["field"] for e in problem["errors"]]
     assert "behaviour.metro_ride" in fields
     assert any("reduction_g_per_unit" in e["message"] for e in problem["errors"])
-    assert [v["version"] for v in (await client.get("/v1/factors/versions")).json()] == ["2026.1"]
+    assert [v["version"] for v in (await client.get("/v1/factors/versions")).json()] == ["2026.1", "2026.2"]
 
 
 async def test_the_factors_in_force_list_all_seven_types_with_provenance(client: httpx.AsyncClient) -> None:
@@ -622,7 +621,7 @@ async def test_the_factors_in_force_list_all_seven_types_with_provenance(client:
     }
     for name, item in factors.items():
         assert item["version"]["set"] == "tianjin", name
-        assert item["version"]["version"] == "2026.1", name
+        assert item["version"]["version"] == "2026.2", name
         factor = item["factor"]
         for key in ("methodology", "source", "source_region", "conservativeness", "title_zh", "title_en"):
             assert factor[key], (name, key)

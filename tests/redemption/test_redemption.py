@@ -343,7 +343,7 @@ async def test_retiring_issues_a_certificate_anyone_can_check_with_the_behaviour
     assert certificate["amount_g"] == 700
     assert certificate["number"].startswith(f"TPH-{now().year}-")
     (line,) = certificate["provenance"]
-    assert (line["behaviour_type"], line["factor_version"], line["grams"]) == ("metro_ride", "2026.1", 700)
+    assert (line["behaviour_type"], line["factor_version"], line["grams"]) == ("metro_ride", "2026.2", 700)
     assert line["behaviours"] >= 2
     public = await client.get(f"/v1/certificates/{certificate['number']}")  # no sign-in
     assert public.status_code == 200

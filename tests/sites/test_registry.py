@@ -20,6 +20,16 @@ StaffSignIn = Callable[..., Awaitable[Tokens]]
 ResidentSignIn = Callable[[str], Awaitable[Tokens]]
 
 
+@pytest.fixture(autouse=True)
+async def _an_empty_registry(api: Api) -> None:
+    """These tests list and count the registry's sites: each starts from an empty registry, without the
+    test sites every test database holds (tests/fixtures/evidence.py)."""
+    async with api.db.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM sites_site_key"))
+        await connection.execute(text("DELETE FROM sites_site"))
+    await api.app.state.site_cache.refresh(api.db.sessionmaker)
+
+
 async def _partner(api: Api, sign_in_staff: StaffSignIn, code: str) -> int:
     admin = await sign_in_staff(Role.admin_super, username=f"super-{code}")
     body = {"code": code, "name": code, "kind": "exhibition_gate"}
