@@ -105,6 +105,7 @@ GUIDES = (
     "partner-signing.md",
     "site-codes.md",
     "photos.md",
+    "evidence.md",
 )
 # Examples with a credential that must never reach a phone are for a server or the console (fetch): a
 # partner's signing secret, an administrator's token.
@@ -150,6 +151,7 @@ GIVEN: dict[str, set[str]] = {
     "partner-signing.md": {"KEY_ID", "TIMESTAMP", "RESIDENT_ID"},
     "site-codes.md": {"ADMIN_TOKEN"},
     "photos.md": {"TOKEN"},
+    "evidence.md": {"TOKEN"},
 }
 # The files a `curl -F name=@FILE` of a guide may attach.
 FILES = {
