@@ -77,7 +77,7 @@ Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 _CURSOR_EXAMPLE = "eyJwIjogNDgyMTN9"
 VerifiedEvidence = Literal["partner", "site_code", "photo", "none"]
 # The worked example of mobile_api_docs/en/site-codes.md.
-_START_CODE_EXAMPLE = "TPH1:EXAMPLE"
+_START_CODE_EXAMPLE = "TPH1:AEAAABASAIA4RYF6AHKYIDTLQEYW4MCVVH377GAODTEL5EMD6JSASXIYX7VA73EZ54LY6HVSVYIH4HO4YPUQP744KLJT4IJ5AVGTUGHLAIG5CZ7C2SRATUQB"
 
 
 class Evidence(InputSchema):

@@ -31,13 +31,23 @@ A curl block may use these shell variables and no others (the guides' README lis
                          request's method, path and query, X-Tanpuhui-Timestamp header and body
     $ADMIN_TOKEN         given: an operator's access token
     $SITE_ID             the site of the last registration
+    $PHOTO_ID            the photo of the last upload (POST /v1/me/photos)
+    $START_CODE          computed for the request it is in: the code the test site where a behaviour of
+                         the body's `type` starts (tests/fixtures/evidence.py, ROUTES) showed in the
+                         minute of the body's `occurred_at`
+    $END_CODE            computed likewise: the code of the type's end site in the minute of `ended_at`
+                         (metro and shared-bike rides, which end at a second site)
+    $METRO_CODE          computed likewise: a metro station's code (METRO_A) in the minute of `occurred_at`,
+                         whatever the type, for a code scanned at the wrong kind of site
 
 A `curl -F "file=@NAME"` attaches one of the files the test makes (FILES): `sorting.jpg`, a phone's
 photo of a recycling station with EXIF and a GPS position, and `notes.jpg`, a text file given a photo's
 name. As curl does, the part's type follows the file name unless `;type=` says otherwise.
 
 Timestamps in request bodies are examples: before a guide runs, all of them are moved by the same whole
-number of days so that the latest lies a little in the past (claim windows count back from now).
+number of days so that the latest lies a little in the past (claim windows count back from now). The
+site codes are signed after the move, for the times the request then carries, by the test sites every
+test database is seeded with: a code shown in a guide as a literal could not survive the move.
 """
 
 from __future__ import annotations
@@ -55,7 +65,7 @@ import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -76,6 +86,7 @@ from service.kit.clock import SHANGHAI
 from service.leaderboard import rollup
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import SITE_CODES, Tokens, behaviour_body, public_id, record_ok
+from tests.fixtures.evidence import METRO_A, ROUTES
 from tests.fixtures.photos import jpeg_with_gps
 from tests.fixtures.redemption import accept, publish, redeem_ok, retire
 from tests.fixtures.wechat import FakeWechat
@@ -94,6 +105,7 @@ GUIDES = (
     "partner-signing.md",
     "site-codes.md",
     "photos.md",
+    "evidence.md",
 )
 # Examples with a credential that must never reach a phone are for a server or the console (fetch): a
 # partner's signing secret, an administrator's token.
@@ -121,6 +133,10 @@ VARIABLES = {
     "SIGNATURE",
     "ADMIN_TOKEN",
     "SITE_ID",
+    "PHOTO_ID",
+    "START_CODE",
+    "END_CODE",
+    "METRO_CODE",
 }
 # What each guide's examples are given before they run; everything else they must produce themselves.
 GIVEN: dict[str, set[str]] = {
@@ -135,6 +151,7 @@ GIVEN: dict[str, set[str]] = {
     "partner-signing.md": {"KEY_ID", "TIMESTAMP", "RESIDENT_ID"},
     "site-codes.md": {"ADMIN_TOKEN"},
     "photos.md": {"TOKEN"},
+    "evidence.md": {"TOKEN"},
 }
 # The files a `curl -F name=@FILE` of a guide may attach.
 FILES = {
@@ -143,6 +160,8 @@ FILES = {
 }
 
 _SIGNATURE_SLOT = "\x00SIGNATURE\x00"
+# The variables that stand for a site code signed for the request they are in, each with its slot.
+_CODE_SLOTS = {name: f"\x00{name}\x00" for name in ("START_CODE", "END_CODE", "METRO_CODE")}
 _PROBLEM_JSON = "application/problem+json"
 _ANNOTATION = re.compile(r"^#\s*→\s*(\d{3})(?:\s+([A-Z][A-Z0-9_]*))?\s*$")
 _SHELL_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -618,9 +637,10 @@ def _days_ago(days: int, hour: int) -> datetime:
 
 
 async def _ride(client: httpx.AsyncClient, tokens: Tokens, hour: int) -> int:
-    """A 10 km metro ride with a station QR, 468 g, three days ago at `hour` (away from the guides' times)."""
+    """A 10 km metro ride with its stations' codes, 468 g, yesterday at `hour`: away from the guides' times
+    (which fall yesterday or today), and within the two days a code may still be sent after it was shown."""
     recorded = await record_ok(
-        client, tokens, behaviour_body("metro_ride", "10", _days_ago(3, hour), evidence=SITE_CODES)
+        client, tokens, behaviour_body("metro_ride", "10", _days_ago(1, hour), evidence=SITE_CODES)
     )
     behaviour_id: int = recorded["id"]
     return behaviour_id
@@ -645,7 +665,7 @@ async def build_world(
     reader = await sign_in_resident("guide-reader")
     if "TOKEN" in given:
         world.variables["TOKEN"] = reader["access_token"]
-        rides = [await _ride(client, reader, hour) for hour in (9, 12, 18)]
+        rides = [await _ride(client, reader, hour) for hour in (9, 12, 20)]
         world.variables["BEHAVIOUR_ID"] = str(rides[0])
     if guide == "leaderboards.md":
         neighbour = await sign_in_resident("guide-neighbour")
@@ -711,6 +731,8 @@ def capture(request: Curl, body: Any, variables: dict[str, str]) -> None:
         variables["REFRESH_TOKEN"] = body["refresh_token"]
     if request.method == "POST" and path == "/v1/behaviours":
         variables["BEHAVIOUR_ID"] = str(body["id"])
+    if request.method == "POST" and path == "/v1/me/photos":
+        variables["PHOTO_ID"] = str(body["photo_id"])
     if request.method == "POST" and path == "/v1/admin/sites":
         variables["SITE_ID"] = str(body["site"]["id"])
     if path.endswith("/redeem"):
@@ -745,6 +767,39 @@ def shift_times(commands: list[str]) -> Callable[[str], str]:
     return lambda command: _ISO_TIME.sub(moved, command)
 
 
+def site_codes(body: Any, where: str) -> dict[str, str]:
+    """What $START_CODE, $END_CODE and $METRO_CODE stand for in a report's body: the codes the test sites
+    showed at the body's own (shifted) times, the start and end sites picked by its `type`."""
+    assert isinstance(body, dict), f"{where}: a site code goes in a report's body"
+    assert "occurred_at" in body, f"{where}: a site code is signed for the report's occurred_at"
+    occurred_at = datetime.fromisoformat(body["occurred_at"])
+    codes = {"METRO_CODE": METRO_A.code_at(occurred_at)}
+    route = ROUTES.get(body.get("type", ""), ())
+    if route:
+        codes["START_CODE"] = route[0].code_at(occurred_at)
+    if len(route) == 2 and body.get("ended_at"):
+        codes["END_CODE"] = route[1].code_at(datetime.fromisoformat(body["ended_at"]))
+    return codes
+
+
+def with_site_codes(request: Curl, where: str) -> Curl:
+    """The request with each site-code slot of its body replaced by the code it stands for."""
+    slots = {name: slot for name, slot in _CODE_SLOTS.items() if request.body and slot in request.body}
+    elsewhere = [request.url, *(value for _, value in request.headers), *(part.value for part in request.form)]
+    assert not any(slot in text for slot in _CODE_SLOTS.values() for text in elsewhere), (
+        f"{where}: a site code goes in the JSON body"
+    )
+    if not slots:
+        return request
+    assert request.body is not None
+    codes = site_codes(json.loads(request.body, strict=False), where)
+    body = request.body
+    for name, slot in slots.items():
+        assert name in codes, f"{where}: no ${name} for this body (its type, or its ended_at)"
+        body = body.replace(slot, codes[name])
+    return replace(request, body=body)
+
+
 async def run_example(example: Example, world: World, shifted: Callable[[str], str]) -> None:
     variables = world.variables
 
@@ -752,10 +807,12 @@ async def run_example(example: Example, world: World, shifted: Callable[[str], s
         assert name in VARIABLES, f"{example.where()}: ${name} is not one of the guides' variables"
         if name == "SIGNATURE":
             return _SIGNATURE_SLOT
+        if name in _CODE_SLOTS:
+            return _CODE_SLOTS[name]
         assert name in variables, f"{example.where()}: ${name} is used before any step gives it"
         return variables[name]
 
-    request = parse_curl(shell_words(shifted(example.command), lookup))
+    request = with_site_codes(parse_curl(shell_words(shifted(example.command), lookup)), example.where())
     body = None if request.body is None else request.body.encode()
     headers = list(request.headers)
     if any(_SIGNATURE_SLOT in value for _, value in headers):
