@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -80,11 +80,11 @@ async def test_reports_of_many_residents_sent_at_once_each_get_their_own_result(
 async def test_one_residents_reports_sent_at_once_go_one_at_a_time_and_see_each_other(api: Api) -> None:
     alice, bob = await _residents(api.client, 2)
     trip = ago(hours=3)
-    # Two reports of one metro trip (same time) and a later ride: the second report of the trip must meet the
-    # first already stored, as separate requests would.
+    # Two reports of one metro trip (the second with codes scanned two minutes later) and a later ride:
+    # the second report of the trip must meet the first already stored, as separate requests would.
     bodies = [
         behaviour_body("metro_ride", "10", trip, evidence=SITE_CODES),
-        behaviour_body("metro_ride", "10", trip, evidence=SITE_CODES),
+        behaviour_body("metro_ride", "10", trip + timedelta(minutes=2), evidence=SITE_CODES),
         behaviour_body("metro_ride", "10", ago(hours=1), evidence=SITE_CODES),
     ]
 
@@ -169,10 +169,10 @@ async def test_two_reports_of_one_resident_never_share_a_call(api: Api) -> None:
     alice, bob = [await _resident_id(api, t) for t in await _residents(api.client, 2)]
     calls: list[int] = []
     recorder = await _counted_recorder(api, calls)
-    # the same trip twice: in one call both would be credited, as the function looks for an earlier
-    # record of a trip among those stored
+    # the same trip twice, the second report scanned two minutes later: they meet as separate requests
+    # would, one after the other
     trip = _report(api, alice, hours_ago=3)
-    same_trip = _report(api, alice, hours_ago=3, occurred_at=trip["occurred_at"], ended_at=trip["ended_at"])
+    same_trip = _report(api, alice, hours_ago=3 - 2 / 60)
 
     rows = await asyncio.gather(
         recorder.post(trip, today=TODAY),

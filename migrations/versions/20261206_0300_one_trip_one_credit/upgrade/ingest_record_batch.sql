@@ -210,9 +210,9 @@ BEGIN
                  GROUP BY l3.ord) c ON c.ord = l.ord
     ), decided AS (
         -- Decide each record's fate: unknown_resident; seen (its key is stored); repeated (its key came
-        -- earlier in this call); frozen; duplicate_trip (a resident's report of a trip recorded before or
-        -- earlier in this call); evidence_reused (a claim used before, for another trip); or new, the only
-        -- fate that stores anything. base_status is the status a new record starts from: duplicate (a partner's
+        -- earlier in this call); frozen; evidence_reused (a claim used before: a code scanned once sent
+        -- twice is answered so, whether or not the trips overlap); duplicate_trip (a resident's report of
+        -- a trip recorded before or earlier in this call); or new, the only fate that stores anything. base_status is the status a new record starts from: duplicate (a partner's
         -- record of a trip whose credit another record holds), pending_review, or credited. holder_ord:
         -- the earlier record of this call that holds the trip, when no stored record does.
         SELECT l.*,
@@ -221,9 +221,9 @@ BEGIN
                     WHEN l.seen_id IS NOT NULL THEN 'seen'
                     WHEN l.first_ord <> l.ord THEN 'repeated'
                     WHEN l.frozen THEN 'frozen'
+                    WHEN l.claimed_id IS NOT NULL OR ic.claim_ord IS NOT NULL THEN 'evidence_reused'
                     WHEN (l.overlap_id IS NOT NULL OR ic.trip_ord IS NOT NULL) AND p_source = 'resident'
                          THEN 'duplicate_trip'
-                    WHEN l.claimed_id IS NOT NULL OR ic.claim_ord IS NOT NULL THEN 'evidence_reused'
                     ELSE 'new' END AS fate,
                CASE WHEN l.overlap_id IS NOT NULL AND l.overlap_status <> 'pending_review' THEN 'duplicate'
                     WHEN ic.trip_ord IS NOT NULL THEN 'duplicate'
