@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from load_tests.common.sites import seed_sites
 from service.accounts import partners, staff
 from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
@@ -110,6 +111,11 @@ async def seed(url: str, residents: int) -> Manifest:
     settings = Settings(_env_file=None, env=Environment.test, database_url=url, migrate_on_start=False)  # type: ignore[arg-type]
     manifest = Manifest(residents=residents)
     manifest.partner_residents = await seed_residents(url, residents)
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    try:
+        await seed_sites(connection)
+    finally:
+        await connection.close()
     db = Database(url, settings=settings)
     box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
     try:

@@ -3,7 +3,6 @@ balance, the history and the boards, now and then redeems a reward."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,6 +10,7 @@ from typing import Any
 
 from locust import HttpUser, between, task
 
+from load_tests.common.sites import scanned
 from load_tests.scenarios.base import ACKNOWLEDGED, iso, manifest, write
 
 # (type, km range, km/h) for rides; hydrogen buses run on Jinnan's line 653 and friends.
@@ -67,7 +67,7 @@ class Resident(HttpUser):
             "occurred_at": iso(started),
             "ended_at": iso(ended),
             "quantity": str(km),
-            "evidence": {"station_qr": f"TJ-{kind}-{random.randint(1, 400)}"},
+            "evidence": scanned(kind, started, ended),
         }
         self._record(body, "/v1/behaviours [ride]")
 
@@ -75,7 +75,6 @@ class Resident(HttpUser):
     def record_waste_sorting(self) -> None:
         started = self.clock + timedelta(minutes=random.randint(5, 15))
         self.clock = started + timedelta(minutes=2)  # a weighing at the station takes a minute or two
-        photo = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
         body = {
             "client_id": str(uuid.uuid4()),
             "type": "waste_sorting",
@@ -83,7 +82,7 @@ class Resident(HttpUser):
             "occurred_at": iso(started),
             "ended_at": iso(self.clock),
             "quantity": str(round(random.uniform(0.2, 3.0), 2)),
-            "evidence": {"photo_sha256": photo},
+            "evidence": scanned("waste_sorting", started, self.clock),
         }
         self._record(body, "/v1/behaviours [waste]")
 
