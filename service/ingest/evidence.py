@@ -135,12 +135,8 @@ def check_distance(codes: tuple[CheckedCode, ...], *, rule: EvidenceRule | None,
 def checked(
     codes: tuple[CheckedCode, ...], photo: PhotoRef | None, *, rule: EvidenceRule | None, resident_id: int
 ) -> Checked:
-    """The tier, the hold and the stored evidence of checked codes and a resident's own photo."""
-    if photo is not None and (rule is None or not rule.photo):
-        raise EvidenceNotAccepted(
-            errors=[{"field": "evidence.photo_id", "in": "body", "code": EvidenceNotAccepted.code,
-                     "message": "this type takes no photo"}]
-        )  # fmt: skip
+    """The tier, the hold and the stored evidence of checked codes and a resident's own photo (one the
+    type's rule allows: `require_photo_allowed`)."""
     if not codes and photo is None:
         return SELF_REPORT
     stored: dict[str, object] = {}
@@ -160,6 +156,15 @@ def checked(
         stored["photo"] = {"photo_id": str(photo.photo_id), "sha256": photo.sha256}
         claims.append(_claim(f"photo:{photo.sha256}"))
     return Checked(tier="evidence", hold=not codes, stored=stored, claims=claims, codes=codes)
+
+
+def require_photo_allowed(rule: EvidenceRule | None) -> None:
+    """A photo may back a report only of a type whose rule says so."""
+    if rule is None or not rule.photo:
+        raise EvidenceNotAccepted(
+            errors=[{"field": "evidence.photo_id", "in": "body", "code": EvidenceNotAccepted.code,
+                     "message": "this type takes no photo"}]
+        )  # fmt: skip
 
 
 def verified_evidence(source: str, tier: str, status: str, evidence: dict[str, object] | None) -> VerifiedEvidence:

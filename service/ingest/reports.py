@@ -25,7 +25,6 @@ from service.ingest import evidence as evidence_check
 from service.ingest import repository
 from service.ingest.errors import (
     EvidenceAlreadyUsed,
-    EvidenceNotAccepted,
     EvidenceRefused,
     NoFactorInForce,
     OutsideClaimWindow,
@@ -156,11 +155,7 @@ async def _checked_evidence(
     )
     photo = None
     if body.evidence.photo_id is not None:
-        if rule is None or not rule.photo:
-            raise EvidenceNotAccepted(
-                errors=[{"field": "evidence.photo_id", "in": "body", "code": EvidenceNotAccepted.code,
-                         "message": "this type takes no photo"}]
-            )  # fmt: skip
+        evidence_check.require_photo_allowed(rule)
         async with sessions() as session:
             photo = await photos_service.photo_for_report(
                 session, resident_id=resident_id, photo_id=body.evidence.photo_id

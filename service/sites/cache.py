@@ -25,6 +25,9 @@ from service.sites.models import Site, SiteKey
 
 logger = logging.getLogger(__name__)
 
+# Codes kept once they passed: a minute's codes of every site of a large district.
+PASSED_CODES = 20_000
+
 
 @dataclass(frozen=True, slots=True)
 class CheckedCode:
@@ -68,6 +71,10 @@ class SiteCache:
         # None until the first load: the first poll always loads
         self._version: int | None = None
         self._lock = asyncio.Lock()
+        # Codes that passed, by their text, under the registry as loaded: a station's screen shows one code
+        # a minute to every rider who scans it, so most checks are of a code checked a moment ago. Emptied
+        # with every load, so a revocation takes effect as soon as the registry is read again.
+        self._passed: dict[str, CheckedCode] = {}
 
     @property
     def version(self) -> int | None:
@@ -77,6 +84,9 @@ class SiteCache:
     def check(self, text: str) -> CheckedCode:
         """The site and window of a genuine code that counts; else SiteCodeMalformed, SiteCodeUnknown,
         SiteCodeSignature or SiteInactive, checked in that order."""
+        passed = self._passed.get(text)
+        if passed is not None:
+            return passed
         code = codes.parse(text)
         site = self._sites.get(code.site_id)
         key = site.keys.get(code.key_number) if site is not None else None
@@ -104,7 +114,7 @@ class SiteCache:
                 f"Site {site.code} is not in service in this code's window.",
                 f"站点 {site.code} 在该站点码的时间窗内不在有效期内。",
             )
-        return CheckedCode(
+        passed = CheckedCode(
             site_id=site.id,
             site_code=site.code,
             kind=site.kind,
@@ -115,6 +125,10 @@ class SiteCache:
             window_end=code.window_end,
             digest=code.digest,
         )
+        if len(self._passed) >= PASSED_CODES:
+            self._passed.clear()
+        self._passed[text] = passed
+        return passed
 
     def _build(self, sites: Sequence[Site], keys: Sequence[SiteKey]) -> dict[int, CachedSite]:
         # Public keys never change, so a key already loaded is kept rather than parsed again.
@@ -145,6 +159,7 @@ class SiteCache:
         async with self._lock, sessionmaker() as session:
             version, sites, keys = await repository.load_registry(session)
             self._sites = self._build(sites, keys)
+            self._passed = {}
             if version != self._version:
                 logger.info("site registry cached", extra={"version": version, "sites": len(sites)})
             self._version = version
