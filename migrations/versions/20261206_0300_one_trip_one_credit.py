@@ -9,8 +9,8 @@ column: the function is dropped and created again, as CREATE OR REPLACE cannot c
 The upgrade applies a frozen copy of the function's current file (upgrade/); the downgrade drops the table
 and restores the text revision 0020 left (downgrade/).
 
-ingest_evidence_refusal keeps each refused piece of a resident's evidence (the check it failed), which
-the fraud scan counts: the flag kind refused_evidence.
+ingest_evidence_refusal keeps each report whose evidence was refused (the check it failed), once per
+report however often it is sent again, which the fraud scan counts: the flag kind refused_evidence.
 
 Revision ID: 0023_one_trip_one_credit
 Revises: 0022_photos
@@ -56,6 +56,7 @@ def upgrade() -> None:
         "ingest_evidence_refusal",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("resident_id", sa.BigInteger(), nullable=False),
+        sa.Column("client_id", sa.UUID(), nullable=False),
         sa.Column("code", sa.Text(), nullable=False),
         sa.Column("refused_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(
@@ -64,6 +65,7 @@ def upgrade() -> None:
             name=op.f("fk_ingest_evidence_refusal_resident_id_accounts_resident"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_evidence_refusal")),
+        sa.UniqueConstraint("resident_id", "client_id", name=op.f("uq_ingest_evidence_refusal_resident_id_client_id")),
     )
     op.create_index("ix_ingest_evidence_refusal_refused_at", "ingest_evidence_refusal", ["refused_at"])
     _flag_kinds(*KINDS, "refused_evidence")

@@ -150,13 +150,18 @@ class EvidenceClaim(Base):
 
 
 class EvidenceRefusal(Base):
-    """A resident's evidence that failed a check (`code` names it): counted by the fraud scan."""
+    """A resident's evidence that failed a check (`code` names it): counted by the fraud scan, once per
+    report (`client_id`), however often the app sends it again."""
 
     __tablename__ = "ingest_evidence_refusal"
-    __table_args__ = (Index("ix_ingest_evidence_refusal_refused_at", "refused_at"),)
+    __table_args__ = (
+        UniqueConstraint("resident_id", "client_id"),
+        Index("ix_ingest_evidence_refusal_refused_at", "refused_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("accounts_resident.id"))
+    client_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     code: Mapped[str] = mapped_column(Text)
     refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

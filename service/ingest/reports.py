@@ -51,6 +51,7 @@ from service.ledger.posting import (
     WriteLimited,
 )
 from service.photos import service as photos_service
+from service.photos.errors import PhotoUnknown
 from service.sites.cache import SiteCache
 
 # Rejections that a record once accepted can come to earn only with time (its claim window closes): a
@@ -79,15 +80,17 @@ async def report(
         checked = await _checked_evidence(sessions, cache, sites, resident_id, body, now)
         prepared = prepare(body, cache=cache, tier=checked.tier, now=now, content_sha256=digest, hold=checked.hold)
         evidence_check.check_distance(checked.codes, rule=prepared.resolved.factor.evidence, quantity=prepared.quantity)
-    except (*LAPSING, *REFUSED_EVIDENCE) as refused:
+    except (*LAPSING, *REFUSED_EVIDENCE, PhotoUnknown) as refused:
         # A retry of a behaviour recorded before answers as it did then, even once its claim window has
-        # closed or its code has grown old; only a key never used is judged afresh.
+        # closed, its code has grown old or its photo is gone; only a key never used is judged afresh.
         before = await _stored(sessions, resident_id, body.client_id)
         if before is not None:
             return await _replayed(sessions, cache, before, digest)
         if isinstance(refused, REFUSED_EVIDENCE):
             async with sessions() as session, session.begin():
-                await repository.count_refused_evidence(session, resident_id=resident_id, code=refused.code)
+                await repository.count_refused_evidence(
+                    session, resident_id=resident_id, client_id=str(body.client_id), code=refused.code
+                )
         raise
     posting = resident_posting(resident_id, body, prepared, checked)
     result = await recorder.post(posting, today=local_date(now))

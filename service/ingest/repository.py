@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.accounts.models import Resident
@@ -174,9 +175,14 @@ async def shared_devices(connection: AsyncConnection, *, residents: int) -> Sequ
     return (await connection.execute(_SHARED_DEVICES, {"residents": residents})).all()
 
 
-async def count_refused_evidence(session: AsyncSession, *, resident_id: int, code: str) -> None:
-    """Keep a refusal of a resident's evidence, with the check it failed, for the fraud scan."""
-    session.add(EvidenceRefusal(resident_id=resident_id, code=code))
+async def count_refused_evidence(session: AsyncSession, *, resident_id: int, client_id: str, code: str) -> None:
+    """Keep a refusal of a report's evidence, with the check it failed, for the fraud scan: once per
+    report, however often it is sent."""
+    await session.execute(
+        pg_insert(EvidenceRefusal)
+        .values(resident_id=resident_id, client_id=client_id, code=code)
+        .on_conflict_do_nothing(index_elements=["resident_id", "client_id"])
+    )
 
 
 async def refused_evidence(connection: AsyncConnection, *, refusals: int, window_s: int) -> Sequence[Row[Any]]:

@@ -20,11 +20,14 @@ from tests.fixtures.behaviours import (
     ago,
     assert_ledger_invariants,
     balance,
+    behaviour,
+    behaviour_body,
     create_partner,
     floor_g,
     history,
     partner_record,
     public_id,
+    record_ok,
 )
 
 ResidentSignIn = Callable[[str], Awaitable[Tokens]]
@@ -180,4 +183,55 @@ async def test_two_partners_batches_at_once_for_the_same_residents_credit_each_t
         assert len(credited) == 3
         assert {item["credited_g"] for item in credited} <= credits
         assert await balance(client, tokens) == sum(item["credited_g"] for item in credited)
+    await assert_ledger_invariants(api)
+
+
+async def test_a_report_waiting_for_review_does_not_let_one_batch_credit_its_trip_twice(
+    api: Api, client: httpx.AsyncClient, partners: tuple[PartnerClient, PartnerClient], alice: Tokens, alice_id: str
+) -> None:
+    start, end = ago(hours=3), ago(hours=3) + timedelta(minutes=25)
+    held = await record_ok(client, alice, behaviour_body("metro_ride", "10", start, ended_at=end))
+    assert held["status"] == "pending_review"
+
+    result = await partners[0].batch(
+        [
+            partner_record("m-1", alice_id, "metro_ride", "10", start, ended_at=end),
+            partner_record("m-1-again", alice_id, "metro_ride", "10", start, ended_at=end),
+        ]
+    )
+
+    assert _results(result) == [
+        ("m-1", "accepted", None, RIDE_10_KM),
+        ("m-1-again", "duplicate", "TRIP_ALREADY_CREDITED", 0),
+    ]
+    assert await balance(client, alice) == RIDE_10_KM
+    assert (await behaviour(client, alice, held["id"]))["status"] == "superseded"
+    await assert_ledger_invariants(api)
+
+
+async def test_in_one_batch_a_ride_overlapping_only_a_duplicate_is_its_own_trip(
+    api: Api, client: httpx.AsyncClient, partners: tuple[PartnerClient, PartnerClient], alice: Tokens, alice_id: str
+) -> None:
+    start = ago(hours=4)
+
+    def ride(external_id: str, begins: int, ends: int) -> dict[str, object]:
+        return partner_record(
+            external_id,
+            alice_id,
+            "metro_ride",
+            "10",
+            start + timedelta(minutes=begins),
+            ended_at=start + timedelta(minutes=ends),
+        )
+
+    # k, then j overlapping k (a duplicate of it), then l overlapping j alone: as if sent one by one
+    result = await partners[0].batch([ride("k", 0, 30), ride("j", 20, 60), ride("l", 45, 75)])
+
+    assert _results(result) == [
+        ("k", "accepted", None, RIDE_10_KM),
+        ("j", "duplicate", "TRIP_ALREADY_CREDITED", 0),
+        ("l", "accepted", None, RIDE_10_KM),
+    ]
+    assert result["results"][1]["related_behaviour_id"] == result["results"][0]["behaviour_id"]
+    assert await balance(client, alice) == 2 * RIDE_10_KM
     await assert_ledger_invariants(api)

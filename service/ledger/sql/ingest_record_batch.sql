@@ -186,35 +186,49 @@ BEGIN
                 SELECT c.behaviour_id FROM ingest_evidence_claim c
                  WHERE i.claims IS NOT NULL AND c.claim = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(i.claims) h))
                  LIMIT 1) cl ON true
+    ), candidates AS (
+        -- The records of this call that may hold a trip or a claim against a later record of it: a new
+        -- key of a known, unfrozen resident, naming no used claim, over no recorded trip (except a
+        -- partner's record over a report still waiting for review, which it will supersede).
+        SELECT j.ord, j.rid, j.trip_group, j.occurred_at, j.ended_at, j.claims
+          FROM looked_up j
+         WHERE j.account_id IS NOT NULL AND NOT j.frozen AND j.seen_id IS NULL AND j.first_ord = j.ord
+           AND j.claimed_id IS NULL
+           AND (j.overlap_id IS NULL OR (p_source = 'partner' AND j.overlap_status = 'pending_review'))
+    ), trip_pairs AS (
+        -- Each record's earlier candidates of the same trip, by a hash join within the call.
+        SELECT l.ord, j.ord AS earlier
+          FROM looked_up l
+          JOIN candidates j ON j.rid = l.rid AND j.trip_group = l.trip_group AND j.ord < l.ord
+           AND j.occurred_at < l.ended_at AND j.ended_at > l.occurred_at
+         WHERE l.trip_group <> ''
     ), in_call AS (
-        -- What an earlier record of this call holds against a record, by hash joins within the call.
-        -- trip_ord: the first earlier record of the same trip that may hold its credit (a new key, not
-        -- itself over a recorded trip or a used claim); claim_ord: the first earlier record naming one of
-        -- the same claims.
+        -- trip_ord: the first earlier candidate of the same trip that is not itself the later record of
+        -- a trip of this call (in a chain A-B-C where C overlaps B alone, B is A's duplicate and C holds
+        -- its own credit, as if each had come in its own call); claim_ord: the first earlier candidate
+        -- naming one of the same claims.
         SELECT l.ord, t.trip_ord, c.claim_ord
           FROM looked_up l
           LEFT JOIN (
-                SELECT l2.ord, min(j.ord) AS trip_ord
-                  FROM looked_up l2
-                  JOIN looked_up j ON j.rid = l2.rid AND j.trip_group = l2.trip_group AND j.ord < l2.ord
-                   AND j.occurred_at < l2.ended_at AND j.ended_at > l2.occurred_at
-                   AND j.seen_id IS NULL AND j.first_ord = j.ord AND j.overlap_id IS NULL AND j.claimed_id IS NULL
-                 WHERE l2.trip_group <> ''
-                 GROUP BY l2.ord) t ON t.ord = l.ord
+                SELECT o.ord, min(o.earlier) AS trip_ord
+                  FROM trip_pairs o
+                 WHERE NOT EXISTS (SELECT 1 FROM trip_pairs p WHERE p.ord = o.earlier)
+                 GROUP BY o.ord) t ON t.ord = l.ord
           LEFT JOIN (
                 SELECT l3.ord, min(j.ord) AS claim_ord
                   FROM looked_up l3
                  CROSS JOIN LATERAL unnest(l3.claims) AS h3(claim)
-                  JOIN (SELECT j1.ord, h1.claim FROM looked_up j1 CROSS JOIN LATERAL unnest(j1.claims) AS h1(claim)) j
+                  JOIN (SELECT j1.ord, h1.claim FROM candidates j1 CROSS JOIN LATERAL unnest(j1.claims) AS h1(claim)) j
                     ON j.claim = h3.claim AND j.ord < l3.ord
                  GROUP BY l3.ord) c ON c.ord = l.ord
     ), decided AS (
         -- Decide each record's fate: unknown_resident; seen (its key is stored); repeated (its key came
-        -- earlier in this call); frozen; evidence_reused (a claim used before: a code scanned once sent
-        -- twice is answered so, whether or not the trips overlap); duplicate_trip (a resident's report of
-        -- a trip recorded before or earlier in this call); or new, the only fate that stores anything. base_status is the status a new record starts from: duplicate (a partner's
-        -- record of a trip whose credit another record holds), pending_review, or credited. holder_ord:
-        -- the earlier record of this call that holds the trip, when no stored record does.
+        -- earlier in this call); frozen; evidence_reused (a claim used before: a code scanned once and
+        -- sent twice is answered so, whether or not the trips overlap); duplicate_trip (a resident's
+        -- report of a trip recorded before or earlier in this call); or new, the only fate that stores
+        -- anything. base_status is the status a new record starts from: duplicate (a partner's record of
+        -- a trip whose credit another record holds), pending_review, or credited. holder_ord: the earlier
+        -- record of this call that holds the trip, when no stored record does.
         SELECT l.*,
                CASE WHEN l.account_id IS NULL THEN 'unknown_resident'
                     -- a key seen before answers as it did then, frozen or not: only new records are refused
@@ -337,6 +351,8 @@ BEGIN
           JOIN credited c ON c.new_id = b.id
          CROSS JOIN LATERAL unnest(c.claims) AS h
          WHERE c.claims IS NOT NULL
+         -- in one order in every call, so that two calls waiting on each other's claims cannot deadlock
+         ORDER BY 1
         ON CONFLICT DO NOTHING
     ), entries AS (
         -- Each transfer's two entries, summing to zero.
