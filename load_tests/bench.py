@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import json
 import math
 import os
@@ -52,10 +51,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from load_tests.common.http import KeepAliveClient
 from load_tests.common.service import start_service, wait_ready
+from load_tests.common.sites import METRO_IN, METRO_OUT, seed_sites
 from service.accounts import partners
 from service.accounts.models import Role
 from service.accounts.signing import signed_headers
@@ -74,8 +73,6 @@ from service.kit.ratelimit import Limit
 from service.kit.secrets import SecretBox, derive_key
 from service.ledger import posting
 from service.ledger import repository as ledger_repository
-from service.sites import codes as site_codes
-from service.sites import keypairs
 from service.sites.cache import SiteCache
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
@@ -123,27 +120,9 @@ class SignedIn:
         return self._tokens
 
 
-# Two metro stations 3 km apart, each with key 1: every resident's report carries the codes they showed.
-STATIONS = ((1, "bench-metro-a", 39.0000, 117.3000), (2, "bench-metro-b", 39.0270, 117.3000))
+# Every resident's report is a ride between two registered stations, carrying the codes they showed.
+STATIONS = (METRO_IN, METRO_OUT)
 RIDE = timedelta(minutes=5)
-
-
-def station_seed(site_id: int) -> bytes:
-    return hashlib.sha256(f"bench station {site_id}".encode()).digest()
-
-
-async def seed_stations(pool: asyncpg.Pool) -> None:
-    await pool.executemany(
-        """
-        INSERT INTO sites_site (id, code, name_zh, name_en, kind, latitude, longitude, valid_from)
-        VALUES ($1, $2, $2, $2, 'metro_station', $3, $4, now() - interval '7 days')
-        """,
-        STATIONS,
-    )
-    await pool.executemany(
-        "INSERT INTO sites_site_key (site_id, key_number, public_key) VALUES ($1, 1, $2)",
-        [(site_id, keypairs.public_key_of(station_seed(site_id))) for site_id, *_ in STATIONS],
-    )
 
 
 class Events:
@@ -155,18 +134,13 @@ class Events:
         self.public_ids = public_ids
         self.counter = 0
         self.base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=20)
-        self._keys = {site_id: Ed25519PrivateKey.from_private_bytes(station_seed(site_id)) for site_id, *_ in STATIONS}
         # One round of rides shares its minutes, and so its two codes: each pair is signed once.
         self._codes: dict[datetime, dict[str, str]] = {}
 
     def _evidence(self, at: datetime) -> dict[str, str]:
         evidence = self._codes.get(at)
         if evidence is None:
-            (a, *_), (b, *_) = STATIONS
-            evidence = {
-                "start_code": site_codes.sign(self._keys[a], a, 1, at, 1),
-                "end_code": site_codes.sign(self._keys[b], b, 1, at + RIDE, 1),
-            }
+            evidence = {"start_code": METRO_IN.code_at(at), "end_code": METRO_OUT.code_at(at + RIDE)}
             self._codes[at] = evidence
         return evidence
 
@@ -735,7 +709,8 @@ async def run(url: str) -> None:
     pool = await asyncpg.create_pool(**asyncpg_dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
     assert pool is not None
     await timed("seed residents", lambda: pool.execute(SEED_RESIDENTS_SQL, RESIDENTS))
-    await seed_stations(pool)
+    async with pool.acquire() as connection:
+        await seed_sites(connection, STATIONS)
     sites = SiteCache()
     await sites.refresh(Database(url, settings=settings).sessionmaker)
     rows = await pool.fetch("SELECT id, public_id FROM accounts_resident ORDER BY id")

@@ -190,8 +190,8 @@ class BehaviourFactor(_Strict):
     bounds: Bounds
     caps: Caps
     trust: Trust
-    # Absent from versions published before rules were stated, and then left out of the stored content,
-    # whose digest must not change: such a version takes no evidence, and every report of it is a self-report.
+    # A version may state no rule (2026.1): it takes no evidence, and every report of it is a self-report.
+    # An absent rule is left out of the stored content, so that such a version's digest stays its own.
     evidence: EvidenceRule | None = Field(default=None, exclude_if=lambda rule: rule is None)
 
     @model_validator(mode="after")

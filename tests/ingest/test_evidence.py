@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from load_tests.common.sites import SeededSite
 from service.accounts.models import Role
 from service.ingest import fraud
 from service.sites import codes
@@ -30,7 +31,7 @@ from tests.fixtures.behaviours import (
     record,
     record_ok,
 )
-from tests.fixtures.evidence import BUS, METRO_A, METRO_B, TestSite
+from tests.fixtures.evidence import BUS, METRO_A, METRO_B
 
 ResidentSignIn = Callable[[str], Awaitable[Tokens]]
 StaffSignIn = Callable[..., Awaitable[Tokens]]
@@ -53,7 +54,7 @@ def _made_up(start_code: str) -> dict[str, object]:
     return {**_ride(), "evidence": {"start_code": start_code}}
 
 
-def _codes_for(body: dict[str, object], start: TestSite = METRO_A, end: TestSite = METRO_B) -> dict[str, str]:
+def _codes_for(body: dict[str, object], start: SeededSite = METRO_A, end: SeededSite = METRO_B) -> dict[str, str]:
     """The codes the two sites showed when the ride started and ended."""
     return {
         "start_code": start.code_at(datetime.fromisoformat(str(body["occurred_at"]))),
@@ -118,7 +119,7 @@ async def test_each_failed_check_has_its_own_code_and_credits_nothing(
         body = _ride()
         evidence = _codes_for(body)
         start = codes.window_start_for(ago(hours=2), 1)
-        evidence["start_code"] = codes.sign(METRO_A.seed, 123_456, 1, start, 1)
+        evidence["start_code"] = codes.sign(METRO_A.key, 123_456, 1, start, 1)
         body["evidence"] = evidence
         return body
 
