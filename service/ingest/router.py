@@ -6,10 +6,11 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident, SettingsDep
 from service.accounts.errors import AccountFrozen
-from service.db import DatabaseDep, ReadSessionDep, SessionDep, StatementConnectionDep
+from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
 from service.errors import DuplicateConflict, NotFound, RateLimited
 from service.factors.deps import FactorCacheDep
 from service.ingest import batches, flags, reading, reports, review
+from service.ingest.deps import RecordingDep
 from service.ingest.errors import (
     BehaviourNotPending,
     CategoryInvalid,
@@ -48,7 +49,6 @@ from service.kit.schemas import BIGINT_MAX
 from service.ledger.deps import RecorderDep
 from service.photos.deps import PhotoStorageDep
 from service.photos.errors import PhotoUnknown
-from service.sites.deps import SiteCacheDep
 
 router = APIRouter()
 
@@ -94,21 +94,15 @@ FlagId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The flag's id.", 
     },
 )
 async def record_behaviour(
-    resident: CurrentResident,
-    body: BehaviourCreate,
-    db: DatabaseDep,
-    cache: FactorCacheDep,
-    sites: SiteCacheDep,
-    recorder: RecorderDep,
-    response: Response,
+    resident: CurrentResident, body: BehaviourCreate, recording: RecordingDep, response: Response
 ) -> RecordedBehaviour:
     """Record a low-carbon behaviour; answers the credit, its calculation, the evidence verified, the
     issuance transfer and the new balance."""
     recorded = await reports.report(
-        sessions=db.sessionmaker,
-        cache=cache,
-        sites=sites,
-        recorder=recorder,
+        sessions=recording.db.sessionmaker,
+        cache=recording.cache,
+        sites=recording.sites,
+        recorder=recording.recorder,
         resident_id=resident.subject_id,
         body=body,
     )
@@ -142,16 +136,14 @@ async def partner_batch(
     caller: CurrentPartner,
     body: PartnerBatch,
     connection: StatementConnectionDep,
-    db: DatabaseDep,
-    cache: FactorCacheDep,
-    recorder: RecorderDep,
+    recording: RecordingDep,
 ) -> Response:
     """Push up to 1,000 verified records; each gets its own outcome."""
     reply = await batches.submit(
         connection,
-        sessions=db.sessionmaker,
-        cache=cache,
-        recorder=recorder,
+        sessions=recording.db.sessionmaker,
+        cache=recording.cache,
+        recorder=recording.recorder,
         partner_id=caller.partner.id,
         records=body.records,
     )
