@@ -105,9 +105,16 @@ class Database:
             pool_pre_ping=False,
             pool_timeout=10,
             connect_args=connect_args,
+            # A statement that fails is logged with its SQL, never with the values bound to it.
+            hide_parameters=True,
         )
         self._replica: AsyncEngine | None = (
-            create_async_engine(to_async_url(read_url), pool_size=settings.db_pool_size, connect_args=connect_args)
+            create_async_engine(
+                to_async_url(read_url),
+                pool_size=settings.db_pool_size,
+                connect_args=connect_args,
+                hide_parameters=True,
+            )
             if read_url
             else None
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from service.accounts.models import Role
 from service.accounts.tokens import Keyring, Principal
@@ -388,3 +389,42 @@ async def test_logs_are_json_lines_and_never_show_the_wechat_secret(
     assert FakeWechat.SECRET not in caplog.text
     for record in caplog.records:
         assert FakeWechat.SECRET not in repr(record.__dict__)
+
+
+REFUSE_NICKNAMES = """
+CREATE FUNCTION refuse_nickname() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'nickname refused' USING ERRCODE = 'XX001', DETAIL = 'it was ' || NEW.nickname;
+END $$
+"""
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_a_failed_statement_is_logged_with_its_sql_but_not_its_values(
+    api: Api, sign_in_resident: SignIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error no handler expects is logged with its traceback and statement; neither the bound values
+    nor PostgreSQL's DETAIL, which quotes them, reach the log."""
+    headers = bearer(await sign_in_resident("alice"))
+    async with api.db.engine.begin() as connection:
+        await connection.execute(text(REFUSE_NICKNAMES))
+        await connection.execute(
+            text(
+                "CREATE TRIGGER refuse_nickname BEFORE UPDATE ON accounts_resident"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_nickname()"
+            )
+        )
+    configure_logging("INFO")
+    capsys.readouterr()
+    private = "nick-5e3c9a-private"
+
+    response = await api.client.patch("/v1/me", json={"nickname": private}, headers=headers)
+
+    assert_problem(response, 500, "INTERNAL_ERROR")
+    stderr = capsys.readouterr().err
+    logged = [json.loads(line) for line in stderr.splitlines()]
+    failures = [line for line in logged if "exc" in line]
+    assert len(failures) == 1
+    assert "UPDATE accounts_resident SET" in failures[0]["exc"]
+    assert "nickname refused" in failures[0]["exc"]
+    assert private not in stderr

@@ -4,7 +4,6 @@ participation counts. 1 credit is 1 g of CO₂e reduced, so the two figures are 
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ from service.audit.schemas import DashboardRead, DashboardUnit
 from service.db import ReadSession
 from service.errors import ValidationFailed
 from service.factors.model import BehaviourType
+from service.kit import csvfile
 from service.leaderboard.boards import CATEGORY_OF, Category
 
 MAX_RANGE = timedelta(days=3660)  # the longest range asked for: ten years, leap days included
@@ -129,7 +129,7 @@ async def _figures(session: ReadSession, *, start: date, end: date, unit: str) -
 def _as_csv(data: dict[str, Any]) -> str:
     """One table: section, key, grams, tonnes, behaviours, active residents."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvfile.Writer(buffer)
     writer.writerow(["section", "key", "credited_g", "co2e_t", "behaviours", "active_residents"])
     totals = data["totals"]
     writer.writerow(

@@ -4,7 +4,6 @@ domain's services write through `service.accounts.actions`."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from service.audit.schemas import (
 )
 from service.db import ReadSession
 from service.factors.model import BehaviourType
+from service.kit import csvfile
 from service.kit.pagination import decode_cursor, encode_cursor
 
 COLUMNS = (
@@ -94,7 +94,7 @@ def export(engine: AsyncEngine, *, filters: TransferFilter, format: ExportFormat
 
 async def _csv(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvfile.Writer(buffer)
     writer.writerow(COLUMNS)
     count = 0
     async for row in repository.stream_transfers(engine, filters=filters, batch=EXPORT_BATCH):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from service.context import request_id_var
+
+# PostgreSQL's DETAIL of an error may quote the row or key it refused ("Key (openid)=(…) already exists");
+# it runs until the next part of the message or of the traceback.
+_DATABASE_DETAIL = re.compile(
+    r"^DETAIL:  .*?(?=^$|^\[SQL: |^HINT:  |^\(Background on this error|^Traceback |^The above exception|^During handling|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
 
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
@@ -30,6 +38,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+    def formatException(self, ei: Any) -> str:
+        """The traceback without values from the database: statements are logged without their parameters
+        (the engines hide them) and PostgreSQL's DETAIL lines are dropped."""
+        return _DATABASE_DETAIL.sub("DETAIL:  (not logged)\n", super().formatException(ei))
 
 
 def configure_logging(level: str) -> None:

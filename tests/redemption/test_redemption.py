@@ -129,6 +129,18 @@ async def test_a_bad_change_to_a_reward_is_a_422_and_changes_nothing(client: htt
     assert [(r["image_url"], r["valid_until"]) for r in mine] == [(reward["image_url"], reward["valid_until"])]
 
 
+@pytest.mark.parametrize("field", ["status", "description", "valid_until", "add_stock", "image_url"])
+async def test_a_reward_field_sent_as_null_is_a_422_naming_it(
+    client: httpx.AsyncClient, cafe: Tokens, field: str
+) -> None:
+    reward = await publish(client, cafe)
+
+    nulled = await client.patch(f"{ENTERPRISE_REWARDS}/{reward['id']}", json={field: None}, headers=bearer(cafe))
+
+    assert [e["field"] for e in assert_problem(nulled, 422, "VALIDATION_FAILED")["errors"]] == [field]
+    assert (await client.get(ENTERPRISE_REWARDS, headers=bearer(cafe))).json() == [reward]
+
+
 async def test_residents_browse_rewards_on_offer_by_category_page_by_page(
     client: httpx.AsyncClient, cafe: Tokens, alice: Tokens
 ) -> None:

@@ -26,7 +26,7 @@ _FIGURES = text(
                 WHEN GROUPING(c.community_id) = 0 THEN 'community'
                 ELSE 'total' END AS section,
            c.period, c.behaviour_type, c.community_id,
-           sum(c.grams)::bigint AS credited_g,
+           coalesce(sum(c.grams), 0)::bigint AS credited_g,
            count(DISTINCT c.behaviour_id) AS behaviours,
            count(DISTINCT c.resident_id) AS active_residents
       FROM (SELECT *, date_trunc(:unit, local_date)::date AS period FROM credited) c
