@@ -21,13 +21,14 @@ import asyncio
 import contextlib
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service.config import ConfigurationRefused, Settings, check_production
+from service.config import ConfigurationRefused, Settings, check_production, check_startup
 from service.kit.logging import configure_logging
 
 
@@ -58,16 +59,25 @@ def _database_url(settings: Settings) -> Iterator[str]:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from service.kit import httpprotocol
+
     settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    try:
+        check_startup(settings, host=host)
+    except ConfigurationRefused as refused:
+        print(str(refused), file=sys.stderr)
+        raise SystemExit(2) from None
     configure_logging(settings.log_level)
+    logging.getLogger("tanpuhui").log(*settings.startup_notice(host))
     if args.workers > 1 and settings.uses_embedded_database:
         print(
             "--workers above 1 needs TANPUHUI_DATABASE_URL: the embedded database serves one process", file=sys.stderr
         )
         raise SystemExit(2)
-    host = args.host or settings.host
-    port = args.port or settings.port
-    print(f"tanpuhui: serving on http://{host}:{port}  (Swagger UI: http://{host}:{port}/docs)", flush=True)
+    docs = f"  (Swagger UI: http://{host}:{port}/docs)" if settings.docs_enabled else ""
+    print(f"tanpuhui: serving on http://{host}:{port}{docs}", flush=True)
     options: dict[str, Any] = {
         "app": "service.main:create_app",
         "factory": True,
@@ -75,10 +85,11 @@ def serve(args: argparse.Namespace) -> None:
         "port": port,
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips or None,
         "server_header": False,
         "timeout_keep_alive": settings.keep_alive_s,
+        "http": httpprotocol.IMPORT_PATH,
     }
     if args.workers > 1:
         from service.kit.workers import Supervisor

@@ -4,19 +4,25 @@ Every setting comes from an environment variable with the prefix ``TANPUHUI_`` (
 Development conveniences — the embedded database, the demo administrator, the dev login and the built-in
 signing keys — are on by default outside production; with ``TANPUHUI_ENV=production`` they default to
 off, and `Settings.production_problems()` names every one still on so that the service refuses to start.
+Outside production the service serves this machine only (`Settings.exposure_problems()`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # A fixed key for development only; production refuses to start while it is in use.
 DEVELOPMENT_SECRET_KEY = "tanpuhui-development-secret-key-not-for-production"  # noqa: S105
@@ -99,15 +105,25 @@ class Settings(BaseSettings):
     # Longer than a load balancer's idle timeout (commonly 60 s), so the balancer, not the service, closes
     # an idle connection: else a request sent as the service closes it is lost on the wire.
     keep_alive_s: int = Field(default=65, ge=1, le=3600)
+    # A request's headers must arrive within this of its first byte, and its body within the other of its
+    # headers; a connection past either is closed (a proxy in front should bound them too).
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     # `serve --workers N`: a worker whose event loop has not ticked for this long is killed and replaced.
     worker_timeout_s: float = Field(default=30.0, ge=1, le=600)
-    forwarded_allow_ips: str = Field(
-        default="127.0.0.1", description="proxies whose X-Forwarded-For names the client address"
-    )
+    # Proxies whose X-Forwarded-For names the client's address: none by default (a client could otherwise
+    # name any address it likes and slip past every per-address limit); production refuses "*".
+    forwarded_allow_ips: str = Field(default="", description="proxies whose X-Forwarded-For names the client")
 
     # Development conveniences: None means "on outside production".
     demo_admin: bool | None = None
     dev_login: bool | None = None
+    # The API's page at /docs (Swagger UI, served from the package): None means "on outside production".
+    docs: bool | None = None
+    # Outside production the service runs with those conveniences and a signing key anyone can read in the
+    # source, so it serves this machine only: it refuses to bind another address or to use a database on
+    # another machine unless this is set (and then says so, loudly, in its first log line).
+    unsafe_expose_development: bool = False
 
     # Access and refresh tokens.
     jwt_keys: Annotated[list[SigningKey], NoDecode] = Field(default_factory=list)
@@ -160,7 +176,12 @@ class Settings(BaseSettings):
     # WeChat sign-in, refresh and sign-out per address: a code from wx.login or a refresh token cannot be
     # guessed, and a whole campus or a mobile carrier's NAT may share one address, so only floods are cut.
     rate_resident_signin_per_ip_per_min: int = Field(default=600, ge=1)
+    # Password sign-ins of one username from one address; and from every address it has not signed in from
+    # within signin_known_address_days, all together (a budget guesses from elsewhere cannot spend for the
+    # addresses its owner uses).
     rate_signin_per_username_per_min: int = Field(default=10, ge=1)
+    rate_signin_per_username_per_hour: int = Field(default=100, ge=1)
+    signin_known_address_days: int = Field(default=90, ge=1, le=3650)
     rate_resident_writes_per_min: int = Field(default=120, ge=1)
     rate_partner_writes_per_min: int = Field(default=600, ge=1)
     rate_voucher_checks_per_min: int = Field(default=120, ge=1)
@@ -207,6 +228,10 @@ class Settings(BaseSettings):
         return self.demo_admin if self.demo_admin is not None else not self.is_production
 
     @property
+    def docs_enabled(self) -> bool:
+        return self.docs if self.docs is not None else not self.is_production
+
+    @property
     def dev_login_enabled(self) -> bool:
         return self.dev_login if self.dev_login is not None else not self.is_production
 
@@ -245,18 +270,100 @@ class Settings(BaseSettings):
             problems.append("TANPUHUI_SECRET_KEY must be at least 32 characters")
         if not self.wechat_secret.get_secret_value() or self.wechat_appid == "wx-development":
             problems.append("TANPUHUI_WECHAT_APPID and TANPUHUI_WECHAT_SECRET must be set")
+        if "*" in (part.strip() for part in self.forwarded_allow_ips.split(",")):
+            problems.append("TANPUHUI_FORWARDED_ALLOW_IPS is *: name the proxies in front of the service")
+        wechat = urlsplit(self.wechat_api_base)
+        if wechat.scheme != "https" or not wechat.hostname or is_internal_host(wechat.hostname):
+            problems.append("TANPUHUI_WECHAT_API_BASE must be https to a public address")
         return problems
+
+    def exposure_problems(self, host: str | None = None) -> list[str]:
+        """What keeps this configuration, outside production, from starting: serving another machine (on
+        `host`, the settings' own by default) or using a database on one. Empty in production and when
+        TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT is set."""
+        if self.is_production or self.unsafe_expose_development:
+            return []
+        problems = []
+        host = self.host if host is None else host
+        if not is_loopback(host):
+            problems.append(
+                f"binding {host}: outside production the service serves this machine only (127.0.0.1); "
+                "set TANPUHUI_ENV=production, or TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT=true to expose it anyway"
+            )
+        if self.database_url is not None and not is_local_database(self.database_url.get_secret_value()):
+            problems.append(
+                "TANPUHUI_DATABASE_URL names another machine: outside production the database must be local; "
+                "set TANPUHUI_ENV=production, or TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT=true to use it anyway"
+            )
+        return problems
+
+    def startup_notice(self, host: str) -> tuple[int, str]:
+        """The service's first log line: its environment and, outside production, what that lets anyone do."""
+        if self.is_production:
+            return logging.INFO, f"tanpuhui starting in production on {host}"
+        conveniences = ["a signing key from the source" if self.uses_builtin_signing_keys else "configured keys"]
+        conveniences += ["the demo administrator"] if self.demo_admin_enabled else []
+        conveniences += ["the dev sign-in"] if self.dev_login_enabled else []
+        listed = ", ".join(conveniences)
+        remote_database = self.database_url is not None and not is_local_database(self.database_url.get_secret_value())
+        if not is_loopback(host) or remote_database:
+            return logging.WARNING, (
+                f"UNSAFE: tanpuhui in {self.env.value} ({listed}) reaches beyond this machine "
+                f"(on {host}{', with a remote database' if remote_database else ''}) because "
+                "TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT is set: anyone who reaches it can act as an administrator"
+            )
+        return logging.WARNING, f"tanpuhui in {self.env.value}, serving this machine only ({listed})"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_internal_host(host: str) -> bool:
+    """A host name or address of this machine or of a private, link-local or otherwise unroutable network."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def is_local_database(url: str) -> bool:
+    """A database URL whose server is this machine: a Unix socket, localhost or a loopback address."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    query_host = parsed.query.get("host")
+    host = parsed.host or (query_host if isinstance(query_host, str) else None)
+    return host is None or host.startswith("/") or is_loopback(host)
 
 
 class ConfigurationRefused(RuntimeError):
-    """Raised at start-up when production settings still carry development conveniences."""
+    """Raised at start-up when production settings still carry development conveniences, or when a
+    configuration outside production would serve or use another machine."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, environment: str = "production") -> None:
         self.problems = problems
-        super().__init__("refusing to start in production:\n" + "\n".join(f"  - {problem}" for problem in problems))
+        super().__init__(f"refusing to start in {environment}:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
 def check_production(settings: Settings) -> None:
     problems = settings.production_problems()
     if problems:
         raise ConfigurationRefused(problems)
+
+
+def check_startup(settings: Settings, *, host: str | None = None) -> None:
+    """Refuse production with development conveniences, and development or test reaching another machine."""
+    check_production(settings)
+    problems = settings.exposure_problems(host)
+    if problems:
+        raise ConfigurationRefused(problems, environment=settings.env.value)

@@ -25,7 +25,7 @@ from service.accounts.wechat import WechatClient
 from service.audit import tasks as audit_tasks
 from service.audit.router import router as audit_router
 from service.audit.signing import CheckpointSigner
-from service.config import Environment, Settings, check_production
+from service.config import Environment, Settings, check_startup
 from service.db import Database, DatabaseDep, open_database
 from service.errors import DatabaseUnavailable, install_handlers, is_database_outage
 from service.factors import service as factors_service
@@ -34,7 +34,7 @@ from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
 from service.ingest import tasks as ingest_tasks
 from service.ingest.router import router as ingest_router
-from service.kit import openapi
+from service.kit import apidocs, openapi
 from service.kit.middleware import RequestContextMiddleware
 from service.kit.ratelimit import Limit
 from service.kit.secrets import SecretBox, derive_key
@@ -132,7 +132,7 @@ def _background(
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    check_production(settings)
+    check_startup(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -188,6 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="碳普惠 back end for Jinnan, Tianjin: residents earn grams of CO₂e credit for low-carbon behaviour.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.keyring = Keyring(settings)
@@ -227,6 +229,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(photos_router)
     app.include_router(audit_router)
     openapi.install(app)
+    if settings.docs_enabled:
+        apidocs.install(app)
     return app
 
 

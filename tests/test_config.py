@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from load_tests.common.service import free_port
 from service.accounts.tokens import generate_signing_key_pem
 from service.config import DEVELOPMENT_SECRET_KEY, ConfigurationRefused, Settings, check_production
 from service.main import create_app
@@ -67,6 +69,12 @@ def test_production_with_every_setting_made_properly_passes() -> None:
         ({"secret_key": "too-short-for-production"}, "TANPUHUI_SECRET_KEY"),
         ({"wechat_secret": ""}, "TANPUHUI_WECHAT_SECRET"),
         ({"wechat_appid": "wx-development"}, "TANPUHUI_WECHAT_APPID"),
+        ({"forwarded_allow_ips": "10.0.0.5, *"}, "TANPUHUI_FORWARDED_ALLOW_IPS"),
+        ({"wechat_api_base": "http://api.weixin.qq.com"}, "TANPUHUI_WECHAT_API_BASE"),
+        ({"wechat_api_base": "https://10.1.2.3"}, "TANPUHUI_WECHAT_API_BASE"),
+        ({"wechat_api_base": "https://169.254.169.254/latest"}, "TANPUHUI_WECHAT_API_BASE"),
+        ({"wechat_api_base": "https://[::1]:8443"}, "TANPUHUI_WECHAT_API_BASE"),
+        ({"wechat_api_base": "https://localhost"}, "TANPUHUI_WECHAT_API_BASE"),
     ],
     ids=[
         "embedded-database",
@@ -77,6 +85,12 @@ def test_production_with_every_setting_made_properly_passes() -> None:
         "short-secret-key",
         "missing-wechat-secret",
         "development-wechat-appid",
+        "every-proxy-trusted",
+        "wechat-over-http",
+        "wechat-private-address",
+        "wechat-link-local-address",
+        "wechat-loopback-address",
+        "wechat-localhost",
     ],
 )
 def test_production_refuses_while_a_development_convenience_is_on(convenience: dict[str, Any], named: str) -> None:
@@ -194,8 +208,14 @@ async def test_the_dev_login_is_indistinguishable_from_an_unknown_route_when_tur
 
 
 def _production_overrides() -> dict[str, Any]:
-    """What make_api needs beyond its defaults (a database, WeChat credentials) to run as production."""
-    return {"env": "production", "jwt_keys": PRODUCTION["jwt_keys"], "secret_key": PRODUCTION["secret_key"]}
+    """What make_api needs beyond its defaults (a database, WeChat credentials) to run as production; WeChat
+    at its public address, as production requires (these tests do not sign residents in through it)."""
+    return {
+        "env": "production",
+        "jwt_keys": PRODUCTION["jwt_keys"],
+        "secret_key": PRODUCTION["secret_key"],
+        "wechat_api_base": "https://api.weixin.qq.com",
+    }
 
 
 async def test_outside_production_the_demo_admin_is_created_and_the_dev_login_works(
@@ -231,6 +251,15 @@ async def test_in_production_there_is_no_demo_admin_and_no_dev_login(
     assert users == 0
 
 
+async def test_the_api_page_is_off_in_production_unless_asked_for(make_api: MakeApi) -> None:
+    default = await make_api(**_production_overrides())
+    asked = await make_api(**_production_overrides(), docs=True)
+
+    assert (await default.client.get("/docs")).status_code == 404
+    assert (await default.client.get("/docs/assets/swagger-ui-bundle.js")).status_code == 404
+    assert (await asked.client.get("/docs")).status_code == 200
+
+
 # ---------------------------------------------------------------------------------------------- the command
 
 
@@ -258,3 +287,102 @@ def test_serve_in_production_with_defaults_exits_naming_the_problems(tmp_path: P
     assert "serving on" not in result.stdout
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".data").exists()
+
+
+# ---------------------------------------------------------------------------------------------- exposure
+
+
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104
+
+
+def test_outside_production_another_address_or_a_remote_database_is_refused() -> None:
+    assert settings().exposure_problems("127.0.0.1") == []
+    assert settings().exposure_problems("::1") == []
+    assert settings().exposure_problems("localhost") == []
+    assert "binding 0.0.0.0" in settings().exposure_problems(EVERY_ADDRESS)[0]
+    assert "binding 192.0.2.7" in settings(env="test").exposure_problems("192.0.2.7")[0]
+    for local in ("postgresql://u@127.0.0.1/db", "postgresql://u@localhost:5433/db", "postgresql:///db?host=/run/pg"):
+        assert settings(database_url=local).exposure_problems() == []
+    remote = settings(database_url="postgresql://u@db.internal/db").exposure_problems()
+    assert len(remote) == 1
+    assert "TANPUHUI_DATABASE_URL" in remote[0]
+    assert (
+        settings(unsafe_expose_development=True, database_url="postgresql://u@db.internal/db").exposure_problems(
+            EVERY_ADDRESS
+        )
+        == []
+    )
+    assert production().exposure_problems(EVERY_ADDRESS) == []
+
+
+def _serve(tmp_path: Path, *args: str, **variables: str) -> subprocess.Popen[str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TANPUHUI_")}
+    env.update(variables)
+    command = Path(sys.executable).with_name("tanpuhui")
+    return subprocess.Popen(  # noqa: S603
+        [str(command), "serve", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "variables", "named"),
+    [
+        (["--host", "0.0.0.0"], {}, "binding 0.0.0.0"),  # noqa: S104
+        ([], {"TANPUHUI_HOST": "0.0.0.0"}, "binding 0.0.0.0"),  # noqa: S104
+        ([], {"TANPUHUI_ENV": "test", "TANPUHUI_DATABASE_URL": "postgresql://u@192.0.2.10/x"}, "TANPUHUI_DATABASE_URL"),
+    ],
+    ids=["host-argument", "host-setting", "remote-database"],
+)
+def test_serve_outside_production_refuses_to_reach_another_machine(
+    tmp_path: Path, args: list[str], variables: dict[str, str], named: str
+) -> None:
+    """TANPUHUI_ENV unset is development: with its built-in key anyone could sign an administrator's token."""
+    process = _serve(tmp_path, *args, **variables)
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 2, stderr
+    assert "refusing to start in" in stderr
+    assert named in stderr
+    assert "TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT" in stderr
+    assert "serving on" not in stdout
+    assert "Traceback" not in stderr
+    assert not (tmp_path / ".data").exists()
+
+
+def _first_log_line(process: subprocess.Popen[str]) -> dict[str, Any]:
+    try:
+        assert process.stderr is not None
+        return dict(json.loads(process.stderr.readline()))
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_the_first_log_line_says_development_serves_this_machine_only(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--port", str(free_port()), TANPUHUI_DATABASE_URL="postgresql://u@127.0.0.1:1/x")
+
+    line = _first_log_line(process)
+
+    assert line["level"] == "warning"
+    assert line["msg"].startswith("tanpuhui in development, serving this machine only")
+    assert "a signing key from the source" in line["msg"]
+    assert "the demo administrator" in line["msg"]
+
+
+def test_the_override_serves_another_address_and_says_so_first(tmp_path: Path) -> None:
+    process = _serve(
+        tmp_path,
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        str(free_port()),
+        TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT="true",
+        TANPUHUI_DATABASE_URL="postgresql://u@127.0.0.1:1/x",
+    )
+
+    line = _first_log_line(process)
+
+    assert line["level"] == "warning"
+    assert line["msg"].startswith("UNSAFE: tanpuhui in development")
+    assert "on 0.0.0.0" in line["msg"]
+    assert "anyone who reaches it can act as an administrator" in line["msg"]

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from load_tests.common.service import free_port, start_service, wait_ready
 from service.accounts import staff
 from service.accounts.models import Role
 from service.accounts.schemas import UserCreate
@@ -144,19 +145,44 @@ async def test_password_guesses_from_an_address_do_not_lock_its_residents_out(ma
 # ---------------------------------------------------------------------------------------------- sign-in per username
 
 
-async def test_password_guesses_against_one_username_are_limited_from_any_address(make_api: MakeApi) -> None:
+async def test_password_guesses_at_one_username_from_one_address_are_limited(make_api: MakeApi) -> None:
     api = await make_api(rate_signin_per_username_per_min=2)
     await _create_staff(api, "ops-lead")
     await _create_staff(api, "ops-deputy")
 
-    async with client_from(api, "198.51.100.7") as first, client_from(api, "203.0.113.9") as second:
-        guesses = [await _login(first, "ops-lead", "guess one"), await _login(second, "OPS-Lead", "guess two")]
-        refused = await _login(second, "ops-lead", PASSWORD)
+    async with client_from(api, "198.51.100.7") as first:
+        guesses = [await _login(first, "ops-lead", "guess one"), await _login(first, "OPS-Lead", "guess two")]
+        refused = await _login(first, "ops-lead", PASSWORD)
         other_user = await _login(first, "ops-deputy", PASSWORD)
 
     assert [r.json()["code"] for r in guesses] == ["INVALID_CREDENTIALS"] * 2
     assert_rate_limited(refused)
     assert other_user.status_code == 200, other_user.text
+
+
+async def test_guesses_from_elsewhere_never_lock_the_owner_out_of_their_own_address(make_api: MakeApi) -> None:
+    """A guesser spends the username's budget from other addresses (the owner's first sign-in took one);
+    its owner still signs in from the address they signed in from before, though not from a new one
+    until the budget refills."""
+    api = await make_api(rate_signin_per_username_per_min=3, rate_signin_per_username_per_hour=4)
+    await _create_staff(api, "ops-lead")
+    async with client_from(api, "203.0.113.9") as office:
+        assert (await _login(office, "ops-lead", PASSWORD)).status_code == 200
+
+    guesses = []
+    for address in ("198.51.100.7", "198.51.100.8", "198.51.100.9", "198.51.100.10"):
+        async with client_from(api, address) as guesser:
+            guesses += [await _login(guesser, "ops-lead", f"guess from {address}")]
+    async with client_from(api, "203.0.113.9") as office, client_from(api, "192.0.2.44") as new_place:
+        owner = [await _login(office, "ops-lead", PASSWORD) for _ in range(2)]
+        owner_elsewhere = await _login(new_place, "ops-lead", PASSWORD)
+
+    assert [r.status_code for r in guesses] == [401, 401, 401, 429]
+    assert [r.status_code for r in owner] == [200, 200]
+    assert owner_elsewhere.status_code == 429
+    for refused in (guesses[-1], owner_elsewhere):
+        assert refused.json()["code"] == "RATE_LIMITED"
+        assert 60 < int(refused.headers["retry-after"]) <= 15 * 60  # the budget of 4 an hour: one per 15 min
 
 
 async def test_a_refused_password_sign_in_does_not_record_a_login(make_api: MakeApi) -> None:
@@ -226,3 +252,31 @@ async def test_reads_are_not_held_back_by_the_write_limit(make_api: MakeApi) -> 
 
     assert [r.status_code for r in reads] == [200, 200, 200]
     assert reads[-1].json()["nickname"] == "one"
+
+
+# ---------------------------------------------------------------------------------------------- proxies
+
+
+async def test_a_client_cannot_name_its_own_address_by_default(database_url: str) -> None:
+    """Served as `tanpuhui serve` serves it, with no proxy configured: X-Forwarded-For is ignored, so a
+    client sending a new address with each guess is still held to its own address's limit."""
+    port = free_port()
+    process = start_service(database_url, port, workers=1, settings={"TANPUHUI_RATE_SIGNIN_PER_IP_PER_MIN": "2"})
+    try:
+        await wait_ready(port, process)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            statuses = [
+                (
+                    await client.post(
+                        "/v1/auth/login",
+                        json={"username": "ops-lead", "password": "guess"},
+                        headers={"X-Forwarded-For": f"198.51.100.{n}"},
+                    )
+                ).status_code
+                for n in range(1, 4)
+            ]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    assert statuses == [401, 401, 429]

@@ -177,6 +177,18 @@ class User(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class UserSigninAddress(Base):
+    """An address a staff user signed in from lately. Guesses at a username from addresses it has not
+    signed in from share one budget; sign-ins from these are held only to their own address's limit, so
+    guesses from elsewhere cannot lock the owner out."""
+
+    __tablename__ = "accounts_user_signin_address"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts_user.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_signed_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Partner(Base):
     """A data partner that pushes signed behaviour batches."""
 

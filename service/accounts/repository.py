@@ -22,6 +22,7 @@ from service.accounts.models import (
     RefreshToken,
     Resident,
     User,
+    UserSigninAddress,
 )
 from service.db import ReadSession
 
@@ -135,6 +136,34 @@ async def insert_user(session: AsyncSession, values: dict[str, Any]) -> User | N
 
 async def touch_last_login(session: AsyncSession, user_id: int) -> None:
     await session.execute(update(User).where(User.id == user_id).values(last_login_at=func.now()))
+
+
+async def signed_in_from(session: AsyncSession, *, user_id: int, address: str, since: timedelta) -> bool:
+    """Whether the user signed in from `address` within `since`."""
+    found = await session.scalar(
+        select(UserSigninAddress.user_id).where(
+            UserSigninAddress.user_id == user_id,
+            UserSigninAddress.address == address,
+            UserSigninAddress.last_signed_in_at > func.now() - since,
+        )
+    )
+    return found is not None
+
+
+async def remember_signin_address(session: AsyncSession, *, user_id: int, address: str) -> None:
+    statement = pg_insert(UserSigninAddress).values(user_id=user_id, address=address)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[UserSigninAddress.user_id, UserSigninAddress.address],
+            set_={"last_signed_in_at": func.now()},
+        )
+    )
+
+
+async def prune_signin_addresses(session: AsyncSession, *, older_than: timedelta) -> None:
+    await session.execute(
+        delete(UserSigninAddress).where(UserSigninAddress.last_signed_in_at < func.now() - older_than)
+    )
 
 
 async def list_users(session: ReadSession) -> Sequence[User]:

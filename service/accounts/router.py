@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from service.accounts import residents, signin, staff
 from service.accounts.deps import (
@@ -16,6 +16,7 @@ from service.accounts.deps import (
     SigninRateLimit,
     StaffUser,
     WechatDep,
+    client_address,
 )
 from service.accounts.enterprise_schemas import (
     EnterpriseRead,
@@ -118,14 +119,24 @@ async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep,
     responses=problems(InvalidCredentials, AccountDisabled),
 )
 async def sign_in_password(
-    body: PasswordSignIn, session: SessionDep, db: DatabaseDep, keyring: KeyringDep, settings: SettingsDep
+    request: Request,
+    body: PasswordSignIn,
+    session: SessionDep,
+    db: DatabaseDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
 ) -> TokenPair:
     """Sign an enterprise or administrator user in with username and password."""
     return await signin.sign_in_password(
         session,
         keyring=keyring,
         engine=db.engine,
-        per_username=ratelimit.Limit(settings.rate_signin_per_username_per_min),
+        limits=signin.PasswordLimits(
+            per_address=ratelimit.Limit(settings.rate_signin_per_username_per_min),
+            elsewhere=ratelimit.Limit(settings.rate_signin_per_username_per_hour, timedelta(hours=1)),
+            known_for=timedelta(days=settings.signin_known_address_days),
+        ),
+        address=client_address(request),
         username=body.username,
         password=body.password,
         refresh_ttl=_refresh_ttl(settings),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -152,23 +153,41 @@ async def sign_in_dev(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PasswordLimits:
+    """How many sign-ins a username takes: from one address (`per_address`), and from every address it
+    has not signed in from within `known_for`, all together (`elsewhere`)."""
+
+    per_address: ratelimit.Limit
+    elsewhere: ratelimit.Limit
+    known_for: timedelta
+
+
 async def sign_in_password(
     session: AsyncSession,
     *,
     keyring: Keyring,
     engine: AsyncEngine,
-    per_username: ratelimit.Limit,
+    limits: PasswordLimits,
+    address: str,
     username: str,
     password: str,
     refresh_ttl: timedelta,
 ) -> TokenPair:
-    """A staff user's sign-in; each username has its own allowance of attempts a minute."""
-    await ratelimit.take(engine, f"signin-user:{username}", per_username)
+    """A staff user's sign-in. Guessing is slow from any one address, and from all addresses together
+    except those the user signed in from lately: guesses from elsewhere never keep the owner out of the
+    addresses they use."""
+    await ratelimit.take(engine, f"signin-user:{username}:{address}", limits.per_address)
     user = await repository.get_user_by_username(session, username)
+    if user is None or not await repository.signed_in_from(
+        session, user_id=user.id, address=address, since=limits.known_for
+    ):
+        await ratelimit.take(engine, f"signin-user:{username}", limits.elsewhere)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials
     if user.disabled_at is not None:
         raise AccountDisabled
     await repository.touch_last_login(session, user.id)
+    await repository.remember_signin_address(session, user_id=user.id, address=address)
     principal = Principal("user", user.id, Role(user.role), user.enterprise_id)
     return await issue_tokens(session, keyring=keyring, principal=principal, refresh_ttl=refresh_ttl)
