@@ -72,6 +72,7 @@ class FaultLog:
     worker_replaced_s: float | None = None
     outage_statuses: Counter[str] = field(default_factory=Counter)
     database_down_s: float = 0.0
+    outages: list[dict[str, Any]] = field(default_factory=list)
     recovered_after_s: float | None = None
 
 
@@ -88,8 +89,9 @@ async def probe(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
 async def inject_faults(
     base: str, process: subprocess.Popen[bytes], embedded: EmbeddedPostgres, duration_s: float, faults: FaultLog
 ) -> None:
-    """A quarter of the way in, kill -9 one API worker; a little later, stop PostgreSQL for a while and
-    start it again; meanwhile a resident keeps asking for the balance."""
+    """A quarter of the way in, kill -9 one API worker; a little later, stop PostgreSQL four times in a row
+    (fast, immediate, a restart, fast again) and start it again each time; meanwhile a resident keeps asking
+    for the balance."""
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
         reply = await client.post("/v1/auth/dev", json={"name": "fault-probe"})
         headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
@@ -108,26 +110,44 @@ async def inject_faults(
                 break
             await asyncio.sleep(0.2)
 
-        await asyncio.sleep(duration_s * 0.15)
-        log("stopping PostgreSQL")
-        down = time.monotonic()
-        await asyncio.to_thread(embedded.stop)
-        outage = min(10.0, duration_s * 0.1)
-        while time.monotonic() - down < outage:
-            faults.outage_statuses[await probe(client, headers)] += 1
-            await asyncio.sleep(0.2)
-        await asyncio.to_thread(embedded.start)
-        faults.database_down_s = round(time.monotonic() - down, 1)
-        log(
-            f"PostgreSQL back after {faults.database_down_s} s; answers while it was away: {dict(faults.outage_statuses)}"
-        )
+        await asyncio.sleep(duration_s * 0.1)
+        # Outages of every kind, several in a row: a fast stop ends every session (queries cut off
+        # mid-way), an immediate one leaves recovery to the next start, a restart comes straight back.
+        outage = min(8.0, duration_s * 0.06)
+        for mode, away_s in (("fast", outage), ("immediate", outage), ("restart", 0.0), ("fast", outage / 2)):
+            await _outage(client, headers, embedded, faults, mode=mode, away_s=away_s)
+            await asyncio.sleep(min(5.0, duration_s * 0.03))
         back = time.monotonic()
         while time.monotonic() - back < 60:
             if await probe(client, headers) == "200":
                 faults.recovered_after_s = round(time.monotonic() - back, 1)
-                log(f"the service answered 200 again {faults.recovered_after_s} s after the database returned")
+                log(f"the service answered 200 again {faults.recovered_after_s} s after the last outage")
                 break
             await asyncio.sleep(0.2)
+
+
+async def _outage(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    embedded: EmbeddedPostgres,
+    faults: FaultLog,
+    *,
+    mode: str,
+    away_s: float,
+) -> None:
+    """Stop PostgreSQL (`fast` or `immediate`; `restart` stops fast and starts at once), keep asking for the
+    balance while it is away, and start it again."""
+    log(f"stopping PostgreSQL ({mode})")
+    down = time.monotonic()
+    await asyncio.to_thread(embedded.stop, "fast" if mode == "restart" else mode)
+    while time.monotonic() - down < away_s:
+        faults.outage_statuses[await probe(client, headers)] += 1
+        await asyncio.sleep(0.2)
+    await asyncio.to_thread(embedded.start)
+    took = round(time.monotonic() - down, 1)
+    faults.outages.append({"mode": mode, "down_s": took})
+    faults.database_down_s = round(faults.database_down_s + took, 1)
+    log(f"PostgreSQL back after {took} s ({mode}); answers while away so far: {dict(faults.outage_statuses)}")
 
 
 # ------------------------------------------------------------------------------------------------ verdict

@@ -34,6 +34,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+import asyncpg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -248,6 +249,8 @@ def is_database_outage(exc: BaseException) -> bool:
     """True for failures to reach the database, as opposed to a query the database refused."""
     if isinstance(exc, sqlalchemy.exc.TimeoutError | ConnectionError | OSError):
         return True
+    if _connection_broke(exc) or _connection_broke(exc.__cause__):
+        return True
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and (
         exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError)
     ):
@@ -255,6 +258,16 @@ def is_database_outage(exc: BaseException) -> bool:
     sqlstate = _sqlstate(exc)
     # 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
     return sqlstate is not None and (sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"})
+
+
+def _connection_broke(exc: BaseException | None) -> bool:
+    """asyncpg's own account of a connection the server dropped under it: a query cut off mid-way leaves
+    the protocol in a state it cannot leave ("cannot switch to state 12; another operation (2) is in
+    progress", as when the server stops in fast mode during a recording call), or the connection is
+    already closed."""
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True
+    return isinstance(exc, asyncpg.exceptions.InterfaceError) and "closed" in str(exc)
 
 
 def log_background_failure(log: logging.Logger, task: str, exc: BaseException) -> None:

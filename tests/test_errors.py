@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from service.accounts.models import Role
 from service.accounts.tokens import Keyring, Principal
 from service.db import Database
+from service.errors import DatabaseUnavailable, error_for, is_database_outage
 from service.kit.logging import configure_logging
 from service.main import create_app
 from tests.conftest import Api, bearer
@@ -428,3 +430,24 @@ async def test_a_failed_statement_is_logged_with_its_sql_but_not_its_values(
     assert "UPDATE accounts_resident SET" in failures[0]["exc"]
     assert "nickname refused" in failures[0]["exc"]
     assert private not in stderr
+
+
+@pytest.mark.parametrize(
+    "dropped",
+    [
+        asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        asyncpg.exceptions.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+    ],
+    ids=["cut-off-mid-query", "already-closed"],
+)
+def test_a_connection_the_server_dropped_under_a_query_is_an_outage(dropped: Exception) -> None:
+    """What asyncpg raises when PostgreSQL stops in fast mode during a recording call: a 503 with
+    Retry-After (each report is safe to retry under its key), never a 500."""
+    wrapped = RuntimeError("recording call failed")
+    wrapped.__cause__ = dropped
+
+    for exc in (dropped, wrapped):
+        answer = error_for(exc, logging.getLogger("test"))
+        assert isinstance(answer, DatabaseUnavailable)
+        assert answer.status == 503
+    assert not is_database_outage(asyncpg.exceptions.InterfaceError("the server expects 2 arguments, 1 was passed"))
