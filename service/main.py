@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from sqlalchemy import text
 from service.accounts import staff
 from service.accounts import tasks as accounts_tasks
 from service.accounts.admin_router import router as accounts_admin_router
+from service.accounts.revocations import Revocations
 from service.accounts.router import router as accounts_router
 from service.accounts.tokens import Keyring
 from service.accounts.wechat import WechatClient
@@ -60,9 +63,15 @@ EXPORTED = "mobile_api_docs/openapi.json"
 
 
 async def _prepare_recording(
-    db: Database, settings: Settings, cache: FactorCache, sites: SiteCache, recorder: Recorder
+    db: Database,
+    settings: Settings,
+    cache: FactorCache,
+    sites: SiteCache,
+    recorder: Recorder,
+    revocations: Revocations,
 ) -> None:
-    """Publish the factor files (a no-op for versions already stored), fill the caches, find issuance slots."""
+    """Publish the factor files (a no-op for versions already stored), fill the caches, find issuance slots,
+    and read the access revocations in force."""
     if settings.load_factors_on_start and settings.factors_dir.is_dir():
         async with db.sessionmaker.begin() as session:
             published = await factors_service.publish_directory(
@@ -72,19 +81,18 @@ async def _prepare_recording(
             if item.created:
                 fs = item.stored.factor_set
                 logger.info("factor version published", extra={"set": fs.set, "version": fs.version})
+    await revocations.load(db)
     await cache.refresh(db.sessionmaker)
     await sites.refresh(db.sessionmaker)
     await recorder.load(db.sessionmaker)
 
 
-async def _prepare_recording_when_possible(
-    db: Database, settings: Settings, cache: FactorCache, sites: SiteCache, recorder: Recorder
-) -> None:
+async def _prepare_recording_when_possible(prepare: Callable[[], Awaitable[None]], recorder: Recorder) -> None:
     """Started while the database is down: keep trying, so recording begins once it answers."""
     while not recorder.loaded:
         await asyncio.sleep(2)
         try:
-            await _prepare_recording(db, settings, cache, sites, recorder)
+            await prepare()
         except Exception as exc:
             if not is_database_outage(exc):
                 logger.exception("preparing recording failed")
@@ -110,10 +118,12 @@ def _background(
     sites: SiteCache,
     signer: CheckpointSigner,
     photos: PhotoStorage,
+    revocations: Revocations,
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
     loops = [
         accounts_tasks.prune(db, settings),
+        accounts_tasks.follow_revocations(db, revocations),
         factors_tasks.follow_versions(db, cache),
         sites_tasks.follow_registry(db, sites),
     ]
@@ -155,18 +165,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tasks = [
                 asyncio.create_task(loop)
                 for loop in _background(
-                    db, settings, cache, sites, app.state.checkpoint_signer, app.state.photo_storage
+                    db,
+                    settings,
+                    cache,
+                    sites,
+                    app.state.checkpoint_signer,
+                    app.state.photo_storage,
+                    app.state.revocations,
                 )
             ]
+            prepare = functools.partial(_prepare_recording, db, settings, cache, sites, recorder, app.state.revocations)
             try:
-                await _prepare_recording(db, settings, cache, sites, recorder)
+                await prepare()
             except Exception as exc:
                 if not is_database_outage(exc):
                     raise
                 logger.warning("database unavailable at start; recording waits for it")
-                tasks.append(
-                    asyncio.create_task(_prepare_recording_when_possible(db, settings, cache, sites, recorder))
-                )
+                tasks.append(asyncio.create_task(_prepare_recording_when_possible(prepare, recorder)))
             logger.info("tanpuhui ready", extra={"env": settings.env.value})
             # What start-up built lives as long as the process: out of the collector's sight, a full
             # collection scans only what requests left behind, not all of it every time.
@@ -193,6 +208,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keyring = Keyring(settings)
+    # a revocation matters while a token it concerns may still be presented: a lifetime and the leeway
+    app.state.revocations = Revocations(within=timedelta(seconds=settings.access_token_ttl_s + 60))
     app.state.top_cache = TopCache(settings.leaderboard_cache_s)
     app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))

@@ -21,8 +21,10 @@ from service.accounts.errors import (
     PartnerTimestampOutOfWindow,
     RoleNotAllowed,
     TokenExpired,
+    TokenRevoked,
 )
 from service.accounts.models import ADMIN_ROLES, Partner, PartnerKey, Role
+from service.accounts.revocations import Revocations
 from service.accounts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from service.accounts.tokens import Keyring, Principal
 from service.accounts.wechat import WechatClient
@@ -77,12 +79,18 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             raise Unauthenticated(
                 "Send Authorization: Bearer <access token>.", "请携带 Authorization: Bearer <访问令牌>。"
             )
-        principal = cast(Keyring, request.app.state.keyring).verify(token)
+        state = request.app.state
+        principal, grant = cast(Keyring, state.keyring).verify_grant(token)
+        if cast(Revocations, state.revocations).refused(principal, grant):
+            raise TokenRevoked(
+                "This sign-in was ended (signed out, disabled or deleted): sign in again.",
+                "此次登录已结束（已退出、账号被停用或已注销），请重新登录。",
+            )
         if principal.role not in roles:
             raise RoleNotAllowed
         return principal
 
-    answers(Unauthenticated, InvalidToken, TokenExpired)(check)
+    answers(Unauthenticated, InvalidToken, TokenExpired, TokenRevoked)(check)
     return check if set(roles) == set(Role) else answers(RoleNotAllowed)(check)
 
 

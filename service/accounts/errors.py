@@ -18,6 +18,10 @@ class TokenExpired(Unauthenticated):
     code, title_en, title_zh = "TOKEN_EXPIRED", "The access token has expired", "访问令牌已过期"
 
 
+class TokenRevoked(Unauthenticated):
+    code, title_en, title_zh = "TOKEN_REVOKED", "This sign-in has ended", "此次登录已失效"
+
+
 class InvalidCredentials(Unauthenticated):
     code, title_en, title_zh = "INVALID_CREDENTIALS", "Wrong username or password", "用户名或密码错误"
 

@@ -255,6 +255,27 @@ class RefreshToken(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class AccessRevocation(Base):
+    """Access tokens refused before they expire: every token of a subject issued by `revoked_at` (a user
+    disabled, an account deleted), or every token of one sign-in (a refresh-token family signed out or
+    found reused). Each worker keeps the rows of the last access-token lifetime in memory, told of new
+    ones by NOTIFY (service/accounts/revocations.py)."""
+
+    __tablename__ = "accounts_access_revocation"
+    __table_args__ = (
+        CheckConstraint(
+            "(family_id IS NULL) = (subject_kind IS NOT NULL AND subject_id IS NOT NULL)", name="subject_or_family"
+        ),
+        Index("ix_accounts_access_revocation_revoked_at", "revoked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    subject_kind: Mapped[str | None] = mapped_column(Text)
+    subject_id: Mapped[int | None] = mapped_column(BigInteger)
+    family_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class AdminAction(Base):
     """One administrator's or operator's action: who, when, what, on what, and why. Append-only."""
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import (
+    AccessRevocation,
     Community,
     Device,
     Enterprise,
@@ -351,15 +352,25 @@ async def mark_refresh_token_used(session: AsyncSession, token_id: uuid.UUID) ->
     await session.execute(update(RefreshToken).where(RefreshToken.id == token_id).values(used_at=func.now()))
 
 
+# Every worker listens on this channel for new access revocations (service/accounts/revocations.py).
+REVOCATION_CHANNEL = "tanpuhui_access_revocation"
+_NOTIFY_REVOCATION = text(f"SELECT pg_notify('{REVOCATION_CHANNEL}', '')")
+
+
 async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, *, reason: str) -> None:
+    """End one sign-in: its refresh tokens, and at once its access tokens on every worker (told when the
+    transaction commits)."""
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=func.now(), revoke_reason=reason)
     )
+    await session.execute(insert(AccessRevocation).values(family_id=family_id))
+    await session.execute(_NOTIFY_REVOCATION)
 
 
 async def revoke_subject_tokens(session: AsyncSession, *, subject_kind: str, subject_id: int, reason: str) -> None:
+    """End every sign-in of a subject: its refresh tokens, and at once every access token issued so far."""
     await session.execute(
         update(RefreshToken)
         .where(
@@ -369,6 +380,8 @@ async def revoke_subject_tokens(session: AsyncSession, *, subject_kind: str, sub
         )
         .values(revoked_at=func.now(), revoke_reason=reason)
     )
+    await session.execute(insert(AccessRevocation).values(subject_kind=subject_kind, subject_id=subject_id))
+    await session.execute(_NOTIFY_REVOCATION)
 
 
 async def list_sessions(session: AsyncSession | ReadSession, *, subject_kind: str, subject_id: int) -> Sequence[Any]:

@@ -30,11 +30,12 @@ async def issue_tokens(
     refresh_ttl: timedelta,
     family_id: uuid.UUID | None = None,
 ) -> TokenPair:
-    access, expires_in = keyring.issue(principal)
+    family_id = family_id or uuid.uuid4()
+    access, expires_in = keyring.issue(principal, session_id=str(family_id))
     refresh = random_token()
     await repository.insert_refresh_token(
         session,
-        family_id=family_id or uuid.uuid4(),
+        family_id=family_id,
         subject_kind=principal.subject_kind,
         subject_id=principal.subject_id,
         role=principal.role.value,

@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 
 from service.accounts import repository
+from service.accounts.revocations import Revocations, follow
+from service.accounts.revocations import prune as prune_revocations
 from service.config import Settings
 from service.db import Database
 from service.kit import ratelimit
@@ -21,12 +23,20 @@ async def prune(db: Database, settings: Settings) -> None:
     sign-in addresses no longer counted as known."""
     window = timedelta(seconds=2 * settings.partner_signature_window_s)
     known_for = timedelta(days=settings.signin_known_address_days)
+    # every worker reads the revocations of the last token lifetime; keep twice that
+    revocations_kept = timedelta(seconds=2 * (settings.access_token_ttl_s + 60))
 
     async def step() -> float:
         await ratelimit.prune(db.engine)
         async with db.sessionmaker.begin() as session:
             await repository.prune_signatures(session, older_than=window)
             await repository.prune_signin_addresses(session, older_than=known_for)
+            await prune_revocations(session, older_than=revocations_kept)
         return MAINTENANCE_INTERVAL_S
 
     await repeat(step, name="maintenance pass", logger=logger, interval_s=MAINTENANCE_INTERVAL_S)
+
+
+async def follow_revocations(db: Database, revocations: Revocations) -> None:
+    """Keep this worker's access revocations current (service/accounts/revocations.py)."""
+    await follow(db, revocations)

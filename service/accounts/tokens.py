@@ -47,6 +47,15 @@ class Principal:
     enterprise_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """When a verified access token was issued, and the sign-in (refresh-token family) it belongs to:
+    what a revocation is checked against."""
+
+    issued_at: float
+    session_id: str | None = None
+
+
 def _builtin_private_key() -> Ed25519PrivateKey:
     seed = hashlib.sha256(b"tanpuhui development signing key").digest()
     return Ed25519PrivateKey.from_private_bytes(seed)
@@ -80,10 +89,13 @@ class Keyring:
         # Tokens already verified, with their expiry: a signature check costs more than the rest of a
         # request's authentication. The keys are fixed for the life of the process, so an entry stays
         # true until its token expires.
-        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._verified: OrderedDict[bytes, tuple[Principal, Grant, float]] = OrderedDict()
 
-    def issue(self, principal: Principal, *, now: datetime | None = None) -> tuple[str, int]:
-        """Sign an access token; returns it with its lifetime in seconds."""
+    def issue(
+        self, principal: Principal, *, now: datetime | None = None, session_id: str | None = None
+    ) -> tuple[str, int]:
+        """Sign an access token, of the sign-in `session_id` if it has one; returns it with its lifetime in
+        seconds."""
         issued = now or datetime.now(UTC)
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -95,26 +107,32 @@ class Keyring:
         }
         if principal.enterprise_id is not None:
             claims["ent"] = principal.enterprise_id
+        if session_id is not None:
+            claims["sid"] = session_id
         token = jwt.encode(
             claims, self._private[self.active_kid], algorithm=ALGORITHM, headers={"kid": self.active_kid}
         )
         return token, int(self.ttl.total_seconds())
 
     def verify(self, token: str) -> Principal:
+        return self.verify_grant(token)[0]
+
+    def verify_grant(self, token: str) -> tuple[Principal, Grant]:
+        """The token's principal and grant, if its signature, issuer and times check out."""
         key = hashlib.blake2b(token.encode(), digest_size=16).digest()
         cached = self._verified.get(key)
         if cached is not None:
-            principal, expires = cached
+            principal, grant, expires = cached
             if time.time() < expires + _LEEWAY.total_seconds():
-                return principal
+                return principal, grant
             del self._verified[key]
-        principal, expires = self._verify_signed(token)
-        self._verified[key] = (principal, expires)
+        principal, grant, expires = self._verify_signed(token)
+        self._verified[key] = (principal, grant, expires)
         if len(self._verified) > _VERIFIED_CACHE_SIZE:
             self._verified.popitem(last=False)
-        return principal
+        return principal, grant
 
-    def _verify_signed(self, token: str) -> tuple[Principal, float]:
+    def _verify_signed(self, token: str) -> tuple[Principal, Grant, float]:
         """The compact JWS checked by hand rather than by PyJWT, whose decoding costs several times the
         signature check itself on every fresh token: strictly three canonical base64url segments, an
         EdDSA header naming a configured key, a good signature over the first two, then the claims."""
@@ -153,7 +171,9 @@ class Keyring:
                 raise ValueError(kind)
             enterprise = claims.get("ent")
             principal = Principal(kind, int(ident), role, int(enterprise) if enterprise is not None else None)
-            return principal, float(expires)
+            session = claims.get("sid")
+            grant = Grant(float(issued), session if isinstance(session, str) else None)
+            return principal, grant, float(expires)
         except (KeyError, ValueError) as exc:
             raise InvalidToken("The token's claims are not ours.", "令牌声明无法识别。") from exc
 

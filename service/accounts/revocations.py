@@ -1,0 +1,140 @@
+"""Access tokens ended before they expire, known to every worker within about a second and checked
+without a database read per request.
+
+A revocation (service/accounts/repository.py) is a row of `accounts_access_revocation` written in the
+transaction that disables a user, deletes an account or ends a sign-in, with a NOTIFY delivered when it
+commits. Each worker holds the rows of the last access-token lifetime in memory, listens on the channel
+and reads what is new when told; it also reads every few seconds whatever happens, so that a notification
+lost with a dropped connection delays a revocation by that long at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts import repository
+from service.accounts.models import AccessRevocation
+from service.accounts.tokens import Grant, Principal
+from service.db import Database, ReadSession
+
+logger = logging.getLogger(__name__)
+
+# Reads done whatever the notifications say: the longest a lost one can delay a revocation.
+POLL_INTERVAL_S = 3.0
+
+
+@dataclass
+class Revocations:
+    """The revocations a worker knows of. `within` is how long a revocation matters: an access token's
+    lifetime and the verification leeway, after which every token it concerns has expired anyway."""
+
+    within: timedelta
+    _subjects: dict[tuple[str, int], float] = field(default_factory=dict)
+    _sessions: dict[str, float] = field(default_factory=dict)
+    _last_id: int = 0
+
+    def refused(self, principal: Principal, grant: Grant) -> bool:
+        """Whether a token of `principal` with `grant` was revoked: one issued by its subject's revocation
+        (the second counts as a whole: `iat` has no fraction), or of a sign-in that was ended."""
+        revoked = self._subjects.get((principal.subject_kind, principal.subject_id))
+        if revoked is not None and grant.issued_at <= revoked:
+            return True
+        return grant.session_id is not None and grant.session_id in self._sessions
+
+    async def load(self, db: Database) -> int:
+        """Read the revocations made since the last read; answers how many were new."""
+        async with db.sessionmaker() as session:
+            rows = await _since(session, after_id=self._last_id, within=self.within)
+        for row in rows:
+            self._remember(row)
+        self._forget_expired()
+        return len(rows)
+
+    def _remember(self, row: Any) -> None:
+        self._last_id = max(self._last_id, int(row.id))
+        revoked_at = float(row.revoked_at)
+        if row.family_id is not None:
+            self._sessions[str(row.family_id)] = revoked_at
+        else:
+            key = (str(row.subject_kind), int(row.subject_id))
+            self._subjects[key] = max(revoked_at, self._subjects.get(key, 0.0))
+
+    def _forget_expired(self) -> None:
+        horizon = time.time() - self.within.total_seconds()
+        self._subjects = {key: at for key, at in self._subjects.items() if at > horizon}
+        self._sessions = {key: at for key, at in self._sessions.items() if at > horizon}
+
+
+async def _since(session: AsyncSession | ReadSession, *, after_id: int, within: timedelta) -> Sequence[Any]:
+    """Revocations after `after_id` made within `within` (older ones concern only expired tokens), in order:
+    id, subject_kind, subject_id, family_id and revoked_at in seconds since the epoch."""
+    statement = (
+        select(
+            AccessRevocation.id,
+            AccessRevocation.subject_kind,
+            AccessRevocation.subject_id,
+            AccessRevocation.family_id,
+            func.extract("epoch", AccessRevocation.revoked_at).label("revoked_at"),
+        )
+        .where(AccessRevocation.id > after_id, AccessRevocation.revoked_at > func.now() - within)
+        .order_by(AccessRevocation.id)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def prune(session: AsyncSession, *, older_than: timedelta) -> None:
+    await session.execute(delete(AccessRevocation).where(AccessRevocation.revoked_at < func.now() - older_than))
+
+
+async def follow(db: Database, revocations: Revocations) -> None:
+    """Keep `revocations` current: listen for new ones, and read at least every POLL_INTERVAL_S."""
+    told = asyncio.Event()
+    listener: asyncpg.Connection | None = None
+    away = False
+
+    def notified(*_: object) -> None:
+        told.set()
+
+    try:
+        while True:
+            try:
+                if listener is None or listener.is_closed():
+                    listener = await _listen(db, notified)
+                told.clear()
+                await revocations.load(db)
+                away = False
+            except Exception as exc:  # the database is away, or the listener's connection dropped
+                if not away:
+                    logger.warning("access revocations not read (%s); trying again", type(exc).__name__)
+                away = True
+                await _close(listener)
+                listener = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(told.wait(), timeout=POLL_INTERVAL_S)
+    finally:
+        if listener is not None:
+            listener.terminate()
+
+
+async def _listen(db: Database, notified: Any) -> asyncpg.Connection:
+    connection = await db.dedicated_connection()
+    await connection.add_listener(repository.REVOCATION_CHANNEL, notified)
+    return connection
+
+
+async def _close(connection: asyncpg.Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await connection.close(timeout=2)
+    return
