@@ -1,6 +1,7 @@
 """Every table, imported in one place so that Alembic sees the whole schema."""
 
 from service.accounts.models import (
+    AccessRevocation,
     AdminAction,
     Community,
     Device,
@@ -12,6 +13,7 @@ from service.accounts.models import (
     RefreshToken,
     Resident,
     User,
+    UserSigninAddress,
 )
 from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
@@ -32,6 +34,7 @@ from service.redemption.models import Certificate, Reward, Voucher
 from service.sites.models import RegistryVersion, Site, SiteKey
 
 __all__ = [
+    "AccessRevocation",
     "AdminAction",
     "Behaviour",
     "BudgetSlot",
@@ -66,6 +69,7 @@ __all__ = [
     "Site",
     "SiteKey",
     "User",
+    "UserSigninAddress",
     "Voucher",
     "leaderboard_tables",
     "rate_limit_bucket",

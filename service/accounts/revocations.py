@@ -14,19 +14,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import repository
-from service.accounts.models import AccessRevocation
+from service.accounts.repository import revocations as store
 from service.accounts.tokens import Grant, Principal
-from service.db import Database, ReadSession
+from service.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +51,7 @@ class Revocations:
     async def load(self, db: Database) -> int:
         """Read the revocations made since the last read; answers how many were new."""
         async with db.sessionmaker() as session:
-            rows = await _since(session, after_id=self._last_id, within=self.within)
+            rows = await store.since(session, after_id=self._last_id, within=self.within)
         for row in rows:
             self._remember(row)
         self._forget_expired()
@@ -74,27 +70,6 @@ class Revocations:
         horizon = time.time() - self.within.total_seconds()
         self._subjects = {key: at for key, at in self._subjects.items() if at > horizon}
         self._sessions = {key: at for key, at in self._sessions.items() if at > horizon}
-
-
-async def _since(session: AsyncSession | ReadSession, *, after_id: int, within: timedelta) -> Sequence[Any]:
-    """Revocations after `after_id` made within `within` (older ones concern only expired tokens), in order:
-    id, subject_kind, subject_id, family_id and revoked_at in seconds since the epoch."""
-    statement = (
-        select(
-            AccessRevocation.id,
-            AccessRevocation.subject_kind,
-            AccessRevocation.subject_id,
-            AccessRevocation.family_id,
-            func.extract("epoch", AccessRevocation.revoked_at).label("revoked_at"),
-        )
-        .where(AccessRevocation.id > after_id, AccessRevocation.revoked_at > func.now() - within)
-        .order_by(AccessRevocation.id)
-    )
-    return (await session.execute(statement)).all()
-
-
-async def prune(session: AsyncSession, *, older_than: timedelta) -> None:
-    await session.execute(delete(AccessRevocation).where(AccessRevocation.revoked_at < func.now() - older_than))
 
 
 async def follow(db: Database, revocations: Revocations) -> None:
@@ -129,7 +104,7 @@ async def follow(db: Database, revocations: Revocations) -> None:
 
 async def _listen(db: Database, notified: Any) -> asyncpg.Connection:
     connection = await db.dedicated_connection()
-    await connection.add_listener(repository.REVOCATION_CHANNEL, notified)
+    await connection.add_listener(store.CHANNEL, notified)
     return connection
 
 

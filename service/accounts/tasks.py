@@ -6,8 +6,8 @@ import logging
 from datetime import timedelta
 
 from service.accounts import repository
+from service.accounts.repository.revocations import prune as prune_revocations
 from service.accounts.revocations import Revocations, follow
-from service.accounts.revocations import prune as prune_revocations
 from service.config import Settings
 from service.db import Database
 from service.kit import ratelimit

@@ -1,4 +1,4 @@
-"""All SQL of the accounts domain."""
+"""All SQL of the accounts domain; `revocations`: the access revocations every worker reads."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from service.accounts.models import (
     User,
     UserSigninAddress,
 )
+from service.accounts.repository import revocations
 from service.db import ReadSession
 
 # ---------------------------------------------------------------------------------------------- residents
@@ -352,11 +353,6 @@ async def mark_refresh_token_used(session: AsyncSession, token_id: uuid.UUID) ->
     await session.execute(update(RefreshToken).where(RefreshToken.id == token_id).values(used_at=func.now()))
 
 
-# Every worker listens on this channel for new access revocations (service/accounts/revocations.py).
-REVOCATION_CHANNEL = "tanpuhui_access_revocation"
-_NOTIFY_REVOCATION = text(f"SELECT pg_notify('{REVOCATION_CHANNEL}', '')")
-
-
 async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, *, reason: str) -> None:
     """End one sign-in: its refresh tokens, and at once its access tokens on every worker (told when the
     transaction commits)."""
@@ -366,7 +362,7 @@ async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, *, 
         .values(revoked_at=func.now(), revoke_reason=reason)
     )
     await session.execute(insert(AccessRevocation).values(family_id=family_id))
-    await session.execute(_NOTIFY_REVOCATION)
+    await session.execute(revocations.NOTIFY)
 
 
 async def revoke_subject_tokens(session: AsyncSession, *, subject_kind: str, subject_id: int, reason: str) -> None:
@@ -381,7 +377,7 @@ async def revoke_subject_tokens(session: AsyncSession, *, subject_kind: str, sub
         .values(revoked_at=func.now(), revoke_reason=reason)
     )
     await session.execute(insert(AccessRevocation).values(subject_kind=subject_kind, subject_id=subject_id))
-    await session.execute(_NOTIFY_REVOCATION)
+    await session.execute(revocations.NOTIFY)
 
 
 async def list_sessions(session: AsyncSession | ReadSession, *, subject_kind: str, subject_id: int) -> Sequence[Any]:
