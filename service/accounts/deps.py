@@ -15,6 +15,7 @@ from fastapi.security import HTTPBearer
 
 from service.accounts import partners
 from service.accounts.errors import (
+    EnterpriseNotApproved,
     InvalidToken,
     PartnerSignatureInvalid,
     PartnerSignatureReplayed,
@@ -70,9 +71,11 @@ class _BearerToken(HTTPBearer):
 _bearer = _BearerToken(scheme_name="HTTPBearer", auto_error=False, description="An access token from /v1/auth/*.")
 
 
-def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+def require_role(*roles: Role, applicants: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency answering the caller's principal, checked to hold one of `roles`. One node between the
-    route and the bearer scheme: the keyring is read off the app, the token verified in memory."""
+    route and the bearer scheme: the keyring is read off the app, the token verified in memory. A user of
+    an enterprise not yet approved (anyone may apply) is refused unless `applicants`: it reads only its
+    own application."""
 
     async def check(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
         if token is None:
@@ -83,20 +86,30 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         principal, grant = cast(Keyring, state.keyring).verify_grant(token)
         if cast(Revocations, state.revocations).refused(principal, grant):
             raise TokenRevoked(
-                "This sign-in was ended (signed out, disabled or deleted): sign in again.",
-                "此次登录已结束（已退出、账号被停用或已注销），请重新登录。",
+                "These tokens were ended (a sign-out, a disabled or deleted account, or an enterprise review):"
+                " refresh them, and if that fails, sign in again.",
+                "令牌已失效（已退出登录、账号被停用或注销，或企业审核结果有变）：请刷新令牌，刷新失败则重新登录。",
             )
         if principal.role not in roles:
             raise RoleNotAllowed
+        if not principal.enterprise_approved and not applicants:
+            raise EnterpriseNotApproved(
+                "The enterprise is not approved yet: only its application can be read.",
+                "企业尚未通过审核，只能查看自己的申请。",
+            )
         return principal
 
     answers(Unauthenticated, InvalidToken, TokenExpired, TokenRevoked)(check)
+    if Role.enterprise in roles and not applicants:
+        answers(EnterpriseNotApproved)(check)
     return check if set(roles) == set(Role) else answers(RoleNotAllowed)(check)
 
 
 CurrentResident = Annotated[Principal, Depends(require_role(Role.resident))]
 EnterpriseUser = Annotated[Principal, Depends(require_role(Role.enterprise))]
-StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_ROLES))]
+# the applicant of an enterprise not yet approved, too: its own user and application
+EnterpriseApplicant = Annotated[Principal, Depends(require_role(Role.enterprise, applicants=True))]
+StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_ROLES, applicants=True))]
 AdminReader = Annotated[Principal, Depends(require_role(*ADMIN_ROLES))]
 AdminOperator = Annotated[Principal, Depends(require_role(Role.admin_operator, Role.admin_super))]
 AdminSuper = Annotated[Principal, Depends(require_role(Role.admin_super))]

@@ -41,6 +41,11 @@ class AccountDisabled(Forbidden):
     code, title_en, title_zh = "ACCOUNT_DISABLED", "This account is disabled", "该账号已停用"
 
 
+class EnterpriseNotApproved(Forbidden):
+    code = "ENTERPRISE_NOT_APPROVED"
+    title_en, title_zh = "The enterprise is not approved", "企业尚未通过审核"
+
+
 class RoleNotAllowed(Forbidden):
     code, title_en, title_zh = "ROLE_NOT_ALLOWED", "Your role may not use this endpoint", "当前角色无权访问此接口"
 

@@ -41,8 +41,8 @@ class Revocations:
     _last_id: int = 0
 
     def refused(self, principal: Principal, grant: Grant) -> bool:
-        """Whether a token of `principal` with `grant` was revoked: one issued by its subject's revocation
-        (the second counts as a whole: `iat` has no fraction), or of a sign-in that was ended."""
+        """Whether a token of `principal` with `grant` was revoked: one issued by its subject's revocation,
+        or of a sign-in that was ended."""
         revoked = self._subjects.get((principal.subject_kind, principal.subject_id))
         if revoked is not None and grant.issued_at <= revoked:
             return True

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.accounts import repository
 from service.accounts.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken, RefreshTokenReused
-from service.accounts.models import Resident, Role
+from service.accounts.models import EnterpriseStatus, Resident, Role, User
 from service.accounts.passwords import verify_password
 from service.accounts.schemas import TokenPair
 from service.accounts.tokens import Keyring, Principal
@@ -87,7 +87,16 @@ async def _current_principal(session: AsyncSession, *, subject_kind: str, subjec
     user = await repository.get_user(session, subject_id)
     if user is None or user.disabled_at is not None:
         return None
-    return Principal("user", user.id, Role(user.role), user.enterprise_id)
+    return await _user_principal(session, user)
+
+
+async def _user_principal(session: AsyncSession, user: User) -> Principal:
+    """A staff user's principal; an enterprise user's says whether its enterprise is approved."""
+    approved = True
+    if user.enterprise_id is not None:
+        enterprise = await repository.get_enterprise(session, user.enterprise_id)
+        approved = enterprise is not None and enterprise.status == EnterpriseStatus.approved.value
+    return Principal("user", user.id, Role(user.role), user.enterprise_id, enterprise_approved=approved)
 
 
 async def logout(session: AsyncSession, *, refresh_token: str) -> None:
@@ -190,5 +199,5 @@ async def sign_in_password(
         raise AccountDisabled
     await repository.touch_last_login(session, user.id)
     await repository.remember_signin_address(session, user_id=user.id, address=address)
-    principal = Principal("user", user.id, Role(user.role), user.enterprise_id)
+    principal = await _user_principal(session, user)
     return await issue_tokens(session, keyring=keyring, principal=principal, refresh_ttl=refresh_ttl)

@@ -188,6 +188,8 @@ async def review_enterprise(
     enterprise = await repository.set_enterprise_status(
         session, enterprise_id, status=to.value, reviewer=actions.actor_of(operator), reason=review.reason
     )
+    # its users' tokens say whether it is approved: they refresh them now
+    await repository.revocations.end_access_of_enterprise(session, enterprise_id=enterprise_id)
     await actions.log(
         session,
         operator,

@@ -45,6 +45,9 @@ class Principal:
     subject_id: int
     role: Role
     enterprise_id: int | None = None
+    # An enterprise user's enterprise approved by an operator when the token was issued; until it is, the
+    # user reads only its own application.
+    enterprise_approved: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +104,15 @@ class Keyring:
             "iss": self.issuer,
             "sub": f"{principal.subject_kind}:{principal.subject_id}",
             "role": principal.role.value,
-            "iat": issued,
+            # to the millisecond (a NumericDate may have a fraction): a revocation refuses tokens issued
+            # before it, and a sign-in a moment after it must not share its second
+            "iat": round(issued.timestamp(), 3),
             "exp": issued + self.ttl,
             "jti": uuid.uuid4().hex,
         }
         if principal.enterprise_id is not None:
             claims["ent"] = principal.enterprise_id
+            claims["eok"] = principal.enterprise_approved
         if session_id is not None:
             claims["sid"] = session_id
         token = jwt.encode(
@@ -170,7 +176,13 @@ class Keyring:
             if kind not in ("resident", "user") or (kind == "resident") != (role is Role.resident):
                 raise ValueError(kind)
             enterprise = claims.get("ent")
-            principal = Principal(kind, int(ident), role, int(enterprise) if enterprise is not None else None)
+            principal = Principal(
+                kind,
+                int(ident),
+                role,
+                int(enterprise) if enterprise is not None else None,
+                enterprise_approved=claims.get("eok") is not False,
+            )
             session = claims.get("sid")
             grant = Grant(float(issued), session if isinstance(session, str) else None)
             return principal, grant, float(expires)

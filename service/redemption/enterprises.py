@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts.errors import EnterpriseNotApproved
 from service.accounts.models import Enterprise, EnterpriseStatus
 from service.db import ReadSession
 from service.redemption import repository
-from service.redemption.errors import EnterpriseNotApproved
 from service.redemption.schemas import EnterpriseCredits
 
 

@@ -3,11 +3,6 @@
 from service.errors import Conflict, Forbidden, NotFound
 
 
-class EnterpriseNotApproved(Forbidden):
-    code = "ENTERPRISE_NOT_APPROVED"
-    title_en, title_zh = "The enterprise is not approved", "企业尚未通过审核"
-
-
 class RewardNotFound(NotFound):
     code, title_en, title_zh = "REWARD_NOT_FOUND", "No such reward", "奖励不存在"
 

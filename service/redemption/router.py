@@ -7,8 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from service.accounts.deps import CurrentResident, EnterpriseUser, ResidentWriteLimit, SettingsDep, SignedIn
-from service.accounts.errors import AccountFrozen
+from service.accounts.deps import (
+    CurrentResident,
+    EnterpriseApplicant,
+    EnterpriseUser,
+    ResidentWriteLimit,
+    SettingsDep,
+    SignedIn,
+)
+from service.accounts.errors import AccountFrozen, EnterpriseNotApproved
+from service.accounts.tokens import Principal
 from service.db import ReadSessionDep, SessionDep, database_of
 from service.errors import DatabaseUnavailable, DuplicateConflict, RateLimited, answers
 from service.kit import ratelimit
@@ -19,7 +27,6 @@ from service.ledger.errors import InsufficientCredits
 from service.redemption import enterprises, retirement, rewards, vouchers
 from service.redemption.errors import (
     CertificateNotFound,
-    EnterpriseNotApproved,
     RedemptionLimitReached,
     RewardNotFound,
     RewardSoldOut,
@@ -54,7 +61,7 @@ RewardId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id
 VoucherId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The voucher's id.", examples=[31])]
 
 
-def _enterprise_id(user: EnterpriseUser) -> int:
+def _enterprise_id(user: Principal) -> int:
     assert user.enterprise_id is not None  # the token of an enterprise user always names its enterprise
     return user.enterprise_id
 
@@ -152,7 +159,7 @@ async def cancel_voucher(resident: CurrentResident, voucher_id: VoucherId, sessi
 
 
 @router.get("/v1/enterprise/me", tags=["enterprise"], responses=problems(EnterpriseNotApproved))
-async def enterprise_me(user: EnterpriseUser, session: ReadSessionDep) -> EnterpriseCredits:
+async def enterprise_me(user: EnterpriseApplicant, session: ReadSessionDep) -> EnterpriseCredits:
     """The enterprise's status and credits: held, still open in vouchers, retirable and retired."""
     return await enterprises.credits(session, enterprise_id=_enterprise_id(user))
 

@@ -4,6 +4,7 @@ certificate that anyone can check, with the behaviours and factor versions behin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -28,6 +29,7 @@ from tests.fixtures.redemption import (
     publish,
     redeem,
     redeem_ok,
+    refreshed,
     register_enterprise,
     retire,
     review,
@@ -70,9 +72,11 @@ async def test_an_enterprise_acts_only_once_an_operator_approves_it(
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
     assert approved.json()["review_reason"] == "approve after checking the licence"
+    tokens = await refreshed(client, tokens)
     assert (await client.post(ENTERPRISE_REWARDS, json=reward_body(), headers=bearer(tokens))).status_code == 201
 
     assert (await review(client, operator, enterprise_id, "suspend")).json()["status"] == "suspended"
+    tokens = await refreshed(client, tokens)
     assert_problem(
         await client.post(ENTERPRISE_REWARDS, json=reward_body(), headers=bearer(tokens)),
         403,
@@ -88,6 +92,7 @@ async def test_a_rejected_application_stays_unable_to_publish_and_its_details_st
 ) -> None:
     enterprise_id, tokens = await register_enterprise(client, "津南回收站")
     assert (await review(client, operator, enterprise_id, "reject")).json()["status"] == "rejected"
+    tokens = await refreshed(client, tokens)
 
     me = await client.get("/v1/enterprise/me", headers=bearer(tokens))
     assert me.json()["status"] == "rejected"
@@ -448,3 +453,32 @@ async def test_retired_credits_can_never_move_again(
                 await connection.execute(text(statement), {k: v for k, v in ids.items() if f":{k}" in statement})
     public = await client.get(f"/v1/certificates/{certificate['number']}")
     assert public.json()["amount_g"] == 400
+
+
+async def test_an_applicant_reads_nothing_but_its_own_application(client: httpx.AsyncClient, operator: Tokens) -> None:
+    """Anyone may apply: until an operator approves the enterprise, its user sees its application and its
+    own user, and is refused everything else; approval ends its tokens, and a refresh gives ones that read."""
+    enterprise_id, tokens = await register_enterprise(client, "申请中企业")
+
+    assert (await client.get("/v1/enterprise/me", headers=bearer(tokens))).json()["status"] == "pending"
+    assert (await client.get("/v1/staff/me", headers=bearer(tokens))).status_code == 200
+    for path in (
+        REWARDS,
+        "/v1/leaderboards/residents?period=week",
+        "/v1/leaderboards/groups?kind=community",
+        ENTERPRISE_REWARDS,
+        "/v1/enterprise/retirements",
+    ):
+        assert_problem(await client.get(path, headers=bearer(tokens)), 403, "ENTERPRISE_NOT_APPROVED")
+
+    assert (await review(client, operator, enterprise_id, "approve")).status_code == 200
+    for _ in range(30):  # every worker hears of it within a moment
+        ended = await client.get("/v1/enterprise/me", headers=bearer(tokens))
+        if ended.status_code == 401:
+            break
+        await asyncio.sleep(0.05)
+    approved = await refreshed(client, tokens)
+
+    assert_problem(ended, 401, "TOKEN_REVOKED")
+    assert (await client.get(REWARDS, headers=bearer(approved))).status_code == 200
+    assert (await client.get(ENTERPRISE_REWARDS, headers=bearer(approved))).status_code == 200

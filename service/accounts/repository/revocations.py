@@ -7,15 +7,25 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.models import AccessRevocation
+from service.accounts.models import AccessRevocation, User
 from service.db import ReadSession
 
 # Every worker listens on this channel for new revocations.
 CHANNEL = "tanpuhui_access_revocation"
 NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+
+
+async def end_access_of_enterprise(session: AsyncSession, *, enterprise_id: int) -> None:
+    """End the access tokens (not the sign-ins) of an enterprise's users: a refresh gives them tokens
+    that say what the enterprise's status is now."""
+    users = select(literal("user"), User.id).where(User.enterprise_id == enterprise_id)
+    await session.execute(
+        insert(AccessRevocation).from_select([AccessRevocation.subject_kind, AccessRevocation.subject_id], users)
+    )
+    await session.execute(NOTIFY)
 
 
 async def since(session: AsyncSession | ReadSession, *, after_id: int, within: timedelta) -> Sequence[Any]:
