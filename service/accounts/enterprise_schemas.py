@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from service.accounts.models import EnterpriseStatus
-from service.accounts.schemas import FAKE_PASSWORD, Username
+from service.accounts.schemas import FAKE_PASSWORD
 from service.kit.schemas import InputSchema, Schema
 
 
@@ -27,6 +27,14 @@ class EnterpriseRead(Schema):
     name: str = Field(description="Registered name.", examples=["天津津南绿色餐饮有限公司"])
     status: EnterpriseStatus = Field(description="pending, approved, rejected or suspended.", examples=["approved"])
     created_at: datetime = Field(description="Created at.", examples=["2026-11-18T14:20:00+08:00"])
+
+
+class EnterpriseApplication(EnterpriseRead):
+    username: str = Field(
+        description="The username the service gave the enterprise's first user, to sign in with; shown here "
+        "and at /v1/staff/me. Chosen by the service, so that applying reveals nothing about other users.",
+        examples=["ent-k3v9q2xw7m"],
+    )
 
 
 ChinaMobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")]
@@ -50,7 +58,6 @@ class EnterpriseRegister(InputSchema):
     contact_phone: ChinaMobile = Field(
         description="Contact's mobile number; seen only by administrators.", examples=["13800000000"]
     )
-    username: Username = Field(description="Username of the enterprise's first user.", examples=["jinnan-green-cafe"])
     password: str = Field(
         min_length=12, max_length=256, description="At least 12 characters.", examples=[FAKE_PASSWORD]
     )

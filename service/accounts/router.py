@@ -19,7 +19,7 @@ from service.accounts.deps import (
     client_address,
 )
 from service.accounts.enterprise_schemas import (
-    EnterpriseRead,
+    EnterpriseApplication,
     EnterpriseRegister,
 )
 from service.accounts.errors import (
@@ -30,7 +30,6 @@ from service.accounts.errors import (
     RefreshTokenReused,
     UnknownCommunity,
     UnknownOrganisation,
-    UsernameTaken,
     WechatCodeInvalid,
     WechatUnavailable,
     WechatUserBlocked,
@@ -251,11 +250,11 @@ async def staff_me(user: StaffUser, session: ReadSessionDep) -> StaffWhoAmI:
     tags=["enterprise"],
     status_code=status.HTTP_201_CREATED,
     dependencies=[SigninRateLimit],
-    responses=problems(Conflict, UsernameTaken),
+    responses=problems(Conflict),
 )
-async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> EnterpriseRead:
-    """An enterprise applies to join, with its first user; it can publish rewards and retire credits once an
-    operator approves it. The user signs in at /v1/auth/login meanwhile."""
+async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> EnterpriseApplication:
+    """An enterprise applies to join, with its first user, whose username the reply gives; it can publish
+    rewards and retire credits once an operator approves it. The user signs in at /v1/auth/login meanwhile."""
     return await staff.register_enterprise(session, data=body)
 
 

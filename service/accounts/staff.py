@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts import actions, repository
 from service.accounts.enterprise_schemas import (
     EnterpriseAdminRead,
+    EnterpriseApplication,
     EnterpriseRead,
     EnterpriseRegister,
     EnterpriseReview,
@@ -133,9 +134,11 @@ async def onboard_enterprise(session: AsyncSession, *, operator: Principal, name
     return EnterpriseRead.model_validate(enterprise)
 
 
-async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister) -> EnterpriseRead:
+async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister) -> EnterpriseApplication:
     """An enterprise applies: it and its first user are created, pending an operator's review. The user can
-    sign in at once and see the application's status, but publishes and retires nothing until approved."""
+    sign in at once and see the application's status, but publishes and retires nothing until approved.
+    The user's username is drawn by the service: a public form that took a chosen one would answer which
+    usernames exist."""
     enterprise = await repository.insert_enterprise(
         session,
         name=data.name,
@@ -146,17 +149,27 @@ async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister
     )
     if enterprise is None:
         raise Conflict("An enterprise with this name or credit code is registered.", "同名或同一信用代码的企业已注册。")
-    await create_user(
-        session,
-        data=UserCreate(
-            username=data.username,
-            password=data.password,
-            display_name=data.display_name,
-            role=Role.enterprise,
-            enterprise_id=enterprise.id,
-        ),
-    )
-    return EnterpriseRead.model_validate(enterprise)
+    for _ in range(5):  # 50 random bits: a collision is as good as impossible, and then another draw
+        username = "ent-" + "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(10))
+        try:
+            # the insert skips a taken username (ON CONFLICT DO NOTHING): nothing to roll back
+            await create_user(
+                session,
+                data=UserCreate(
+                    username=username,
+                    password=data.password,
+                    display_name=data.display_name,
+                    role=Role.enterprise,
+                    enterprise_id=enterprise.id,
+                ),
+            )
+        except UsernameTaken:
+            continue
+        return EnterpriseApplication(**EnterpriseRead.model_validate(enterprise).model_dump(), username=username)
+    raise UsernameTaken
+
+
+_USERNAME_ALPHABET = "abcdefghjkmnpqrstvwxyz0123456789"
 
 
 async def enterprises(session: ReadSession, *, status: EnterpriseStatus | None) -> list[EnterpriseAdminRead]:

@@ -5,6 +5,7 @@ certificate that anyone can check, with the behaviours and factor versions behin
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from service.accounts.models import Role
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import Tokens, assert_problem, balance, now
 from tests.fixtures.redemption import (
@@ -107,15 +109,45 @@ async def test_registering_twice_with_the_same_credit_code_is_refused(client: ht
         "credit_code": "91120112MA00001XYZ",
         "contact_name": "李",
         "contact_phone": "13900000000",
-        "username": "dup-one",
         "password": "a long enough password",
         "display_name": "one",
     }
     assert (await client.post("/v1/enterprises/register", json=body)).status_code == 201
-    again = await client.post("/v1/enterprises/register", json={**body, "name": "另一个名字", "username": "dup-two"})
+    again = await client.post("/v1/enterprises/register", json={**body, "name": "另一个名字"})
     assert_problem(again, 409, "CONFLICT")
-    bad = await client.post("/v1/enterprises/register", json={**body, "credit_code": "short", "username": "dup-three"})
+    bad = await client.post("/v1/enterprises/register", json={**body, "credit_code": "short"})
     assert_problem(bad, 422, "VALIDATION_FAILED")
+
+
+async def test_applying_reveals_nothing_about_which_usernames_exist(
+    client: httpx.AsyncClient, sign_in_staff: Callable[..., Awaitable[Tokens]]
+) -> None:
+    """The service draws the applicant's username: a form that took a chosen one would answer, for any
+    name, whether a user has it."""
+    await sign_in_staff(Role.admin_super, "ops-lead")
+    body = {
+        "name": "探测企业",
+        "credit_code": "91120112MA00777XYZ",
+        "contact_name": "赵",
+        "contact_phone": "13900000001",
+        "password": "a long enough password",
+        "display_name": "probe",
+    }
+
+    chosen = await client.post("/v1/enterprises/register", json={**body, "username": "ops-lead"})
+    applied = await client.post("/v1/enterprises/register", json=body)
+    other = await client.post(
+        "/v1/enterprises/register", json={**body, "name": "另一家企业", "credit_code": "91120112MA00778XYZ"}
+    )
+
+    assert [e["field"] for e in assert_problem(chosen, 422, "VALIDATION_FAILED")["errors"]] == ["username"]
+    assert applied.status_code == 201, applied.text
+    usernames = {applied.json()["username"], other.json()["username"]}
+    assert len(usernames) == 2
+    assert all(re.fullmatch(r"ent-[a-z0-9]{10}", name) for name in usernames)
+    for name in usernames:
+        login = await client.post("/v1/auth/login", json={"username": name, "password": "a long enough password"})
+        assert login.status_code == 200, login.text
 
 
 # ---------------------------------------------------------------------------------------------- catalogue
