@@ -1,6 +1,6 @@
 """Why a redemption, a voucher check, a cancellation or a retirement is refused. Nothing changes when one is."""
 
-from service.errors import Conflict, Forbidden, NotFound
+from service.errors import Conflict, NotFound
 
 
 class RewardNotFound(NotFound):
@@ -23,11 +23,6 @@ class RedemptionLimitReached(Conflict):
 
 class VoucherNotFound(NotFound):
     code, title_en, title_zh = "VOUCHER_NOT_FOUND", "No such voucher", "兑换券不存在"
-
-
-class VoucherNotYours(Forbidden):
-    code = "VOUCHER_OTHER_ENTERPRISE"
-    title_en, title_zh = "This voucher is for another enterprise's reward", "该兑换券属于其他企业"
 
 
 class VoucherUsed(Conflict):

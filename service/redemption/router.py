@@ -34,7 +34,6 @@ from service.redemption.errors import (
     VoucherCancelled,
     VoucherExpired,
     VoucherNotFound,
-    VoucherNotYours,
     VoucherUsed,
 )
 from service.redemption.models import RewardCategory
@@ -203,9 +202,7 @@ async def _limit_voucher_checks(request: Request, user: EnterpriseUser, settings
     "/v1/enterprise/vouchers/accept",
     tags=["enterprise"],
     dependencies=[Depends(_limit_voucher_checks)],
-    responses=problems(
-        EnterpriseNotApproved, VoucherNotFound, VoucherNotYours, VoucherUsed, VoucherExpired, VoucherCancelled
-    ),
+    responses=problems(EnterpriseNotApproved, VoucherNotFound, VoucherUsed, VoucherExpired, VoucherCancelled),
 )
 async def accept_voucher(user: EnterpriseUser, body: VoucherCheck, session: SessionDep) -> VoucherAccepted:
     """Take a voucher at the counter: a valid, unused, unexpired code of this enterprise is marked used, once."""

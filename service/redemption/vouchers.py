@@ -32,7 +32,6 @@ from service.redemption.errors import (
     VoucherCancelled,
     VoucherExpired,
     VoucherNotFound,
-    VoucherNotYours,
     VoucherUsed,
 )
 from service.redemption.models import Reward, Voucher, VoucherStatus
@@ -201,11 +200,10 @@ async def accept(session: AsyncSession, *, enterprise_id: int, user_id: int, raw
     """The enterprise's counter takes a voucher: valid, its own, unused and unexpired; marked used once."""
     await enterprises.approved(session, enterprise_id=enterprise_id)
     code = normalise_code(raw_code)
-    voucher = await repository.lock_voucher_by_code(session, code=code) if code else None
+    # another enterprise's code is answered as no code is: a counter learns nothing of others' vouchers
+    voucher = await repository.lock_voucher_by_code(session, code=code, enterprise_id=enterprise_id) if code else None
     if voucher is None:
         raise VoucherNotFound
-    if voucher.enterprise_id != enterprise_id:
-        raise VoucherNotYours
     _refuse_if_settled(voucher)
     voucher = await repository.set_voucher(
         session,
