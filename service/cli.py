@@ -32,10 +32,15 @@ from service.config import ConfigurationRefused, Settings, check_production, che
 from service.kit.logging import configure_logging
 
 
-def _settings() -> Settings:
+def _settings(*, serving: bool = False, host: str | None = None) -> Settings:
+    """The settings, refused as check_production says; for `serve`, as check_startup says of the address it
+    will serve on (`host`, else the settings' own)."""
     settings = Settings()
     try:
-        check_production(settings)
+        if serving:
+            check_startup(settings, host=host or settings.host)
+        else:
+            check_production(settings)
     except ConfigurationRefused as refused:
         print(str(refused), file=sys.stderr)
         raise SystemExit(2) from None
@@ -61,14 +66,9 @@ def serve(args: argparse.Namespace) -> None:
 
     from service.kit import httpprotocol
 
-    settings = _settings()
+    settings = _settings(serving=True, host=args.host)
     host = args.host or settings.host
     port = args.port or settings.port
-    try:
-        check_startup(settings, host=host)
-    except ConfigurationRefused as refused:
-        print(str(refused), file=sys.stderr)
-        raise SystemExit(2) from None
     configure_logging(settings.log_level)
     logging.getLogger("tanpuhui").log(*settings.startup_notice(host))
     if args.workers > 1 and settings.uses_embedded_database:

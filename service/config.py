@@ -243,6 +243,11 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
 
+    @property
+    def uses_remote_database(self) -> bool:
+        """The database is on another machine (not a Unix socket, localhost or a loopback address)."""
+        return self.database_url is not None and not is_local_database(self.database_url.get_secret_value())
+
     @cached_property
     def embedded_pgdata(self) -> Path:
         return (self.data_dir / "postgres").resolve()
@@ -290,7 +295,7 @@ class Settings(BaseSettings):
                 f"binding {host}: outside production the service serves this machine only (127.0.0.1); "
                 "set TANPUHUI_ENV=production, or TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT=true to expose it anyway"
             )
-        if self.database_url is not None and not is_local_database(self.database_url.get_secret_value()):
+        if self.uses_remote_database:
             problems.append(
                 "TANPUHUI_DATABASE_URL names another machine: outside production the database must be local; "
                 "set TANPUHUI_ENV=production, or TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT=true to use it anyway"
@@ -305,11 +310,10 @@ class Settings(BaseSettings):
         conveniences += ["the demo administrator"] if self.demo_admin_enabled else []
         conveniences += ["the dev sign-in"] if self.dev_login_enabled else []
         listed = ", ".join(conveniences)
-        remote_database = self.database_url is not None and not is_local_database(self.database_url.get_secret_value())
-        if not is_loopback(host) or remote_database:
+        if not is_loopback(host) or self.uses_remote_database:
             return logging.WARNING, (
                 f"UNSAFE: tanpuhui in {self.env.value} ({listed}) reaches beyond this machine "
-                f"(on {host}{', with a remote database' if remote_database else ''}) because "
+                f"(on {host}{', with a remote database' if self.uses_remote_database else ''}) because "
                 "TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT is set: anyone who reaches it can act as an administrator"
             )
         return logging.WARNING, f"tanpuhui in {self.env.value}, serving this machine only ({listed})"

@@ -1,30 +1,24 @@
 """Access tokens ended before they expire, known to every worker within about a second and checked
 without a database read per request.
 
-A revocation (service/accounts/repository.py) is a row of `accounts_access_revocation` written in the
-transaction that disables a user, deletes an account or ends a sign-in, with a NOTIFY delivered when it
-commits. Each worker holds the rows of the last access-token lifetime in memory, listens on the channel
-and reads what is new when told; it also reads every few seconds whatever happens, so that a notification
-lost with a dropped connection delays a revocation by that long at most.
+A revocation (service/accounts/repository/revocations.py) is a row of `accounts_access_revocation` written
+in the transaction that disables a user, deletes an account, ends a sign-in or reviews an enterprise, with
+a NOTIFY delivered when it commits. Each worker holds the rows of the last access-token lifetime in
+memory; its loop (`tasks.follow_revocations`) listens on the channel and reads what is new when told, and
+reads every POLL_INTERVAL_S whatever happens, so that a notification lost with a dropped connection
+delays a revocation by that long at most.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-
 from service.accounts.repository import revocations as store
 from service.accounts.tokens import Grant, Principal
 from service.db import Database
-
-logger = logging.getLogger(__name__)
 
 # Reads done whatever the notifications say: the longest a lost one can delay a revocation.
 POLL_INTERVAL_S = 3.0
@@ -48,14 +42,13 @@ class Revocations:
             return True
         return grant.session_id is not None and grant.session_id in self._sessions
 
-    async def load(self, db: Database) -> int:
-        """Read the revocations made since the last read; answers how many were new."""
+    async def load(self, db: Database) -> None:
+        """Read the revocations made since the last read, and forget those that no longer matter."""
         async with db.sessionmaker() as session:
             rows = await store.since(session, after_id=self._last_id, within=self.within)
         for row in rows:
             self._remember(row)
         self._forget_expired()
-        return len(rows)
 
     def _remember(self, row: Any) -> None:
         self._last_id = max(self._last_id, int(row.id))
@@ -70,46 +63,3 @@ class Revocations:
         horizon = time.time() - self.within.total_seconds()
         self._subjects = {key: at for key, at in self._subjects.items() if at > horizon}
         self._sessions = {key: at for key, at in self._sessions.items() if at > horizon}
-
-
-async def follow(db: Database, revocations: Revocations) -> None:
-    """Keep `revocations` current: listen for new ones, and read at least every POLL_INTERVAL_S."""
-    told = asyncio.Event()
-    listener: asyncpg.Connection | None = None
-    away = False
-
-    def notified(*_: object) -> None:
-        told.set()
-
-    try:
-        while True:
-            try:
-                if listener is None or listener.is_closed():
-                    listener = await _listen(db, notified)
-                told.clear()
-                await revocations.load(db)
-                away = False
-            except Exception as exc:  # the database is away, or the listener's connection dropped
-                if not away:
-                    logger.warning("access revocations not read (%s); trying again", type(exc).__name__)
-                away = True
-                await _close(listener)
-                listener = None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(told.wait(), timeout=POLL_INTERVAL_S)
-    finally:
-        if listener is not None:
-            listener.terminate()
-
-
-async def _listen(db: Database, notified: Any) -> asyncpg.Connection:
-    connection = await db.dedicated_connection()
-    await connection.add_listener(store.CHANNEL, notified)
-    return connection
-
-
-async def _close(connection: asyncpg.Connection | None) -> None:
-    if connection is not None:
-        with contextlib.suppress(Exception):
-            await connection.close(timeout=2)
-    return

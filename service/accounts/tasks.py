@@ -1,13 +1,19 @@
-"""The accounts domain's background loop: every process prunes what has outlived its use."""
+"""The accounts domain's background loops: every process prunes what has outlived its use, and keeps its
+access revocations current."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
+
+import asyncpg
 
 from service.accounts import repository
-from service.accounts.repository.revocations import prune as prune_revocations
-from service.accounts.revocations import Revocations, follow
+from service.accounts.repository import revocations as store
+from service.accounts.revocations import POLL_INTERVAL_S, Revocations
 from service.config import Settings
 from service.db import Database
 from service.kit import ratelimit
@@ -31,12 +37,50 @@ async def prune(db: Database, settings: Settings) -> None:
         async with db.sessionmaker.begin() as session:
             await repository.prune_signatures(session, older_than=window)
             await repository.prune_signin_addresses(session, older_than=known_for)
-            await prune_revocations(session, older_than=revocations_kept)
+            await store.prune(session, older_than=revocations_kept)
         return MAINTENANCE_INTERVAL_S
 
     await repeat(step, name="maintenance pass", logger=logger, interval_s=MAINTENANCE_INTERVAL_S)
 
 
 async def follow_revocations(db: Database, revocations: Revocations) -> None:
-    """Keep this worker's access revocations current (service/accounts/revocations.py)."""
-    await follow(db, revocations)
+    """Keep this worker's access revocations current: listen for new ones, and read at least every
+    POLL_INTERVAL_S (service/accounts/revocations.py)."""
+    told = asyncio.Event()
+    listener: asyncpg.Connection | None = None
+    away = False
+
+    def notified(*_: object) -> None:
+        told.set()
+
+    try:
+        while True:
+            try:
+                if listener is None or listener.is_closed():
+                    listener = await _listen(db, notified)
+                told.clear()
+                await revocations.load(db)
+                away = False
+            except Exception as exc:  # the database is away, or the listener's connection dropped
+                if not away:
+                    logger.warning("access revocations not read (%s); trying again", type(exc).__name__)
+                away = True
+                await _close(listener)
+                listener = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(told.wait(), timeout=POLL_INTERVAL_S)
+    finally:
+        if listener is not None:
+            listener.terminate()
+
+
+async def _listen(db: Database, notified: Any) -> asyncpg.Connection:
+    connection = await db.dedicated_connection()
+    await connection.add_listener(store.CHANNEL, notified)
+    return connection
+
+
+async def _close(connection: asyncpg.Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await connection.close(timeout=2)

@@ -120,9 +120,6 @@ class Keyring:
         )
         return token, int(self.ttl.total_seconds())
 
-    def verify(self, token: str) -> Principal:
-        return self.verify_grant(token)[0]
-
     def verify_grant(self, token: str) -> tuple[Principal, Grant]:
         """The token's principal and grant, if its signature, issuer and times check out."""
         key = hashlib.blake2b(token.encode(), digest_size=16).digest()
