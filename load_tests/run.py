@@ -42,7 +42,8 @@ import httpx
 from load_tests.common.ledger_check import check_acknowledged, read_acknowledged
 from load_tests.common.seed import seed
 from load_tests.common.service import free_port, start_service, wait_ready, workers_of
-from service.db import EmbeddedPostgres, run_migrations
+from service.db import run_migrations
+from service.embedded_postgres import EmbeddedPostgres
 from service.kit.devdb import CHECKOUT, admin_connection, with_database
 
 THRESHOLDS = CHECKOUT / "load_tests" / "thresholds.toml"

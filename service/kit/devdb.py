@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import make_url
 
-from service.db import EmbeddedPostgres, to_async_url
+from service.db import to_async_url
+from service.embedded_postgres import EmbeddedPostgres
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHECKOUT = Path(__file__).resolve().parents[2]

@@ -145,7 +145,8 @@ async def test_deleting_the_account_erases_personal_data_and_signs_out_everywher
     deleted = await client.delete("/v1/me", headers=bearer(tokens))
 
     assert deleted.status_code == 204
-    assert (await client.get("/v1/me", headers=bearer(tokens))).status_code == 404
+    after = await client.get("/v1/me", headers=bearer(tokens))
+    assert (after.status_code, after.json()["code"]) == (401, "TOKEN_REVOKED")
     refreshed = await client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 401
     async with api.db.engine.connect() as connection:
@@ -174,10 +175,10 @@ async def test_signing_in_again_after_deletion_starts_a_new_account(
     assert new["nickname"] is None
 
 
-async def test_deleting_twice_is_a_404(client: httpx.AsyncClient, sign_in_resident: SignIn) -> None:
+async def test_deleting_twice_is_refused_as_signed_out(client: httpx.AsyncClient, sign_in_resident: SignIn) -> None:
     tokens = await sign_in_resident("alice")
     await client.delete("/v1/me", headers=bearer(tokens))
 
     again = await client.delete("/v1/me", headers=bearer(tokens))
 
-    assert again.status_code == 404
+    assert (again.status_code, again.json()["code"]) == (401, "TOKEN_REVOKED")

@@ -34,6 +34,18 @@ async def _refused_within(client: httpx.AsyncClient, path: str, tokens: dict[str
         await asyncio.sleep(0.05)
 
 
+async def _drop_listeners(api: Api) -> int:
+    """Cut every worker's LISTEN connection on this database; answers how many there were."""
+    async with api.db.engine.connect() as connection:
+        dropped = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            )
+        )
+    return int(dropped)
+
+
 async def test_a_disabled_staff_user_loses_access_on_every_worker_within_a_second(
     make_api: MakeApi, sign_in_staff: SignInStaff, api: Api
 ) -> None:
@@ -111,13 +123,7 @@ async def test_a_worker_that_lost_its_notifications_still_learns_within_seconds(
     within the poll interval."""
     other_worker = await make_api()
     tokens = (await api.client.post("/v1/auth/dev", json={"name": "erin"})).json()
-    async with api.db.engine.connect() as connection:
-        dropped = await connection.scalar(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
-            )
-        )
+    dropped = await _drop_listeners(api)
     assert dropped == 2  # one per worker
 
     assert (
@@ -126,3 +132,21 @@ async def test_a_worker_that_lost_its_notifications_still_learns_within_seconds(
 
     limit = revocations.POLL_INTERVAL_S + 1.5
     assert await _refused_within(other_worker.client, "/v1/me", tokens, seconds=limit) < limit
+
+
+async def test_the_worker_that_ends_a_sign_in_refuses_its_token_on_the_next_request(api: Api) -> None:
+    """With its notifications cut, the worker that signed a resident out or deleted the account still
+    refuses the token at once: it reads its own revocation when the transaction commits."""
+    signed_out = (await api.client.post("/v1/auth/dev", json={"name": "frank"})).json()
+    deleted = (await api.client.post("/v1/auth/dev", json={"name": "grace"})).json()
+    dropped = await _drop_listeners(api)
+    assert dropped == 1
+
+    out = await api.client.post("/v1/auth/logout", json={"refresh_token": signed_out["refresh_token"]})
+    gone = await api.client.delete("/v1/me", headers=bearer(deleted))
+
+    assert (out.status_code, gone.status_code) == (204, 204)
+    for tokens in (signed_out, deleted):
+        after = await api.client.get("/v1/me", headers=bearer(tokens))
+        assert after.status_code == 401, after.text
+        assert after.json()["code"] == "TOKEN_REVOKED"

@@ -261,7 +261,7 @@ async def test_uploading_needs_a_signed_in_resident(api: Api, store: Store) -> N
     assert store.objects() == set()
 
 
-async def test_a_resident_who_deleted_the_account_cannot_upload_with_a_token_still_valid(
+async def test_a_resident_who_deleted_the_account_cannot_upload_with_a_token_not_yet_expired(
     api: Api, store: Store, sign_in_resident: SignIn
 ) -> None:
     tokens = await sign_in_resident("alice")
@@ -269,5 +269,5 @@ async def test_a_resident_who_deleted_the_account_cannot_upload_with_a_token_sti
 
     response = await upload(api.client, tokens, jpeg_with_gps())
 
-    assert response.status_code == 404
+    assert (response.status_code, response.json()["code"]) == (401, "TOKEN_REVOKED")
     assert await photo_rows(api) == 0

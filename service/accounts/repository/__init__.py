@@ -362,7 +362,7 @@ async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, *, 
         .values(revoked_at=func.now(), revoke_reason=reason)
     )
     await session.execute(insert(AccessRevocation).values(family_id=family_id))
-    await session.execute(revocations.NOTIFY)
+    await revocations.announce(session)
 
 
 async def revoke_subject_tokens(session: AsyncSession, *, subject_kind: str, subject_id: int, reason: str) -> None:
@@ -377,7 +377,7 @@ async def revoke_subject_tokens(session: AsyncSession, *, subject_kind: str, sub
         .values(revoked_at=func.now(), revoke_reason=reason)
     )
     await session.execute(insert(AccessRevocation).values(subject_kind=subject_kind, subject_id=subject_id))
-    await session.execute(revocations.NOTIFY)
+    await revocations.announce(session)
 
 
 async def list_sessions(session: AsyncSession | ReadSession, *, subject_kind: str, subject_id: int) -> Sequence[Any]:

@@ -16,6 +16,15 @@ from service.db import ReadSession
 # Every worker listens on this channel for new revocations.
 CHANNEL = "tanpuhui_access_revocation"
 NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+# Set in a session's `info` by every write of a revocation, so that the worker that made it reads it as
+# soon as it commits (Revocations.after_commit).
+REVOKED = "access_revoked"
+
+
+async def announce(session: AsyncSession) -> None:
+    """Tell every worker, when this transaction commits, that it holds a new revocation."""
+    await session.execute(NOTIFY)
+    session.info[REVOKED] = True
 
 
 async def end_access_of_enterprise(session: AsyncSession, *, enterprise_id: int) -> None:
@@ -25,7 +34,7 @@ async def end_access_of_enterprise(session: AsyncSession, *, enterprise_id: int)
     await session.execute(
         insert(AccessRevocation).from_select([AccessRevocation.subject_kind, AccessRevocation.subject_id], users)
     )
-    await session.execute(NOTIFY)
+    await announce(session)
 
 
 async def since(session: AsyncSession | ReadSession, *, after_id: int, within: timedelta) -> Sequence[Any]:
