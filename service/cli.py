@@ -107,7 +107,12 @@ def migrate(args: argparse.Namespace) -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     with _database_url(settings) as url:
-        run_migrations(url, args.revision, downgrade=args.direction == "downgrade")
+        run_migrations(
+            url,
+            args.revision,
+            downgrade=args.direction == "downgrade",
+            secret_key=settings.secret_key.get_secret_value(),
+        )
     print(f"migrations: {args.direction} {args.revision} done")
 
 

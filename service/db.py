@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -306,20 +307,24 @@ async def stored_definitions(engine: AsyncEngine, name: str) -> list[str]:
 # Migrations
 
 
-def alembic_config(url: str) -> Any:
+def alembic_config(url: str, *, secret_key: str | None = None) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = url
+    if secret_key is not None:
+        config.attributes["secret_key"] = secret_key
     return config
 
 
-def run_migrations(url: str, revision: str = "head", *, downgrade: bool = False) -> None:
-    """Apply (or revert) migrations; blocking — call from a thread inside an event loop."""
+def run_migrations(url: str, revision: str = "head", *, downgrade: bool = False, secret_key: str | None = None) -> None:
+    """Apply (or revert) migrations; blocking — call from a thread inside an event loop. `secret_key` is
+    the service's, for the migrations that keep stored secrets under it (without it, they read the
+    environment's)."""
     from alembic import command
 
-    config = alembic_config(url)
+    config = alembic_config(url, secret_key=secret_key)
     if downgrade:
         command.downgrade(config, revision)
     else:
@@ -339,7 +344,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     db = Database(url, settings=settings, read_url=read_url)
     try:
         if settings.migrate_on_start:
-            await asyncio.to_thread(run_migrations, url)
+            await asyncio.to_thread(
+                functools.partial(run_migrations, url, secret_key=settings.secret_key.get_secret_value())
+            )
         yield db
     finally:
         await db.dispose()

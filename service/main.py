@@ -51,6 +51,7 @@ from service.photos import tasks as photos_tasks
 from service.photos.router import body_limits as photo_body_limits
 from service.photos.router import router as photos_router
 from service.photos.storage import PhotoStorage, storage_for
+from service.redemption.codes import VoucherCodes
 from service.redemption.router import router as redemption_router
 from service.sites import tasks as sites_tasks
 from service.sites.cache import SiteCache
@@ -217,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.top_cache = TopCache(settings.leaderboard_cache_s)
     app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
+    app.state.voucher_codes = VoucherCodes(settings.secret_key.get_secret_value())
     app.state.photo_storage = storage_for(settings)
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, body_limits=photo_body_limits(settings)

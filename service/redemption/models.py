@@ -15,6 +15,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
     func,
@@ -83,7 +84,8 @@ class Reward(Base):
 
 class Voucher(Base):
     """A redeemed reward: an unguessable single-use code that expires. `issued` moves once, to `used`
-    at the enterprise's counter, to `cancelled` by the resident (with a refund), or to `expired`."""
+    at the enterprise's counter, to `cancelled` by the resident (with a refund), or to `expired`. The code
+    is held only as a keyed hash and a sealed copy (service/redemption/codes.py)."""
 
     __tablename__ = "redemption_voucher"
     __table_args__ = (
@@ -106,7 +108,8 @@ class Voucher(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    code: Mapped[str] = mapped_column(Text, unique=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    code_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     reward_id: Mapped[int] = mapped_column(ForeignKey("redemption_reward.id"))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("accounts_enterprise.id"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("accounts_resident.id"))

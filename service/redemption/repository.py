@@ -155,9 +155,10 @@ async def lock_resident_voucher(session: AsyncSession, *, voucher_id: int, resid
     return await session.scalar(statement, execution_options={"populate_existing": True})
 
 
-async def lock_voucher_by_code(session: AsyncSession, *, code: str, enterprise_id: int) -> Voucher | None:
-    """The enterprise's own voucher of this code: another enterprise's is not found, as no code is."""
-    statement = select(Voucher).filter_by(code=code, enterprise_id=enterprise_id).with_for_update()
+async def lock_voucher_by_code(session: AsyncSession, *, code_hash: bytes, enterprise_id: int) -> Voucher | None:
+    """The enterprise's own voucher of the code with this keyed hash: another enterprise's is not found, as
+    no code is."""
+    statement = select(Voucher).filter_by(code_hash=code_hash, enterprise_id=enterprise_id).with_for_update()
     return await session.scalar(statement, execution_options={"populate_existing": True})
 
 

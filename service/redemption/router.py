@@ -3,7 +3,7 @@ certificates for anyone."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
@@ -25,6 +25,7 @@ from service.kit.pagination import Cursor, Limit
 from service.kit.schemas import BIGINT_MAX
 from service.ledger.errors import InsufficientCredits
 from service.redemption import enterprises, retirement, rewards, vouchers
+from service.redemption.codes import VoucherCodes
 from service.redemption.errors import (
     CertificateNotFound,
     RedemptionLimitReached,
@@ -58,6 +59,13 @@ router = APIRouter()
 
 RewardId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])]
 VoucherId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The voucher's id.", examples=[31])]
+
+
+async def _voucher_codes(request: Request) -> VoucherCodes:
+    return cast(VoucherCodes, request.app.state.voucher_codes)
+
+
+Codes = Annotated[VoucherCodes, Depends(_voucher_codes)]
 
 
 def _enterprise_id(user: Principal) -> int:
@@ -111,11 +119,12 @@ async def redeem(
     reward_id: Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])],
     body: RedeemRequest,
     session: SessionDep,
+    codes: Codes,
     response: Response,
 ) -> RedemptionRead:
     """Spend credits on a reward and get a voucher; retry with the same client_id to get the same voucher."""
     redeemed, created = await vouchers.redeem(
-        session, resident_id=resident.subject_id, reward_id=reward_id, client_id=body.client_id
+        session, codes=codes, resident_id=resident.subject_id, reward_id=reward_id, client_id=body.client_id
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -125,20 +134,27 @@ async def redeem(
 
 @router.get("/v1/me/vouchers", tags=["rewards"])
 async def my_vouchers(
-    resident: CurrentResident, session: ReadSessionDep, response: Response, limit: Limit = 20, cursor: Cursor = None
+    resident: CurrentResident,
+    session: ReadSessionDep,
+    codes: Codes,
+    response: Response,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> VoucherPage:
     """The signed-in resident's vouchers, newest first."""
-    page = await vouchers.of_resident(session, resident_id=resident.subject_id, cursor=cursor, limit=limit)
+    page = await vouchers.of_resident(session, codes=codes, resident_id=resident.subject_id, cursor=cursor, limit=limit)
     response.headers["Cache-Control"] = "no-store"
     return page
 
 
 @router.get("/v1/me/vouchers/{voucher_id}", tags=["rewards"], responses=problems(VoucherNotFound))
 async def my_voucher(
-    resident: CurrentResident, voucher_id: VoucherId, session: ReadSessionDep, response: Response
+    resident: CurrentResident, voucher_id: VoucherId, session: ReadSessionDep, codes: Codes, response: Response
 ) -> VoucherRead:
     """One of the signed-in resident's vouchers."""
-    voucher = await vouchers.get_for_resident(session, resident_id=resident.subject_id, voucher_id=voucher_id)
+    voucher = await vouchers.get_for_resident(
+        session, codes=codes, resident_id=resident.subject_id, voucher_id=voucher_id
+    )
     response.headers["Cache-Control"] = "no-store"
     return voucher
 
@@ -149,9 +165,11 @@ async def my_voucher(
     dependencies=[ResidentWriteLimit],
     responses=problems(VoucherNotFound, VoucherUsed, VoucherExpired, VoucherCancelled),
 )
-async def cancel_voucher(resident: CurrentResident, voucher_id: VoucherId, session: SessionDep) -> RedemptionRead:
+async def cancel_voucher(
+    resident: CurrentResident, voucher_id: VoucherId, session: SessionDep, codes: Codes
+) -> RedemptionRead:
     """Cancel an unused voucher before it expires: the credits and the stock come back."""
-    return await vouchers.cancel(session, resident_id=resident.subject_id, voucher_id=voucher_id)
+    return await vouchers.cancel(session, codes=codes, resident_id=resident.subject_id, voucher_id=voucher_id)
 
 
 # ---------------------------------------------------------------------------------------------- enterprises
@@ -204,10 +222,12 @@ async def _limit_voucher_checks(request: Request, user: EnterpriseUser, settings
     dependencies=[Depends(_limit_voucher_checks)],
     responses=problems(EnterpriseNotApproved, VoucherNotFound, VoucherUsed, VoucherExpired, VoucherCancelled),
 )
-async def accept_voucher(user: EnterpriseUser, body: VoucherCheck, session: SessionDep) -> VoucherAccepted:
+async def accept_voucher(
+    user: EnterpriseUser, body: VoucherCheck, session: SessionDep, codes: Codes
+) -> VoucherAccepted:
     """Take a voucher at the counter: a valid, unused, unexpired code of this enterprise is marked used, once."""
     return await vouchers.accept(
-        session, enterprise_id=_enterprise_id(user), user_id=user.subject_id, raw_code=body.code
+        session, codes=codes, enterprise_id=_enterprise_id(user), user_id=user.subject_id, raw_code=body.code
     )
 
 

@@ -23,7 +23,7 @@ from service.kit.pagination import decode_cursor, encode_cursor
 from service.ledger import lots
 from service.ledger.errors import InsufficientCredits
 from service.redemption import enterprises, repository
-from service.redemption.codes import display_code, new_voucher_code, normalise_code
+from service.redemption.codes import VoucherCodes, display_code, new_voucher_code, normalise_code
 from service.redemption.errors import (
     RedemptionLimitReached,
     RewardNotFound,
@@ -43,14 +43,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def voucher_read(voucher: Voucher, reward: Reward, enterprise: Enterprise) -> VoucherRead:
-    """A voucher as its resident sees it: one past its time shows as expired before any sweep marks it."""
+def voucher_read(voucher: Voucher, reward: Reward, enterprise: Enterprise, *, codes: VoucherCodes) -> VoucherRead:
+    """A voucher as its resident sees it, code and all: one past its time shows as expired before any sweep
+    marks it."""
     status = voucher.status
     if status == VoucherStatus.issued.value and voucher.expires_at <= _now():
         status = VoucherStatus.expired.value
     return VoucherRead(
         id=voucher.id,
-        code=display_code(voucher.code),
+        code=display_code(codes.open(voucher.code_sealed, voucher.code_hash)),
         reward_id=reward.id,
         reward_title=reward.title,
         enterprise_name=enterprise.name,
@@ -67,7 +68,7 @@ def voucher_read(voucher: Voucher, reward: Reward, enterprise: Enterprise) -> Vo
 
 
 async def redeem(
-    session: AsyncSession, *, resident_id: int, reward_id: int, client_id: uuid.UUID
+    session: AsyncSession, *, codes: VoucherCodes, resident_id: int, reward_id: int, client_id: uuid.UUID
 ) -> tuple[RedemptionRead, bool]:
     """Credits from the resident to the enterprise, one off the stock and a voucher, in one transaction;
     answers the reply and whether this request created it. The same client_id returns the voucher it
@@ -83,7 +84,7 @@ async def redeem(
             )
         found = await repository.get_reward(session, reward_id=existing.reward_id)
         assert found is not None
-        return RedemptionRead(voucher=voucher_read(existing, *found), balance_g=account.balance), False
+        return RedemptionRead(voucher=voucher_read(existing, *found, codes=codes), balance_g=account.balance), False
     found = await repository.get_reward(session, reward_id=reward_id)
     if found is None:
         raise RewardNotFound
@@ -115,10 +116,12 @@ async def redeem(
         actor=f"resident:{resident_id}",
     )
     assert transfer_id is not None
+    code_hash, code_sealed = codes.keep(new_voucher_code())
     voucher = await repository.insert_voucher(
         session,
         values={
-            "code": new_voucher_code(),
+            "code_hash": code_hash,
+            "code_sealed": code_sealed,
             "reward_id": reward.id,
             "enterprise_id": enterprise.id,
             "resident_id": resident_id,
@@ -128,7 +131,7 @@ async def redeem(
             "redemption_transfer_id": transfer_id,
         },
     )
-    return RedemptionRead(voucher=voucher_read(voucher, reward, enterprise), balance_g=balance_after), True
+    return RedemptionRead(voucher=voucher_read(voucher, reward, enterprise, codes=codes), balance_g=balance_after), True
 
 
 def _refuse_if_settled(voucher: Voucher) -> None:
@@ -140,7 +143,7 @@ def _refuse_if_settled(voucher: Voucher) -> None:
         raise VoucherExpired
 
 
-async def cancel(session: AsyncSession, *, resident_id: int, voucher_id: int) -> RedemptionRead:
+async def cancel(session: AsyncSession, *, codes: VoucherCodes, resident_id: int, voucher_id: int) -> RedemptionRead:
     """An unused voucher before it expires: the stock and the very grams paid come back, once."""
     account = await repository.lock_account(session, resident_id=resident_id)
     voucher = await repository.lock_resident_voucher(session, voucher_id=voucher_id, resident_id=resident_id)
@@ -169,39 +172,47 @@ async def cancel(session: AsyncSession, *, resident_id: int, voucher_id: int) ->
     )
     found = await repository.get_reward(session, reward_id=voucher.reward_id)
     assert found is not None
-    return RedemptionRead(voucher=voucher_read(voucher, *found), balance_g=balance_after)
+    return RedemptionRead(voucher=voucher_read(voucher, *found, codes=codes), balance_g=balance_after)
 
 
 async def of_resident(
-    session: AsyncSession | ReadSession, *, resident_id: int, cursor: str | None, limit: int
+    session: AsyncSession | ReadSession, *, codes: VoucherCodes, resident_id: int, cursor: str | None, limit: int
 ) -> VoucherPage:
     """The resident's vouchers, newest first, a page of `limit` (asked for one more, to know there is more)."""
     rows = await repository.vouchers_with_rewards(
         session, resident_id=resident_id, before_id=decode_cursor(cursor), limit=limit + 1
     )
-    items = [voucher_read(*row) for row in rows[:limit]]
+    items = [voucher_read(*row, codes=codes) for row in rows[:limit]]
     return VoucherPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
-async def get_for_resident(session: AsyncSession | ReadSession, *, resident_id: int, voucher_id: int) -> VoucherRead:
+async def get_for_resident(
+    session: AsyncSession | ReadSession, *, codes: VoucherCodes, resident_id: int, voucher_id: int
+) -> VoucherRead:
     """One of the resident's vouchers; another resident's is not found."""
     rows = await repository.vouchers_with_rewards(
         session, resident_id=resident_id, before_id=None, limit=1, voucher_id=voucher_id
     )
     if not rows:
         raise VoucherNotFound
-    return voucher_read(*rows[0])
+    return voucher_read(*rows[0], codes=codes)
 
 
 # ---------------------------------------------------------------------------------------------- enterprises
 
 
-async def accept(session: AsyncSession, *, enterprise_id: int, user_id: int, raw_code: str) -> VoucherAccepted:
+async def accept(
+    session: AsyncSession, *, codes: VoucherCodes, enterprise_id: int, user_id: int, raw_code: str
+) -> VoucherAccepted:
     """The enterprise's counter takes a voucher: valid, its own, unused and unexpired; marked used once."""
     await enterprises.approved(session, enterprise_id=enterprise_id)
     code = normalise_code(raw_code)
     # another enterprise's code is answered as no code is: a counter learns nothing of others' vouchers
-    voucher = await repository.lock_voucher_by_code(session, code=code, enterprise_id=enterprise_id) if code else None
+    voucher = (
+        await repository.lock_voucher_by_code(session, code_hash=codes.hash(code), enterprise_id=enterprise_id)
+        if code
+        else None
+    )
     if voucher is None:
         raise VoucherNotFound
     _refuse_if_settled(voucher)
