@@ -39,7 +39,9 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from service.context import request_id_var
 
@@ -337,6 +339,18 @@ def error_for(exc: Exception, log: logging.Logger) -> AppError:
     return InternalError()
 
 
+def _methods_of_path(request: Request) -> list[str]:
+    """Every method the request's path serves. Starlette's 405 names only those of the first route that
+    matches the path, though a path's GET and POST are often separate routes."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route_methods = getattr(context.original_route, "methods", None)
+        if context.path and route_methods and compile_path(context.path)[0].match(path):
+            methods |= route_methods
+    return sorted(methods)
+
+
 def install_handlers(app: FastAPI) -> None:
     async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -358,6 +372,8 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         error = _HTTP_STATUS_ERRORS.get(exc.status_code, BadRequest)()
         error.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            error.headers["Allow"] = ", ".join(_methods_of_path(request))
         return problem_response(request, error)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -43,13 +43,13 @@ from service.accounts.schemas import (
 from service.db import ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit.openapi import problems
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 
 router = APIRouter()
 
-UserId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The user's id.", examples=[5])]
-EnterpriseId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The enterprise's id.", examples=[12])]
-PartnerId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The data partner's id.", examples=[2])]
+UserId = Annotated[int, Path(ge=1, le=ID_MAX, description="The user's id.", examples=[5])]
+EnterpriseId = Annotated[int, Path(ge=1, le=ID_MAX, description="The enterprise's id.", examples=[12])]
+PartnerId = Annotated[int, Path(ge=1, le=ID_MAX, description="The data partner's id.", examples=[2])]
 KeyId = Annotated[
     str, Path(min_length=1, max_length=64, description="The key id, as issued.", examples=["pk_7f3a9c2e1b"])
 ]

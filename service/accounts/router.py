@@ -54,7 +54,7 @@ from service.db import DatabaseDep, ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit import ratelimit
 from service.kit.openapi import problems
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 
 router = APIRouter()
 
@@ -177,7 +177,7 @@ async def list_communities(session: ReadSessionDep) -> list[CommunityRead]:
 async def list_organisations(
     session: ReadSessionDep,
     community_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Only organisations in this community.", examples=[3])
+        int | None, Query(ge=1, le=ID_MAX, description="Only organisations in this community.", examples=[3])
     ] = None,
     kind: Annotated[
         OrganisationKind | None, Query(description="Only organisations of this kind.", examples=["school"])

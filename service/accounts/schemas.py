@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from service.accounts.models import CommunityKind, OrganisationKind, PartnerKind, Role
-from service.kit.schemas import BIGINT_MAX, InputSchema, Schema
+from service.kit.schemas import ID_MAX, InputSchema, Schema
 
 Nickname = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -16,6 +16,8 @@ Username = Annotated[
     str,
     BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$"),
+    # as written: the service reads it in lower case, without surrounding spaces
+    WithJsonSchema({"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{2,63}\s*$"}),
 ]
 
 
@@ -140,7 +142,7 @@ class OrganisationCreate(InputSchema):
     )
     kind: OrganisationKind = Field(description="school, enterprise or public_institution.", examples=["school"])
     community_id: int | None = Field(
-        default=None, ge=1, le=BIGINT_MAX, description="The community it sits in, if any.", examples=[1]
+        default=None, ge=1, le=ID_MAX, description="The community it sits in, if any.", examples=[1]
     )
 
 
@@ -169,10 +171,10 @@ class ResidentRead(Schema):
 class ResidentUpdate(InputSchema):
     nickname: Nickname | None = Field(default=None, description="1–32 characters.", examples=["张晓丰"])
     community_id: int | None = Field(
-        default=None, ge=1, le=BIGINT_MAX, description="A community id from /v1/communities.", examples=[1]
+        default=None, ge=1, le=ID_MAX, description="A community id from /v1/communities.", examples=[1]
     )
     organisation_id: int | None = Field(
-        default=None, ge=1, le=BIGINT_MAX, description="An organisation id from /v1/organisations.", examples=[1]
+        default=None, ge=1, le=ID_MAX, description="An organisation id from /v1/organisations.", examples=[1]
     )
     leaderboard_visible: bool | None = Field(
         default=None, description="Show me on public leaderboards.", examples=[True]
@@ -213,7 +215,7 @@ class UserCreate(InputSchema):
         description="enterprise, admin-auditor, admin-operator or admin-super.", examples=["enterprise"]
     )
     enterprise_id: int | None = Field(
-        default=None, ge=1, le=BIGINT_MAX, description="Required for the enterprise role.", examples=[3]
+        default=None, ge=1, le=ID_MAX, description="Required for the enterprise role.", examples=[3]
     )
 
 

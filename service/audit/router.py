@@ -3,12 +3,10 @@ for anyone; the action log, transfer search and exports, the dashboard and verif
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from service.accounts.deps import AdminReader, CurrentResident
 from service.audit import dashboard, receipts, search, verify
@@ -33,15 +31,15 @@ from service.errors import DatabaseUnavailable, ValidationFailed
 from service.factors.model import BehaviourType
 from service.kit.openapi import problems
 from service.kit.pagination import Cursor
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX, IsoDate, IsoDateTime
 
 router = APIRouter()
 
 ReceiptBehaviourId = Annotated[
-    int, Path(ge=1, le=BIGINT_MAX, description="The behaviour whose credit the receipt proves.", examples=[1042])
+    int, Path(ge=1, le=ID_MAX, description="The behaviour whose credit the receipt proves.", examples=[1042])
 ]
 TreeSize = Annotated[
-    int, Path(ge=1, le=BIGINT_MAX, description="The checkpoint's size: how many entries the log held.", examples=[4096])
+    int, Path(ge=1, le=ID_MAX, description="The checkpoint's size: how many entries the log held.", examples=[4096])
 ]
 
 
@@ -75,7 +73,7 @@ async def entry_receipt(
         int,
         Path(
             ge=1,
-            le=BIGINT_MAX,
+            le=ID_MAX,
             description="The ledger entry's id: `entry.id` of a receipt.",
             examples=[2087],
         ),
@@ -104,8 +102,8 @@ async def checkpoint(tree_size: TreeSize, session: ReadSessionDep) -> Checkpoint
 @router.get("/v1/transparency/consistency", tags=["receipts"], responses=problems(CheckpointNotFound))
 async def consistency(
     session: ReadSessionDep,
-    first: Annotated[int, Query(ge=1, le=BIGINT_MAX, description="Size of the earlier checkpoint.", examples=[1024])],
-    second: Annotated[int, Query(ge=1, le=BIGINT_MAX, description="Size of the later checkpoint.", examples=[4096])],
+    first: Annotated[int, Query(ge=1, le=ID_MAX, description="Size of the earlier checkpoint.", examples=[1024])],
+    second: Annotated[int, Query(ge=1, le=ID_MAX, description="Size of the later checkpoint.", examples=[4096])],
 ) -> ConsistencyRead:
     """Proof that the later checkpoint extends the earlier one: nothing sealed was changed or removed."""
     return await receipts.consistency(session, first=first, second=second)
@@ -122,10 +120,10 @@ async def admin_actions(
         str | None, Query(max_length=64, description="Only this action.", examples=["enterprise.review"])
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="At or after this time.", examples=["2026-11-01T00:00:00+08:00"])
+        IsoDateTime | None, Query(description="At or after this time.", examples=["2026-11-01T00:00:00+08:00"])
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="Before this time.", examples=["2026-12-01T00:00:00+08:00"])
+        IsoDateTime | None, Query(description="Before this time.", examples=["2026-12-01T00:00:00+08:00"])
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[20])] = 100,
     cursor: Cursor = None,
@@ -138,7 +136,7 @@ async def admin_actions(
 
 def _transfer_filter(
     account_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Transfers into or out of this account.", examples=[42])
+        int | None, Query(ge=1, le=ID_MAX, description="Transfers into or out of this account.", examples=[42])
     ] = None,
     kind: Annotated[
         TransferKind | None, Query(description="Only this kind of transfer.", examples=["issuance"])
@@ -147,16 +145,16 @@ def _transfer_filter(
         BehaviourType | None, Query(description="Only credits for this behaviour type.", examples=["metro_ride"])
     ] = None,
     factor_version_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Only this factor version.", examples=[1])
+        int | None, Query(ge=1, le=ID_MAX, description="Only this factor version.", examples=[1])
     ] = None,
     partner_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Only behaviours this partner reported.", examples=[2])
+        int | None, Query(ge=1, le=ID_MAX, description="Only behaviours this partner reported.", examples=[2])
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="Written at or after.", examples=["2026-11-01T00:00:00+08:00"])
+        IsoDateTime | None, Query(description="Written at or after.", examples=["2026-11-01T00:00:00+08:00"])
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="Written before.", examples=["2026-12-01T00:00:00+08:00"])
+        IsoDateTime | None, Query(description="Written before.", examples=["2026-12-01T00:00:00+08:00"])
     ] = None,
 ) -> TransferFilter:
     return search.transfer_filter(
@@ -210,8 +208,8 @@ async def export_transfers(
 async def dashboard_figures(
     _: AdminReader,
     session: ReadSessionDep,
-    start: Annotated[date, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
-    end: Annotated[date, Query(description="Day after the last local day.", examples=["2026-12-01"])],
+    start: Annotated[IsoDate, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
+    end: Annotated[IsoDate, Query(description="Day after the last local day.", examples=["2026-12-01"])],
     group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
 ) -> DashboardRead:
     """Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action."""
@@ -222,8 +220,8 @@ async def dashboard_figures(
 async def dashboard_csv(
     _: AdminReader,
     session: ReadSessionDep,
-    start: Annotated[date, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
-    end: Annotated[date, Query(description="Day after the last local day.", examples=["2026-12-01"])],
+    start: Annotated[IsoDate, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
+    end: Annotated[IsoDate, Query(description="Day after the last local day.", examples=["2026-12-01"])],
     group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
 ) -> Response:
     """The dashboard's figures as one CSV table."""

@@ -44,8 +44,8 @@ from service.ingest.schemas import (
     ReviewResult,
 )
 from service.kit.openapi import problems
-from service.kit.pagination import Cursor, Limit
-from service.kit.schemas import BIGINT_MAX
+from service.kit.pagination import Cursor, Limit, TimeCursor
+from service.kit.schemas import ID_MAX
 from service.ledger.deps import RecorderDep
 from service.photos.deps import PhotoStorageDep
 from service.photos.errors import PhotoUnknown
@@ -54,11 +54,9 @@ router = APIRouter()
 
 BehaviourId = Annotated[
     int,
-    Path(
-        ge=1, le=BIGINT_MAX, description="The behaviour's id, from the recording reply or the history.", examples=[1042]
-    ),
+    Path(ge=1, le=ID_MAX, description="The behaviour's id, from the recording reply or the history.", examples=[1042]),
 ]
-FlagId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The flag's id.", examples=[7])]
+FlagId = Annotated[int, Path(ge=1, le=ID_MAX, description="The flag's id.", examples=[7])]
 
 
 @router.post(
@@ -113,7 +111,11 @@ async def record_behaviour(
 
 @router.get("/v1/me/behaviours", tags=["behaviours"])
 async def my_behaviours(
-    resident: CurrentResident, session: ReadSessionDep, cache: FactorCacheDep, limit: Limit = 20, cursor: Cursor = None
+    resident: CurrentResident,
+    session: ReadSessionDep,
+    cache: FactorCacheDep,
+    limit: Limit = 20,
+    cursor: TimeCursor = None,
 ) -> BehaviourPage:
     """The signed-in resident's behaviours, most recent first.
 

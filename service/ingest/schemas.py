@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, WithJsonSchema
 
 from service.factors.model import BehaviourType, HydrogenSource
 from service.factors.units import Unit
@@ -129,9 +129,18 @@ class BehaviourFields(InputSchema):
         description="When it ended; needed for the speed check of rides, else estimated.",
         examples=["2026-11-23T08:32:00+08:00"],
     )
-    quantity: Decimal = Field(
-        gt=0, max_digits=12, decimal_places=4, description="How much, in `unit`.", examples=["12.5"]
-    )
+    quantity: Annotated[
+        Decimal,
+        # a number, or its decimal text: more than 0, at most 8 digits before the point and 4 after
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "maximum": 99999999.9999},
+                    {"type": "string", "pattern": r"^(?=.*[1-9])\d{1,8}(\.\d{1,4})?$"},
+                ]
+            }
+        ),
+    ] = Field(gt=0, max_digits=12, decimal_places=4, description="How much, in `unit`.", examples=["12.5"])
     unit: Unit | None = Field(
         default=None, description="The quantity's unit; the factor's unit when omitted.", examples=["km"]
     )

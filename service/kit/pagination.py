@@ -10,13 +10,10 @@ from typing import Annotated, Any, TypeGuard
 from fastapi import Query
 
 from service.errors import BadRequest
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 
 # The query parameters of every cursor-paged list.
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.", examples=[20])]
-Cursor = Annotated[
-    str | None, Query(max_length=200, description="`next_cursor` of the previous page.", examples=["MTIzNDU"])
-]
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -70,6 +67,26 @@ def _decode(cursor: str) -> Any:
         raise InvalidCursor from exc
 
 
+# The cursor parameter of lists paged by id, and of lists paged by a time then an id; each example is a
+# cursor such a list gives.
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="`next_cursor` of the previous page.",
+        examples=[encode_cursor(5120)],
+    ),
+]
+TimeCursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="`next_cursor` of the previous page.",
+        examples=[encode_time_cursor(datetime(2026, 11, 23, 0, 5, tzinfo=UTC), 48213)],
+    ),
+]
+
+
 def _is_position(value: Any) -> TypeGuard[int]:
-    """An id, or a time in microseconds: a bigint either way, so a larger one is no position of ours."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= BIGINT_MAX
+    """An id, or a time in microseconds: both within ID_MAX, so a larger one is no position of ours."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ID_MAX

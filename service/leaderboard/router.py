@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -11,7 +10,7 @@ from service.accounts.deps import CurrentResident, SignedIn
 from service.db import DatabaseDep, ReadConnectionDep
 from service.errors import NotFound
 from service.kit.openapi import problems
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX, IsoDate
 from service.leaderboard import service
 from service.leaderboard.boards import Category, GroupKind, GroupOrder, Period, Scope
 from service.leaderboard.deps import TopCacheDep
@@ -23,7 +22,7 @@ router = APIRouter(tags=["leaderboards"])
 
 PeriodQ = Annotated[Period, Query(description="day, week, month, year or all (Asia/Shanghai).", examples=["week"])]
 OnQ = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="A date inside the period wanted; default today in Asia/Shanghai.", examples=["2026-11-23"]),
 ]
 CategoryQ = Annotated[
@@ -32,7 +31,7 @@ CategoryQ = Annotated[
 ScopeQ = Annotated[Scope, Query(description="district, community or organisation.", examples=["community"])]
 ScopeIdQ = Annotated[
     int | None,
-    Query(ge=1, le=BIGINT_MAX, description="Community or organisation id; default the resident's own.", examples=[3]),
+    Query(ge=1, le=ID_MAX, description="Community or organisation id; default the resident's own.", examples=[3]),
 ]
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, status
 from service.accounts.deps import AdminOperator, CurrentResident, SettingsDep
 from service.db import ReadSessionDep, SessionDep
 from service.kit.openapi import problems
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 from service.ledger import service
 from service.ledger.errors import AlreadyReversed, InsufficientCredits, NotReversible, TransferNotFound
 from service.ledger.schemas import BalanceRead, ExpiringRead, ReversalCreate, ReversalRead
@@ -15,7 +15,7 @@ from service.ledger.schemas import BalanceRead, ExpiringRead, ReversalCreate, Re
 router = APIRouter()
 
 TransferId = Annotated[
-    int, Path(ge=1, le=BIGINT_MAX, description="The transfer's id, from the audit search.", examples=[5120])
+    int, Path(ge=1, le=ID_MAX, description="The transfer's id, from the audit search.", examples=[5120])
 ]
 
 

@@ -11,7 +11,7 @@ from service.db import ReadSessionDep, SessionDep
 from service.errors import NotFound
 from service.kit.middleware import BodyLimit
 from service.kit.openapi import problems
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 from service.photos import service, uploads
 from service.photos.deps import PhotoStorageDep, UploadedPhoto
 from service.photos.errors import PhotoLinkExpired, PhotoLinkInvalid, PhotoNotFound, PhotoTooLarge
@@ -63,7 +63,7 @@ PhotoId = Annotated[
     Path(description="The photo's id, as its upload answered.", examples=["0b6f3c1e-7d2a-4f8b-9e15-6a4c2d8b3f70"]),
 ]
 Expires = Annotated[
-    int, Query(ge=0, le=BIGINT_MAX, description="When the link stops working, in Unix seconds.", examples=[1796520300])
+    int, Query(ge=0, le=ID_MAX, description="When the link stops working, in Unix seconds.", examples=[1796520300])
 ]
 Signature = Annotated[
     str,

@@ -22,7 +22,7 @@ from service.errors import DatabaseUnavailable, DuplicateConflict, RateLimited, 
 from service.kit import ratelimit
 from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 from service.ledger.errors import InsufficientCredits
 from service.redemption import enterprises, retirement, rewards, vouchers
 from service.redemption.codes import VoucherCodes
@@ -57,8 +57,8 @@ from service.redemption.schemas import (
 
 router = APIRouter()
 
-RewardId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])]
-VoucherId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The voucher's id.", examples=[31])]
+RewardId = Annotated[int, Path(ge=1, le=ID_MAX, description="The reward's id.", examples=[8])]
+VoucherId = Annotated[int, Path(ge=1, le=ID_MAX, description="The voucher's id.", examples=[31])]
 
 
 async def _voucher_codes(request: Request) -> VoucherCodes:
@@ -116,7 +116,7 @@ async def get_reward(_: SignedIn, reward_id: RewardId, session: ReadSessionDep) 
 )
 async def redeem(
     resident: CurrentResident,
-    reward_id: Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The reward's id.", examples=[8])],
+    reward_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The reward's id.", examples=[8])],
     body: RedeemRequest,
     session: SessionDep,
     codes: Codes,

@@ -14,7 +14,7 @@ from service.db import ReadSessionDep, SessionDep, database_of
 from service.factors.model import SiteKind
 from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit
-from service.kit.schemas import BIGINT_MAX
+from service.kit.schemas import ID_MAX
 from service.sites import service
 from service.sites.deps import SiteCacheDep
 from service.sites.errors import (
@@ -71,7 +71,7 @@ async def list_sites(
     session: ReadSessionDep,
     kind: Annotated[SiteKind | None, Query(description="Only sites of this kind.", examples=["venue_gate"])] = None,
     owner_partner_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Only sites this data partner runs.", examples=[3])
+        int | None, Query(ge=1, le=ID_MAX, description="Only sites this data partner runs.", examples=[3])
     ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,

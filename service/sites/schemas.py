@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
 from service.factors.model import SiteKind
-from service.kit.schemas import BIGINT_MAX, InputSchema, Schema, refuse_null
+from service.kit.schemas import ID_MAX, InputSchema, Schema, json_number, refuse_null
 from service.sites import keypairs
 from service.sites.models import MAX_KEY_NUMBER, MAX_WINDOW_MINUTES, UINT32_MAX
 
@@ -65,10 +65,20 @@ _PUBLIC_KEY_DESCRIPTION = (
     "omit it and the service makes the pair and answers the private key once."
 )
 
-Latitude = Annotated[Decimal, Field(ge=-90, le=90, decimal_places=6)]
-Longitude = Annotated[Decimal, Field(ge=-180, le=180, decimal_places=6)]
+Latitude = Annotated[
+    Decimal,
+    BeforeValidator(json_number),
+    Field(ge=-90, le=90, decimal_places=6),
+    WithJsonSchema({"type": "number", "minimum": -90, "maximum": 90}),
+]
+Longitude = Annotated[
+    Decimal,
+    BeforeValidator(json_number),
+    Field(ge=-180, le=180, decimal_places=6),
+    WithJsonSchema({"type": "number", "minimum": -180, "maximum": 180}),
+]
 WindowMinutes = Annotated[int, Field(ge=1, le=MAX_WINDOW_MINUTES)]
-PartnerId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+PartnerId = Annotated[int, Field(ge=1, le=ID_MAX)]
 
 
 class SiteCreate(InputSchema):
