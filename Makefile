@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck pytest migrate bench load load-faults openapi clean
+.PHONY: help venv run test lint typecheck pytest migrate bench load load-faults openapi console console-check clean
 
 help:
 	@echo "make run        serve on http://127.0.0.1:8000 (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)"
@@ -16,6 +16,8 @@ help:
 	@echo "make load       a Locust morning rush against the service, judged by load_tests/thresholds.toml"
 	@echo "make load-faults the same while an API worker is killed and PostgreSQL restarted"
 	@echo "make openapi    export the OpenAPI document to mobile_api_docs/openapi.json"
+	@echo "make console    rebuild the console (console/, Node 20 and npm) into service/console/"
+	@echo "make console-check  fail when the typed client or the shipped bundle is not built from the sources"
 	@echo "make migrate    alembic upgrade head on TANPUHUI_DATABASE_URL"
 	@echo "make clean      remove the virtualenv and the local data folder"
 
@@ -67,3 +69,15 @@ migrate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The console: its typed client from the API document, then its bundle into the Python package.
+console/node_modules/.package-lock.json: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+console: console/node_modules/.package-lock.json
+	cd console && npm run client && npm run build
+
+console-check: console
+	@changed="$$(git status --porcelain -- console/src/api/schema.d.ts service/console)"; \
+	if [ -n "$$changed" ]; then echo "$$changed"; echo "rebuilt from the sources, these differ from what is committed"; exit 1; fi
+

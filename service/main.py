@@ -37,7 +37,7 @@ from service.factors.cache import FactorCache
 from service.factors.router import router as factors_router
 from service.ingest import tasks as ingest_tasks
 from service.ingest.router import router as ingest_router
-from service.kit import apidocs, openapi
+from service.kit import apidocs, console, openapi
 from service.kit.middleware import RequestContextMiddleware
 from service.kit.ratelimit import Limit
 from service.kit.secrets import SecretBox, derive_key
@@ -254,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     if settings.docs_enabled:
         apidocs.install(app)
+    console.install(app)
     return app
 
 

@@ -13,22 +13,20 @@ CONTRACT_EXAMPLES sets how many requests each operation gets in the fuzzing phas
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from service.accounts import partners
 from service.accounts.models import Role
 from tests.conftest import Api
 from tests.fixtures.redemption import earn, publish, redeem_ok
+from tests.fixtures.serving import serving
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -45,25 +43,6 @@ SCHEMATHESIS = [
     "--request-timeout=30",
     "--suppress-health-check=all",
 ]
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """The app under uvicorn on a free loopback port, in this event loop; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False)
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def build_world(api: Api, sign_in_staff: Callable[..., Awaitable[dict[str, Any]]]) -> dict[str, Any]:
