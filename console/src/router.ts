@@ -8,6 +8,11 @@ export const router = createRouter({
     { path: "/", redirect: "/dashboard" },
     { path: "/sign-in", name: "sign-in", component: () => import("@/views/SignInView.vue") },
     { path: "/dashboard", name: "dashboard", component: () => import("@/views/DashboardView.vue") },
+    { path: "/review", name: "review", component: () => import("@/views/ReviewView.vue") },
+    { path: "/flags", name: "flags", component: () => import("@/views/FlagsView.vue") },
+    { path: "/enterprises", name: "enterprises", component: () => import("@/views/EnterprisesView.vue") },
+    { path: "/partners", name: "partners", component: () => import("@/views/PartnersView.vue") },
+    { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
   ],
 });
 

@@ -15,7 +15,7 @@ from service.config import Settings
 from service.db import ReadSession
 from service.errors import NotFound
 from service.factors.cache import FactorCache
-from service.factors.model import Emission
+from service.factors.model import BehaviourType, Emission
 from service.ingest import repository
 from service.ingest.evidence import verified_evidence
 from service.ingest.models import Behaviour
@@ -182,11 +182,15 @@ async def pending(
     cache: FactorCache,
     storage: PhotoStorage,
     settings: Settings,
+    behaviour_type: BehaviourType | None,
     cursor: str | None,
     limit: int,
 ) -> BehaviourPage:
-    """Reports held for review, oldest first, each photo with a short-lived link for the operator."""
-    rows = await repository.pending_behaviours(session, after_id=decode_cursor(cursor), limit=limit + 1)
+    """Reports held for review (of one type, if given), oldest first, each photo with a short-lived link
+    for the operator."""
+    rows = await repository.pending_behaviours(
+        session, behaviour_type=behaviour_type, after_id=decode_cursor(cursor), limit=limit + 1
+    )
     page = await _page(session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_cursor(row.id))
     photos = {row.id: row.evidence["photo"]["photo_id"] for row in rows if row.evidence and "photo" in row.evidence}
     for read in page.items:

@@ -40,8 +40,12 @@ async def resident_behaviours(
     return (await session.scalars(statement.order_by(*order).limit(limit))).all()
 
 
-async def pending_behaviours(session: ReadSession, *, after_id: int | None, limit: int) -> Sequence[Behaviour]:
+async def pending_behaviours(
+    session: ReadSession, *, behaviour_type: str | None, after_id: int | None, limit: int
+) -> Sequence[Behaviour]:
     statement = select(Behaviour).where(Behaviour.status == "pending_review")
+    if behaviour_type is not None:
+        statement = statement.where(Behaviour.behaviour_type == behaviour_type)
     if after_id is not None:
         statement = statement.where(Behaviour.id > after_id)
     return (await session.scalars(statement.order_by(Behaviour.id).limit(limit))).all()

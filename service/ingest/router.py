@@ -9,6 +9,7 @@ from service.accounts.errors import AccountFrozen
 from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
 from service.errors import DuplicateConflict, NotFound, RateLimited
 from service.factors.deps import FactorCacheDep
+from service.factors.model import BehaviourType
 from service.ingest import batches, flags, reading, reports, review
 from service.ingest.deps import RecordingDep
 from service.ingest.errors import (
@@ -161,10 +162,15 @@ async def pending_behaviours(
     settings: SettingsDep,
     limit: Limit = 50,
     cursor: Cursor = None,
+    type: Annotated[
+        BehaviourType | None, Query(description="Only reports of this behaviour type.", examples=["waste_sorting"])
+    ] = None,
 ) -> BehaviourPage:
     """Reports waiting for an operator's decision, oldest first; one backed by a photo carries a link to
     it that works for a few minutes (`photo_url`)."""
-    return await reading.pending(session, cache=cache, storage=storage, settings=settings, cursor=cursor, limit=limit)
+    return await reading.pending(
+        session, cache=cache, storage=storage, settings=settings, behaviour_type=type, cursor=cursor, limit=limit
+    )
 
 
 @router.post(

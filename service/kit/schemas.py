@@ -105,7 +105,7 @@ def _as_documented(field: FieldInfo) -> bool:
 def _document_text_limit(schema: dict[str, Any]) -> None:
     for prop in schema.get("properties", {}).values():
         for variant in prop.get("anyOf", [prop]):
-            if variant.get("type") == "string" and "maxLength" not in variant and "format" not in variant:
+            if variant.get("type") == "string" and not {"maxLength", "format", "pattern"} & variant.keys():
                 variant["maxLength"] = STR_MAX_LENGTH
 
 

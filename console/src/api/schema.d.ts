@@ -6317,6 +6317,8 @@ export interface operations {
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string | null;
+                /** @description Only reports of this behaviour type. */
+                type?: components["schemas"]["BehaviourType"] | null;
             };
             header?: never;
             path?: never;
