@@ -12,7 +12,8 @@ import httpx
 from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
-from tests.conftest import STAFF_PASSWORD, bearer
+from tests.conftest import bearer
+from tests.console.pages import sign_in
 from tests.fixtures.redemption import RIDE_G, earn
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -33,10 +34,7 @@ async def test_an_operator_searches_exports_and_verifies_the_ledger(
         "/v1/admin/audit/transfers/export", params={"format": "csv", "kind": "issuance"}, headers=bearer(operator)
     )
 
-    await page.goto(console_url + "#/audit?kind=issuance")
-    await page.get_by_label("用户名").fill("ops-lead")
-    await page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    await page.get_by_role("button", name="登录").click()
+    await sign_in(page, console_url + "#/audit?kind=issuance", "ops-lead")
 
     transfers = page.get_by_test_id("transfers")
     await expect(transfers.locator("tbody tr.el-table__row")).to_have_count(2)

@@ -17,19 +17,13 @@ from playwright.async_api import Page, expect
 from service.accounts.models import Role
 from service.kit import console
 from service.kit.clock import local_date
-from tests.conftest import STAFF_PASSWORD, Api, bearer
+from tests.conftest import Api, bearer
+from tests.console.pages import sign_in
 from tests.fixtures.behaviours import now
 from tests.fixtures.redemption import RIDE_G, earn
 
 ROOT = Path(__file__).resolve().parents[2]
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
-
-
-async def _sign_in(page: Page, console_url: str, username: str, password: str) -> None:
-    await page.goto(console_url)
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码", exact=True).fill(password)
-    await page.get_by_role("button", name="登录").click()
 
 
 def test_the_shipped_bundle_was_built_from_the_console_sources() -> None:
@@ -71,7 +65,7 @@ async def test_an_operator_signs_in_and_reads_the_dashboard_in_either_language(
     ).json()
     assert figures["totals"]["behaviours"] == 4
 
-    await _sign_in(page, console_url, "ops-lead", STAFF_PASSWORD)
+    await sign_in(page, console_url, "ops-lead")
 
     await expect(page.get_by_role("heading", name="数据看板")).to_be_visible()
     await expect(page.get_by_test_id("behaviours")).to_contain_text("4")
@@ -103,7 +97,7 @@ async def test_a_refused_sign_in_says_why_in_the_users_language(
     problem = refused.json()
     assert refused.status_code == 401
 
-    await _sign_in(page, console_url, "ops-lead", "not the password")
+    await sign_in(page, console_url, "ops-lead", "not the password")
 
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text(problem["i18n"]["zh-CN"]["detail"])

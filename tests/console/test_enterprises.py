@@ -10,7 +10,8 @@ import httpx
 from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
-from tests.conftest import STAFF_PASSWORD, bearer
+from tests.conftest import bearer
+from tests.console.pages import give_reason, sign_in
 from tests.fixtures.redemption import refreshed, register_enterprise
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -23,10 +24,7 @@ async def test_an_operator_approves_an_enterprise_application(
     cafe_id, cafe = await register_enterprise(client, "津南绿色咖啡")
     bookshop_id, _ = await register_enterprise(client, "津南书店")
 
-    await page.goto(console_url + "#/enterprises")
-    await page.get_by_label("用户名").fill("ops-lead")
-    await page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    await page.get_by_role("button", name="登录").click()
+    await sign_in(page, console_url + "#/enterprises", "ops-lead")
 
     table = page.get_by_test_id("enterprises")
     await expect(page.get_by_role("heading", name="企业")).to_be_visible()
@@ -35,8 +33,7 @@ async def test_an_operator_approves_an_enterprise_application(
     await expect(table.locator("tbody tr.el-table__row")).to_have_count(2)
 
     await cafe_row.get_by_role("button", name="通过").click()
-    await page.get_by_placeholder("理由").fill("营业执照核验一致")
-    await page.get_by_role("button", name="确定").or_(page.get_by_role("button", name="OK")).click()
+    await give_reason(page, "营业执照核验一致")
 
     await expect(page.get_by_text("已处理「津南绿色咖啡」")).to_be_visible()
     await expect(table.locator("tbody tr.el-table__row")).to_have_count(1)

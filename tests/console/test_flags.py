@@ -13,7 +13,8 @@ from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
 from service.ingest import fraud
-from tests.conftest import STAFF_PASSWORD, Api, bearer
+from tests.conftest import Api, bearer
+from tests.console.pages import give_reason, sign_in
 from tests.fixtures.behaviours import ago, assert_problem, behaviour_body, record
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -38,10 +39,7 @@ async def test_an_operator_freezes_the_resident_of_a_flag_and_confirms_it(
     assert scanned is not None
     assert scanned.raised == 1
 
-    await page.goto(console_url + "#/flags?kind=refused_evidence")
-    await page.get_by_label("用户名").fill("ops-lead")
-    await page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    await page.get_by_role("button", name="登录").click()
+    await sign_in(page, console_url + "#/flags?kind=refused_evidence", "ops-lead")
 
     queue = page.get_by_test_id("flag-queue")
     await expect(page.get_by_role("heading", name="风险标记")).to_be_visible()
@@ -51,13 +49,11 @@ async def test_an_operator_freezes_the_resident_of_a_flag_and_confirms_it(
     await expect(queue).to_contain_text("SITE_CODE_MALFORMED")
 
     await queue.get_by_role("button", name="冻结居民").click()
-    await page.get_by_placeholder("理由").fill("Made-up site codes, three times")
-    await page.get_by_role("button", name="确定").or_(page.get_by_role("button", name="OK")).click()
+    await give_reason(page, "Made-up site codes, three times")
     await expect(page.get_by_text("已冻结")).to_be_visible()
 
     await queue.get_by_role("button", name="确认违规").click()
-    await page.get_by_placeholder("理由").fill("Codes no site ever showed")
-    await page.get_by_role("button", name="确定").or_(page.get_by_role("button", name="OK")).click()
+    await give_reason(page, "Codes no site ever showed")
 
     await expect(queue.locator("tbody tr.el-table__row")).to_have_count(0)
     flags = (await client.get("/v1/admin/flags", params={"status": "all"}, headers=bearer(operator))).json()["items"]

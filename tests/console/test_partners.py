@@ -10,7 +10,8 @@ import httpx
 from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
-from tests.conftest import STAFF_PASSWORD, bearer
+from tests.conftest import bearer
+from tests.console.pages import sign_in
 from tests.fixtures.behaviours import PartnerClient, ago, partner_record
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -23,10 +24,7 @@ async def test_a_super_administrator_adds_a_partner_and_issues_and_revokes_its_k
     alice = (await client.post("/v1/auth/dev", json={"name": "alice"})).json()
     alice_id = (await client.get("/v1/me", headers=bearer(alice))).json()["id"]
 
-    await page.goto(console_url + "#/partners")
-    await page.get_by_label("用户名").fill("root")
-    await page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    await page.get_by_role("button", name="登录").click()
+    await sign_in(page, console_url + "#/partners", "root")
     await page.get_by_role("button", name="新增合作方").click()
     dialog = page.get_by_role("dialog", name="新增合作方")
     await dialog.get_by_label("代码").fill("jinnan-metro")

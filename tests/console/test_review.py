@@ -11,7 +11,8 @@ import httpx
 from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
-from tests.conftest import STAFF_PASSWORD, bearer
+from tests.conftest import bearer
+from tests.console.pages import sign_in
 from tests.fixtures.behaviours import ago, balance, behaviour_body, record_ok
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -37,10 +38,7 @@ async def test_an_operator_approves_the_held_reports_of_one_type_at_once(
     would_credit = {item["id"]: item["calculation"]["grams"] for item in pending}
     assert len(pending) == 3
 
-    await page.goto(console_url + "#/review?type=waste_sorting")
-    await page.get_by_label("用户名").fill("ops-lead")
-    await page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    await page.get_by_role("button", name="登录").click()
+    await sign_in(page, console_url + "#/review?type=waste_sorting", "ops-lead")
 
     queue = page.get_by_test_id("review-queue")
     await expect(page.get_by_role("heading", name="待审核的行为")).to_be_visible()
