@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck pytest migrate bench load load-faults openapi console console-check clean
+.PHONY: help venv run test lint typecheck pytest migrate bench load load-faults openapi console console-check screenshots clean
 
 help:
 	@echo "make run        serve on http://127.0.0.1:8000 (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)"
@@ -18,6 +18,7 @@ help:
 	@echo "make openapi    export the OpenAPI document to mobile_api_docs/openapi.json"
 	@echo "make console    rebuild the console (console/, Node 20 and npm) into service/console/"
 	@echo "make console-check  fail when the typed client or the shipped bundle is not built from the sources"
+	@echo "make screenshots  the README's console screenshots, taken by the browser tests"
 	@echo "make migrate    alembic upgrade head on TANPUHUI_DATABASE_URL"
 	@echo "make clean      remove the virtualenv and the local data folder"
 
@@ -80,4 +81,7 @@ console: console/node_modules/.package-lock.json
 console-check: console
 	@changed="$$(git status --porcelain -- console/src/api/schema.d.ts service/console)"; \
 	if [ -n "$$changed" ]; then echo "$$changed"; echo "rebuilt from the sources, these differ from what is committed"; exit 1; fi
+
+screenshots: $(STAMP)
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/console -k "dashboard or held_reports"
 

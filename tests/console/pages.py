@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
 from playwright.async_api import Page
 
 from tests.conftest import STAFF_PASSWORD
@@ -19,3 +24,21 @@ async def give_reason(page: Page, reason: str) -> None:
     """Fill in the reason a decision asks for, and confirm."""
     await page.get_by_placeholder("理由").fill(reason)
     await page.get_by_role("button", name="确定").or_(page.get_by_role("button", name="OK")).click()
+
+
+async def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
+    """A full-page screenshot of what the user sees, kept with the test's files; with
+    CONSOLE_SCREENSHOTS set (`make screenshots`), also written there for the README."""
+    shot = tmp_path / f"{name}.png"
+    # the page as it settles: Element Plus's transitions take up to 0.3 s
+    await page.wait_for_timeout(500)
+    await page.screenshot(path=str(shot), full_page=True)
+    folder = os.environ.get("CONSOLE_SCREENSHOTS")
+    if folder:
+        await asyncio.to_thread(_keep, shot, Path(folder))
+    return shot
+
+
+def _keep(shot: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, folder / shot.name)

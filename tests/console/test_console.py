@@ -18,7 +18,7 @@ from service.accounts.models import Role
 from service.kit import console
 from service.kit.clock import local_date
 from tests.conftest import Api, bearer
-from tests.console.pages import sign_in
+from tests.console.pages import screenshot, sign_in
 from tests.fixtures.behaviours import now
 from tests.fixtures.redemption import RIDE_G, earn
 
@@ -49,7 +49,7 @@ async def test_the_console_loads_nothing_from_another_origin(page: Page, console
 
 
 async def test_an_operator_signs_in_and_reads_the_dashboard_in_either_language(
-    api: Api, client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str
+    api: Api, client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str, tmp_path: Path
 ) -> None:
     operator = await sign_in_staff(Role.admin_operator, "ops-lead")
     for name in ("alice", "bob"):
@@ -76,13 +76,15 @@ async def test_an_operator_signs_in_and_reads_the_dashboard_in_either_language(
     await expect(behaviours).to_contain_text(str(4 * RIDE_G))
     await expect(page.get_by_test_id("trend-chart").locator("canvas")).to_have_count(1)
     assert "start=" not in page.url  # the default range, until the user picks another
+    shot = await screenshot(page, "dashboard", tmp_path)
+    assert shot.read_bytes().startswith(b"\x89PNG")
 
     await page.get_by_role("button", name="English").click()
 
     await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     await expect(page.get_by_text("Low-carbon behaviours")).to_be_visible()
 
-    await page.get_by_role("radio", name="By month").check(force=True)
+    await page.get_by_text("By month", exact=True).click()
 
     await expect(page).to_have_url(re.compile(r"group_by=month"))
     await expect(page.get_by_text("Reduced per month (kg CO₂e)")).to_be_visible()

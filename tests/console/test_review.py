@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
 from tests.conftest import bearer
-from tests.console.pages import sign_in
+from tests.console.pages import give_reason, screenshot, sign_in
 from tests.fixtures.behaviours import ago, balance, behaviour_body, record_ok
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -26,7 +27,7 @@ async def _held(client: httpx.AsyncClient, name: str, body: dict[str, Any]) -> t
 
 
 async def test_an_operator_approves_the_held_reports_of_one_type_at_once(
-    client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str
+    client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str, tmp_path: Path
 ) -> None:
     operator = await sign_in_staff(Role.admin_operator, "ops-lead")
     waste = [
@@ -50,9 +51,11 @@ async def test_an_operator_approves_the_held_reports_of_one_type_at_once(
         await expect(queue).to_contain_text(str(would_credit[report_id]))
 
     await queue.locator("thead .el-checkbox").click()
+    await expect(queue.locator("tbody .el-checkbox.is-checked")).to_have_count(2)
+    shot = await screenshot(page, "review-queue", tmp_path)
+    assert shot.read_bytes().startswith(b"\x89PNG")
     await page.get_by_role("button", name="批准所选（2）").click()
-    await page.get_by_placeholder("理由").fill("Scale photos checked at the station")
-    await page.get_by_role("button", name="OK").or_(page.get_by_role("button", name="确定")).click()
+    await give_reason(page, "Scale photos checked at the station")
 
     await expect(page.get_by_text("已批准 2 条")).to_be_visible()
     await expect(rows).to_have_count(0)

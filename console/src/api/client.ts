@@ -16,6 +16,11 @@ export function setLanguage(next: "zh-CN" | "en"): void {
   language = next;
 }
 
+/** Who is signed in: "enterprise", or one of the administrator roles; null when no one is. */
+export function signedInRole(): string | null {
+  return storedTokens()?.role ?? null;
+}
+
 export function storedTokens(): Tokens | null {
   const raw = sessionStorage.getItem(STORE);
   return raw ? (JSON.parse(raw) as Tokens) : null;
