@@ -4,7 +4,17 @@ import { computed, ref, type Ref, type WritableComputedRef } from "vue";
 import { useI18n } from "vue-i18n";
 import { useRoute, useRouter } from "vue-router";
 import { ElMessageBox } from "element-plus";
-import { explain } from "@/api/client";
+import { explain, signedInRole } from "@/api/client";
+
+/** What the signed-in administrator may change, as the API decides it: an auditor reads everything and
+ * changes nothing; keys and partners are a super administrator's. Buttons follow; the API refuses anyway. */
+export function usePowers(): { canChange: boolean; canAdminister: boolean } {
+  const role = signedInRole();
+  return {
+    canChange: role === "admin-operator" || role === "admin-super",
+    canAdminister: role === "admin-super",
+  };
+}
 
 /** A page's loading state and last refusal; `attempt` runs work, keeping any refusal to show. */
 export function usePageState(): {
