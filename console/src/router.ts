@@ -17,6 +17,7 @@ export const router = createRouter({
     { path: "/flags", name: "flags", component: () => import("@/views/FlagsView.vue") },
     { path: "/enterprises", name: "enterprises", component: () => import("@/views/EnterprisesView.vue") },
     { path: "/partners", name: "partners", component: () => import("@/views/PartnersView.vue") },
+    { path: "/sites", name: "sites", component: () => import("@/views/SitesView.vue") },
     { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
     { path: "/counter", name: "counter", component: () => import("@/views/CounterView.vue") },
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
