@@ -67,23 +67,15 @@ def _decode(cursor: str) -> Any:
         raise InvalidCursor from exc
 
 
+def _cursor_parameter(example: str) -> Any:
+    return Query(max_length=200, description="`next_cursor` of the previous page.", examples=[example])
+
+
 # The cursor parameter of lists paged by id, and of lists paged by a time then an id; each example is a
 # cursor such a list gives.
-Cursor = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        description="`next_cursor` of the previous page.",
-        examples=[encode_cursor(5120)],
-    ),
-]
+Cursor = Annotated[str | None, _cursor_parameter(encode_cursor(5120))]
 TimeCursor = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        description="`next_cursor` of the previous page.",
-        examples=[encode_time_cursor(datetime(2026, 11, 23, 0, 5, tzinfo=UTC), 48213)],
-    ),
+    str | None, _cursor_parameter(encode_time_cursor(datetime(2026, 11, 23, 0, 5, tzinfo=UTC), 48213))
 ]
 
 

@@ -33,24 +33,22 @@ def _has_nul(value: Any) -> bool:
 
 # FastAPI validates a decoded JSON body (and query text) in Pydantic's lax mode, which would read `0` as
 # false, `"5"` as 5, and a number or digits as a Unix time. Input takes the documented types.
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_DATETIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+def _written_as(pattern: str, kind: type, what: str) -> BeforeValidator:
+    """Text matching `pattern`; an object of `kind` comes from our own code, never from JSON, and is taken."""
+    text = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if value is None or isinstance(value, kind) or (isinstance(value, str) and text.match(value)):
+            return value
+        raise ValueError(what)
+
+    return BeforeValidator(check)
 
 
-# Text is checked; a date or datetime object comes from our own code, never from JSON, and is taken.
-def _date_text(value: Any) -> Any:
-    if value is not None and not isinstance(value, date) and not (isinstance(value, str) and _DATE_TEXT.match(value)):
-        raise ValueError("a date is written YYYY-MM-DD")
-    return value
-
-
-def _datetime_text(value: Any) -> Any:
-    if (
-        value is not None
-        and not isinstance(value, datetime)
-        and not (isinstance(value, str) and _DATETIME_TEXT.match(value))
-    ):
-        raise ValueError("a date and time is written as RFC 3339 text, e.g. 2026-11-23T08:05:00+08:00")
+def _json_integer(value: Any) -> Any:
+    """JSON's integers: 5 and 5.0 (the same number to JSON Schema), never "5" or true."""
+    if isinstance(value, str | bool):
+        raise ValueError("an integer, as a JSON number")
     return value
 
 
@@ -62,24 +60,22 @@ def json_number(value: Any) -> Any:
     return value
 
 
+_DATE = _written_as(r"\d{4}-\d{2}-\d{2}\Z", date, "a date is written YYYY-MM-DD")
+_DATETIME = _written_as(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}",
+    datetime,
+    "a date and time is written as RFC 3339 text, e.g. 2026-11-23T08:05:00+08:00",
+)
 # Query parameters: a date, and a time with its UTC offset.
-IsoDate = Annotated[date, BeforeValidator(_date_text)]
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_datetime_text)]
-
-
-def _json_integer(value: Any) -> Any:
-    """JSON's integers: 5 and 5.0 (the same number to JSON Schema), never "5" or true."""
-    if isinstance(value, str | bool):
-        raise ValueError("an integer, as a JSON number")
-    return value
-
-
+IsoDate = Annotated[date, _DATE]
+IsoDateTime = Annotated[AwareDatetime, _DATETIME]
+# What each field type of an input model takes, by its annotation (InputSchema applies them).
 _AS_DOCUMENTED: dict[Any, Any] = {
     bool: Strict(),
     int: BeforeValidator(_json_integer),
-    date: BeforeValidator(_date_text),
-    datetime: BeforeValidator(_datetime_text),
-    AwareDatetime: BeforeValidator(_datetime_text),
+    date: _DATE,
+    datetime: _DATETIME,
+    AwareDatetime: _DATETIME,
 }
 # Text fields without a limit of their own: the limit every input has, and the document says so.
 STR_MAX_LENGTH = 10_000
