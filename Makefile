@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck pytest migrate bench load load-faults openapi console console-check screenshots clean
+.PHONY: help venv run test lint typecheck pytest migrate bench bench-dashboard load load-faults openapi console console-check screenshots clean
 
 help:
 	@echo "make run        serve on http://127.0.0.1:8000 (embedded PostgreSQL unless TANPUHUI_DATABASE_URL is set)"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff lint and format check, and the import contracts (pyproject.toml)"
 	@echo "make typecheck  mypy --strict"
 	@echo "make bench      recording throughput against the floor of the same writes (JSON lines)"
+	@echo "make bench-dashboard  the dashboard's server time over 1,000,000 residents and 5,000,000 entries"
 	@echo "make load       a Locust morning rush against the service, judged by load_tests/thresholds.toml"
 	@echo "make load-faults the same while an API worker is killed and PostgreSQL restarted"
 	@echo "make openapi    export the OpenAPI document to mobile_api_docs/openapi.json"
@@ -55,6 +56,9 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m load_tests.bench
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python -m load_tests.dashboard
 
 load: $(STAMP)
 	$(BIN)/python -m load_tests.run $(LOAD_ARGS)

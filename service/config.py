@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     receipt_sealer: bool = True
     receipt_seal_interval_s: float = Field(default=0.15, gt=0, le=10)
 
+    # The dashboard: the background roll-up of transfers into its tallies (off: the dashboard reads the
+    # transfers above the tallies' mark on every request, and grows slower as they pile up).
+    dashboard_tally: bool = True
+    dashboard_tally_interval_s: float = Field(default=1.0, gt=0, le=60)
+
     # Fraud flags: the background scan, how often, and what it flags.
     fraud_scan: bool = True
     fraud_scan_interval_s: float = Field(default=5.0, gt=0)

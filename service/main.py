@@ -130,6 +130,8 @@ def _background(
     ]
     if settings.receipt_sealer:
         loops.append(audit_tasks.seal_receipts(db, settings, signer))
+    if settings.dashboard_tally:
+        loops.append(audit_tasks.tally_dashboard(db, settings))
     if settings.fraud_scan:
         loops.append(ingest_tasks.scan_for_fraud(db, settings, cache))
     if settings.credit_expiry:

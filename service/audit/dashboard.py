@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from service.audit.repository import dashboard as repository
+from service.audit.repository import tally
 from service.audit.schemas import DashboardRead, DashboardUnit
 from service.db import ReadSession
 from service.errors import ValidationFailed
@@ -63,7 +64,7 @@ def _check_range(start: date, end: date) -> None:
 
 async def _figures(session: ReadSession, *, start: date, end: date, unit: str) -> dict[str, Any]:
     """The figures in the shape of DashboardRead, which the CSV table is written from too."""
-    rows = await repository.figures(session, start=start, end=end, unit=unit)
+    rows = await tally.figures(session, start=start, end=end, unit=unit)
     communities = await repository.communities(session)
     total = next((r for r in rows if r.section == "total"), None)
     by_action: dict[str, dict[str, Any]] = {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -60,3 +62,43 @@ class SealState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sealed_entry_id: Mapped[int] = mapped_column(BigInteger)
     tree_size: Mapped[int] = mapped_column(BigInteger)
+
+
+class DayTally(Base):
+    """Net credits and credited behaviours per local day, community (0: none) and behaviour type, rolled up
+    from the ledger's issuances and reversals by the dashboard's roll-up (service/audit/tally.py)."""
+
+    __tablename__ = "audit_day_tally"
+
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    community_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    behaviour_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    credited_g: Mapped[int] = mapped_column(BigInteger)
+    behaviours: Mapped[int] = mapped_column(BigInteger)
+
+
+class DayActivity(Base):
+    """Each resident credited on a local day for a behaviour type, with their community then (0: none):
+    active residents over any range are the distinct residents of its rows."""
+
+    __tablename__ = "audit_day_activity"
+    __table_args__ = (
+        # one community's figures: its rows by day, the resident in the index itself
+        Index("ix_audit_day_activity_community", "community_id", "local_date", "resident_id", "behaviour_type"),
+    )
+
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    behaviour_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    community_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class TallyState(Base):
+    """The transfer id up to which the dashboard's tallies hold every issuance and reversal."""
+
+    __tablename__ = "audit_tally_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rolled_transfer_id: Mapped[int] = mapped_column(BigInteger)
+    rolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -276,6 +276,7 @@ def _last_id_sql(sequence: str) -> TextClause:
 # The tables followed in id order, by the sequence that hands out their ids.
 _LAST_ID = {
     "ledger_entry": _last_id_sql("ledger_entry_id_seq"),
+    "ledger_transfer": _last_id_sql("ledger_transfer_id_seq"),
     "ingest_behaviour": _last_id_sql("ingest_behaviour_id_seq"),
     "ledger_lot_move": _last_id_sql("ledger_lot_move_id_seq"),
 }

@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from service.accounts.models import Role
+from service.audit import tally
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     SHANGHAI,
@@ -219,3 +221,30 @@ async def test_the_dashboard_over_days_with_no_credits_is_all_zeros(api: Api, le
         "0",
         "0",
     ]
+
+
+async def test_the_dashboard_is_the_same_from_its_tallies_and_counts_new_credits_at_once(
+    api: Api, ledger: Ledger
+) -> None:
+    today = now().astimezone(SHANGHAI).date()
+    params = {"start": (today - timedelta(days=2)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+
+    async def read() -> httpx.Response:
+        return await api.client.get("/v1/admin/dashboard", params=params, headers=bearer(ledger.auditor))
+
+    before = (await read()).json()
+
+    while (await tally.run_once(api.db, settle_s=5)).behind:
+        pass
+
+    async with api.db.engine.connect() as connection:
+        rolled = await connection.scalar(text("SELECT coalesce(sum(credited_g), 0) FROM audit_day_tally"))
+        mark = await connection.scalar(text("SELECT rolled_transfer_id FROM audit_tally_state"))
+        last = await connection.scalar(text("SELECT max(id) FROM ledger_transfer"))
+    assert (rolled, mark) == (1004, last)
+    assert (await read()).json() == before
+    await record_ok(api.client, ledger.alice, behaviour_body("metro_ride", "10", ago(minutes=30), evidence=SITE_CODES))
+    after = (await read()).json()
+    assert after["totals"]["credited_g"] == 1004 + 468
+    assert after["totals"]["behaviours"] == before["totals"]["behaviours"] + 1
+    assert after["totals"]["active_residents"] == 2
