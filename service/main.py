@@ -26,6 +26,7 @@ from service.accounts.router import router as accounts_router
 from service.accounts.tokens import Keyring
 from service.accounts.wechat import WechatClient
 from service.audit import tasks as audit_tasks
+from service.audit.admin_router import router as audit_admin_router
 from service.audit.router import router as audit_router
 from service.audit.signing import CheckpointSigner
 from service.config import Environment, Settings, check_startup
@@ -253,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(redemption_router)
     app.include_router(photos_router)
     app.include_router(audit_router)
+    app.include_router(audit_admin_router)
     openapi.install(app)
     if settings.docs_enabled:
         apidocs.install(app)

@@ -21,6 +21,8 @@ export const router = createRouter({
     { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
     { path: "/counter", name: "counter", component: () => import("@/views/CounterView.vue") },
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
+    { path: "/residents/:publicId?", name: "residents", component: () => import("@/views/ResidentView.vue") },
+    { path: "/reports", name: "reports", component: () => import("@/views/ReportsView.vue") },
   ],
 });
 

@@ -18,6 +18,7 @@ from service.accounts.deps import (
 from service.accounts.enterprise_schemas import (
     EnterpriseAdminRead,
     EnterpriseCreate,
+    EnterprisePage,
     EnterpriseRead,
     EnterpriseReview,
 )
@@ -35,6 +36,7 @@ from service.accounts.schemas import (
     PartnerCreate,
     PartnerKeyIssued,
     PartnerKeyRead,
+    PartnerPage,
     PartnerRead,
     UserCreate,
     UserDisable,
@@ -43,6 +45,7 @@ from service.accounts.schemas import (
 from service.db import ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
 from service.kit.openapi import problems
+from service.kit.pagination import Cursor, Limit
 from service.kit.schemas import ID_MAX
 
 router = APIRouter()
@@ -101,9 +104,11 @@ async def list_enterprises(
     status: Annotated[
         EnterpriseStatus | None, Query(description="Only enterprises with this status.", examples=["pending"])
     ] = None,
-) -> list[EnterpriseAdminRead]:
-    """Enterprises with their applications' details, e.g. those pending review."""
-    return await staff.enterprises(session, status=status)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> EnterprisePage:
+    """Enterprises with their applications' details, e.g. those pending review, oldest first."""
+    return await staff.enterprises(session, status=status, cursor=cursor, limit=limit)
 
 
 @router.post("/v1/admin/enterprises/{enterprise_id}/review", tags=["admin"], responses=problems(NotFound, Conflict))
@@ -155,9 +160,11 @@ async def create_partner(admin: AdminSuper, body: PartnerCreate, session: Sessio
 
 
 @router.get("/v1/admin/partners", tags=["admin"])
-async def list_partners(_: AdminReader, session: ReadSessionDep) -> list[PartnerRead]:
-    """Every data partner."""
-    return await partners.partners(session)
+async def list_partners(
+    _: AdminReader, session: ReadSessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> PartnerPage:
+    """Data partners, oldest first."""
+    return await partners.partners(session, cursor=cursor, limit=limit)
 
 
 @router.post(

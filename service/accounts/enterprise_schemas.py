@@ -98,3 +98,28 @@ class EnterpriseAdminRead(EnterpriseRead):
     review_reason: str | None = Field(
         description="The reason given with the last review.", examples=["营业执照与统一社会信用代码核验一致。"]
     )
+
+
+class EnterprisePage(Schema):
+    items: list[EnterpriseAdminRead] = Field(
+        description="By id, oldest first: applications in the order they came.",
+        examples=[
+            [
+                {
+                    "id": 3,
+                    "name": "天津津南绿色餐饮有限公司",
+                    "status": "pending",
+                    "created_at": "2026-11-18T14:20:00+08:00",
+                    "credit_code": "91120112MA05KXYZ3B",
+                    "contact_name": "王*明",
+                    "contact_phone": "13800000000",
+                    "reviewed_at": None,
+                    "reviewed_by": None,
+                    "review_reason": None,
+                }
+            ]
+        ],
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogM30"]
+    )

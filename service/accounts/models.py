@@ -141,6 +141,7 @@ class Enterprise(Base):
     __table_args__ = (
         CheckConstraint(enum_check("status", EnterpriseStatus), name="status"),
         CheckConstraint("credit_code ~ '^[0-9A-Z]{18}$'", name="credit_code_format"),
+        Index("ix_accounts_enterprise_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -16,11 +16,12 @@ from service.accounts.errors import (
     PartnerTimestampOutOfWindow,
 )
 from service.accounts.models import Partner, PartnerKey, PartnerKind
-from service.accounts.schemas import PartnerCreate, PartnerKeyIssued, PartnerKeyRead, PartnerRead
+from service.accounts.schemas import PartnerCreate, PartnerKeyIssued, PartnerKeyRead, PartnerPage, PartnerRead
 from service.accounts.signing import signature as compute_signature
 from service.accounts.tokens import Principal
 from service.db import ReadSession
 from service.errors import NotFound
+from service.kit.pagination import decode_cursor, encode_cursor
 from service.kit.secrets import SecretBox, random_token
 
 
@@ -53,8 +54,11 @@ async def register(session: AsyncSession, *, admin: Principal, data: PartnerCrea
     return partner_read(partner)
 
 
-async def partners(session: ReadSession) -> list[PartnerRead]:
-    return [partner_read(p) for p in await repository.list_partners(session)]
+async def partners(session: ReadSession, *, cursor: str | None, limit: int) -> PartnerPage:
+    """A page of data partners, oldest first."""
+    rows = await repository.list_partners(session, after_id=decode_cursor(cursor) or 0, limit=limit + 1)
+    items = [partner_read(p) for p in rows[:limit]]
+    return PartnerPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 async def issue_partner_key(session: AsyncSession, *, box: SecretBox, partner_id: int) -> tuple[PartnerKey, str]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts import actions, repository
 from service.accounts.errors import UnknownCommunity, UnknownOrganisation
 from service.accounts.models import OrganisationKind, Resident
+from service.accounts.repository import lookup
 from service.accounts.schemas import (
     CommunityRead,
     FrozenRead,
@@ -101,6 +102,34 @@ async def delete_resident(session: AsyncSession, *, resident_id: int) -> None:
         raise NotFound("This account no longer exists.", "该账号已不存在。")
     await repository.erase_resident(session, resident.id)
     await repository.revoke_subject_tokens(session, subject_kind="resident", subject_id=resident.id, reason="deleted")
+
+
+async def resident_for_admin(session: AsyncSession | ReadSession, *, public_id: uuid.UUID) -> Resident:
+    """A resident by public id, erased accounts included, for an administrator's reads."""
+    resident = await repository.resident_by_public_id(session, public_id)
+    if resident is None:
+        raise NotFound("No such resident.", "居民不存在。")
+    return resident
+
+
+async def find_for_admin(session: AsyncSession | ReadSession, *, query: str) -> Resident | None:
+    """The resident a public id or a board pseudonym (`handle`) names, if any."""
+    try:
+        public_id = uuid.UUID(query)
+    except ValueError:
+        return await lookup.resident_by_handle(session, query)
+    return await repository.resident_by_public_id(session, public_id)
+
+
+async def places_of(
+    session: AsyncSession | ReadSession, resident: Resident
+) -> tuple[CommunityRead | None, OrganisationRead | None]:
+    """The resident's community and organisation, as administrators read them."""
+    community, organisation = await repository.get_community_and_organisation_names(session, resident)
+    return (
+        CommunityRead.model_validate(community) if community else None,
+        OrganisationRead.model_validate(organisation) if organisation else None,
+    )
 
 
 async def set_frozen(

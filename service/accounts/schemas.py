@@ -255,6 +255,27 @@ class PartnerRead(Schema):
     disabled: bool = Field(description="Whether the partner is disabled.", examples=[False])
 
 
+class PartnerPage(Schema):
+    items: list[PartnerRead] = Field(
+        description="By id, oldest first.",
+        examples=[
+            [
+                {
+                    "id": 2,
+                    "code": "jinnan-metro-card",
+                    "name": "天津城市一卡通（津南）",
+                    "kind": "transit_card",
+                    "created_at": "2026-11-10T09:00:00+08:00",
+                    "disabled": False,
+                }
+            ]
+        ],
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogMn0"]
+    )
+
+
 class PartnerKeyRead(Schema):
     key_id: str = Field(description="Sent in X-Tanpuhui-Key-Id.", examples=["pk_jinnan-metro-card_1a2b3c4d5e6f"])
     created_at: datetime = Field(description="Created at.", examples=["2026-11-10T09:05:00+08:00"])

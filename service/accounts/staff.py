@@ -11,6 +11,7 @@ from service.accounts import actions, repository
 from service.accounts.enterprise_schemas import (
     EnterpriseAdminRead,
     EnterpriseApplication,
+    EnterprisePage,
     EnterpriseRead,
     EnterpriseRegister,
     EnterpriseReview,
@@ -23,6 +24,7 @@ from service.accounts.schemas import OrganisationCreate, OrganisationRead, Staff
 from service.accounts.tokens import Principal
 from service.db import ReadSession
 from service.errors import Conflict, NotFound
+from service.kit.pagination import decode_cursor, encode_cursor
 
 DEMO_ADMIN_USERNAME = "demo-admin"
 
@@ -172,9 +174,15 @@ async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister
 _USERNAME_ALPHABET = "abcdefghjkmnpqrstvwxyz0123456789"
 
 
-async def enterprises(session: ReadSession, *, status: EnterpriseStatus | None) -> list[EnterpriseAdminRead]:
-    rows = await repository.list_enterprises(session, status=status.value if status else None)
-    return [EnterpriseAdminRead.model_validate(e) for e in rows]
+async def enterprises(
+    session: ReadSession, *, status: EnterpriseStatus | None, cursor: str | None, limit: int
+) -> EnterprisePage:
+    """A page of enterprises (of one status, if given), oldest first."""
+    rows = await repository.list_enterprises(
+        session, status=status.value if status else None, after_id=decode_cursor(cursor) or 0, limit=limit + 1
+    )
+    items = [EnterpriseAdminRead.model_validate(e) for e in rows[:limit]]
+    return EnterprisePage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 _REVIEW_MOVES = {

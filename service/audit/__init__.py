@@ -9,5 +9,7 @@ receipts, checkpoints, consistency proofs and the signing key; `receipt_verifier
 standard-library-only offline checker; `verify.verify`: `tanpuhui audit verify` and its endpoint,
 recomputing balances, issuance and the sealed log; `search`: transfer search, streamed exports and the
 admin action log, which every domain's services write through `service.accounts.actions`; `dashboard`:
-the district's figures by period, behaviour type, community and plan action. All SQL is in `repository/`.
+the district's figures by period, behaviour type, community and plan action; `reports`: the monthly report
+per town; `residents`: one resident as administrators read them, every read logged. All SQL is in
+`repository/`.
 """

@@ -58,7 +58,9 @@ class FlagRead(Schema):
 
 
 class FlagPage(Schema):
-    items: list[FlagRead] = Field(description="Oldest first.", examples=[[_FLAG_EXAMPLE]])
+    items: list[FlagRead] = Field(
+        description="Oldest first on the queue; newest first on a resident's page.", examples=[[_FLAG_EXAMPLE]]
+    )
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogMzExfQ"]
     )

@@ -31,6 +31,23 @@ async def page(
     return FlagPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
+async def resident_page(
+    session: ReadSession | AsyncSession, *, resident_id: int, cursor: str | None, limit: int
+) -> FlagPage:
+    """One resident's flags, whatever their status, newest first."""
+    rows = await repository.resident_flags(
+        session, resident_id=resident_id, before=decode_cursor(cursor), limit=limit + 1
+    )
+    items = [FlagRead.model_validate(row) for row in rows[:limit]]
+    return FlagPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+async def resident_counts(session: ReadSession | AsyncSession, *, resident_id: int) -> dict[str, int]:
+    """How many behaviours a resident has, how many are held for review, and their flags, open and all."""
+    row = await repository.resident_counts(session, resident_id=resident_id)
+    return {name: int(value) for name, value in row._mapping.items()}
+
+
 async def resolve(session: AsyncSession, *, operator: Principal, flag_id: int, decision: FlagResolve) -> FlagRead:
     """Confirm or dismiss an open flag, and log it."""
     resolution = decision.resolution.value

@@ -193,7 +193,10 @@ async def pending(
     )
     page = await _page(session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_cursor(row.id))
     photos = {row.id: row.evidence["photo"]["photo_id"] for row in rows if row.evidence and "photo" in row.evidence}
+    reporters = {row.id: row.resident_id for row in rows}
+    public = await repository.public_ids(session, list(set(reporters.values())))
     for read in page.items:
+        read.resident_id = public.get(reporters[read.id])
         if read.id in photos:
             read.photo_url = await photos_service.review_link(
                 session, storage=storage, settings=settings, photo_id=uuid.UUID(photos[read.id])

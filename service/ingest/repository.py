@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -49,6 +50,12 @@ async def pending_behaviours(
     if after_id is not None:
         statement = statement.where(Behaviour.id > after_id)
     return (await session.scalars(statement.order_by(Behaviour.id).limit(limit))).all()
+
+
+async def public_ids(session: AsyncSession | ReadSession, resident_ids: Sequence[int]) -> dict[int, uuid.UUID]:
+    """The public id of each resident, by internal id."""
+    statement = select(Resident.id, Resident.public_id).where(Resident.id.in_(resident_ids))
+    return {row.id: row.public_id for row in await session.execute(statement)}
 
 
 async def partner_behaviours_by_key(
@@ -230,6 +237,50 @@ async def list_flags(
     if kind is not None:
         statement = statement.where(Flag.kind == kind)
     return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def resident_flags(
+    session: AsyncSession | ReadSession, *, resident_id: int, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A resident's flags before id `before`, newest first: one range of ix_ingest_flag_resident_id_id."""
+    statement = (
+        select(
+            Flag.id,
+            Flag.kind,
+            Flag.subject,
+            Resident.public_id.label("resident_id"),
+            Flag.behaviour_id,
+            Flag.details,
+            Flag.raised_at,
+            Flag.resolution,
+            Flag.resolved_at,
+            Flag.resolved_by,
+            Flag.resolution_reason,
+        )
+        .join(Resident, Resident.id == Flag.resident_id)
+        .where(Flag.resident_id == resident_id)
+        .order_by(Flag.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        statement = statement.where(Flag.id < before)
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+_RESIDENT_COUNTS = text(
+    """
+    SELECT (SELECT count(*) FROM ingest_behaviour WHERE resident_id = :resident) AS behaviours,
+           (SELECT count(*) FROM ingest_behaviour
+             WHERE resident_id = :resident AND status = 'pending_review') AS pending_review,
+           (SELECT count(*) FROM ingest_flag WHERE resident_id = :resident) AS flags,
+           (SELECT count(*) FROM ingest_flag WHERE resident_id = :resident AND resolution IS NULL) AS open_flags
+    """
+)
+
+
+async def resident_counts(session: AsyncSession | ReadSession, *, resident_id: int) -> Row[Any]:
+    """(behaviours, pending_review, flags, open_flags) of one resident, each through its resident index."""
+    return (await session.execute(_RESIDENT_COUNTS, {"resident": resident_id})).one()
 
 
 async def resolve_flag(session: AsyncSession, *, flag_id: int, resolution: str, actor: str, reason: str) -> bool:

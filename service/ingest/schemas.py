@@ -254,6 +254,11 @@ class BehaviourRead(Schema):
         description="On the review queue: a link to the report's photo, valid for a few minutes.",
         examples=[None],
     )
+    resident_id: uuid.UUID | None = Field(
+        default=None,
+        description="On the review queue: the public id of the resident who reported it, for their page.",
+        examples=[None],
+    )
     verified_evidence: VerifiedEvidence = Field(
         default="none",
         description="What was verified: a partner's signed record, a registered site's code, a photo an operator "

@@ -10,5 +10,6 @@ Invariants (each backed by tests and, where it can be, by the database itself):
 4. every issuance points at its behaviour and factor version;
 5. issuance is spread over slot accounts whose balances are derived from entries: no hot row.
 Entry points: `posting.Recorder` (the hot path), `service.resident_balance`, `service.reverse`,
-`service.review`, `lots` (moving credits by lot), `expiry.run_once` (its loop is in `tasks`).
+`service.review`, `lots` (moving credits by lot), `expiry.run_once` (its loop is in `tasks`),
+`history.resident_entries` (a resident's entries, for administrators).
 """

@@ -112,6 +112,33 @@ async def transfers_of_behaviours(
     return (await session.execute(statement, {"ids": list(behaviour_ids)})).all()
 
 
+async def resident_entries(
+    session: AsyncSession | ReadSession, *, resident_id: int, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The entries of a resident's account before id `before`, newest first, each with its transfer: one
+    range of ix_ledger_entry_account_id_id."""
+    account = select(LedgerAccount.id).where(LedgerAccount.resident_id == resident_id).scalar_subquery()
+    statement = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.transfer_id,
+            LedgerTransfer.kind,
+            LedgerEntry.amount.label("amount_g"),
+            LedgerEntry.created_at,
+            LedgerTransfer.behaviour_id,
+            LedgerTransfer.reverses_transfer_id,
+            LedgerTransfer.reason,
+        )
+        .join(LedgerTransfer, LedgerTransfer.id == LedgerEntry.transfer_id)
+        .where(LedgerEntry.account_id == account)
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        statement = statement.where(LedgerEntry.id < before)
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
 # ---------------------------------------------------------------------------------------------- review
 
 _REVIEW = text(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -44,3 +45,37 @@ class ReversalCreate(InputSchema):
 class ReversalRead(Schema):
     reversal_transfer_id: int = Field(description="The compensating transfer.", examples=[5121])
     reverses_transfer_id: int = Field(description="The transfer it compensates.", examples=[5120])
+
+
+_ENTRY_EXAMPLE = {
+    "id": 2087,
+    "transfer_id": 1043,
+    "kind": "issuance",
+    "amount_g": 585,
+    "created_at": "2026-11-23T08:33:04+08:00",
+    "behaviour_id": 48213,
+    "reverses_transfer_id": None,
+    "reason": None,
+}
+
+
+class AccountEntryRead(Schema):
+    id: int = Field(description="Ledger entry id.", examples=[2087])
+    transfer_id: int = Field(description="The transfer it is one side of.", examples=[1043])
+    kind: Literal["issuance", "reversal", "redemption", "refund", "retirement", "expiry", "transfer"] = Field(
+        description="The transfer's kind.", examples=["issuance"]
+    )
+    amount_g: int = Field(description="Grams into the account (positive) or out of it (negative).", examples=[585])
+    created_at: datetime = Field(description="When it was written.", examples=["2026-11-23T08:33:04+08:00"])
+    behaviour_id: int | None = Field(description="The behaviour behind a credit or its reversal.", examples=[48213])
+    reverses_transfer_id: int | None = Field(
+        description="The transfer a reversal or refund compensates.", examples=[None]
+    )
+    reason: str | None = Field(description="The reason kept with a reversal.", examples=[None])
+
+
+class AccountEntryPage(Schema):
+    items: list[AccountEntryRead] = Field(description="Newest first.", examples=[[_ENTRY_EXAMPLE]])
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogMjA4N30"]
+    )

@@ -470,7 +470,7 @@ async def test_an_auditor_lists_partners_and_their_keys_without_secrets(
     keys = await client.get(_keys_path(key.partner_id), headers=bearer(auditor))
 
     assert partners.status_code == 200, partners.text
-    assert [p["code"] for p in partners.json()] == ["jinnan-metro-card"]
+    assert [p["code"] for p in partners.json()["items"]] == ["jinnan-metro-card"]
     assert keys.status_code == 200, keys.text
     assert [k["key_id"] for k in keys.json()] == [key.key_id]
     assert key.secret not in keys.text

@@ -39,9 +39,11 @@ async def test_an_operator_approves_an_enterprise_application(
     await expect(table.locator("tbody tr.el-table__row")).to_have_count(1)
     approved = (
         await client.get("/v1/admin/enterprises", params={"status": "approved"}, headers=bearer(operator))
-    ).json()
+    ).json()["items"]
     assert [(e["id"], e["review_reason"]) for e in approved] == [(cafe_id, "营业执照核验一致")]
-    pending = (await client.get("/v1/admin/enterprises", params={"status": "pending"}, headers=bearer(operator))).json()
+    pending = (
+        await client.get("/v1/admin/enterprises", params={"status": "pending"}, headers=bearer(operator))
+    ).json()["items"]
     assert [e["id"] for e in pending] == [bookshop_id]
     me = await client.get("/v1/enterprise/me", headers=bearer(await refreshed(client, cafe)))
     assert me.status_code == 200, me.text

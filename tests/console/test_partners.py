@@ -42,7 +42,7 @@ async def test_a_super_administrator_adds_a_partner_and_issues_and_revokes_its_k
     await shown.get_by_role("button", name="我已保存").click()
     await expect(shown).to_be_hidden()
 
-    partners = (await client.get("/v1/admin/partners", headers=bearer(admin))).json()
+    partners = (await client.get("/v1/admin/partners", headers=bearer(admin))).json()["items"]
     partner_id = next(p["id"] for p in partners if p["code"] == "jinnan-metro")
     partner = PartnerClient(client, partner_id, key_id, secret)
     result = await partner.batch([partner_record("m-1", alice_id, "metro_ride", "10", ago(hours=2))])

@@ -67,8 +67,8 @@ async def test_an_enterprise_acts_only_once_an_operator_approves_it(
     )
     assert_problem(await retire(client, tokens, 1), 403, "ENTERPRISE_NOT_APPROVED")
     pending = await client.get("/v1/admin/enterprises", params={"status": "pending"}, headers=bearer(operator))
-    assert [e["id"] for e in pending.json()] == [enterprise_id]
-    assert pending.json()[0]["contact_phone"] == "13812345678"
+    assert [e["id"] for e in pending.json()["items"]] == [enterprise_id]
+    assert pending.json()["items"][0]["contact_phone"] == "13812345678"
 
     approved = await review(client, operator, enterprise_id, "approve")
     assert approved.status_code == 200, approved.text

@@ -539,8 +539,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Enterprises with their applications' details, e.g. those pending review
-         * @description Enterprises with their applications' details, e.g. those pending review.
+         * Enterprises with their applications' details, e.g. those pending review, oldest first
+         * @description Enterprises with their applications' details, e.g. those pending review, oldest first.
          */
         get: operations["list_enterprises"];
         put?: never;
@@ -643,8 +643,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every data partner
-         * @description Every data partner.
+         * Data partners, oldest first
+         * @description Data partners, oldest first.
          */
         get: operations["list_partners"];
         put?: never;
@@ -1545,10 +1545,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/residents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find a resident by public id or board pseudonym
+         * @description Find a resident by public id or board pseudonym; the find is logged.
+         */
+        get: operations["find_residents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/residents/{public_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resident's profile, frozen state, balance, credits expiring soon and counts
+         * @description A resident's profile, frozen state, balance, credits expiring soon and counts; the read is logged.
+         */
+        get: operations["resident_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/residents/{public_id}/behaviours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resident's behaviours, most recent first, each with its calculation
+         * @description A resident's behaviours, most recent first, each with its calculation; the read is logged.
+         */
+        get: operations["resident_behaviours"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/residents/{public_id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resident's ledger entries, newest first
+         * @description A resident's ledger entries, newest first; the read is logged.
+         */
+        get: operations["resident_ledger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/residents/{public_id}/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fraud flags raised about a resident, newest first
+         * @description The fraud flags raised about a resident, newest first; the read is logged.
+         */
+        get: operations["resident_flags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/monthly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The month's figures per town or community and for the district
+         * @description The month's figures per town or community and for the district: residents active, credits and CO₂e
+         *     by behaviour type and plan action, redemptions, retirements, reviews and flags.
+         */
+        get: operations["monthly_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/monthly.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The monthly report as one CSV table, safe to open in a spreadsheet
+         * @description The monthly report as one CSV table, safe to open in a spreadsheet.
+         */
+        get: operations["monthly_report_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountEntryPage */
+        AccountEntryPage: {
+            /**
+             * Items
+             * @description Newest first.
+             * @example [
+             *       {
+             *         "amount_g": 585,
+             *         "behaviour_id": 48213,
+             *         "created_at": "2026-11-23T08:33:04+08:00",
+             *         "id": 2087,
+             *         "kind": "issuance",
+             *         "transfer_id": 1043
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["AccountEntryRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogMjA4N30
+             */
+            next_cursor: string | null;
+        };
+        /** AccountEntryRead */
+        AccountEntryRead: {
+            /**
+             * Id
+             * @description Ledger entry id.
+             * @example 2087
+             */
+            id: number;
+            /**
+             * Transfer Id
+             * @description The transfer it is one side of.
+             * @example 1043
+             */
+            transfer_id: number;
+            /**
+             * Kind
+             * @description The transfer's kind.
+             * @example issuance
+             * @enum {string}
+             */
+            kind: "issuance" | "reversal" | "redemption" | "refund" | "retirement" | "expiry" | "transfer";
+            /**
+             * Amount G
+             * @description Grams into the account (positive) or out of it (negative).
+             * @example 585
+             */
+            amount_g: number;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was written.
+             * @example 2026-11-23T08:33:04+08:00
+             */
+            created_at: string;
+            /**
+             * Behaviour Id
+             * @description The behaviour behind a credit or its reversal.
+             * @example 48213
+             */
+            behaviour_id: number | null;
+            /**
+             * Reverses Transfer Id
+             * @description The transfer a reversal or refund compensates.
+             * @example null
+             */
+            reverses_transfer_id: number | null;
+            /**
+             * Reason
+             * @description The reason kept with a reversal.
+             * @example null
+             */
+            reason: string | null;
+        };
         /** ActionPage */
         ActionPage: {
             /**
@@ -1928,6 +2146,12 @@ export interface components {
              * @example null
              */
             photo_url?: string | null;
+            /**
+             * Resident Id
+             * @description On the review queue: the public id of the resident who reported it, for their page.
+             * @example null
+             */
+            resident_id?: string | null;
             /**
              * Verified Evidence
              * @description What was verified: a partner's signed record, a registered site's code, a photo an operator approved, or nothing (a self-report, or a photo not yet reviewed).
@@ -2786,6 +3010,31 @@ export interface components {
              */
             retired_g: number;
         };
+        /** EnterprisePage */
+        EnterprisePage: {
+            /**
+             * Items
+             * @description By id, oldest first: applications in the order they came.
+             * @example [
+             *       {
+             *         "contact_name": "王*明",
+             *         "contact_phone": "13800000000",
+             *         "created_at": "2026-11-18T14:20:00+08:00",
+             *         "credit_code": "91120112MA05KXYZ3B",
+             *         "id": 3,
+             *         "name": "天津津南绿色餐饮有限公司",
+             *         "status": "pending"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["EnterpriseAdminRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogM30
+             */
+            next_cursor: string | null;
+        };
         /** EnterpriseRead */
         EnterpriseRead: {
             /**
@@ -3105,7 +3354,7 @@ export interface components {
         FlagPage: {
             /**
              * Items
-             * @description Oldest first.
+             * @description Oldest first on the queue; newest first on a resident's page.
              * @example [
              *       {
              *         "behaviour_id": 48213,
@@ -3442,6 +3691,116 @@ export interface components {
              */
             entries: components["schemas"]["BoardEntry"][];
         };
+        /** MonthlyReport */
+        MonthlyReport: {
+            /**
+             * Month
+             * @description The month, YYYY-MM (Asia/Shanghai).
+             * @example 2026-11
+             */
+            month: string;
+            /**
+             * Start
+             * Format: date
+             * @description Its first local day.
+             * @example 2026-11-01
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             * @description The day after its last.
+             * @example 2026-12-01
+             */
+            end: string;
+            /**
+             * Community Id
+             * @description The community asked for; null for every one.
+             * @example null
+             */
+            community_id: number | null;
+            /**
+             * @description The district's total, or the community's when one was asked for.
+             * @example {
+             *       "active_residents": 903,
+             *       "behaviours": 5120,
+             *       "by_behaviour": [
+             *         {
+             *           "active_residents": 4412,
+             *           "behaviour_type": "metro_ride",
+             *           "behaviours": 21950,
+             *           "co2e_kg": "31877.200",
+             *           "co2e_t": "31.877200",
+             *           "credited_g": 31877200,
+             *           "plan_action": "transport"
+             *         }
+             *       ],
+             *       "by_plan_action": [
+             *         {
+             *           "co2e_kg": "39118.600",
+             *           "co2e_t": "39.118600",
+             *           "code": "transport",
+             *           "credited_g": 39118600,
+             *           "name_en": "Green, low-carbon transport action",
+             *           "name_zh": "交通运输绿色低碳行动"
+             *         }
+             *       ],
+             *       "co2e_kg": "7305.120",
+             *       "co2e_t": "7.305120",
+             *       "credited_g": 7305120,
+             *       "flags_confirmed": 1,
+             *       "flags_raised": 3,
+             *       "redeemed_g": 1200000,
+             *       "retired_g": 500000,
+             *       "reviews_approved": 41,
+             *       "reviews_rejected": 6
+             *     }
+             */
+            total: components["schemas"]["ReportFigures"];
+            /**
+             * Communities
+             * @description Every community (the one asked for), then residents with no community if any were active.
+             * @example [
+             *       {
+             *         "active_residents": 903,
+             *         "behaviours": 5120,
+             *         "by_behaviour": [
+             *           {
+             *             "active_residents": 4412,
+             *             "behaviour_type": "metro_ride",
+             *             "behaviours": 21950,
+             *             "co2e_kg": "31877.200",
+             *             "co2e_t": "31.877200",
+             *             "credited_g": 31877200,
+             *             "plan_action": "transport"
+             *           }
+             *         ],
+             *         "by_plan_action": [
+             *           {
+             *             "co2e_kg": "39118.600",
+             *             "co2e_t": "39.118600",
+             *             "code": "transport",
+             *             "credited_g": 39118600,
+             *             "name_en": "Green, low-carbon transport action",
+             *             "name_zh": "交通运输绿色低碳行动"
+             *           }
+             *         ],
+             *         "co2e_kg": "7305.120",
+             *         "co2e_t": "7.305120",
+             *         "community_id": 1,
+             *         "credited_g": 7305120,
+             *         "flags_confirmed": 1,
+             *         "flags_raised": 3,
+             *         "name_en": "Xianshuigu Town",
+             *         "name_zh": "咸水沽镇",
+             *         "redeemed_g": 1200000,
+             *         "reviews_approved": 41,
+             *         "reviews_rejected": 6
+             *       }
+             *     ]
+             */
+            communities: components["schemas"]["ReportFigures"][];
+        };
         /** OrganisationCreate */
         OrganisationCreate: {
             /**
@@ -3606,6 +3965,30 @@ export interface components {
          * @enum {string}
          */
         PartnerKind: "transit_card" | "hydrogen_bus" | "bike_share" | "recycling_station" | "exhibition_gate";
+        /** PartnerPage */
+        PartnerPage: {
+            /**
+             * Items
+             * @description By id, oldest first.
+             * @example [
+             *       {
+             *         "code": "jinnan-metro-card",
+             *         "created_at": "2026-11-10T09:00:00+08:00",
+             *         "disabled": false,
+             *         "id": 2,
+             *         "kind": "transit_card",
+             *         "name": "天津城市一卡通（津南）"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["PartnerRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogMn0
+             */
+            next_cursor: string | null;
+        };
         /** PartnerRead */
         PartnerRead: {
             /**
@@ -4228,6 +4611,12 @@ export interface components {
              */
             photo_url?: string | null;
             /**
+             * Resident Id
+             * @description On the review queue: the public id of the resident who reported it, for their page.
+             * @example null
+             */
+            resident_id?: string | null;
+            /**
              * Verified Evidence
              * @description What was verified: a partner's signed record, a registered site's code, a photo an operator approved, or nothing (a self-report, or a photo not yet reviewed).
              * @default none
@@ -4292,6 +4681,338 @@ export interface components {
              */
             refresh_token: string;
         };
+        /** ReportBehaviour */
+        ReportBehaviour: {
+            /**
+             * Behaviour Type
+             * @description Behaviour type.
+             * @example metro_ride
+             */
+            behaviour_type: string;
+            /**
+             * Plan Action
+             * @description The carbon-peaking plan action it counts towards.
+             * @example transport
+             */
+            plan_action: string;
+            /**
+             * Credited G
+             * @description Grams credited, net of reversals.
+             * @example 31877200
+             */
+            credited_g: number;
+            /**
+             * Co2E Kg
+             * @description Kilograms of CO₂e, as a decimal string.
+             * @example 31877.200
+             */
+            co2e_kg: string;
+            /**
+             * Co2E T
+             * @description Tonnes of CO₂e, as a decimal string.
+             * @example 31.877200
+             */
+            co2e_t: string;
+            /**
+             * Behaviours
+             * @description Behaviours credited.
+             * @example 21950
+             */
+            behaviours: number;
+            /**
+             * Active Residents
+             * @description Residents credited for this type.
+             * @example 4412
+             */
+            active_residents: number;
+        };
+        /** ReportFigures */
+        ReportFigures: {
+            /**
+             * Community Id
+             * @description The community; null on the total, and on the row of residents with no community.
+             * @example 1
+             */
+            community_id: number | null;
+            /**
+             * Name Zh
+             * @description The community's name; null as community_id is.
+             * @example 咸水沽镇
+             */
+            name_zh: string | null;
+            /**
+             * Name En
+             * @description Its English name.
+             * @example Xianshuigu Town
+             */
+            name_en: string | null;
+            /**
+             * Active Residents
+             * @description Residents credited at least once.
+             * @example 903
+             */
+            active_residents: number;
+            /**
+             * Behaviours
+             * @description Behaviours credited.
+             * @example 5120
+             */
+            behaviours: number;
+            /**
+             * Credited G
+             * @description Grams credited, net of reversals: grams of CO₂e reduced.
+             * @example 7305120
+             */
+            credited_g: number;
+            /**
+             * Co2E Kg
+             * @description Kilograms of CO₂e, as a decimal string.
+             * @example 7305.120
+             */
+            co2e_kg: string;
+            /**
+             * Co2E T
+             * @description Tonnes of CO₂e, as a decimal string.
+             * @example 7.305120
+             */
+            co2e_t: string;
+            /**
+             * Redeemed G
+             * @description Grams residents redeemed for rewards, less those refunded for cancelled vouchers.
+             * @example 1200000
+             */
+            redeemed_g: number;
+            /**
+             * Retired G
+             * @description Grams enterprises retired: on the district's total only (a retirement names no resident).
+             * @example null
+             */
+            retired_g: number | null;
+            /**
+             * Reviews Approved
+             * @description Held reports an operator approved.
+             * @example 41
+             */
+            reviews_approved: number;
+            /**
+             * Reviews Rejected
+             * @description Held reports an operator rejected.
+             * @example 6
+             */
+            reviews_rejected: number;
+            /**
+             * Flags Raised
+             * @description Fraud flags raised.
+             * @example 3
+             */
+            flags_raised: number;
+            /**
+             * Flags Confirmed
+             * @description Fraud flags confirmed as fraud.
+             * @example 1
+             */
+            flags_confirmed: number;
+            /**
+             * By Behaviour
+             * @description Per behaviour type.
+             * @example [
+             *       {
+             *         "active_residents": 4412,
+             *         "behaviour_type": "metro_ride",
+             *         "behaviours": 21950,
+             *         "co2e_kg": "31877.200",
+             *         "co2e_t": "31.877200",
+             *         "credited_g": 31877200,
+             *         "plan_action": "transport"
+             *       }
+             *     ]
+             */
+            by_behaviour: components["schemas"]["ReportBehaviour"][];
+            /**
+             * By Plan Action
+             * @description Per action of the district's plan.
+             * @example [
+             *       {
+             *         "co2e_kg": "39118.600",
+             *         "co2e_t": "39.118600",
+             *         "code": "transport",
+             *         "credited_g": 39118600,
+             *         "name_en": "Green, low-carbon transport action",
+             *         "name_zh": "交通运输绿色低碳行动"
+             *       }
+             *     ]
+             */
+            by_plan_action: components["schemas"]["ReportPlanAction"][];
+        };
+        /** ReportPlanAction */
+        ReportPlanAction: {
+            /**
+             * Code
+             * @description transport, circular_economy or all_people.
+             * @example transport
+             */
+            code: string;
+            /**
+             * Name Zh
+             * @description The action's name in the district's plan.
+             * @example 交通运输绿色低碳行动
+             */
+            name_zh: string;
+            /**
+             * Name En
+             * @description The action's name in English.
+             * @example Green, low-carbon transport action
+             */
+            name_en: string;
+            /**
+             * Credited G
+             * @description Grams credited to behaviours serving it.
+             * @example 39118600
+             */
+            credited_g: number;
+            /**
+             * Co2E Kg
+             * @description Kilograms of CO₂e, as a decimal string.
+             * @example 39118.600
+             */
+            co2e_kg: string;
+            /**
+             * Co2E T
+             * @description Tonnes of CO₂e, as a decimal string.
+             * @example 39.118600
+             */
+            co2e_t: string;
+        };
+        /** ResidentAdminRead */
+        ResidentAdminRead: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The resident's public id.
+             * @example 5b0e8f3c-2a6d-4c1e-9f47-8d3b2a1c0e95
+             */
+            id: string;
+            /**
+             * Handle
+             * @description The pseudonym the boards show.
+             * @example r-3fa85f6457174562
+             */
+            handle: string;
+            /**
+             * Nickname
+             * @description The nickname, masked as the boards mask it.
+             * @example 张*丰
+             */
+            nickname: string;
+            /**
+             * @description The resident's community, if chosen.
+             * @example {
+             *       "code": "xianshuigu",
+             *       "id": 1,
+             *       "kind": "town",
+             *       "name_en": "Xianshuigu Town",
+             *       "name_zh": "咸水沽镇"
+             *     }
+             */
+            community: components["schemas"]["CommunityRead"] | null;
+            /**
+             * @description The resident's organisation, if chosen.
+             * @example null
+             */
+            organisation: components["schemas"]["OrganisationRead"] | null;
+            /**
+             * Leaderboard Visible
+             * @description Whether they appear on public boards.
+             * @example true
+             */
+            leaderboard_visible: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When they first signed in.
+             * @example 2026-11-23T08:15:00+08:00
+             */
+            created_at: string;
+            /**
+             * Deleted At
+             * @description When they erased their account; amounts stay under the pseudonym.
+             * @example null
+             */
+            deleted_at: string | null;
+            /**
+             * Frozen
+             * @description Whether recording and redemption are refused.
+             * @example true
+             */
+            frozen: boolean;
+            /**
+             * Frozen At
+             * @description Since when.
+             * @example 2026-11-24T11:30:00+08:00
+             */
+            frozen_at: string | null;
+            /**
+             * Frozen Reason
+             * @description The reason given when frozen.
+             * @example 同一设备一小时内注册 30 个账号，疑似刷分。
+             */
+            frozen_reason: string | null;
+            /**
+             * @description Credits held and ever credited.
+             * @example {
+             *       "balance_g": 12840,
+             *       "credited_total_g": 15230
+             *     }
+             */
+            balance: components["schemas"]["BalanceRead"];
+            /**
+             * @description Credits that expire within the next 30 days, by day.
+             * @example {
+             *       "days": [],
+             *       "total_g": 0,
+             *       "validity_months": 24,
+             *       "within_days": 30
+             *     }
+             */
+            expiring: components["schemas"]["ExpiringRead"];
+            /**
+             * @description How many behaviours and flags there are.
+             * @example {
+             *       "behaviours": 214,
+             *       "flags": 2,
+             *       "open_flags": 1,
+             *       "pending_review": 1
+             *     }
+             */
+            counts: components["schemas"]["ResidentCounts"];
+        };
+        /** ResidentCounts */
+        ResidentCounts: {
+            /**
+             * Behaviours
+             * @description Behaviours recorded, whatever their status.
+             * @example 214
+             */
+            behaviours: number;
+            /**
+             * Pending Review
+             * @description Reports held for an operator's review.
+             * @example 1
+             */
+            pending_review: number;
+            /**
+             * Flags
+             * @description Fraud flags raised about the resident.
+             * @example 2
+             */
+            flags: number;
+            /**
+             * Open Flags
+             * @description Of those, flags not yet resolved.
+             * @example 1
+             */
+            open_flags: number;
+        };
         /** ResidentExport */
         ResidentExport: {
             /**
@@ -4345,6 +5066,75 @@ export interface components {
              *     ]
              */
             sessions: components["schemas"]["SessionRead"][];
+        };
+        /** ResidentFound */
+        ResidentFound: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The resident's public id.
+             * @example 5b0e8f3c-2a6d-4c1e-9f47-8d3b2a1c0e95
+             */
+            id: string;
+            /**
+             * Handle
+             * @description The pseudonym the boards show.
+             * @example r-3fa85f6457174562
+             */
+            handle: string;
+            /**
+             * Nickname
+             * @description The nickname, masked as the boards mask it.
+             * @example 张*丰
+             */
+            nickname: string;
+            /**
+             * @description The resident's community, if chosen.
+             * @example {
+             *       "code": "xianshuigu",
+             *       "id": 1,
+             *       "kind": "town",
+             *       "name_en": "Xianshuigu Town",
+             *       "name_zh": "咸水沽镇"
+             *     }
+             */
+            community: components["schemas"]["CommunityRead"] | null;
+            /**
+             * Frozen
+             * @description Whether the resident is frozen.
+             * @example false
+             */
+            frozen: boolean;
+            /**
+             * Deleted
+             * @description Whether the resident erased their account.
+             * @example false
+             */
+            deleted: boolean;
+        };
+        /** ResidentMatches */
+        ResidentMatches: {
+            /**
+             * Items
+             * @description The resident the query names; empty when none does.
+             * @example [
+             *       {
+             *         "community": {
+             *           "code": "xianshuigu",
+             *           "id": 1,
+             *           "kind": "town",
+             *           "name_en": "Xianshuigu Town",
+             *           "name_zh": "咸水沽镇"
+             *         },
+             *         "deleted": false,
+             *         "frozen": false,
+             *         "handle": "r-3fa85f6457174562",
+             *         "id": "5b0e8f3c-2a6d-4c1e-9f47-8d3b2a1c0e95",
+             *         "nickname": "张*丰"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["ResidentFound"][];
         };
         /** ResidentRead */
         ResidentRead: {
@@ -8092,6 +8882,10 @@ export interface operations {
             query?: {
                 /** @description Only enterprises with this status. */
                 status?: components["schemas"]["EnterpriseStatus"] | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -8105,7 +8899,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EnterpriseAdminRead"][];
+                    "application/json": components["schemas"]["EnterprisePage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
@@ -8685,7 +9488,12 @@ export interface operations {
     };
     list_partners: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -8698,7 +9506,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PartnerRead"][];
+                    "application/json": components["schemas"]["PartnerPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
@@ -8712,6 +9529,15 @@ export interface operations {
             };
             /** @description ROLE_NOT_ALLOWED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12402,6 +13228,515 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicKeyRead"];
+                };
+            };
+        };
+    };
+    find_residents: {
+        parameters: {
+            query: {
+                /** @description A resident's public id, or the pseudonym the boards show (`handle`). */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentMatches"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resident_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resident's public id, as administrators see it. */
+                public_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentAdminRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resident_behaviours: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The resident's public id, as administrators see it. */
+                public_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BehaviourPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resident_ledger: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The resident's public id, as administrators see it. */
+                public_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountEntryPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resident_flags: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The resident's public id, as administrators see it. */
+                public_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    monthly_report: {
+        parameters: {
+            query: {
+                /** @description The month, YYYY-MM, in Asia/Shanghai. */
+                month: string;
+                /** @description Only this community (a town, street or area). */
+                community_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthlyReport"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNKNOWN_COMMUNITY, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    monthly_report_csv: {
+        parameters: {
+            query: {
+                /** @description The month, YYYY-MM, in Asia/Shanghai. */
+                month: string;
+                /** @description Only this community (a town, street or area). */
+                community_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as one CSV table. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNKNOWN_COMMUNITY, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -233,8 +233,11 @@ async def set_enterprise_status(
     return (await session.scalars(statement, execution_options={"populate_existing": True})).one()
 
 
-async def list_enterprises(session: AsyncSession | ReadSession, *, status: str | None) -> Sequence[Enterprise]:
-    statement = select(Enterprise).order_by(Enterprise.id)
+async def list_enterprises(
+    session: AsyncSession | ReadSession, *, status: str | None, after_id: int, limit: int
+) -> Sequence[Enterprise]:
+    """Enterprises after id `after_id`, oldest first: one range of the primary key or of (status, id)."""
+    statement = select(Enterprise).where(Enterprise.id > after_id).order_by(Enterprise.id).limit(limit)
     if status is not None:
         statement = statement.where(Enterprise.status == status)
     return (await session.scalars(statement)).all()
@@ -254,8 +257,9 @@ async def get_partner(session: AsyncSession | ReadSession, partner_id: int) -> P
     return await session.scalar(select(Partner).where(Partner.id == partner_id))
 
 
-async def list_partners(session: ReadSession) -> Sequence[Partner]:
-    return (await session.scalars(select(Partner).order_by(Partner.id))).all()
+async def list_partners(session: ReadSession, *, after_id: int, limit: int) -> Sequence[Partner]:
+    statement = select(Partner).where(Partner.id > after_id).order_by(Partner.id).limit(limit)
+    return (await session.scalars(statement)).all()
 
 
 async def list_partner_keys(session: ReadSession, partner_id: int) -> Sequence[PartnerKey]:
