@@ -256,8 +256,8 @@ async def enterprise_vouchers(
 Month = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-        description="The month, YYYY-MM, in Asia/Shanghai; the current one when left out.",
+        pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$",
+        description="The month, YYYY-MM (from 2000 on), in Asia/Shanghai; the current one when left out.",
         examples=["2026-12"],
     ),
 ]

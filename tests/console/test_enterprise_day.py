@@ -17,9 +17,18 @@ from playwright.async_api import Page, expect
 from service.accounts.models import Role
 from service.kit.clock import SHANGHAI
 from tests.conftest import STAFF_PASSWORD, bearer
-from tests.console.pages import screenshot
+from tests.console.pages import screenshot, sign_in
 from tests.fixtures.photos import jpeg_with_gps
-from tests.fixtures.redemption import REWARDS, earn, redeem_ok, refreshed
+from tests.fixtures.redemption import (
+    ENTERPRISE_REWARDS,
+    REWARDS,
+    approved_enterprise,
+    earn,
+    publish,
+    redeem_ok,
+    refreshed,
+    register_enterprise,
+)
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
 NAME = "津南绿色咖啡有限公司"
@@ -120,3 +129,80 @@ async def test_an_enterprise_applies_publishes_a_pictured_reward_and_finds_its_v
     assert [(line["voucher_id"], line["voucher_status"]) for line in statement["lines"]] == [(voucher["id"], "used")]
     mine = (await client.get(f"/v1/me/vouchers/{voucher['id']}", headers=bearer(resident))).json()
     assert mine["status"] == "used"
+
+
+async def test_an_applicant_follows_its_application_until_it_is_approved(
+    client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str
+) -> None:
+    operator = await sign_in_staff(Role.admin_operator, "ops-lead")
+    enterprise_id, applicant = await register_enterprise(client, "海河低碳书店")
+    username = (await client.get("/v1/staff/me", headers=bearer(applicant))).json()["username"]
+
+    await sign_in(page, console_url + "#/rewards", username)
+
+    await expect(page.get_by_role("heading", name="入驻申请")).to_be_visible()
+    await expect(page.get_by_test_id("application-status")).to_have_text("待审核")
+
+    async def decide(decision: str, reason: str) -> None:
+        response = await client.post(
+            f"/v1/admin/enterprises/{enterprise_id}/review",
+            json={"decision": decision, "reason": reason},
+            headers=bearer(operator),
+        )
+        assert response.status_code == 200, response.text
+
+    await decide("reject", "统一社会信用代码与营业执照不一致")
+    await page.get_by_role("button", name="刷新").click()
+    await expect(page.get_by_test_id("application-status")).to_have_text("未通过")
+    await expect(page.get_by_test_id("review-reason")).to_have_text("统一社会信用代码与营业执照不一致")
+    await page.get_by_role("menuitem", name="奖励").click()
+    await expect(page.get_by_role("heading", name="入驻申请")).to_be_visible()
+
+    await decide("reinstate", "补充材料核验一致")
+    await page.get_by_role("button", name="刷新").click()
+    await expect(page.get_by_test_id("application-status")).to_have_text("已通过")
+    await page.get_by_role("button", name="去核销台").click()
+    await expect(page.get_by_role("heading", name="核销兑换券")).to_be_visible()
+
+
+async def test_an_enterprise_adds_stock_and_a_picture_withdraws_a_reward_and_downloads_its_statement(
+    client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str, tmp_path: Path
+) -> None:
+    operator = await sign_in_staff(Role.admin_operator, "ops-lead")
+    cafe = await approved_enterprise(client, operator, "津南绿色咖啡")
+    username = (await client.get("/v1/staff/me", headers=bearer(cafe))).json()["username"]
+    reward = await publish(client, cafe, title="低碳咖啡一杯", stock=10)
+    picture = tmp_path / "coffee-2.jpg"
+    picture.write_bytes(jpeg_with_gps(orientation=1))
+
+    await sign_in(page, console_url + "#/rewards", username)
+    row = page.get_by_test_id("rewards").get_by_role("row", name="低碳咖啡一杯")
+    await expect(row).to_contain_text("10 / 10")
+    await row.get_by_role("button", name="修改").click()
+    await page.get_by_label("增加库存").fill("5")
+    await page.get_by_test_id("picture-file").set_input_files(str(picture))
+    await page.get_by_role("button", name="保存").click()
+    await expect(row).to_contain_text("15 / 15")
+    await expect(row.get_by_role("img", name="低碳咖啡一杯")).to_have_attribute(
+        "src", re.compile(r"^/v1/reward-images/")
+    )
+
+    await row.get_by_role("button", name="下架").click()
+    await page.get_by_role("dialog").get_by_role("button", name="下架").click()
+    await expect(row).to_contain_text("已下架")
+    (held,) = (await client.get(ENTERPRISE_REWARDS, headers=bearer(cafe))).json()
+    assert (held["id"], held["status"], held["stock_total"]) == (reward["id"], "withdrawn", 15)
+    assert held["image_id"] is not None
+    resident = (await client.post("/v1/auth/dev", json={"name": "alice"})).json()
+    assert (await client.get(REWARDS, headers=bearer(resident))).json()["items"] == []
+
+    await page.get_by_role("menuitem", name="对账单").click()
+    await expect(page.get_by_test_id("closing_balance_g")).to_have_text("0")
+    async with page.expect_download() as downloading:
+        await page.get_by_role("button", name="下载 CSV").click()
+    download = await downloading.value
+    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+    assert download.suggested_filename == f"tanpuhui-statement-{month}.csv"
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    assert f"month,{month}" in saved.read_text()

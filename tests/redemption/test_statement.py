@@ -175,7 +175,7 @@ async def test_bad_months_and_callers_other_than_an_approved_enterprise_are_refu
     operator = await sign_in_staff(Role.admin_operator)
     _, applicant = await register_enterprise(client, "海河低碳书店")
 
-    for month in ("2026-13", "2026-1", "26-01", "2026-00"):
+    for month in ("2026-13", "2026-1", "26-01", "2026-00", "0000-01", "9999-12"):
         refused = await client.get(STATEMENT, params={"month": month}, headers=bearer(cafe))
         assert_problem(refused, 422, "VALIDATION_FAILED")
     for path in (STATEMENT, f"{STATEMENT}.csv"):

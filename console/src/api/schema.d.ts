@@ -11737,7 +11737,7 @@ export interface operations {
     enterprise_statement: {
         parameters: {
             query?: {
-                /** @description The month, YYYY-MM, in Asia/Shanghai; the current one when left out. */
+                /** @description The month, YYYY-MM (from 2000 on), in Asia/Shanghai; the current one when left out. */
                 month?: string | null;
                 /** @description Lines per page, 1–1000. */
                 limit?: number;
@@ -11811,7 +11811,7 @@ export interface operations {
     enterprise_statement_csv: {
         parameters: {
             query?: {
-                /** @description The month, YYYY-MM, in Asia/Shanghai; the current one when left out. */
+                /** @description The month, YYYY-MM (from 2000 on), in Asia/Shanghai; the current one when left out. */
                 month?: string | null;
             };
             header?: never;
