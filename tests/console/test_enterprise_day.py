@@ -56,6 +56,7 @@ async def test_an_enterprise_applies_publishes_a_pictured_reward_and_finds_its_v
     await expect(drawn).to_have_text(re.compile(r"^ent-[a-z0-9]{10}$"))
     await expect(page.get_by_text("请立即记下这个用户名")).to_be_visible()
     username = (await drawn.inner_text()).strip()
+    await screenshot(page, "enterprise-applied", tmp_path)
 
     pending = (await client.get("/v1/admin/enterprises", params={"status": "pending"}, headers=bearer(operator))).json()
     (application,) = [e for e in pending if e["name"] == NAME]
@@ -132,7 +133,7 @@ async def test_an_enterprise_applies_publishes_a_pictured_reward_and_finds_its_v
 
 
 async def test_an_applicant_follows_its_application_until_it_is_approved(
-    client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str
+    client: httpx.AsyncClient, sign_in_staff: SignIn, page: Page, console_url: str, tmp_path: Path
 ) -> None:
     operator = await sign_in_staff(Role.admin_operator, "ops-lead")
     enterprise_id, applicant = await register_enterprise(client, "海河低碳书店")
@@ -155,6 +156,7 @@ async def test_an_applicant_follows_its_application_until_it_is_approved(
     await page.get_by_role("button", name="刷新").click()
     await expect(page.get_by_test_id("application-status")).to_have_text("未通过")
     await expect(page.get_by_test_id("review-reason")).to_have_text("统一社会信用代码与营业执照不一致")
+    await screenshot(page, "enterprise-application", tmp_path)
     await page.get_by_role("menuitem", name="奖励").click()
     await expect(page.get_by_role("heading", name="入驻申请")).to_be_visible()
 
