@@ -164,10 +164,13 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Width × height; decoding a larger image could take far more memory than its file's size suggests.
     photo_max_pixels: int = Field(default=40_000_000, ge=1, le=80_000_000)
+    # A reward's picture, uploaded by an enterprise and shown in the residents' catalogue.
+    reward_image_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     photo_retention_days: int = Field(default=180, ge=1)
     photo_link_ttl_s: int = Field(default=300, ge=10, le=3600)
     photo_link_base_url: str = Field(
-        default="", description="origin put before the service's own photo links; empty: links are paths"
+        default="",
+        description="origin put before the service's own photo links and reward pictures; empty: they are paths",
     )
     photo_purge: bool = True
     photo_purge_interval_s: float = Field(default=3600.0, gt=0)

@@ -29,7 +29,7 @@ from service.ingest.models import (
 from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
-from service.photos.models import Photo
+from service.photos.models import Photo, RewardImage
 from service.redemption.models import Certificate, Reward, Voucher
 from service.sites.models import RegistryVersion, Site, SiteKey
 
@@ -63,6 +63,7 @@ __all__ = [
     "RegistryVersion",
     "Resident",
     "Reward",
+    "RewardImage",
     "SealLeaf",
     "SealNode",
     "SealState",

@@ -1,6 +1,7 @@
 // Views and their URLs; a view's filters live in its query string, so that a link shares the view.
 import { createRouter, createWebHashHistory } from "vue-router";
 import { signedInRole, storedTokens } from "@/api/client";
+import { enterpriseStatus } from "@/views/enterprise/standing";
 
 /** Where each kind of user starts: an enterprise at its counter, an administrator on the dashboard. */
 export function homeOf(role: string | null): string {
@@ -23,12 +24,31 @@ export const router = createRouter({
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
     { path: "/residents/:publicId?", name: "residents", component: () => import("@/views/ResidentView.vue") },
     { path: "/reports", name: "reports", component: () => import("@/views/ReportsView.vue") },
+    { path: "/apply", name: "apply", component: () => import("@/views/enterprise/ApplyView.vue") },
+    { path: "/application", name: "application", component: () => import("@/views/enterprise/ApplicationView.vue") },
+    { path: "/rewards", name: "rewards", component: () => import("@/views/enterprise/RewardsView.vue") },
+    { path: "/vouchers", name: "vouchers", component: () => import("@/views/enterprise/VouchersView.vue") },
+    { path: "/statement", name: "statement", component: () => import("@/views/enterprise/StatementView.vue") },
   ],
 });
 
-router.beforeEach((to) => {
-  if (to.name === "sign-in" || storedTokens()) return true;
+/** Pages anyone may open: signing in, and an enterprise's application to join. */
+export const PUBLIC_PAGES = new Set(["sign-in", "apply"]);
+
+router.beforeEach(async (to) => {
+  if (PUBLIC_PAGES.has(String(to.name))) return true;
+  if (storedTokens()) return await untilApproved(to.name);
   // a page asked for is returned to after signing in; the bare address goes to the user's own home
   const asked = to.redirectedFrom === undefined || to.redirectedFrom.path !== "/";
   return { name: "sign-in", query: asked ? { next: to.fullPath } : {} };
 });
+
+/** An enterprise not approved yet sees its application, whatever page it asks for. */
+async function untilApproved(name: unknown): Promise<true | { name: string }> {
+  if (signedInRole() !== "enterprise" || name === "application") return true;
+  try {
+    return (await enterpriseStatus()) === "approved" ? true : { name: "application" };
+  } catch {
+    return true; // the page itself shows why the API refused
+  }
+}

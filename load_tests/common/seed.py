@@ -128,7 +128,9 @@ async def seed(url: str, residents: int) -> Manifest:
                     await _staff(session, f"load-enterprise-{number}", f"商户 {number}", Role.enterprise, enterprise.id)
                 )
                 for reward in range(REWARDS_PER_ENTERPRISE):
-                    await rewards.publish(session, enterprise_id=enterprise.id, data=_reward(number, reward))
+                    await rewards.publish(
+                        session, enterprise_id=enterprise.id, data=_reward(number, reward), base_url=""
+                    )
             for number, role in enumerate((Role.admin_super, Role.admin_auditor), start=1):
                 manifest.admins.append(await _staff(session, f"load-admin-{number}", f"管理员 {number}", role))
             for code, name, kind in PARTNERS:

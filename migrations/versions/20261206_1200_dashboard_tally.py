@@ -7,7 +7,7 @@
 What the ledger holds already is rolled up here, so the dashboard's figures stay what they were.
 
 Revision ID: 0032_dashboard_tally
-Revises: 0030_admin_reads
+Revises: 0031_enterprise_console
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032_dashboard_tally"
-down_revision: str | None = "0030_admin_reads"
+down_revision: str | None = "0031_enterprise_console"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -123,3 +123,13 @@ class EnterprisePage(Schema):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogM30"]
     )
+
+
+class EnterpriseApplicationStatus(EnterpriseRead):
+    credit_code: str | None = Field(description="Unified social credit code.", examples=["91120112MA05KXYZ3B"])
+    contact_name: str | None = Field(description="Who to contact about the application.", examples=["王*明"])
+    reviewed_at: datetime | None = Field(description="When an operator last decided.", examples=[None])
+    review_reason: str | None = Field(
+        description="The reason the operator gave with that decision (why it was rejected, say).",
+        examples=[None, "统一社会信用代码与营业执照不一致，请核对后重新申请。"],
+    )

@@ -9,6 +9,7 @@ from service.accounts import residents, signin, staff
 from service.accounts.deps import (
     CurrentPartner,
     CurrentResident,
+    EnterpriseApplicant,
     KeyringDep,
     ResidentSigninRateLimit,
     ResidentWriteLimit,
@@ -20,6 +21,7 @@ from service.accounts.deps import (
 )
 from service.accounts.enterprise_schemas import (
     EnterpriseApplication,
+    EnterpriseApplicationStatus,
     EnterpriseRegister,
 )
 from service.accounts.errors import (
@@ -256,6 +258,13 @@ async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> 
     """An enterprise applies to join, with its first user, whose username the reply gives; it can publish
     rewards and retire credits once an operator approves it. The user signs in at /v1/auth/login meanwhile."""
     return await staff.register_enterprise(session, data=body)
+
+
+@router.get("/v1/enterprise/application", tags=["enterprise"], responses=problems(NotFound))
+async def enterprise_application(user: EnterpriseApplicant, session: ReadSessionDep) -> EnterpriseApplicationStatus:
+    """The signed-in user's enterprise application: its status and, once reviewed, the operator's reason."""
+    assert user.enterprise_id is not None  # the token of an enterprise user always names its enterprise
+    return await staff.own_application(session, enterprise_id=user.enterprise_id)
 
 
 # ---------------------------------------------------------------------------------------------- partners

@@ -11,6 +11,7 @@ from service.accounts import actions, repository
 from service.accounts.enterprise_schemas import (
     EnterpriseAdminRead,
     EnterpriseApplication,
+    EnterpriseApplicationStatus,
     EnterprisePage,
     EnterpriseRead,
     EnterpriseRegister,
@@ -172,6 +173,14 @@ async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister
 
 
 _USERNAME_ALPHABET = "abcdefghjkmnpqrstvwxyz0123456789"
+
+
+async def own_application(session: ReadSession, *, enterprise_id: int) -> EnterpriseApplicationStatus:
+    """The enterprise's application as its own users see it: its status and the operator's last reason."""
+    enterprise = await repository.get_enterprise(session, enterprise_id)
+    if enterprise is None:
+        raise NotFound("No such enterprise.", "企业不存在。")
+    return EnterpriseApplicationStatus.model_validate(enterprise)
 
 
 async def enterprises(

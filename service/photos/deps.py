@@ -1,4 +1,4 @@
-"""The photo store on app state, and a resident's upload read from the request."""
+"""The photo store on app state, and a resident's photo or a reward's picture read from the request."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from service.accounts.deps import CurrentResident, SettingsDep
+from service.accounts.deps import CurrentResident, EnterpriseUser, SettingsDep
 from service.errors import answers
 from service.photos.errors import PhotoNotImage, PhotoTooLarge, PhotoUploadMalformed
 from service.photos.multipart import read_photo
@@ -28,3 +28,14 @@ async def uploaded_photo(request: Request, _resident: CurrentResident, settings:
 
 
 UploadedPhoto = Annotated[bytes, Depends(uploaded_photo)]
+
+
+@answers(PhotoTooLarge, PhotoNotImage, PhotoUploadMalformed)
+async def uploaded_reward_image(request: Request, _user: EnterpriseUser, settings: SettingsDep) -> bytes:
+    """A reward's picture, read as it arrives, from an approved enterprise's user only."""
+    return await read_photo(
+        request.headers.get("content-type"), request.stream(), max_bytes=settings.reward_image_max_bytes
+    )
+
+
+UploadedRewardImage = Annotated[bytes, Depends(uploaded_reward_image)]

@@ -33,3 +33,15 @@ class PhotoLinkInvalid(Forbidden):
 
 class PhotoLinkExpired(Forbidden):
     code, title_en, title_zh = "PHOTO_LINK_EXPIRED", "The photo link has expired", "照片链接已过期"
+
+
+class RewardImageNotFound(NotFound):
+    code, title_en, title_zh = "REWARD_IMAGE_NOT_FOUND", "No such reward picture", "奖励图片不存在"
+
+
+class RewardImageUnknown(ValidationFailed):
+    code, title_en, title_zh = (
+        "REWARD_IMAGE_UNKNOWN",
+        "No such picture of your enterprise",
+        "没有找到本企业上传的这张图片",
+    )

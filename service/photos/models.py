@@ -51,3 +51,28 @@ class Photo(Base):
     height: Mapped[int] = mapped_column(Integer)
     # the retention pass looks for photos by age
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
+class RewardImage(Base):
+    """The picture of an enterprise's reward: re-encoded without metadata like a resident's photo and kept
+    in the same store, once per content, but public (residents' catalogues show it) and kept for as long
+    as the service runs: no retention pass deletes it, and a content it holds is never deleted."""
+
+    __tablename__ = "photos_reward_image"
+    __table_args__ = (
+        CheckConstraint(enum_check("content_type", PhotoType), name="content_type"),
+        CheckConstraint("octet_length(sha256) = 32", name="sha256_length"),
+        CheckConstraint("size_bytes > 0 AND width > 0 AND height > 0", name="positive_sizes"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), unique=True, server_default=text("gen_random_uuid()")
+    )
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("accounts_enterprise.id"), index=True)
+    sha256: Mapped[bytes] = mapped_column(LargeBinary, index=True)
+    content_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

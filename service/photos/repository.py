@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Resident
 from service.db import ReadSession
-from service.photos.models import Photo
+from service.photos.models import Photo, RewardImage
 
 # The first of the two keys of the advisory locks on photo contents: "tpph".
 _CONTENT_LOCK_CLASS = 0x7470_7068
@@ -78,4 +78,20 @@ async def delete_of_deleted_residents(session: AsyncSession, *, limit: int) -> S
 
 
 async def content_in_use(session: AsyncSession, sha256: bytes) -> bool:
-    return bool(await session.scalar(select(exists().where(Photo.sha256 == sha256))))
+    """Whether a photo or a reward's picture still holds the content."""
+    statement = select(exists().where(Photo.sha256 == sha256) | exists().where(RewardImage.sha256 == sha256))
+    return bool(await session.scalar(statement))
+
+
+async def insert_reward_image(session: AsyncSession, values: dict[str, Any]) -> RewardImage:
+    return (await session.scalars(insert(RewardImage).values(**values).returning(RewardImage))).one()
+
+
+async def reward_image(
+    session: AsyncSession | ReadSession, *, public_id: uuid.UUID, enterprise_id: int | None = None
+) -> RewardImage | None:
+    """A reward's picture by its public id; with `enterprise_id`, only that enterprise's."""
+    statement = select(RewardImage).where(RewardImage.public_id == public_id)
+    if enterprise_id is not None:
+        statement = statement.where(RewardImage.enterprise_id == enterprise_id)
+    return await session.scalar(statement)

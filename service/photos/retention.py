@@ -2,9 +2,9 @@
 
 One pass (`purge_once`, run by tasks.py) deletes, in batches of one transaction each, the photos older
 than the retention period and every photo of a resident who has deleted their account; then, in the same
-transaction, the stored object of each content that no photo refers to any more. Objects go before the
-commit: if the commit then fails, the rows are deleted again by the next pass, and no object ever
-outlives the photos that were due. A content's lock (repository.lock_content) keeps an upload of the same
+transaction, the stored object of each content that no photo and no reward's picture refers to any more
+(rewards' pictures are never due). Objects go before the commit: if the commit then fails, the rows are
+deleted again by the next pass, and no object ever outlives the photos that were due. A content's lock (repository.lock_content) keeps an upload of the same
 bytes from storing them again unseen in between. One pass per deployment at a time (an advisory lock).
 """
 

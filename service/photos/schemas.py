@@ -42,3 +42,23 @@ class PhotoAdminRead(PhotoRead):
         ],
     )
     link_expires_at: datetime = Field(description="When the link stops working.", examples=["2026-12-06T01:25:00Z"])
+
+
+_IMAGE_ID_EXAMPLE = "3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836"
+
+
+class RewardImageRead(Schema):
+    image_id: uuid.UUID = Field(
+        description="The picture's id: send it as a reward's `image_id`.", examples=[_IMAGE_ID_EXAMPLE]
+    )
+    url: str = Field(
+        description="Where anyone is served the picture; a path when the service has no public origin configured.",
+        examples=[f"/v1/reward-images/{_IMAGE_ID_EXAMPLE}"],
+    )
+    content_type: PhotoType = Field(
+        description="The picture's format, which is the format uploaded.", examples=["image/jpeg"]
+    )
+    size_bytes: int = Field(description="Size as kept (its metadata removed), in bytes.", examples=[182044])
+    width: int = Field(description="Width in pixels, the right way up.", examples=[1200])
+    height: int = Field(description="Height in pixels, the right way up.", examples=[800])
+    created_at: datetime = Field(description="When it was uploaded.", examples=["2026-12-06T01:20:00Z"])

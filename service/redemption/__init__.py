@@ -11,5 +11,6 @@ writes nothing; one client_id redeems or retires once (asked again: the original
 content: a conflict).
 Entry points: `rewards` (publish, change, browse), `vouchers` (redeem, cancel, accept at the counter,
 a resident's vouchers), `retirement` (retire, certificates), `enterprises` (the approval check every
-enterprise write starts with, and the enterprise's credits); all SQL is in `repository`.
+enterprise write starts with, and the enterprise's credits), `books` (the enterprise's vouchers and monthly
+statement); all SQL is in `repository`.
 """

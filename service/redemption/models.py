@@ -60,6 +60,7 @@ class Reward(Base):
         CheckConstraint("per_resident_limit >= 1", name="limit_positive"),
         CheckConstraint("valid_until > valid_from", name="window"),
         CheckConstraint("voucher_valid_days BETWEEN 1 AND 366", name="voucher_valid_days"),
+        CheckConstraint("image_id IS NULL OR image_url IS NULL", name="one_image"),
         Index("ix_redemption_reward_enterprise_id", "enterprise_id", "id"),
         Index("ix_redemption_reward_browse", "category", "id", postgresql_where=text("status = 'active'")),
     )
@@ -76,7 +77,9 @@ class Reward(Base):
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     voucher_valid_days: Mapped[int] = mapped_column(Integer)
+    # its picture: an https address the enterprise gave, or one it uploaded (photos_reward_image)
     image_url: Mapped[str | None] = mapped_column(Text)
+    image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("photos_reward_image.public_id"))
     status: Mapped[str] = mapped_column(Text, server_default=RewardStatus.active.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -99,6 +102,7 @@ class Voucher(Base):
         CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
         Index("ix_redemption_voucher_resident_id_id", "resident_id", "id"),
         Index("ix_redemption_voucher_reward_id_resident_id", "reward_id", "resident_id"),
+        Index("ix_redemption_voucher_enterprise_id_id", "enterprise_id", "id"),
         Index(
             "ix_redemption_voucher_outstanding",
             "enterprise_id",

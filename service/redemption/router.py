@@ -24,7 +24,9 @@ from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit
 from service.kit.schemas import ID_MAX
 from service.ledger.errors import InsufficientCredits
-from service.redemption import enterprises, retirement, rewards, vouchers
+from service.photos.errors import RewardImageUnknown
+from service.redemption import books, enterprises, retirement, rewards, vouchers
+from service.redemption.books_schemas import EnterpriseVoucherPage, StatementRead
 from service.redemption.codes import VoucherCodes
 from service.redemption.errors import (
     CertificateNotFound,
@@ -37,7 +39,7 @@ from service.redemption.errors import (
     VoucherNotFound,
     VoucherUsed,
 )
-from service.redemption.models import RewardCategory
+from service.redemption.models import RewardCategory, VoucherStatus
 from service.redemption.schemas import (
     CertificatePage,
     CertificateRead,
@@ -80,6 +82,7 @@ def _enterprise_id(user: Principal) -> int:
 async def browse_rewards(
     _: SignedIn,
     session: ReadSessionDep,
+    settings: SettingsDep,
     category: Annotated[
         RewardCategory | None, Query(description="Only this category.", examples=["food_drink"])
     ] = None,
@@ -87,13 +90,15 @@ async def browse_rewards(
     cursor: Cursor = None,
 ) -> RewardPage:
     """Rewards on offer now, newest first; sold-out ones show `stock_left` 0."""
-    return await rewards.browse(session, category=category, cursor=cursor, limit=limit)
+    return await rewards.browse(
+        session, category=category, cursor=cursor, limit=limit, base_url=settings.photo_link_base_url
+    )
 
 
 @router.get("/v1/rewards/{reward_id}", tags=["rewards"], responses=problems(RewardNotFound))
-async def get_reward(_: SignedIn, reward_id: RewardId, session: ReadSessionDep) -> RewardRead:
+async def get_reward(_: SignedIn, reward_id: RewardId, session: ReadSessionDep, settings: SettingsDep) -> RewardRead:
     """One reward on offer."""
-    return await rewards.on_offer(session, reward_id=reward_id)
+    return await rewards.on_offer(session, reward_id=reward_id, base_url=settings.photo_link_base_url)
 
 
 @router.post(
@@ -185,29 +190,106 @@ async def enterprise_me(user: EnterpriseApplicant, session: ReadSessionDep) -> E
     "/v1/enterprise/rewards",
     tags=["enterprise"],
     status_code=status.HTTP_201_CREATED,
-    responses=problems(EnterpriseNotApproved),
+    responses=problems(EnterpriseNotApproved, RewardImageUnknown),
 )
-async def publish_reward(user: EnterpriseUser, body: RewardCreate, session: SessionDep) -> RewardRead:
+async def publish_reward(
+    user: EnterpriseUser, body: RewardCreate, session: SessionDep, settings: SettingsDep
+) -> RewardRead:
     """Publish a reward; only an approved enterprise can."""
-    return await rewards.publish(session, enterprise_id=_enterprise_id(user), data=body)
+    return await rewards.publish(
+        session, enterprise_id=_enterprise_id(user), data=body, base_url=settings.photo_link_base_url
+    )
 
 
 @router.get("/v1/enterprise/rewards", tags=["enterprise"])
-async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep) -> list[RewardRead]:
+async def enterprise_rewards(user: EnterpriseUser, session: ReadSessionDep, settings: SettingsDep) -> list[RewardRead]:
     """The enterprise's own rewards, withdrawn ones included, newest first."""
-    return await rewards.of_enterprise(session, enterprise_id=_enterprise_id(user))
+    return await rewards.of_enterprise(
+        session, enterprise_id=_enterprise_id(user), base_url=settings.photo_link_base_url
+    )
 
 
 @router.patch(
     "/v1/enterprise/rewards/{reward_id}",
     tags=["enterprise"],
-    responses=problems(EnterpriseNotApproved, RewardNotFound),
+    responses=problems(EnterpriseNotApproved, RewardNotFound, RewardImageUnknown),
 )
 async def change_reward(
-    user: EnterpriseUser, reward_id: RewardId, body: RewardUpdate, session: SessionDep
+    user: EnterpriseUser, reward_id: RewardId, body: RewardUpdate, session: SessionDep, settings: SettingsDep
 ) -> RewardRead:
-    """Add stock, change the description, image or end of the window, or withdraw a reward."""
-    return await rewards.change(session, enterprise_id=_enterprise_id(user), reward_id=reward_id, changes=body)
+    """Add stock, change the description, picture or end of the window, or withdraw a reward."""
+    return await rewards.change(
+        session,
+        enterprise_id=_enterprise_id(user),
+        reward_id=reward_id,
+        changes=body,
+        base_url=settings.photo_link_base_url,
+    )
+
+
+@router.get("/v1/enterprise/vouchers", tags=["enterprise"])
+async def enterprise_vouchers(
+    user: EnterpriseUser,
+    session: ReadSessionDep,
+    codes: Codes,
+    status: Annotated[
+        VoucherStatus | None, Query(description="Only vouchers in this status.", examples=["used"])
+    ] = None,
+    reward_id: Annotated[
+        int | None, Query(ge=1, le=ID_MAX, description="Only vouchers of this reward.", examples=[27])
+    ] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> EnterpriseVoucherPage:
+    """The vouchers of the enterprise's rewards, newest first: a hint of each code, never the code."""
+    return await books.vouchers_of(
+        session,
+        codes=codes,
+        enterprise_id=_enterprise_id(user),
+        status=status,
+        reward_id=reward_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+Month = Annotated[
+    str | None,
+    Query(
+        pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$",
+        description="The month, YYYY-MM (from 2000 on), in Asia/Shanghai; the current one when left out.",
+        examples=["2026-12"],
+    ),
+]
+
+
+@router.get("/v1/enterprise/statement", tags=["enterprise"])
+async def enterprise_statement(
+    user: EnterpriseUser,
+    session: ReadSessionDep,
+    month: Month = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Lines per page, 1–1000.", examples=[200])] = 200,
+    cursor: Cursor = None,
+) -> StatementRead:
+    """A month of the enterprise's credits: opening and closing balance, what came in and went out, and the
+    lines behind them; the figures always close against the ledger."""
+    return await books.statement(session, enterprise_id=_enterprise_id(user), month=month, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/v1/enterprise/statement.csv",
+    tags=["enterprise"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The statement."}},
+)
+async def enterprise_statement_csv(user: EnterpriseUser, session: ReadSessionDep, month: Month = None) -> Response:
+    """The month's statement as CSV: its figures, then every line."""
+    body, filename = await books.statement_csv(session, enterprise_id=_enterprise_id(user), month=month)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @answers(RateLimited, DatabaseUnavailable)

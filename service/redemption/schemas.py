@@ -26,6 +26,7 @@ Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 # Examples for the OpenAPI document: one coffee reward, a voucher for it and a retirement certificate.
 _ENTERPRISE_NAME = "天津津南绿色餐饮有限公司"
 _IMAGE_URL = "https://img.example.com/rewards/low-carbon-coffee.jpg"
+_IMAGE_ID = "3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836"
 _PURPOSE = "2026 国家会展中心绿色展会碳中和"
 _REWARD_EXAMPLE: dict[str, object] = {
     "id": 27,
@@ -42,6 +43,7 @@ _REWARD_EXAMPLE: dict[str, object] = {
     "valid_until": "2027-02-28T23:59:59+08:00",
     "voucher_valid_days": 30,
     "image_url": _IMAGE_URL,
+    "image_id": None,
     "status": "active",
 }
 _VOUCHER_EXAMPLE: dict[str, object] = {
@@ -100,13 +102,26 @@ class RewardCreate(InputSchema):
     voucher_valid_days: int = Field(
         default=30, ge=1, le=366, description="Days a voucher stays usable once issued.", examples=[30]
     )
-    image_url: HttpsUrl | None = Field(default=None, description="An https image for the card.", examples=[_IMAGE_URL])
+    image_url: HttpsUrl | None = Field(
+        default=None, description="An https image for the card; or send `image_id` instead.", examples=[_IMAGE_URL]
+    )
+    image_id: uuid.UUID | None = Field(
+        default=None,
+        description="A picture uploaded at /v1/enterprise/reward-images, instead of `image_url`.",
+        examples=[_IMAGE_ID],
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Self:
         if self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
+        _one_image(self.image_url, self.image_id)
         return self
+
+
+def _one_image(image_url: object, image_id: object) -> None:
+    if image_url is not None and image_id is not None:
+        raise ValueError("send image_url or image_id, not both")
 
 
 class RewardUpdate(InputSchema):
@@ -124,11 +139,21 @@ class RewardUpdate(InputSchema):
     )
     image_url: HttpsUrl | None = Field(
         default=None,
-        description="A new https image.",
+        description="A new https image, in place of the picture the reward has.",
         examples=["https://img.example.com/rewards/low-carbon-coffee-2.jpg"],
     )
+    image_id: uuid.UUID | None = Field(
+        default=None,
+        description="A new picture uploaded at /v1/enterprise/reward-images, in place of the one it has.",
+        examples=[_IMAGE_ID],
+    )
 
-    _not_null = refuse_null("description", "add_stock", "valid_until", "status", "image_url")
+    _not_null = refuse_null("description", "add_stock", "valid_until", "status", "image_url", "image_id")
+
+    @model_validator(mode="after")
+    def _one_new_image(self) -> Self:
+        _one_image(self.image_url, self.image_id)
+        return self
 
 
 class RewardRead(Schema):
@@ -145,7 +170,15 @@ class RewardRead(Schema):
     valid_from: datetime = Field(description="Redeemable from.", examples=["2026-12-01T00:00:00+08:00"])
     valid_until: datetime = Field(description="Redeemable until.", examples=["2027-02-28T23:59:59+08:00"])
     voucher_valid_days: int = Field(description="Days a voucher stays usable once issued.", examples=[30])
-    image_url: str | None = Field(description="The https image for the card, if any.", examples=[_IMAGE_URL])
+    image_url: str | None = Field(
+        description="The one picture to show on the card, if any: the https address the enterprise gave, or the "
+        "service's address of a picture it uploaded (a path such as `/v1/reward-images/…` when the service has "
+        "no public origin configured: put the API's origin before it).",
+        examples=[_IMAGE_URL, f"/v1/reward-images/{_IMAGE_ID}"],
+    )
+    image_id: uuid.UUID | None = Field(
+        description="The uploaded picture `image_url` shows, if it is one.", examples=[None, _IMAGE_ID]
+    )
     status: RewardStatus = Field(description="active or withdrawn.", examples=["active"])
 
 

@@ -21,6 +21,7 @@ A curl block may use these shell variables and no others (the guides' README lis
     $TREE_SIZE           the checkpoint size of the last receipt
     $LATEST_TREE_SIZE    the size of the latest checkpoint, from /v1/transparency/checkpoint
     $REWARD_ID           given (a published reward), or the first reward of the last catalogue page
+    $REWARD_IMAGE_ID     the uploaded picture of the last reward read that has one
     $VOUCHER_ID          the voucher of the last redemption
     $HANDLE              the first other resident on the last board
     $CERTIFICATE         given: the number of a retirement certificate
@@ -124,6 +125,7 @@ VARIABLES = {
     "TREE_SIZE",
     "LATEST_TREE_SIZE",
     "REWARD_ID",
+    "REWARD_IMAGE_ID",
     "VOUCHER_ID",
     "HANDLE",
     "CERTIFICATE",
@@ -675,7 +677,13 @@ async def build_world(
             pass
     if "REWARD_ID" in given or "CERTIFICATE" in given:
         enterprise = await sign_in_staff(Role.enterprise, username="guide-cafe")
-        reward = await publish(client, enterprise)
+        picture = await client.post(
+            "/v1/enterprise/reward-images",
+            files={"file": ("coffee.jpg", jpeg_with_gps(), "image/jpeg")},
+            headers=bearer(enterprise),
+        )
+        assert picture.status_code == 201, picture.text
+        reward = await publish(client, enterprise, image_url=None, image_id=picture.json()["image_id"])
         world.variables["REWARD_ID"] = str(reward["id"])
         if "CERTIFICATE" in given:
             buyer = await sign_in_resident("guide-buyer")
@@ -746,6 +754,10 @@ def capture(request: Curl, body: Any, variables: dict[str, str]) -> None:
         variables["CURSOR"] = body["next_cursor"]
     if path == "/v1/rewards" and body.get("items"):
         variables["REWARD_ID"] = str(body["items"][0]["id"])
+    for reward in [*body.get("items", []), body] if path.startswith("/v1/rewards") else []:
+        if isinstance(reward, dict) and reward.get("image_id"):
+            variables["REWARD_IMAGE_ID"] = reward["image_id"]
+            break
     if "board" in body and "entries" in body:
         others = [entry for entry in body["entries"] if not entry["is_me"]]
         if others:

@@ -467,6 +467,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/enterprise/application": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user's enterprise application
+         * @description The signed-in user's enterprise application: its status and, once reviewed, the operator's reason.
+         */
+        get: operations["enterprise_application"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/partner/ping": {
         parameters: {
             query?: never;
@@ -1170,10 +1190,71 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Add stock, change the description, image or end of the window, or withdraw a reward
-         * @description Add stock, change the description, image or end of the window, or withdraw a reward.
+         * Add stock, change the description, picture or end of the window, or withdraw a reward
+         * @description Add stock, change the description, picture or end of the window, or withdraw a reward.
          */
         patch: operations["change_reward"];
+        trace?: never;
+    };
+    "/v1/enterprise/vouchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The vouchers of the enterprise's rewards, newest first
+         * @description The vouchers of the enterprise's rewards, newest first: a hint of each code, never the code.
+         */
+        get: operations["enterprise_vouchers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A month of the enterprise's credits
+         * @description A month of the enterprise's credits: opening and closing balance, what came in and went out, and the
+         *     lines behind them; the figures always close against the ledger.
+         */
+        get: operations["enterprise_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/statement.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The month's statement as CSV
+         * @description The month's statement as CSV: its figures, then every line.
+         */
+        get: operations["enterprise_statement_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/enterprise/vouchers/accept": {
@@ -1295,6 +1376,48 @@ export interface paths {
          * @description The photo itself, through a link from the photo's details; the link alone lets its holder in.
          */
         get: operations["photo_content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/reward-images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a reward's picture
+         * @description Upload a reward's picture: multipart/form-data, the file in the field `file`; metadata is removed.
+         *
+         *     Send the answered `image_id` with the reward it shows (POST or PATCH /v1/enterprise/rewards).
+         */
+        post: operations["upload_reward_image"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reward-images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A reward's picture
+         * @description A reward's picture; anyone may fetch it, with no sign-in (an image tag sends none).
+         */
+        get: operations["reward_image"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2956,6 +3079,58 @@ export interface components {
              */
             username: string;
         };
+        /** EnterpriseApplicationStatus */
+        EnterpriseApplicationStatus: {
+            /**
+             * Id
+             * @description Enterprise id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Name
+             * @description Registered name.
+             * @example 天津津南绿色餐饮有限公司
+             */
+            name: string;
+            /**
+             * @description pending, approved, rejected or suspended.
+             * @example approved
+             */
+            status: components["schemas"]["EnterpriseStatus"];
+            /**
+             * Created At
+             * Format: date-time
+             * @description Created at.
+             * @example 2026-11-18T14:20:00+08:00
+             */
+            created_at: string;
+            /**
+             * Credit Code
+             * @description Unified social credit code.
+             * @example 91120112MA05KXYZ3B
+             */
+            credit_code: string | null;
+            /**
+             * Contact Name
+             * @description Who to contact about the application.
+             * @example 王*明
+             */
+            contact_name: string | null;
+            /**
+             * Reviewed At
+             * @description When an operator last decided.
+             * @example null
+             */
+            reviewed_at: string | null;
+            /**
+             * Review Reason
+             * @description The reason the operator gave with that decision (why it was rejected, say).
+             * @example null
+             * @example 统一社会信用代码与营业执照不一致，请核对后重新申请。
+             */
+            review_reason: string | null;
+        };
         /** EnterpriseCreate */
         EnterpriseCreate: {
             /**
@@ -3125,6 +3300,104 @@ export interface components {
          * @enum {string}
          */
         EnterpriseStatus: "pending" | "approved" | "rejected" | "suspended";
+        /** EnterpriseVoucherPage */
+        EnterpriseVoucherPage: {
+            /**
+             * Items
+             * @description Newest first.
+             * @example [
+             *       {
+             *         "code_hint": "…2HWB",
+             *         "expires_at": "2027-01-02T12:20:05+08:00",
+             *         "id": 5120,
+             *         "issued_at": "2026-12-03T12:20:05+08:00",
+             *         "price_g": 2000,
+             *         "reward_id": 27,
+             *         "reward_title": "低碳咖啡一杯",
+             *         "status": "used",
+             *         "used_at": "2026-12-05T09:41:30+08:00"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["EnterpriseVoucherRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogNTEyMH0
+             */
+            next_cursor: string | null;
+        };
+        /** EnterpriseVoucherRead */
+        EnterpriseVoucherRead: {
+            /**
+             * Id
+             * @description Voucher id.
+             * @example 5120
+             */
+            id: number;
+            /**
+             * Code Hint
+             * @description The code's last four characters, to tell vouchers apart; the code itself is the resident's.
+             * @example …2HWB
+             */
+            code_hint: string;
+            /**
+             * Reward Id
+             * @description The reward.
+             * @example 27
+             */
+            reward_id: number;
+            /**
+             * Reward Title
+             * @description The reward's title.
+             * @example 低碳咖啡一杯
+             */
+            reward_title: string;
+            /**
+             * Price G
+             * @description Grams the resident paid.
+             * @example 2000
+             */
+            price_g: number;
+            /**
+             * @description issued, used (accepted at the counter), cancelled or expired.
+             * @example used
+             */
+            status: components["schemas"]["VoucherStatus"];
+            /**
+             * Issued At
+             * Format: date-time
+             * @description Issued at.
+             * @example 2026-12-03T12:20:05+08:00
+             */
+            issued_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description Unusable after this.
+             * @example 2027-01-02T12:20:05+08:00
+             */
+            expires_at: string;
+            /**
+             * Used At
+             * @description When the counter accepted it.
+             * @example 2026-12-05T09:41:30+08:00
+             * @example null
+             */
+            used_at: string | null;
+            /**
+             * Cancelled At
+             * @description When the resident cancelled it and the credits went back.
+             * @example null
+             */
+            cancelled_at: string | null;
+            /**
+             * Expired At
+             * @description When it expired unused.
+             * @example null
+             */
+            expired_at: string | null;
+        };
         /** Evidence */
         Evidence: {
             /**
@@ -5381,10 +5654,62 @@ export interface components {
             voucher_valid_days: number;
             /**
              * Image Url
-             * @description An https image for the card.
+             * @description An https image for the card; or send `image_id` instead.
              * @example https://img.example.com/rewards/low-carbon-coffee.jpg
              */
             image_url?: string | null;
+            /**
+             * Image Id
+             * @description A picture uploaded at /v1/enterprise/reward-images, instead of `image_url`.
+             * @example 3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836
+             */
+            image_id?: string | null;
+        };
+        /** RewardImageRead */
+        RewardImageRead: {
+            /**
+             * Image Id
+             * Format: uuid
+             * @description The picture's id: send it as a reward's `image_id`.
+             * @example 3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836
+             */
+            image_id: string;
+            /**
+             * Url
+             * @description Where anyone is served the picture; a path when the service has no public origin configured.
+             * @example /v1/reward-images/3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836
+             */
+            url: string;
+            /**
+             * @description The picture's format, which is the format uploaded.
+             * @example image/jpeg
+             */
+            content_type: components["schemas"]["PhotoType"];
+            /**
+             * Size Bytes
+             * @description Size as kept (its metadata removed), in bytes.
+             * @example 182044
+             */
+            size_bytes: number;
+            /**
+             * Width
+             * @description Width in pixels, the right way up.
+             * @example 1200
+             */
+            width: number;
+            /**
+             * Height
+             * @description Height in pixels, the right way up.
+             * @example 800
+             */
+            height: number;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was uploaded.
+             * @example 2026-12-06T01:20:00Z
+             */
+            created_at: string;
         };
         /** RewardPage */
         RewardPage: {
@@ -5502,10 +5827,18 @@ export interface components {
             voucher_valid_days: number;
             /**
              * Image Url
-             * @description The https image for the card, if any.
+             * @description The one picture to show on the card, if any: the https address the enterprise gave, or the service's address of a picture it uploaded (a path such as `/v1/reward-images/…` when the service has no public origin configured: put the API's origin before it).
              * @example https://img.example.com/rewards/low-carbon-coffee.jpg
+             * @example /v1/reward-images/3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836
              */
             image_url: string | null;
+            /**
+             * Image Id
+             * @description The uploaded picture `image_url` shows, if it is one.
+             * @example null
+             * @example 3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836
+             */
+            image_id: string | null;
             /**
              * @description active or withdrawn.
              * @example active
@@ -5544,10 +5877,16 @@ export interface components {
             status?: components["schemas"]["RewardStatus"] | null;
             /**
              * Image Url
-             * @description A new https image.
+             * @description A new https image, in place of the picture the reward has.
              * @example https://img.example.com/rewards/low-carbon-coffee-2.jpg
              */
             image_url?: string | null;
+            /**
+             * Image Id
+             * @description A new picture uploaded at /v1/enterprise/reward-images, in place of the one it has.
+             * @example 3d8a5c2e-9f1b-4e67-a0c4-7b2e91d5f836
+             */
+            image_id?: string | null;
         };
         /**
          * Role
@@ -6107,6 +6446,176 @@ export interface components {
              *     ]
              */
             below: components["schemas"]["BoardEntry"][];
+        };
+        /** StatementLine */
+        StatementLine: {
+            /**
+             * Transfer Id
+             * @description The ledger transfer.
+             * @example 88231
+             */
+            transfer_id: number;
+            /**
+             * At
+             * Format: date-time
+             * @description When it was booked.
+             * @example 2026-12-03T12:20:05+08:00
+             */
+            at: string;
+            /**
+             * Kind
+             * @description redemption (a resident's credits for a voucher, in), refund (a cancelled voucher's credits, out), retirement (out, against a certificate), or another ledger transfer.
+             * @example redemption
+             */
+            kind: string;
+            /**
+             * Amount G
+             * @description Grams in (positive) or out (negative).
+             * @example 2000
+             */
+            amount_g: number;
+            /**
+             * Balance After G
+             * @description The balance it left.
+             * @example 188000
+             */
+            balance_after_g: number;
+            /**
+             * Voucher Id
+             * @description The voucher of a redemption or refund.
+             * @example 5120
+             */
+            voucher_id: number | null;
+            /**
+             * @description That voucher's status now (as stored: one past its time may not be marked expired yet).
+             * @example used
+             */
+            voucher_status: components["schemas"]["VoucherStatus"] | null;
+            /**
+             * Reward Title
+             * @description That voucher's reward.
+             * @example 低碳咖啡一杯
+             */
+            reward_title: string | null;
+            /**
+             * Certificate Number
+             * @description The certificate of a retirement.
+             * @example null
+             * @example TPH-2026-0000001234
+             */
+            certificate_number: string | null;
+        };
+        /** StatementRead */
+        StatementRead: {
+            /**
+             * Enterprise Id
+             * @description Enterprise id.
+             * @example 12
+             */
+            enterprise_id: number;
+            /**
+             * Enterprise Name
+             * @description Registered name.
+             * @example 天津津南绿色餐饮有限公司
+             */
+            enterprise_name: string;
+            /**
+             * Month
+             * @description The month, YYYY-MM, in Asia/Shanghai.
+             * @example 2026-12
+             */
+            month: string;
+            /**
+             * Starts At
+             * Format: date-time
+             * @description The month's first moment.
+             * @example 2026-12-01T00:00:00+08:00
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             * @description The next month's first moment.
+             * @example 2027-01-01T00:00:00+08:00
+             */
+            ends_at: string;
+            /**
+             * Opening Balance G
+             * @description Balance when the month began.
+             * @example 186000
+             */
+            opening_balance_g: number;
+            /**
+             * Received G
+             * @description Credits residents paid for vouchers redeemed this month (they arrive at redemption).
+             * @example 24000
+             */
+            received_g: number;
+            /**
+             * Refunded G
+             * @description Credits returned for vouchers cancelled this month.
+             * @example 2000
+             */
+            refunded_g: number;
+            /**
+             * Retired G
+             * @description Credits retired this month, against certificates.
+             * @example 50000
+             */
+            retired_g: number;
+            /**
+             * Other In G
+             * @description Any other credits in.
+             * @example 0
+             */
+            other_in_g: number;
+            /**
+             * Other Out G
+             * @description Any other credits out.
+             * @example 0
+             */
+            other_out_g: number;
+            /**
+             * Closing Balance G
+             * @description Balance when the month ended (or now, for the current month): the opening balance plus received and other in, less refunded, retired and other out; the sum of the lines.
+             * @example 158000
+             */
+            closing_balance_g: number;
+            /**
+             * Vouchers Accepted
+             * @description Vouchers accepted at the counter this month.
+             * @example 11
+             */
+            vouchers_accepted: number;
+            /**
+             * Accepted G
+             * @description Grams of those vouchers.
+             * @example 22000
+             */
+            accepted_g: number;
+            /**
+             * Lines
+             * @description Every transfer into or out of the enterprise's account this month, in ledger order; a page.
+             * @example [
+             *       {
+             *         "amount_g": 2000,
+             *         "at": "2026-12-03T12:20:05+08:00",
+             *         "balance_after_g": 188000,
+             *         "kind": "redemption",
+             *         "reward_title": "低碳咖啡一杯",
+             *         "transfer_id": 88231,
+             *         "voucher_id": 5120,
+             *         "voucher_status": "used"
+             *       }
+             *     ]
+             */
+            lines: components["schemas"]["StatementLine"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page of lines; null on the last.
+             * @example eyJwIjogODgyMzF9
+             */
+            next_cursor: string | null;
         };
         /** TokenPair */
         TokenPair: {
@@ -8550,6 +9059,64 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_application: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseApplicationStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -11794,7 +12361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description VALIDATION_FAILED */
+            /** @description REWARD_IMAGE_UNKNOWN, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11888,6 +12455,217 @@ export interface operations {
             };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description REWARD_IMAGE_UNKNOWN, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_vouchers: {
+        parameters: {
+            query?: {
+                /** @description Only vouchers in this status. */
+                status?: components["schemas"]["VoucherStatus"] | null;
+                /** @description Only vouchers of this reward. */
+                reward_id?: number | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseVoucherPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_statement: {
+        parameters: {
+            query?: {
+                /** @description The month, YYYY-MM (from 2000 on), in Asia/Shanghai; the current one when left out. */
+                month?: string | null;
+                /** @description Lines per page, 1–1000. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementRead"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_statement_csv: {
+        parameters: {
+            query?: {
+                /** @description The month, YYYY-MM (from 2000 on), in Asia/Shanghai; the current one when left out. */
+                month?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12459,6 +13237,160 @@ export interface operations {
                 };
             };
             /** @description PHOTO_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_reward_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The picture: a JPEG, PNG or WebP image of at most 5 MiB (by default).
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardImageRead"];
+                };
+            };
+            /** @description PHOTO_UPLOAD_MALFORMED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PHOTO_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PHOTO_NOT_IMAGE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reward_image: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag this picture was served with. */
+                "if-none-match"?: string | null;
+            };
+            path: {
+                /** @description The picture's id, as a reward names it. */
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The picture. */
+            200: {
+                headers: {
+                    /** @description `public, max-age=31536000, immutable`. */
+                    "Cache-Control"?: string;
+                    /** @description The picture's SHA-256, quoted. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                };
+            };
+            /** @description `If-None-Match` named the picture's ETag: the copy held is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description REWARD_IMAGE_NOT_FOUND */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,6 +1,7 @@
 """All SQL of the redemption domain: rewards, vouchers and certificates, and what redemption reads and locks
 of ledger accounts, enterprises and residents. Functions take keyword arguments after the session and
-return rows or values; every statement is a constant or built from bound values."""
+return rows or values; every statement is a constant or built from bound values. What an enterprise reads
+of its own vouchers and ledger account (its books) is in `books`."""
 
 from __future__ import annotations
 
