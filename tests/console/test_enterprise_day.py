@@ -58,8 +58,8 @@ async def test_an_enterprise_applies_publishes_a_pictured_reward_and_finds_its_v
     username = (await drawn.inner_text()).strip()
     await screenshot(page, "enterprise-applied", tmp_path)
 
-    pending = (await client.get("/v1/admin/enterprises", params={"status": "pending"}, headers=bearer(operator))).json()
-    (application,) = [e for e in pending if e["name"] == NAME]
+    pending = await client.get("/v1/admin/enterprises", params={"status": "pending"}, headers=bearer(operator))
+    (application,) = [e for e in pending.json()["items"] if e["name"] == NAME]
     assert application["credit_code"] == "91120112MA05KXYZ3B"
     reviewed = await client.post(
         f"/v1/admin/enterprises/{application['id']}/review",
