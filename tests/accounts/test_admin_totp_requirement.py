@@ -9,7 +9,7 @@ from typing import Any
 from service.accounts import staff
 from service.accounts.models import EnterpriseStatus, Role
 from service.accounts.schemas import UserCreate
-from service.config import Settings
+from service.config import Environment, Settings
 from tests.accounts.test_totp import enrol
 from tests.conftest import STAFF_PASSWORD, Api, bearer
 
@@ -18,10 +18,12 @@ MakeApi = Callable[..., Awaitable[Api]]
 
 
 def test_the_requirement_is_on_in_production_and_off_elsewhere() -> None:
-    assert Settings(_env_file=None, env="production").admin_totp_required_enabled
-    assert not Settings(_env_file=None, env="development").admin_totp_required_enabled
-    assert not Settings(_env_file=None, env="test").admin_totp_required_enabled
-    assert not Settings(_env_file=None, env="production", admin_totp_required=False).admin_totp_required_enabled
+    assert Settings(_env_file=None, env=Environment.production).admin_totp_required_enabled
+    assert not Settings(_env_file=None, env=Environment.development).admin_totp_required_enabled
+    assert not Settings(_env_file=None, env=Environment.test).admin_totp_required_enabled
+    assert not Settings(
+        _env_file=None, env=Environment.production, admin_totp_required=False
+    ).admin_totp_required_enabled
 
 
 async def test_an_administrator_without_totp_reaches_only_their_own_account_until_enrolled(
