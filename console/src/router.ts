@@ -1,6 +1,6 @@
 // Views and their URLs; a view's filters live in its query string, so that a link shares the view.
 import { createRouter, createWebHashHistory } from "vue-router";
-import { signedInRole, storedTokens } from "@/api/client";
+import { enrolmentOnly, signedInRole, storedTokens } from "@/api/client";
 
 /** Where each kind of user starts: an enterprise at its counter, an administrator on the dashboard. */
 export function homeOf(role: string | null): string {
@@ -21,10 +21,13 @@ export const router = createRouter({
     { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
     { path: "/counter", name: "counter", component: () => import("@/views/CounterView.vue") },
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
+    { path: "/account", name: "account", component: () => import("@/views/AccountView.vue") },
   ],
 });
 
 router.beforeEach((to) => {
+  // an administrator held to two-factor sign-in reaches only their account until it is on
+  if (storedTokens() && enrolmentOnly() && to.name !== "account" && to.name !== "sign-in") return { name: "account" };
   if (to.name === "sign-in" || storedTokens()) return true;
   // a page asked for is returned to after signing in; the bare address goes to the user's own home
   const asked = to.redirectedFrom === undefined || to.redirectedFrom.path !== "/";
