@@ -3,14 +3,18 @@ one's own password needs the current one and signs out every other session."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from service.accounts.models import Role
-from tests.conftest import STAFF_PASSWORD, bearer
+from tests.conftest import ROOT, STAFF_PASSWORD, Api, bearer
 
 SignInStaff = Callable[..., Awaitable[dict[str, Any]]]
 NEW_PASSWORD = "violet kettle harbour lantern"
@@ -94,3 +98,32 @@ async def test_changing_the_password_needs_the_current_one_and_signs_out_every_o
     new = await client.post("/v1/auth/login", json={"username": "ops-lead", "password": NEW_PASSWORD})
     assert old.json()["code"] == "INVALID_CREDENTIALS"
     assert new.status_code == 200
+
+
+@pytest.mark.parametrize(("password", "created"), [("qwertyuiop123", False), (NEW_PASSWORD, True)])
+async def test_the_command_line_refuses_a_guessable_password(
+    api: Api, database_url: str, password: str, created: bool
+) -> None:
+    environment = {**os.environ, "TANPUHUI_DATABASE_URL": database_url, "TANPUHUI_ENV": "test"}
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.cli",
+        "create-user",
+        "audit.wang",
+        "--role",
+        "admin-auditor",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+        cwd=ROOT,
+    )
+    output, errors = await run.communicate(f"{password}\n".encode())
+
+    async with api.db.engine.connect() as connection:
+        found = await connection.scalar(text("SELECT count(*) FROM accounts_user WHERE username = 'audit.wang'"))
+    assert (run.returncode == 0, found) == (created, int(created)), (output, errors)
+    if not created:
+        assert b"refused" in errors
+        assert b"Traceback" not in errors
