@@ -1,4 +1,5 @@
-"""Signing in and out: residents by WeChat (or the dev login), staff by password; tokens and their refresh."""
+"""Signing in and out: residents by WeChat (or the dev login), staff by password and TOTP; tokens and their
+refresh."""
 
 from __future__ import annotations
 
