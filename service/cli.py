@@ -148,20 +148,26 @@ def keys_generate(args: argparse.Namespace) -> None:
 
 
 def create_user(args: argparse.Namespace) -> None:
+    from pydantic import ValidationError
+
     from service.accounts import staff
     from service.accounts.models import Role
     from service.accounts.schemas import UserCreate
     from service.db import Database
+    from service.errors import AppError
 
     settings = _settings()
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("password: ")
-    data = UserCreate(
-        username=args.username,
-        password=password,
-        display_name=args.display_name or args.username,
-        role=Role(args.role),  # type: ignore[arg-type]
-        enterprise_id=args.enterprise_id,
-    )
+    try:
+        data = UserCreate(
+            username=args.username,
+            password=password,
+            display_name=args.display_name or args.username,
+            role=Role(args.role),  # type: ignore[arg-type]
+            enterprise_id=args.enterprise_id,
+        )
+    except ValidationError as exc:
+        sys.exit("refused: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
 
     async def run(url: str) -> None:
         db = Database(url, settings=settings)
@@ -169,6 +175,8 @@ def create_user(args: argparse.Namespace) -> None:
             async with db.sessionmaker.begin() as session:
                 user = await staff.add_user(session, admin=None, data=data)
             print(f"created {user.role.value} user {user.username} (id {user.id})")
+        except AppError as exc:
+            sys.exit(f"refused: {exc.detail_en}")
         finally:
             await db.dispose()
 

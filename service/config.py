@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     jwt_issuer: str = "tanpuhui"
     access_token_ttl_s: int = Field(default=600, ge=30, le=3600)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=600)
+    # Administrators sign in with a TOTP code as well as their password; one who has not enrolled gets
+    # tokens that reach only their own account until they do. None means "on in production".
+    admin_totp_required: bool | None = None
+    # Staff sign-in attempts are kept this long for their owners to read.
+    signin_history_days: int = Field(default=90, ge=1, le=3650)
 
     # Encrypts partner secrets at rest and derives other server-side secrets.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
@@ -234,6 +239,10 @@ class Settings(BaseSettings):
     @property
     def demo_admin_enabled(self) -> bool:
         return self.demo_admin if self.demo_admin is not None else not self.is_production
+
+    @property
+    def admin_totp_required_enabled(self) -> bool:
+        return self.admin_totp_required if self.admin_totp_required is not None else self.is_production
 
     @property
     def docs_enabled(self) -> bool:

@@ -23,6 +23,7 @@ from service.accounts import tasks as accounts_tasks
 from service.accounts.admin_router import router as accounts_admin_router
 from service.accounts.revocations import Revocations
 from service.accounts.router import router as accounts_router
+from service.accounts.security_router import router as accounts_security_router
 from service.accounts.tokens import Keyring
 from service.accounts.wechat import WechatClient
 from service.audit import tasks as audit_tasks
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.top_cache = TopCache(settings.leaderboard_cache_s)
     app.state.checkpoint_signer = CheckpointSigner(settings.secret_key.get_secret_value())
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
+    app.state.totp_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "staff-totp-secrets"))
     app.state.voucher_codes = VoucherCodes(settings.secret_key.get_secret_value())
     app.state.photo_storage = storage_for(settings)
     app.add_middleware(
@@ -247,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(accounts_router)
     app.include_router(accounts_admin_router)
+    app.include_router(accounts_security_router)
     app.include_router(factors_router)
     app.include_router(sites_router)
     app.include_router(ledger_router)

@@ -12,8 +12,12 @@ from service.accounts.models import (
     PartnerSignatureSeen,
     RefreshToken,
     Resident,
+    StaffSession,
+    StaffSignin,
     User,
+    UserRecoveryCode,
     UserSigninAddress,
+    UserTotp,
 )
 from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
 from service.factors.models import FactorVersion
@@ -69,8 +73,12 @@ __all__ = [
     "SealState",
     "Site",
     "SiteKey",
+    "StaffSession",
+    "StaffSignin",
     "User",
+    "UserRecoveryCode",
     "UserSigninAddress",
+    "UserTotp",
     "Voucher",
     "leaderboard_tables",
     "rate_limit_bucket",

@@ -1,6 +1,6 @@
 // Views and their URLs; a view's filters live in its query string, so that a link shares the view.
 import { createRouter, createWebHashHistory } from "vue-router";
-import { signedInRole, storedTokens } from "@/api/client";
+import { enrolmentOnly, signedInRole, storedTokens } from "@/api/client";
 import { enterpriseStatus } from "@/views/enterprise/standing";
 
 /** Where each kind of user starts: an enterprise at its counter, an administrator on the dashboard. */
@@ -29,6 +29,7 @@ export const router = createRouter({
     { path: "/rewards", name: "rewards", component: () => import("@/views/enterprise/RewardsView.vue") },
     { path: "/vouchers", name: "vouchers", component: () => import("@/views/enterprise/VouchersView.vue") },
     { path: "/statement", name: "statement", component: () => import("@/views/enterprise/StatementView.vue") },
+    { path: "/account", name: "account", component: () => import("@/views/AccountView.vue") },
   ],
 });
 
@@ -37,6 +38,8 @@ export const PUBLIC_PAGES = new Set(["sign-in", "apply"]);
 
 router.beforeEach(async (to) => {
   if (PUBLIC_PAGES.has(String(to.name))) return true;
+  // an administrator held to two-factor sign-in reaches only their account until it is on
+  if (storedTokens() && enrolmentOnly() && to.name !== "account") return { name: "account" };
   if (storedTokens()) return await untilApproved(to.name);
   // a page asked for is returned to after signing in; the bare address goes to the user's own home
   const asked = to.redirectedFrom === undefined || to.redirectedFrom.path !== "/";
@@ -45,7 +48,7 @@ router.beforeEach(async (to) => {
 
 /** An enterprise not approved yet sees its application, whatever page it asks for. */
 async function untilApproved(name: unknown): Promise<true | { name: string }> {
-  if (signedInRole() !== "enterprise" || name === "application") return true;
+  if (signedInRole() !== "enterprise" || name === "application" || name === "account") return true;
   try {
     return (await enterpriseStatus()) === "approved" ? true : { name: "application" };
   } catch {

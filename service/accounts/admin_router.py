@@ -24,6 +24,7 @@ from service.accounts.enterprise_schemas import (
 )
 from service.accounts.errors import (
     PartnerCodeTaken,
+    PasswordTooWeak,
     UnknownEnterprise,
     UsernameTaken,
 )
@@ -72,7 +73,7 @@ ResidentPublicId = Annotated[
     "/v1/admin/users",
     tags=["admin"],
     status_code=status.HTTP_201_CREATED,
-    responses=problems(UnknownEnterprise, UsernameTaken),
+    responses=problems(UnknownEnterprise, UsernameTaken, PasswordTooWeak),
 )
 async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
     """Create an enterprise or administrator user."""

@@ -23,11 +23,12 @@ from service.accounts.errors import (
     RoleNotAllowed,
     TokenExpired,
     TokenRevoked,
+    TotpEnrolmentRequired,
 )
 from service.accounts.models import ADMIN_ROLES, Partner, PartnerKey, Role
 from service.accounts.revocations import Revocations
 from service.accounts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from service.accounts.tokens import Keyring, Principal
+from service.accounts.tokens import Grant, Keyring, Principal, StaffCaller
 from service.accounts.wechat import WechatClient
 from service.config import Settings
 from service.db import SessionDep, database_of
@@ -52,10 +53,16 @@ async def get_secret_box(request: Request) -> SecretBox:
     return cast(SecretBox, request.app.state.secret_box)
 
 
+async def get_totp_box(request: Request) -> SecretBox:
+    return cast(SecretBox, request.app.state.totp_box)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 WechatDep = Annotated[WechatClient, Depends(get_wechat)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+# seals staff users' TOTP secrets
+TotpBoxDep = Annotated[SecretBox, Depends(get_totp_box)]
 
 
 class _BearerToken(HTTPBearer):
@@ -71,25 +78,38 @@ class _BearerToken(HTTPBearer):
 _bearer = _BearerToken(scheme_name="HTTPBearer", auto_error=False, description="An access token from /v1/auth/*.")
 
 
+def _verified(request: Request, token: str | None) -> tuple[Principal, Grant]:
+    """The principal and grant of a bearer token, checked in memory: signature, times, revocations."""
+    if token is None:
+        raise Unauthenticated("Send Authorization: Bearer <access token>.", "请携带 Authorization: Bearer <访问令牌>。")
+    state = request.app.state
+    principal, grant = cast(Keyring, state.keyring).verify_grant(token)
+    if cast(Revocations, state.revocations).refused(principal, grant):
+        raise TokenRevoked(
+            "These tokens were ended (a sign-out, a disabled or deleted account, or an enterprise review):"
+            " refresh them, and if that fails, sign in again.",
+            "令牌已失效（已退出登录、账号被停用或注销，或企业审核结果有变）：请刷新令牌，刷新失败则重新登录。",
+        )
+    return principal, grant
+
+
+def _enrolment_required() -> TotpEnrolmentRequired:
+    return TotpEnrolmentRequired(
+        "Administrators sign in with a verification code: set up two-factor sign-in on your account page, "
+        "then refresh the tokens or sign in again.",
+        "管理员登录须使用验证码：请先在账号安全页面启用两步验证，然后刷新令牌或重新登录。",
+    )
+
+
 def require_role(*roles: Role, applicants: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency answering the caller's principal, checked to hold one of `roles`. One node between the
     route and the bearer scheme: the keyring is read off the app, the token verified in memory. A user of
     an enterprise not yet approved (anyone may apply) is refused unless `applicants`: it reads only its
-    own application."""
+    own application. An administrator's enrolment-only token is refused: it reaches only the user's own
+    account (`StaffAccount`)."""
 
     async def check(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
-        if token is None:
-            raise Unauthenticated(
-                "Send Authorization: Bearer <access token>.", "请携带 Authorization: Bearer <访问令牌>。"
-            )
-        state = request.app.state
-        principal, grant = cast(Keyring, state.keyring).verify_grant(token)
-        if cast(Revocations, state.revocations).refused(principal, grant):
-            raise TokenRevoked(
-                "These tokens were ended (a sign-out, a disabled or deleted account, or an enterprise review):"
-                " refresh them, and if that fails, sign in again.",
-                "令牌已失效（已退出登录、账号被停用或注销，或企业审核结果有变）：请刷新令牌，刷新失败则重新登录。",
-            )
+        principal, _ = _verified(request, token)
         if principal.role not in roles:
             raise RoleNotAllowed
         if not principal.enterprise_approved and not applicants:
@@ -97,12 +117,26 @@ def require_role(*roles: Role, applicants: bool = False) -> Callable[..., Awaita
                 "The enterprise is not approved yet: only its application can be read.",
                 "企业尚未通过审核，只能查看自己的申请。",
             )
+        if principal.enrolment_only:
+            raise _enrolment_required()
         return principal
 
     answers(Unauthenticated, InvalidToken, TokenExpired, TokenRevoked)(check)
     if Role.enterprise in roles and not applicants:
         answers(EnterpriseNotApproved)(check)
+    if set(roles) & set(ADMIN_ROLES):
+        answers(TotpEnrolmentRequired)(check)
     return check if set(roles) == set(Role) else answers(RoleNotAllowed)(check)
+
+
+@answers(Unauthenticated, InvalidToken, TokenExpired, TokenRevoked, RoleNotAllowed)
+async def staff_account(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> StaffCaller:
+    """Any staff user on their own account: an applicant enterprise's, and an administrator's whose token is
+    enrolment-only, too."""
+    principal, grant = _verified(request, token)
+    if principal.role is Role.resident:
+        raise RoleNotAllowed
+    return StaffCaller(principal, grant.session_id)
 
 
 CurrentResident = Annotated[Principal, Depends(require_role(Role.resident))]
@@ -110,6 +144,8 @@ EnterpriseUser = Annotated[Principal, Depends(require_role(Role.enterprise))]
 # the applicant of an enterprise not yet approved, too: its own user and application
 EnterpriseApplicant = Annotated[Principal, Depends(require_role(Role.enterprise, applicants=True))]
 StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_ROLES, applicants=True))]
+# the user's own account: who they are, their password, two-factor sign-in and sign-ins
+StaffAccount = Annotated[StaffCaller, Depends(staff_account)]
 AdminReader = Annotated[Principal, Depends(require_role(*ADMIN_ROLES))]
 AdminOperator = Annotated[Principal, Depends(require_role(Role.admin_operator, Role.admin_super))]
 AdminSuper = Annotated[Principal, Depends(require_role(Role.admin_super))]
@@ -118,6 +154,22 @@ SignedIn = Annotated[Principal, Depends(require_role(*Role))]
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def user_agent(request: Request) -> str | None:
+    """The User-Agent header, cut to a length worth keeping."""
+    agent = request.headers.get("user-agent")
+    return agent[:512] if agent else None
+
+
+@answers(RateLimited, DatabaseUnavailable)
+async def limit_account_proofs(request: Request, caller: StaffAccount, settings: SettingsDep) -> None:
+    """Checks of a signed-in user's password or TOTP code: as slow to guess as signing in from one address."""
+    limit = ratelimit.Limit(settings.rate_signin_per_username_per_min)
+    await ratelimit.take(database_of(request).engine, f"account-proof:{caller.principal.subject_id}", limit)
+
+
+AccountProofLimit = Depends(limit_account_proofs)
 
 
 def _per_address(bucket: str, per_minute: Callable[[Settings], int]) -> Callable[..., Awaitable[None]]:

@@ -59,7 +59,11 @@ class EnterpriseRegister(InputSchema):
         description="Contact's mobile number; seen only by administrators.", examples=["13800000000"]
     )
     password: str = Field(
-        min_length=12, max_length=256, description="At least 12 characters.", examples=[FAKE_PASSWORD]
+        min_length=12,
+        max_length=256,
+        description="The first user's password: at least 12 characters, and not common or guessable (else 422 "
+        "PASSWORD_TOO_WEAK).",
+        examples=[FAKE_PASSWORD],
     )
     display_name: str = Field(
         min_length=1, max_length=64, description="The first user's display name.", examples=["王经理"]

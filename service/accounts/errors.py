@@ -24,6 +24,7 @@ class TokenRevoked(Unauthenticated):
 
 class InvalidCredentials(Unauthenticated):
     code, title_en, title_zh = "INVALID_CREDENTIALS", "Wrong username or password", "用户名或密码错误"
+    keeps_writes = True  # the record of the failed attempt, which its user reads among their sign-ins
 
 
 class InvalidRefreshToken(Unauthenticated):
@@ -39,6 +40,7 @@ class RefreshTokenReused(Unauthenticated):
 
 class AccountDisabled(Forbidden):
     code, title_en, title_zh = "ACCOUNT_DISABLED", "This account is disabled", "该账号已停用"
+    keeps_writes = True  # the record of the attempt
 
 
 class EnterpriseNotApproved(Forbidden):
@@ -114,3 +116,60 @@ class AccountFrozen(Forbidden):
     code = "ACCOUNT_FROZEN"
     title_en = "This account is frozen pending review"
     title_zh = "该账号因审核被冻结"
+
+
+# ---------------------------------------------------------------------------------------------- staff security
+
+
+class PasswordTooWeak(ValidationFailed):
+    code = "PASSWORD_TOO_WEAK"
+    title_en = "This password is too easy to guess"
+    title_zh = "密码太容易被猜到"
+
+
+class CurrentPasswordWrong(ValidationFailed):
+    code, title_en, title_zh = "CURRENT_PASSWORD_WRONG", "The current password is wrong", "当前密码不正确"
+
+
+class TotpRequired(Unauthenticated):
+    code = "TOTP_REQUIRED"
+    title_en = "Enter the code from your authenticator app"
+    title_zh = "请输入身份验证器应用中的验证码"
+    keeps_writes = True  # the record of the attempt
+
+
+class TotpInvalid(Unauthenticated):
+    code = "TOTP_INVALID"
+    title_en = "The verification code or recovery code is wrong or already used"
+    title_zh = "验证码或恢复码错误或已被使用"
+    keeps_writes = True  # the record of the attempt
+
+
+class TotpCodeWrong(ValidationFailed):
+    code = "TOTP_CODE_WRONG"
+    title_en = "The verification code is wrong or already used"
+    title_zh = "验证码错误或已被使用"
+
+
+class TotpEnrolmentRequired(Forbidden):
+    code = "TOTP_ENROLMENT_REQUIRED"
+    title_en = "Set up two-factor sign-in first"
+    title_zh = "请先启用两步验证"
+
+
+class TotpAlreadyEnabled(Conflict):
+    code, title_en, title_zh = "TOTP_ALREADY_ENABLED", "Two-factor sign-in is already on", "两步验证已启用"
+
+
+class TotpNotEnabled(Conflict):
+    code, title_en, title_zh = "TOTP_NOT_ENABLED", "Two-factor sign-in is not on", "两步验证未启用"
+
+
+class TotpEnrolmentNotStarted(Conflict):
+    code = "TOTP_ENROLMENT_NOT_STARTED"
+    title_en = "Start setting up two-factor sign-in first"
+    title_zh = "请先开始设置两步验证"
+
+
+class SessionNotFound(NotFound):
+    code, title_en, title_zh = "SESSION_NOT_FOUND", "No such sign-in of yours", "没有这个登录会话"

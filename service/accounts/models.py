@@ -295,3 +295,75 @@ class AdminAction(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(Text)
+
+
+class UserTotp(Base):
+    """A staff user's TOTP secret (RFC 6238), sealed under the server's key. Pending until a code from it
+    is confirmed; `last_step` is the last time step a code was accepted for, so no code works twice."""
+
+    __tablename__ = "accounts_user_totp"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts_user.id"), primary_key=True)
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserRecoveryCode(Base):
+    """One of a TOTP user's one-time recovery codes, stored as its SHA-256 (each holds 80 random bits)."""
+
+    __tablename__ = "accounts_user_recovery_code"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts_user.id"), primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffSession(Base):
+    """One staff sign-in (a refresh-token family): where it came from and when its tokens were last issued.
+    It is active while its family holds a refresh token that can still be used."""
+
+    __tablename__ = "accounts_staff_session"
+    __table_args__ = (
+        Index("ix_accounts_staff_session_user_id_id", "user_id", "id"),
+        Index("ix_accounts_staff_session_last_used_at", "last_used_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts_user.id"))
+    signed_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    address: Mapped[str] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+
+
+class SigninOutcome(StrEnum):
+    signed_in = "signed_in"
+    wrong_password = "wrong_password"  # noqa: S105
+    account_disabled = "account_disabled"
+    totp_required = "totp_required"
+    totp_invalid = "totp_invalid"
+
+
+class StaffSignin(Base):
+    """One attempt to sign in as a staff user, kept `signin_history_days` for its owner to read."""
+
+    __tablename__ = "accounts_staff_signin"
+    __table_args__ = (
+        CheckConstraint(enum_check("outcome", SigninOutcome), name="outcome"),
+        CheckConstraint("second_factor IN ('totp', 'recovery_code')", name="second_factor"),
+        Index("ix_accounts_staff_signin_user_id_id", "user_id", "id"),
+        Index("ix_accounts_staff_signin_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts_user.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    outcome: Mapped[str] = mapped_column(Text)
+    # how the second factor was given on a sign-in that passed it: "totp" or "recovery_code"
+    second_factor: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)

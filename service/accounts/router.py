@@ -15,9 +15,11 @@ from service.accounts.deps import (
     ResidentWriteLimit,
     SettingsDep,
     SigninRateLimit,
-    StaffUser,
+    StaffAccount,
+    TotpBoxDep,
     WechatDep,
     client_address,
+    user_agent,
 )
 from service.accounts.enterprise_schemas import (
     EnterpriseApplication,
@@ -29,7 +31,10 @@ from service.accounts.errors import (
     DevLoginDisabled,
     InvalidCredentials,
     InvalidRefreshToken,
+    PasswordTooWeak,
     RefreshTokenReused,
+    TotpInvalid,
+    TotpRequired,
     UnknownCommunity,
     UnknownOrganisation,
     WechatCodeInvalid,
@@ -117,7 +122,7 @@ async def sign_in_dev(body: DevSignIn, session: SessionDep, keyring: KeyringDep,
     "/v1/auth/login",
     tags=["auth"],
     dependencies=[SigninRateLimit],
-    responses=problems(InvalidCredentials, AccountDisabled),
+    responses=problems(InvalidCredentials, TotpRequired, TotpInvalid, AccountDisabled),
 )
 async def sign_in_password(
     request: Request,
@@ -126,21 +131,30 @@ async def sign_in_password(
     db: DatabaseDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    box: TotpBoxDep,
 ) -> TokenPair:
-    """Sign an enterprise or administrator user in with username and password."""
+    """Sign an enterprise or administrator user in with username and password, and a TOTP code or a
+    recovery code when the user has two-factor sign-in."""
     return await signin.sign_in_password(
         session,
         keyring=keyring,
         engine=db.engine,
+        box=box,
         limits=signin.PasswordLimits(
             per_address=ratelimit.Limit(settings.rate_signin_per_username_per_min),
             elsewhere=ratelimit.Limit(settings.rate_signin_per_username_per_hour, timedelta(hours=1)),
             known_for=timedelta(days=settings.signin_known_address_days),
         ),
-        address=client_address(request),
-        username=body.username,
-        password=body.password,
+        attempt=signin.PasswordAttempt(
+            username=body.username,
+            password=body.password,
+            address=client_address(request),
+            user_agent=user_agent(request),
+            totp_code=body.totp_code,
+            recovery_code=body.recovery_code,
+        ),
         refresh_ttl=_refresh_ttl(settings),
+        admin_totp_required=settings.admin_totp_required_enabled,
     )
 
 
@@ -153,7 +167,11 @@ async def sign_in_password(
 async def refresh(body: RefreshRequest, session: SessionDep, keyring: KeyringDep, settings: SettingsDep) -> TokenPair:
     """Exchange a refresh token for a new pair; each refresh token works once."""
     return await signin.refresh_tokens(
-        session, keyring=keyring, refresh_token=body.refresh_token, refresh_ttl=_refresh_ttl(settings)
+        session,
+        keyring=keyring,
+        refresh_token=body.refresh_token,
+        refresh_ttl=_refresh_ttl(settings),
+        admin_totp_required=settings.admin_totp_required_enabled,
     )
 
 
@@ -239,9 +257,9 @@ async def delete_me(resident: CurrentResident, session: SessionDep) -> Response:
 
 
 @router.get("/v1/staff/me", tags=["staff"], responses=problems(NotFound))
-async def staff_me(user: StaffUser, session: ReadSessionDep) -> StaffWhoAmI:
+async def staff_me(caller: StaffAccount, session: ReadSessionDep) -> StaffWhoAmI:
     """The signed-in enterprise or administrator user."""
-    return await staff.whoami(session, user_id=user.subject_id)
+    return await staff.whoami(session, user_id=caller.principal.subject_id)
 
 
 # ---------------------------------------------------------------------------------------------- enterprises
@@ -252,7 +270,7 @@ async def staff_me(user: StaffUser, session: ReadSessionDep) -> StaffWhoAmI:
     tags=["enterprise"],
     status_code=status.HTTP_201_CREATED,
     dependencies=[SigninRateLimit],
-    responses=problems(Conflict),
+    responses=problems(Conflict, PasswordTooWeak),
 )
 async def register_enterprise(body: EnterpriseRegister, session: SessionDep) -> EnterpriseApplication:
     """An enterprise applies to join, with its first user, whose username the reply gives; it can publish

@@ -93,6 +93,21 @@ class DevSignIn(InputSchema):
 class PasswordSignIn(InputSchema):
     username: Username = Field(description="Enterprise or administrator username.", examples=["jinnan-green-cafe"])
     password: str = Field(min_length=1, max_length=256, description="Password.", examples=[FAKE_PASSWORD])
+    totp_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="For a user with two-factor sign-in: the 6-digit code their authenticator app shows now. "
+        "Without it (or `recovery_code`) such a user gets 401 TOTP_REQUIRED once the password checks out.",
+        examples=["492039"],
+    )
+    recovery_code: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9\s-]+$",
+        description="Instead of `totp_code`: one of the user's one-time recovery codes; each works once.",
+        examples=["k7qm-4xzd-9prt-2hwb"],
+    )
 
 
 class RefreshRequest(InputSchema):
@@ -113,6 +128,13 @@ class TokenPair(Schema):
     )
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.", examples=[2592000])
     role: Role = Field(description="The role the tokens carry.", examples=["resident"])
+    totp_enrolment_required: bool = Field(
+        default=False,
+        description="An administrator who must sign in with TOTP and has not set it up: these tokens reach only "
+        "/v1/staff/me and /v1/staff/me/* (everything else answers 403 TOTP_ENROLMENT_REQUIRED) until TOTP is "
+        "set up and the tokens are refreshed.",
+        examples=[False],
+    )
 
 
 class CommunityRead(Schema):
@@ -208,7 +230,10 @@ class UserCreate(InputSchema):
         description="3–64 characters: a-z, 0-9, dot, underscore, hyphen.", examples=["jinnan-green-cafe"]
     )
     password: str = Field(
-        min_length=12, max_length=256, description="At least 12 characters.", examples=[FAKE_PASSWORD]
+        min_length=12,
+        max_length=256,
+        description="At least 12 characters, and not common or guessable (else 422 PASSWORD_TOO_WEAK).",
+        examples=[FAKE_PASSWORD],
     )
     display_name: str = Field(min_length=1, max_length=64, description="Shown in the audit log.", examples=["王经理"])
     role: Literal[Role.enterprise, Role.admin_auditor, Role.admin_operator, Role.admin_super] = Field(

@@ -20,7 +20,7 @@ from service.accounts.enterprise_schemas import (
 from service.accounts.enterprise_schemas import EnterpriseReviewDecision as Decision
 from service.accounts.errors import UnknownEnterprise, UsernameTaken
 from service.accounts.models import Enterprise, EnterpriseStatus, Role, User
-from service.accounts.passwords import hash_password
+from service.accounts.passwords import check_password, hash_password
 from service.accounts.schemas import OrganisationCreate, OrganisationRead, StaffWhoAmI, UserCreate, UserRead
 from service.accounts.tokens import Principal
 from service.db import ReadSession
@@ -46,8 +46,9 @@ def user_read(user: User) -> UserRead:
     )
 
 
-async def create_user(session: AsyncSession, *, data: UserCreate) -> User:
-    """A new enterprise or administrator user; `add_user` is the same, logged as an administrator's action."""
+async def create_user(session: AsyncSession, *, data: UserCreate, known_words: tuple[str, ...] = ()) -> User:
+    """A new enterprise or administrator user; `add_user` is the same, logged as an administrator's action.
+    The password must meet the policy, with the user's names and `known_words` counted as guessable."""
     if (data.role is Role.enterprise) != (data.enterprise_id is not None):
         raise UnknownEnterprise(
             "enterprise_id is required for the enterprise role and only for it.",
@@ -60,6 +61,7 @@ async def create_user(session: AsyncSession, *, data: UserCreate) -> User:
         raise UnknownEnterprise(
             errors=[{"field": "enterprise_id", "in": "body", "code": "UNKNOWN", "message": "no such enterprise"}]
         )
+    await check_password(data.password, user_inputs=[data.username, data.display_name, *known_words])
     user = await repository.insert_user(
         session,
         {
@@ -165,6 +167,7 @@ async def register_enterprise(session: AsyncSession, *, data: EnterpriseRegister
                     role=Role.enterprise,
                     enterprise_id=enterprise.id,
                 ),
+                known_words=(data.name, data.contact_name),
             )
         except UsernameTaken:
             continue

@@ -13,6 +13,7 @@ import asyncpg
 
 from service.accounts import repository
 from service.accounts.repository import revocations as store
+from service.accounts.repository import security as security_store
 from service.accounts.revocations import POLL_INTERVAL_S, Revocations
 from service.config import Settings
 from service.db import Database
@@ -25,12 +26,15 @@ MAINTENANCE_INTERVAL_S = 60.0
 
 
 async def prune(db: Database, settings: Settings) -> None:
-    """Every minute: spent rate-limit buckets, partner signatures past their replay window, and staff
-    sign-in addresses no longer counted as known."""
+    """Every minute: spent rate-limit buckets, partner signatures past their replay window, staff sign-in
+    addresses no longer counted as known, staff sign-in attempts past their keeping, and staff sessions
+    unused for longer than a refresh token lives."""
     window = timedelta(seconds=2 * settings.partner_signature_window_s)
     known_for = timedelta(days=settings.signin_known_address_days)
     # every worker reads the revocations of the last token lifetime; keep twice that
     revocations_kept = timedelta(seconds=2 * (settings.access_token_ttl_s + 60))
+    signins_kept = timedelta(days=settings.signin_history_days)
+    sessions_kept = timedelta(seconds=settings.refresh_token_ttl_s) + timedelta(days=1)
 
     async def step() -> float:
         await ratelimit.prune(db.engine)
@@ -38,6 +42,8 @@ async def prune(db: Database, settings: Settings) -> None:
             await repository.prune_signatures(session, older_than=window)
             await repository.prune_signin_addresses(session, older_than=known_for)
             await store.prune(session, older_than=revocations_kept)
+            await security_store.prune_signins(session, older_than=signins_kept)
+            await security_store.prune_sessions(session, older_than=sessions_kept)
         return MAINTENANCE_INTERVAL_S
 
     await repeat(step, name="maintenance pass", logger=logger, interval_s=MAINTENANCE_INTERVAL_S)

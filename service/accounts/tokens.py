@@ -48,6 +48,17 @@ class Principal:
     # An enterprise user's enterprise approved by an operator when the token was issued; until it is, the
     # user reads only its own application.
     enterprise_approved: bool = True
+    # An administrator who must sign in with TOTP and has not enrolled yet: the token reaches only the
+    # user's own account (service/accounts/deps.py) until they enrol and refresh it or sign in again.
+    enrolment_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StaffCaller:
+    """A staff user acting on their own account, and the sign-in (refresh-token family) their token is of."""
+
+    principal: Principal
+    session_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +126,8 @@ class Keyring:
             claims["eok"] = principal.enterprise_approved
         if session_id is not None:
             claims["sid"] = session_id
+        if principal.enrolment_only:
+            claims["enr"] = True
         token = jwt.encode(
             claims, self._private[self.active_kid], algorithm=ALGORITHM, headers={"kid": self.active_kid}
         )
@@ -179,6 +192,7 @@ class Keyring:
                 role,
                 int(enterprise) if enterprise is not None else None,
                 enterprise_approved=claims.get("eok") is not False,
+                enrolment_only=claims.get("enr") is True,
             )
             session = claims.get("sid")
             grant = Grant(float(issued), session if isinstance(session, str) else None)

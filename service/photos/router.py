@@ -204,7 +204,11 @@ async def reward_image(
     storage: PhotoStorageDep,
     if_none_match: Annotated[
         str | None,
-        Header(max_length=200, description="An ETag this picture was served with.", examples=['"9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"']),
+        Header(
+            max_length=200,
+            description="An ETag this picture was served with.",
+            examples=['"9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"'],
+        ),
     ] = None,
 ) -> Response:
     """A reward's picture; anyone may fetch it, with no sign-in (an image tag sends none)."""

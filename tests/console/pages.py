@@ -10,14 +10,23 @@ from pathlib import Path
 from playwright.async_api import Page
 
 from tests.conftest import STAFF_PASSWORD
+from tests.fixtures.totp import totp_code
 
 
-async def sign_in(page: Page, url: str, username: str, password: str = STAFF_PASSWORD) -> None:
-    """Open `url` (a page of the console), sign in on the page it sends to, and arrive back at `url`."""
+async def sign_in(
+    page: Page, url: str, username: str, password: str = STAFF_PASSWORD, *, totp_secret: str | None = None
+) -> None:
+    """Open `url` (a page of the console), sign in on the page it sends to, and arrive back at `url`. With
+    `totp_secret`, the user has two-factor sign-in: the page asks for a code, and gets the one an
+    authenticator app shows for the next 30-second step (the service takes it unless that step's code was
+    used already: a code used to turn TOTP on a moment ago is of the current step)."""
     await page.goto(url)
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码", exact=True).fill(password)
     await page.get_by_role("button", name="登录").click()
+    if totp_secret is not None:
+        await page.get_by_label("验证码").fill(totp_code(totp_secret, steps_ahead=1))
+        await page.get_by_role("button", name="登录").click()
 
 
 async def give_reason(page: Page, reason: str) -> None:

@@ -2,8 +2,9 @@
 sent as the caller it is for, and one check of ours joins Schemathesis' own. The world the test built is
 handed over in CONTRACT_WORLD (JSON): a bearer token per role and a partner key.
 
-Operations that end the caller's own sign-in or account get a resident of their own each time, so that
-the rest of the run keeps its identity.
+Operations that end the caller's own sign-in or account get a resident of their own each time, and
+ending a staff session a fresh sign-in of the administrator, so that the rest of the run keeps its
+identity.
 """
 
 from __future__ import annotations
@@ -106,6 +107,18 @@ class FreshResident:
         _bearer(case, data["access_token"])
 
 
+class FreshAdmin:
+    """The administrator signed in afresh for this one request: a session it may end."""
+
+    def get(self, case: Any, context: Any) -> dict[str, str]:
+        reply = requests.post(f"{WORLD['base_url']}/v1/auth/login", json=WORLD["admin_sign_in"], timeout=10)
+        reply.raise_for_status()
+        return dict(reply.json())
+
+    def set(self, case: Any, data: dict[str, str], context: Any) -> None:
+        _bearer(case, data["access_token"])
+
+
 if WORLD:
     # attached to `schemathesis.auth` at import, which its type does not show
     schemathesis.auth.set_from_requests(  # type: ignore[attr-defined]
@@ -113,6 +126,7 @@ if WORLD:
     ).apply_to(path_regex="^/v1/partner/")
     for method, path in SELF_ENDING:
         schemathesis.auth(refresh_interval=None).apply_to(method=method, path=path)(FreshResident)
+    schemathesis.auth(refresh_interval=None).apply_to(method="DELETE", path_regex="^/v1/staff/me/sessions/")(FreshAdmin)
     schemathesis.auth().apply_to(path_regex="^/v1/(admin|staff)/")(_role("admin"))
     schemathesis.auth().apply_to(path_regex="^/v1/enterprise/")(_role("enterprise"))
     schemathesis.auth()(_role("resident"))

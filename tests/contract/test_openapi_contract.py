@@ -24,7 +24,7 @@ import pytest
 
 from service.accounts import partners
 from service.accounts.models import Role
-from tests.conftest import Api
+from tests.conftest import STAFF_PASSWORD, Api
 from tests.fixtures.redemption import earn, publish, redeem_ok
 from tests.fixtures.serving import serving
 
@@ -64,6 +64,7 @@ async def build_world(api: Api, sign_in_staff: Callable[..., Awaitable[dict[str,
             "admin": admin["access_token"],
         },
         "partner": {"key_id": key.key_id, "secret": secret},
+        "admin_sign_in": {"username": "super-user", "password": STAFF_PASSWORD},
     }
 
 

@@ -21,6 +21,11 @@ export function signedInRole(): string | null {
   return storedTokens()?.role ?? null;
 }
 
+/** Whether the signed-in administrator's tokens reach only their own account until TOTP is set up. */
+export function enrolmentOnly(): boolean {
+  return storedTokens()?.totp_enrolment_required === true;
+}
+
 export function storedTokens(): Tokens | null {
   const raw = sessionStorage.getItem(STORE);
   return raw ? (JSON.parse(raw) as Tokens) : null;
@@ -67,8 +72,9 @@ export function whenSignedOut(callback: () => void): void {
   onSignedOut = callback;
 }
 
-/** Trade the refresh token for a new pair, once however many requests found the access token ended. */
-function refresh(): Promise<boolean> {
+/** Trade the refresh token for a new pair, once however many requests found the access token ended (or
+ * when the account's access changed, as after setting up two-factor sign-in). */
+export function refresh(): Promise<boolean> {
   const tokens = storedTokens();
   if (!tokens) return Promise.resolve(false);
   refreshing ??= fetch("/v1/auth/refresh", {
@@ -118,8 +124,11 @@ export async function call<T>(pending: Promise<{ data?: T; error?: unknown; resp
   return data as T;
 }
 
-export async function signIn(username: string, password: string): Promise<Tokens> {
-  const tokens = await call(api.POST("/v1/auth/login", { body: { username, password } }));
+/** The second factor of a sign-in, for a user with two-factor sign-in: a code, or a recovery code. */
+export type SecondFactor = { totp_code: string } | { recovery_code: string } | Record<string, never>;
+
+export async function signIn(username: string, password: string, second: SecondFactor = {}): Promise<Tokens> {
+  const tokens = await call(api.POST("/v1/auth/login", { body: { username, password, ...second } }));
   keep(tokens);
   return tokens;
 }

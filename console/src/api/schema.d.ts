@@ -278,8 +278,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sign an enterprise or administrator user in with username and password
-         * @description Sign an enterprise or administrator user in with username and password.
+         * Sign an enterprise or administrator user in with username and password, and a TOTP code or a
+         * @description Sign an enterprise or administrator user in with username and password, and a TOTP code or a
+         *     recovery code when the user has two-factor sign-in.
          */
         post: operations["sign_in_password"];
         delete?: never;
@@ -718,6 +719,186 @@ export interface paths {
          * @description Revoke a signing key at once.
          */
         delete: operations["revoke_partner_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether two-factor sign-in is on, whether it is required, and how many recovery codes are left
+         * @description Whether two-factor sign-in is on, whether it is required, and how many recovery codes are left.
+         */
+        get: operations["account_security"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password, given the current one
+         * @description Change the password, given the current one; every other session of the user is signed out.
+         */
+        post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin setting up two-factor sign-in
+         * @description Begin setting up two-factor sign-in: a new secret and its QR code, to confirm with a code from it.
+         */
+        post: operations["start_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in on with a code from the new secret
+         * @description Turn two-factor sign-in on with a code from the new secret; answers the recovery codes, once.
+         */
+        post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in off, given a current code or the password
+         * @description Turn two-factor sign-in off, given a current code or the password.
+         */
+        post: operations["disable_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ten new recovery codes in place of the old ones, given a current code or the password
+         * @description Ten new recovery codes in place of the old ones, given a current code or the password.
+         */
+        post: operations["renew_recovery_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/signins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's sign-in attempts of the last 90 days (by default), newest first
+         * @description The user's sign-in attempts of the last 90 days (by default), newest first.
+         */
+        get: operations["list_signins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's active sessions, newest first
+         * @description The user's active sessions, newest first; `current` marks the one the request came from.
+         */
+        get: operations["list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign one session out
+         * @description Sign one session out: its tokens are refused from their next request.
+         */
+        delete: operations["end_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1889,6 +2070,27 @@ export interface components {
              * @example null
              */
             reason: string | null;
+        };
+        /** AccountSecurityRead */
+        AccountSecurityRead: {
+            /**
+             * Totp Enabled
+             * @description Whether sign-in asks for a TOTP code.
+             * @example true
+             */
+            totp_enabled: boolean;
+            /**
+             * Totp Required
+             * @description Whether this user must sign in with TOTP (administrators, in production).
+             * @example true
+             */
+            totp_required: boolean;
+            /**
+             * Recovery Codes Left
+             * @description Unused recovery codes; 0 when TOTP is off.
+             * @example 9
+             */
+            recovery_codes_left: number;
         };
         /** ActionPage */
         ActionPage: {
@@ -3265,7 +3467,7 @@ export interface components {
             contact_phone: string;
             /**
              * Password
-             * @description At least 12 characters.
+             * @description The first user's password: at least 12 characters, and not common or guessable (else 422 PASSWORD_TOO_WEAK).
              * @example correct-horse-battery-staple
              */
             password: string;
@@ -4329,6 +4531,21 @@ export interface components {
              */
             server_time: string;
         };
+        /** PasswordChange */
+        PasswordChange: {
+            /**
+             * Current Password
+             * @description The password the user signs in with now.
+             * @example correct-horse-battery-staple
+             */
+            current_password: string;
+            /**
+             * New Password
+             * @description At least 12 characters, and not common or guessable (else 422 PASSWORD_TOO_WEAK).
+             * @example violet kettle harbour lantern
+             */
+            new_password: string;
+        };
         /** PasswordSignIn */
         PasswordSignIn: {
             /**
@@ -4343,6 +4560,18 @@ export interface components {
              * @example correct-horse-battery-staple
              */
             password: string;
+            /**
+             * Totp Code
+             * @description For a user with two-factor sign-in: the 6-digit code their authenticator app shows now. Without it (or `recovery_code`) such a user gets 401 TOTP_REQUIRED once the password checks out.
+             * @example 492039
+             */
+            totp_code?: string | null;
+            /**
+             * Recovery Code
+             * @description Instead of `totp_code`: one of the user's one-time recovery codes; each works once.
+             * @example k7qm-4xzd-9prt-2hwb
+             */
+            recovery_code?: string | null;
         };
         /**
          * Period
@@ -4910,6 +5139,18 @@ export interface components {
              * @example false
              */
             replayed: boolean;
+        };
+        /** RecoveryCodes */
+        RecoveryCodes: {
+            /**
+             * Recovery Codes
+             * @description Ten one-time codes, each of which signs in once in place of a TOTP code. Shown this once: the service keeps only their hashes.
+             * @example [
+             *       "k7qm-4xzd-9prt-2hwb",
+             *       "3bn8-vq2c-x7ke-m4rd"
+             *     ]
+             */
+            recovery_codes: string[];
         };
         /** RedeemRequest */
         RedeemRequest: {
@@ -5928,6 +6169,11 @@ export interface components {
              */
             active: boolean;
         };
+        /**
+         * SigninOutcome
+         * @enum {string}
+         */
+        SigninOutcome: "signed_in" | "wrong_password" | "account_disabled" | "totp_required" | "totp_invalid";
         /** SiteCreate */
         SiteCreate: {
             /**
@@ -6353,6 +6599,118 @@ export interface components {
              */
             window_minutes?: number | null;
         };
+        /** StaffSessionPage */
+        StaffSessionPage: {
+            /**
+             * Items
+             * @description Active sessions, newest sign-in first.
+             * @example []
+             */
+            items: components["schemas"]["StaffSessionRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogMzExfQ
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /** StaffSessionRead */
+        StaffSessionRead: {
+            /**
+             * Id
+             * @description Session id, for DELETE /v1/staff/me/sessions/{session_id}.
+             * @example 311
+             */
+            id: number;
+            /**
+             * Signed In At
+             * Format: date-time
+             * @description When the user signed in.
+             * @example 2026-12-06T09:02:47+08:00
+             */
+            signed_in_at: string;
+            /**
+             * Last Used At
+             * Format: date-time
+             * @description When its tokens were last issued (the sign-in or the latest refresh).
+             * @example 2026-12-06T11:40:03+08:00
+             */
+            last_used_at: string;
+            /**
+             * Address
+             * @description The IP address it signed in from.
+             * @example 203.0.113.24
+             */
+            address: string;
+            /**
+             * User Agent
+             * @description The User-Agent it signed in with.
+             * @example Mozilla/5.0 (Windows NT 10.0; Win64; x64)
+             */
+            user_agent: string | null;
+            /**
+             * Current
+             * @description Whether this is the session the request came from.
+             * @example true
+             */
+            current: boolean;
+        };
+        /** StaffSigninPage */
+        StaffSigninPage: {
+            /**
+             * Items
+             * @description Newest first.
+             * @example []
+             */
+            items: components["schemas"]["StaffSigninRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogNDE4MX0
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /** StaffSigninRead */
+        StaffSigninRead: {
+            /**
+             * Id
+             * @description Attempt id.
+             * @example 4182
+             */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             * @description When.
+             * @example 2026-12-06T09:02:47+08:00
+             */
+            at: string;
+            /**
+             * @description signed_in, wrong_password, account_disabled, totp_required (the password was right, no code was sent) or totp_invalid.
+             * @example signed_in
+             */
+            outcome: components["schemas"]["SigninOutcome"];
+            /**
+             * Second Factor
+             * @description On a sign-in that passed two-factor: `totp` or `recovery_code`.
+             * @example totp
+             */
+            second_factor: string | null;
+            /**
+             * Address
+             * @description The client's IP address.
+             * @example 203.0.113.24
+             */
+            address: string;
+            /**
+             * User Agent
+             * @description The client's User-Agent header.
+             * @example Mozilla/5.0 (Windows NT 10.0; Win64; x64)
+             */
+            user_agent: string | null;
+        };
         /** StaffWhoAmI */
         StaffWhoAmI: {
             /**
@@ -6656,6 +7014,61 @@ export interface components {
              * @example resident
              */
             role: components["schemas"]["Role"];
+            /**
+             * Totp Enrolment Required
+             * @description An administrator who must sign in with TOTP and has not set it up: these tokens reach only /v1/staff/me and /v1/staff/me/* (everything else answers 403 TOTP_ENROLMENT_REQUIRED) until TOTP is set up and the tokens are refreshed.
+             * @default false
+             * @example false
+             */
+            totp_enrolment_required: boolean;
+        };
+        /** TotpCode */
+        TotpCode: {
+            /**
+             * Code
+             * @description The 6-digit code the authenticator app shows now; each code is accepted once.
+             * @example 492039
+             */
+            code: string;
+        };
+        /** TotpEnrolmentStarted */
+        TotpEnrolmentStarted: {
+            /**
+             * Secret
+             * @description The shared secret in base32, for typing into an authenticator app that cannot scan.
+             * @example FAKEBASE32SECRETFORDOCSONLY23456
+             */
+            secret: string;
+            /**
+             * Otpauth Uri
+             * @description The otpauth:// URI the QR code holds.
+             * @example otpauth://totp/%E6%B5%B7%E6%B2%B3%E7%A2%B3%E6%99%AE%E6%83%A0:ops-lead?secret=FAKEBASE32SECRETFORDOCSONLY23456&issuer=%E6%B5%B7%E6%B2%B3%E7%A2%B3%E6%99%AE%E6%83%A0
+             */
+            otpauth_uri: string;
+            /**
+             * Qr Svg
+             * @description The QR code of `otpauth_uri` as an SVG document, to show for the app to scan.
+             * @example <svg xmlns="http://www.w3.org/2000/svg" width="185" height="185" class="segno">…</svg>
+             */
+            qr_svg: string;
+        };
+        /**
+         * TotpProof
+         * @description One of the two: a current TOTP code, or the password.
+         */
+        TotpProof: {
+            /**
+             * Code
+             * @description The 6-digit code the authenticator app shows now; each code is accepted once. Or send `password`.
+             * @example 492039
+             */
+            code?: string | null;
+            /**
+             * Password
+             * @description The user's password, instead of `code`.
+             * @example correct-horse-battery-staple
+             */
+            password?: string | null;
         };
         /**
          * TransferKind
@@ -6795,7 +7208,7 @@ export interface components {
             username: string;
             /**
              * Password
-             * @description At least 12 characters.
+             * @description At least 12 characters, and not common or guessable (else 422 PASSWORD_TOO_WEAK).
              * @example correct-horse-battery-staple
              */
             password: string;
@@ -7652,7 +8065,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7726,7 +8139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7838,7 +8251,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7912,7 +8325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8212,7 +8625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description INVALID_CREDENTIALS */
+            /** @description INVALID_CREDENTIALS, TOTP_REQUIRED, TOTP_INVALID */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9045,7 +9458,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description VALIDATION_FAILED */
+            /** @description PASSWORD_TOO_WEAK, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9214,7 +9627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9276,7 +9689,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9312,7 +9725,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNKNOWN_ENTERPRISE, VALIDATION_FAILED */
+            /** @description UNKNOWN_ENTERPRISE, PASSWORD_TOO_WEAK, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9377,7 +9790,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9487,7 +9900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9558,7 +9971,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9659,7 +10072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9769,7 +10182,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9879,7 +10292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9986,7 +10399,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10094,7 +10507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10165,7 +10578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10253,7 +10666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10314,7 +10727,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10384,7 +10797,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10394,6 +10807,748 @@ export interface operations {
                 };
             };
             /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_security: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountSecurityRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CURRENT_PASSWORD_WRONG, PASSWORD_TOO_WEAK, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolmentStarted"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ALREADY_ENABLED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpCode"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ENROLMENT_NOT_STARTED, TOTP_ALREADY_ENABLED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_CODE_WRONG, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disable_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpProof"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_NOT_ENABLED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_CODE_WRONG, CURRENT_PASSWORD_WRONG, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renew_recovery_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpProof"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_NOT_ENABLED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_CODE_WRONG, CURRENT_PASSWORD_WRONG, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_signins: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffSigninPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sessions: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffSessionPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    end_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id. */
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description SESSION_NOT_FOUND */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10504,7 +11659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10607,7 +11762,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10678,7 +11833,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10766,7 +11921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10849,7 +12004,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10950,7 +12105,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11062,7 +12217,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11282,7 +12437,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11398,7 +12553,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ENTERPRISE_NOT_APPROVED */
+            /** @description ENTERPRISE_NOT_APPROVED, TOTP_ENROLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11579,7 +12734,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description STANDING_HIDDEN, ENTERPRISE_NOT_APPROVED */
+            /** @description STANDING_HIDDEN, ENTERPRISE_NOT_APPROVED, TOTP_ENROLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11659,7 +12814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ENTERPRISE_NOT_APPROVED */
+            /** @description ENTERPRISE_NOT_APPROVED, TOTP_ENROLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11733,7 +12888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ENTERPRISE_NOT_APPROVED */
+            /** @description ENTERPRISE_NOT_APPROVED, TOTP_ENROLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11794,7 +12949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ENTERPRISE_NOT_APPROVED */
+            /** @description ENTERPRISE_NOT_APPROVED, TOTP_ENROLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13157,7 +14312,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13774,7 +14929,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13860,7 +15015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13936,7 +15091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14001,7 +15156,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14064,7 +15219,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14122,7 +15277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14194,7 +15349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14255,7 +15410,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14339,7 +15494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14423,7 +15578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14507,7 +15662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14579,7 +15734,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14642,7 +15797,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
