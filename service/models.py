@@ -16,7 +16,7 @@ from service.accounts.models import (
     UserSigninAddress,
 )
 from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
-from service.factors.models import FactorVersion
+from service.factors.models import FactorDraft, FactorVersion
 from service.ingest.models import (
     Behaviour,
     BudgetSlot,
@@ -47,6 +47,7 @@ __all__ = [
     "EvidenceClaim",
     "EvidenceRefusal",
     "ExpiryState",
+    "FactorDraft",
     "FactorVersion",
     "Flag",
     "FlagState",
