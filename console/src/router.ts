@@ -19,6 +19,8 @@ export const router = createRouter({
     { path: "/partners", name: "partners", component: () => import("@/views/PartnersView.vue") },
     { path: "/sites", name: "sites", component: () => import("@/views/SitesView.vue") },
     { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
+    { path: "/factors", name: "factors", component: () => import("@/views/FactorsView.vue") },
+    { path: "/factors/drafts/:id", name: "factor-draft", component: () => import("@/views/factors/DraftView.vue") },
     { path: "/counter", name: "counter", component: () => import("@/views/CounterView.vue") },
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
   ],
