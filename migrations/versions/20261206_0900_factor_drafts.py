@@ -42,7 +42,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "(status = 'approved') = (factor_version_id IS NOT NULL)", name=op.f("ck_factor_draft_published")
         ),
-        sa.CheckConstraint("status <> 'approved' OR decided_by <> uploaded_by", name=op.f("ck_factor_draft_two_people")),
+        sa.CheckConstraint(
+            "status <> 'approved' OR decided_by <> uploaded_by", name=op.f("ck_factor_draft_two_people")
+        ),
         sa.ForeignKeyConstraint(
             ["factor_version_id"], ["factor_version.id"], name=op.f("fk_factor_draft_factor_version_id_factor_version")
         ),
