@@ -20,7 +20,7 @@ from service.db import ReadSession
 from service.factors import drafts
 from service.factors.cache import FactorCache
 from service.factors.conversion import convert
-from service.factors.model import BehaviourFactor, BehaviourType, HydrogenSource
+from service.factors.model import BehaviourFactor, BehaviourType, FactorSet, HydrogenSource
 from service.kit.clock import SHANGHAI, local_date
 
 DAYS = 30
@@ -56,6 +56,31 @@ def _hydrogen_source(used: BehaviourFactor | None, reduction: Decimal) -> Hydrog
     return next((s for s in sources if used.emission(hydrogen_source=s).reduction_g_per_unit == reduction), None)
 
 
+def _draft_factor(
+    draft: FactorSet,
+    cache: FactorCache,
+    behaviour: str,
+    category: str | None,
+    tier: str,
+    version_id: int,
+    used: Decimal,
+) -> tuple[Decimal, Decimal] | None:
+    """The draft's reduction and weight for behaviours that used `used` g per unit of `version_id`; None when
+    the draft has no figure for their category or hydrogen source."""
+    kind = BehaviourType(behaviour)
+    factor = draft.behaviour[kind]
+    try:
+        if factor.hydrogen is not None:
+            stored = cache.get(version_id)
+            source = _hydrogen_source(stored.factor_set.behaviour.get(kind) if stored is not None else None, used)
+            reduction = factor.emission(hydrogen_source=source).reduction_g_per_unit
+        else:
+            reduction = factor.emission(category=category).reduction_g_per_unit
+    except KeyError:
+        return None
+    return reduction, factor.weight(tier)[0]
+
+
 async def what_if(session: ReadSession, *, cache: FactorCache, draft_id: int) -> WhatIfRead:
     """The draft's what-if over the last 30 local days."""
     draft, factor_set = await drafts.draft_set(session, draft_id=draft_id)
@@ -69,21 +94,17 @@ async def what_if(session: ReadSession, *, cache: FactorCache, draft_id: int) ->
     )
     total = _Sum()
     by_type: dict[str, _Sum] = {}
+    # What the draft gives each kind of group: one lookup per (type, category, tier, version, reduction).
+    factors: dict[tuple[str, str | None, str, int, Decimal], tuple[Decimal, Decimal] | None] = {}
     for row in rows:
-        stored = cache.get(row.factor_version_id)
-        used = stored.factor_set.behaviour.get(row.behaviour_type) if stored is not None else None
-        new = factor_set.behaviour[BehaviourType(row.behaviour_type)]
-        try:
-            if new.hydrogen is not None:
-                source = _hydrogen_source(used, row.reduction_g_per_unit)
-                reduction = new.emission(hydrogen_source=source).reduction_g_per_unit
-            else:
-                reduction = new.emission(category=row.category).reduction_g_per_unit
-            weight, _ = new.weight(row.tier)
-            after = convert(row.quantity, reduction, weight=weight).grams * row.behaviours
-            unmatched = 0
-        except KeyError:
+        key = (row.behaviour_type, row.category, row.tier, row.factor_version_id, row.reduction_g_per_unit)
+        if key not in factors:
+            factors[key] = _draft_factor(factor_set, cache, *key)
+        found = factors[key]
+        if found is None:
             after, unmatched = 0, row.behaviours
+        else:
+            after, unmatched = convert(row.quantity, found[0], weight=found[1]).grams * row.behaviours, 0
         for figures in (total, by_type.setdefault(row.behaviour_type, _Sum())):
             figures.behaviours += row.behaviours
             figures.issued_g += row.issued_g

@@ -11,6 +11,8 @@ from sqlalchemy import Row, text
 
 from service.db import ReadSession
 
+# A month of groups fits in memory: hashing them there is several times faster than sorting them on disk.
+_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
 _BOUNDS = text("SELECT min(id) AS low, max(id) AS high FROM ingest_behaviour")
 _FIRST_AT_OR_AFTER = text("SELECT id, created_at FROM ingest_behaviour WHERE id >= :id ORDER BY id LIMIT 1")
 
@@ -46,4 +48,5 @@ async def first_id_created_since(session: ReadSession, since: datetime) -> int |
 
 async def credited_groups(session: ReadSession, *, first_id: int, start: date, end: date) -> Sequence[Row[Any]]:
     """Credited behaviours of local days [start, end), stored from `first_id` on, grouped."""
+    await session.execute(_WORK_MEM)
     return (await session.execute(_GROUPS, {"first_id": first_id, "start": start, "end": end})).all()
