@@ -260,7 +260,6 @@ async def verify_ledger(
     accept: Annotated[
         str | None,
         Header(
-            max_length=500,
             description="`application/x-ndjson` streams one JSON line per step (a VerifyLine: progress with "
             "done and total per check, then the result); anything else answers once, when every check is done.",
             examples=[NDJSON],
