@@ -272,7 +272,9 @@ def audit_verify(args: argparse.Namespace) -> None:
     async def run(url: str) -> bool:
         db = Database(url, settings=settings)
         try:
-            report = await verify(db, public_key=signer.public_key, progress=lambda line: print(line, file=sys.stderr))
+            report = await verify(
+                db, public_key=signer.public_key, progress=lambda step: print(step.message, file=sys.stderr)
+            )
         finally:
             await db.dispose()
         for check in report.checks:

@@ -20,7 +20,7 @@ from service.accounts.models import (
     UserTotp,
 )
 from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
-from service.factors.models import FactorVersion
+from service.factors.models import FactorDraft, FactorVersion
 from service.ingest.models import (
     Behaviour,
     BudgetSlot,
@@ -51,6 +51,7 @@ __all__ = [
     "EvidenceClaim",
     "EvidenceRefusal",
     "ExpiryState",
+    "FactorDraft",
     "FactorVersion",
     "Flag",
     "FlagState",

@@ -9,7 +9,7 @@ B-tree entry on the hot path. Reviews and resolved flags are indexed only where 
 behaviour or flag adds nothing there either.
 
 Revision ID: 0030_admin_reads
-Revises: 0027_staff_security
+Revises: 0029_factor_drafts
 Create Date: 2026-12-06 10:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030_admin_reads"
-down_revision: str | None = "0027_staff_security"
+down_revision: str | None = "0029_factor_drafts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

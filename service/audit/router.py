@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from service.accounts.deps import AdminReader, CurrentResident
-from service.audit import dashboard, receipts, search, verify
+from service.audit import dashboard, receipts, search, verify, whatif
 from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.schemas import (
     ActionPage,
@@ -23,11 +23,15 @@ from service.audit.schemas import (
     TransferFilter,
     TransferKind,
     TransferPage,
+    VerifyLine,
     VerifyRead,
 )
 from service.audit.signing import CheckpointSigner
+from service.audit.whatif_schemas import WhatIfRead
 from service.db import ReadSessionDep, database_of
 from service.errors import DatabaseUnavailable, ValidationFailed
+from service.factors.deps import FactorCacheDep
+from service.factors.errors import FactorDraftNotFound
 from service.factors.model import BehaviourType
 from service.kit.openapi import problems
 from service.kit.pagination import Cursor
@@ -232,14 +236,58 @@ async def dashboard_csv(
     )
 
 
-@router.post("/v1/admin/audit/verify", tags=["admin"], responses=problems(DatabaseUnavailable))
-async def verify_ledger(_: AdminReader, request: Request, signer: SignerDep) -> VerifyRead:
+NDJSON = "application/x-ndjson"
+# The shape of each streamed line; the schemas it refers to are the reply's own.
+_VERIFY_LINE = {
+    key: value
+    for key, value in VerifyLine.model_json_schema(ref_template="#/components/schemas/{model}").items()
+    if key != "$defs"
+}
+
+
+@router.post(
+    "/v1/admin/audit/verify",
+    tags=["admin"],
+    response_model=VerifyRead,
+    responses=problems(DatabaseUnavailable),
+    response_description="The findings; with `Accept: application/x-ndjson`, progress lines and then the findings.",
+    openapi_extra={"responses": {"200": {"content": {NDJSON: {"schema": _VERIFY_LINE}}}}},
+)
+async def verify_ledger(
+    _: AdminReader,
+    request: Request,
+    signer: SignerDep,
+    accept: Annotated[
+        str | None,
+        Header(
+            description="`application/x-ndjson` streams one JSON line per step (a VerifyLine: progress with "
+            "done and total per check, then the result); anything else answers once, when every check is done.",
+            examples=[NDJSON],
+        ),
+    ] = None,
+) -> Response | VerifyRead:
     """Recompute the ledger's invariants, every issuance and the sealed log; read-only. Takes a while on a
-    large ledger: `tanpuhui audit verify` shows progress."""
-    return await verify.verification(database_of(request), public_key=signer.public_key)
+    large ledger: ask for JSON lines to follow its progress."""
+    db = database_of(request)
+    if accept is not None and NDJSON in accept:
+        lines = await verify.verification_lines(db, public_key=signer.public_key)
+        return StreamingResponse(lines, media_type=NDJSON, headers={"Cache-Control": "no-store"})
+    return await verify.verification(db, public_key=signer.public_key)
 
 
 @router.get("/v1/transparency/key", tags=["receipts"])
 async def public_key(signer: SignerDep) -> PublicKeyRead:
     """The Ed25519 key that signs checkpoints."""
     return receipts.public_key(signer=signer)
+
+
+@router.get("/v1/admin/factor-drafts/{draft_id}/what-if", tags=["admin"], responses=problems(FactorDraftNotFound))
+async def factor_draft_what_if(
+    _: AdminReader,
+    draft_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The draft's id.", examples=[7])],
+    session: ReadSessionDep,
+    cache: FactorCacheDep,
+) -> WhatIfRead:
+    """What the credited behaviours of the last 30 days would have earned under the draft, by type, against
+    what they earned; the caps are not applied again."""
+    return await whatif.what_if(session, cache=cache, draft_id=draft_id)

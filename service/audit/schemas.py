@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -239,6 +239,24 @@ class CheckRead(Schema):
 class VerifyRead(Schema):
     ok: bool = Field(description="True when every check passed.", examples=[True])
     checks: list[CheckRead] = Field(description="Each check's outcome.", examples=[[_EXAMPLE_CHECK]])
+
+
+class VerifyLine(Schema):
+    """One line of the streamed verification (`Accept: application/x-ndjson`)."""
+
+    kind: Literal["progress", "result", "error"] = Field(
+        description="progress: where the run is; result: the findings, last; error: the run stopped.",
+        examples=["progress"],
+    )
+    phase: str | None = Field(
+        default=None, description="The check running: balances, issuance or sealed log.", examples=["issuance"]
+    )
+    done: int | None = Field(default=None, description="Items of the check done so far.", examples=[40000])
+    total: int | None = Field(default=None, description="Items of the check in all.", examples=[125000])
+    message: str | None = Field(
+        default=None, description="The step in words.", examples=["issuance: 40,000 behaviours recomputed"]
+    )
+    result: VerifyRead | None = Field(default=None, description="The findings, on the last line.", examples=[None])
 
 
 class ActionRead(Schema):

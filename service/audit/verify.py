@@ -1,7 +1,8 @@
 """Integrity verification: recompute the ledger's invariants and the sealed log from the rows themselves.
 
-Run by `tanpuhui audit verify` and `POST /v1/admin/audit/verify`. Each check walks its table in id order,
-in chunks, so that a year of ledger is never held in memory, and reports progress as it goes:
+Run by `tanpuhui audit verify` and `POST /v1/admin/audit/verify` (one answer, or JSON lines of progress and
+then the findings). Each check walks its table in id order, in chunks, so that a year of ledger is never
+held in memory, and reports progress (done of total) as it goes:
 
 - balances: the sum of all balances is zero; no resident or enterprise balance is negative; every stored
   balance is the sum of that account's entries and of its lot holdings; every transfer is two entries
@@ -18,8 +19,10 @@ Nothing is repaired: each problem is named, and the caller exits non-zero.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,16 +35,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service.audit import merkle
 from service.audit.receipt_verifier import checkpoint_message, leaf_hash, leaf_line
 from service.audit.repository import verification as repository
-from service.audit.schemas import CheckRead, VerifyRead
+from service.audit.schemas import CheckRead, VerifyLine, VerifyRead
 from service.audit.sealer import fetch_nodes
 from service.db import Database
+from service.errors import is_database_outage
 from service.factors.conversion import convert
 from service.factors.model import FactorSet, HydrogenSource
 
 CHUNK = 20_000
 MAX_PROBLEMS = 50  # per check; the count says how many more there were
 
-Progress = Callable[[str], None]
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Where a run is: `done` of `total` items of a check (its name is the phase), and a line for people."""
+
+    phase: str
+    done: int
+    total: int
+    message: str
+
+
+Progress = Callable[[Step], None]
 
 # The ledger's invariants, each a query for what breaks it (by name): `audit verify` runs them all, and so
 # does every test that changes the ledger (tests/fixtures/behaviours.py).
@@ -77,6 +92,8 @@ class Report:
 
 async def _balances(connection: AsyncConnection, progress: Progress) -> Check:
     check = Check("balances")
+    steps = 1 + len(LEDGER_CHECKS)
+    progress(Step(check.name, 0, steps, "balances: summing every balance…"))
     total = await repository.sum_of_balances(connection)
     if total != 0:
         check.problem(f"sum of all balances is {total} g, not zero")
@@ -85,7 +102,7 @@ async def _balances(connection: AsyncConnection, progress: Progress) -> Check:
         for row in await repository.ledger_violations(connection, check=what):
             check.problem(f"{what}: {dict(row._mapping)}")
         check.checked += 1
-        progress(f"balances: {what.split(' ', 1)[0]}… checked")
+        progress(Step(check.name, check.checked, steps, f"balances: {what.split(' ', 1)[0]}… checked"))
     return check
 
 
@@ -104,6 +121,8 @@ def _weights(factor_set: FactorSet, behaviour_type: str, tier: str) -> set[Decim
 
 async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:
     check = Check("issuance")
+    total = await repository.behaviour_count(connection)
+    progress(Step(check.name, 0, total, f"issuance: {total:,} behaviours to recompute"))
     versions = {row.id: FactorSet.model_validate(row.content) for row in await repository.factor_versions(connection)}
     for row in await repository.orphan_issuances(connection):
         check.problem(f"issuance transfer {row.id} traces to no behaviour or no factor version")
@@ -138,13 +157,15 @@ async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:
         if len(rows) < CHUNK:
             break
         after = rows[-1].id
-        progress(f"issuance: {check.checked:,} behaviours recomputed")
-    progress(f"issuance: {check.checked:,} behaviours recomputed")
+        progress(Step(check.name, check.checked, total, f"issuance: {check.checked:,} behaviours recomputed"))
+    progress(Step(check.name, check.checked, total, f"issuance: {check.checked:,} behaviours recomputed"))
     return check
 
 
 async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progress: Progress) -> Check:
     check = Check("sealed log")
+    total = await repository.leaf_count(connection)
+    progress(Step(check.name, 0, total, f"sealed log: {total:,} entries to rehash"))
     size, last_entry = 0, 0
     frontier: dict[merkle.Node, bytes] = {}
     subtrees: dict[merkle.Node, bytes] = {}  # stored above the leaves, completed by this chunk's leaves
@@ -179,11 +200,12 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
         subtrees.clear()
         if len(rows) < CHUNK:
             break
-        progress(f"sealed log: {check.checked:,} entries rehashed")
+        progress(Step(check.name, check.checked, total, f"sealed log: {check.checked:,} entries rehashed"))
     for leftover in checkpoints:
         check.problem(f"checkpoint of size {leftover.tree_size} is larger than the log ({size} leaves)")
     unsealed = await repository.unsealed_entries(connection)
-    progress(f"sealed log: {check.checked:,} entries rehashed; {unsealed:,} not sealed yet")
+    message = f"sealed log: {check.checked:,} entries rehashed; {unsealed:,} not sealed yet"
+    progress(Step(check.name, max(check.checked, total), max(check.checked, total), message))
     return check
 
 
@@ -221,9 +243,7 @@ async def verify(db: Database, *, public_key: bytes, progress: Progress = lambda
     return Report(checks)
 
 
-async def verification(db: Database, *, public_key: bytes) -> VerifyRead:
-    """Every check, as the admin endpoint answers it."""
-    report = await verify(db, public_key=public_key)
+def _read(report: Report) -> VerifyRead:
     return VerifyRead(
         ok=report.ok,
         checks=[
@@ -231,3 +251,55 @@ async def verification(db: Database, *, public_key: bytes) -> VerifyRead:
             for c in report.checks
         ],
     )
+
+
+async def verification(db: Database, *, public_key: bytes) -> VerifyRead:
+    """Every check, as the admin endpoint answers it."""
+    return _read(await verify(db, public_key=public_key))
+
+
+async def verification_lines(db: Database, *, public_key: bytes) -> AsyncIterator[bytes]:
+    """Every check as JSON lines: progress as it goes, then the findings (`kind`: progress, result, error).
+
+    The first line is read before this returns, so that a database that cannot be reached is still an
+    error reply rather than a stream that breaks off."""
+    steps: asyncio.Queue[Step | None] = asyncio.Queue()
+    run = asyncio.create_task(verify(db, public_key=public_key, progress=steps.put_nowait))
+    run.add_done_callback(lambda _: steps.put_nowait(None))
+    try:
+        first = await steps.get()
+    except BaseException:
+        run.cancel()
+        raise
+    if first is None:
+        run.result()  # raises what stopped it
+
+    async def lines() -> AsyncIterator[bytes]:
+        step = first
+        try:
+            while step is not None:
+                yield _line(
+                    VerifyLine(
+                        kind="progress", phase=step.phase, done=step.done, total=step.total, message=step.message
+                    )
+                )
+                step = await steps.get()
+            try:
+                report = run.result()
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                yield _line(VerifyLine(kind="error", message="The database stopped answering; run the check again."))
+                return
+            yield _line(VerifyLine(kind="result", result=_read(report)))
+        finally:
+            if not run.done():
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+
+    return lines()
+
+
+def _line(line: VerifyLine) -> bytes:
+    return line.model_dump_json(exclude_none=True).encode() + b"\n"

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import actions
 from service.accounts.tokens import Principal
-from service.factors import repository
+from service.db import ReadSession
+from service.factors import entries, repository
 from service.factors.cache import FactorCache, StoredSet
-from service.factors.errors import FactorFileInvalid, FactorVersionExists
+from service.factors.errors import FactorFileInvalid, FactorVersionExists, FactorVersionNotFound
 from service.factors.model import BehaviourType, FactorSet
-from service.factors.schemas import FactorInForce, FactorVersionRead, PublishedRead
+from service.factors.schemas import FactorInForce, FactorVersionDetail, FactorVersionRead, PublishedRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,8 @@ async def publish_directory(session: AsyncSession, *, directory: Path, published
 
 
 async def publish_by_operator(session: AsyncSession, *, operator: Principal | None, source_text: str) -> PublishedRead:
-    """Publish a version from the admin API (or, `operator` None, the command line), and log it."""
+    """Publish a version from the command line (`operator` None) and log it; through the API a version is
+    published only by approving a draft (drafts.py)."""
     published = await publish(session, source_text=source_text, published_by=actions.actor_of(operator))
     fs = published.stored.factor_set
     await actions.log(
@@ -141,3 +143,18 @@ def in_force(cache: FactorCache) -> list[FactorInForce]:
                 )
             )
     return found
+
+
+async def version_detail(session: ReadSession, *, version_id: int) -> FactorVersionDetail:
+    """One published version with every figure and the file as published."""
+    row = await repository.get_version_by_id(session, version_id)
+    if row is None:
+        raise FactorVersionNotFound
+    stored = StoredSet(row.id, FactorSet.model_validate(row.content))
+    return FactorVersionDetail(
+        version=version_read(stored),
+        published_at=row.published_at,
+        published_by=row.published_by,
+        entries=entries.entries(stored.factor_set),
+        source=row.source_text,
+    )

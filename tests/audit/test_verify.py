@@ -4,6 +4,7 @@ database as superuser, bypassing every trigger, is caught and named, never repai
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from service.accounts.models import Role
+from service.audit import verify as verify_module
 from service.audit.sealer import seal_once
 from service.audit.verify import verify
 from tests.conftest import ROOT, Api, bearer
@@ -156,3 +158,36 @@ async def test_a_stored_subtree_that_proofs_use_is_checked_against_its_leaves(
     assert [p for c in missing.checks for p in c.problems] == [
         "the subtree at level 4, index 0 (leaves 0–15) is missing: proofs through it cannot be made"
     ]
+
+
+async def test_the_streamed_verification_reports_rising_progress_then_the_same_findings(
+    api: Api, sign_in_staff: StaffSignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await _activity(api, sign_in_staff)
+    await _as_superuser(api, "UPDATE ledger_entry SET amount = amount + 1000 WHERE id = :id", id=ids["entry"])
+    monkeypatch.setattr(verify_module, "CHUNK", 3)  # several steps per check on a small ledger
+    auditor = await sign_in_staff(Role.admin_auditor)
+    once = await api.client.post("/v1/admin/audit/verify", headers=bearer(auditor))
+
+    streamed = await api.client.post(
+        "/v1/admin/audit/verify", headers={**bearer(auditor), "Accept": "application/x-ndjson"}
+    )
+
+    assert streamed.status_code == 200, streamed.text
+    assert streamed.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in streamed.text.splitlines()]
+    progress = [line for line in lines[:-1] if line["kind"] == "progress"]
+    assert len(progress) == len(lines) - 1
+    assert [p["phase"] for p in progress] == sorted(
+        (p["phase"] for p in progress), key=["balances", "issuance", "sealed log"].index
+    )
+    for phase in ("balances", "issuance", "sealed log"):
+        steps = [(p["done"], p["total"]) for p in progress if p["phase"] == phase]
+        assert len(steps) >= 3, (phase, steps)
+        assert steps[0][0] == 0
+        assert [done for done, _ in steps] == sorted(done for done, _ in steps)
+        assert steps[-1][0] == steps[-1][1] > 0, (phase, steps)
+    assert lines[-1]["kind"] == "result"
+    assert lines[-1]["result"] == once.json()
+    assert once.json()["ok"] is False
+    assert any(f"sealed entry {ids['entry']} " in p for c in once.json()["checks"] for p in c["problems"])

@@ -1,5 +1,6 @@
 """Audit in a browser: an auditor-minded operator searches the ledger's transfers by kind, downloads them
-as CSV (the same file the API streams), reads the action log, and runs verification to the end."""
+as CSV (the same file the API streams), reads the action log, and runs verification to the end, its
+progress bar reaching the end."""
 
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ async def test_an_operator_searches_exports_and_verifies_the_ledger(
     await page.get_by_role("tab", name="账本核验").click()
     await page.get_by_role("button", name="开始核验").click()
 
-    await expect(page.get_by_test_id("verify-result")).to_contain_text("全部检查通过", timeout=30_000)
+    progress = page.get_by_test_id("verify-progress")
+    await expect(progress).to_have_attribute("aria-valuenow", "100", timeout=30_000)
+    await expect(page.get_by_test_id("verify-step")).to_contain_text("核验完成")
+    await expect(page.get_by_test_id("verify-result")).to_contain_text("全部检查通过")
     checks = page.get_by_test_id("verify-checks")
     await expect(checks.locator("tbody tr.el-table__row")).not_to_have_count(0)
     await expect(checks).not_to_contain_text("未通过")

@@ -77,3 +77,32 @@ def at(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     assert parsed.tzinfo is not None, text
     return parsed
+
+
+def draft_text(valid_from: datetime, version: str = "2026.3") -> str:
+    """The newest shipped file as a new version: metro 50 g/km, bikes' evidence weighed 0.9, walking 0.03 g
+    a step, recyclables 250 g/kg, hazardous waste dropped and textiles added."""
+    source = latest_text()
+    replacements = {
+        'version = "2026.2"': f'version = "{version}"',
+        "valid_from = 2026-11-01T00:00:00+08:00": f"valid_from = {valid_from.replace(microsecond=0).isoformat()}",
+        'baseline_g_per_unit = "107.8"': 'baseline_g_per_unit = "111.0"',
+        'reduction_g_per_unit = "46.8"': 'reduction_g_per_unit = "50.0"',
+        'trust = { partner = "1", evidence = "0.8", self = "review" }': (
+            'trust = { partner = "1", evidence = "0.9", self = "review" }'
+        ),
+        'baseline_g_per_unit = "0.02"': 'baseline_g_per_unit = "0.03"',
+        'reduction_g_per_unit = "0.02"': 'reduction_g_per_unit = "0.03"',
+        'project_g_per_unit = "485", reduction_g_per_unit = "201"': (
+            'project_g_per_unit = "436", reduction_g_per_unit = "250"'
+        ),
+        'hazardous = { baseline_g_per_unit = "686", project_g_per_unit = "457", reduction_g_per_unit = "229", '
+        'title_zh = "有害垃圾", title_en = "Hazardous waste" }': (
+            'textiles = { baseline_g_per_unit = "686", project_g_per_unit = "586", reduction_g_per_unit = "100", '
+            'title_zh = "废旧纺织物", title_en = "Textiles" }'
+        ),
+    }
+    for old, new in replacements.items():
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source

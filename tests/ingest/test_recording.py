@@ -39,7 +39,7 @@ StaffSignIn = Callable[..., Awaitable[Tokens]]
 MakeApi = Callable[..., Awaitable[Api]]
 
 METRO_REDUCTION = Decimal("46.8")
-FACTOR_VERSIONS = "/v1/admin/factor-versions"
+FACTOR_DRAFTS = "/v1/admin/factor-drafts"
 
 
 @pytest.fixture
@@ -50,6 +50,11 @@ async def alice(sign_in_resident: ResidentSignIn) -> Tokens:
 @pytest.fixture
 async def operator(sign_in_staff: StaffSignIn) -> Tokens:
     return await sign_in_staff(Role.admin_operator)
+
+
+@pytest.fixture
+async def second_operator(sign_in_staff: StaffSignIn) -> Tokens:
+    return await sign_in_staff(Role.admin_operator, "second-operator")
 
 
 def _dec(value: Any) -> Decimal:
@@ -531,19 +536,25 @@ def _version_2026_3(valid_from: datetime, *, reduction: str = "50.0", baseline: 
     return source
 
 
-async def _publish(client: httpx.AsyncClient, operator: Tokens, source: str) -> httpx.Response:
-    return await client.post(FACTOR_VERSIONS, json={"source": source}, headers=bearer(operator))
+async def _upload(client: httpx.AsyncClient, operator: Tokens, source: str) -> httpx.Response:
+    return await client.post(FACTOR_DRAFTS, json={"source": source}, headers=bearer(operator))
+
+
+async def _publish(client: httpx.AsyncClient, uploader: Tokens, approver: Tokens, source: str) -> httpx.Response:
+    """A draft uploaded by one operator and approved by another: how a version is published."""
+    uploaded = await _upload(client, uploader, source)
+    assert uploaded.status_code == 201, uploaded.text
+    return await client.post(f"{FACTOR_DRAFTS}/{uploaded.json()['draft_id']}/approve", headers=bearer(approver))
 
 
 async def test_a_new_factor_version_applies_to_later_behaviours_and_never_changes_earlier_credits(
-    api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens
+    api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens, second_operator: Tokens
 ) -> None:
     earlier = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
 
-    published = await _publish(client, operator, _version_2026_3(ago(minutes=15)))
-    assert published.status_code == 201, published.text
-    assert published.json()["created"] is True
-    assert published.json()["version"]["version"] == "2026.3"
+    published = await _publish(client, operator, second_operator, _version_2026_3(ago(minutes=15)))
+    assert published.status_code == 200, published.text
+    assert (published.json()["status"], published.json()["version"]) == ("approved", "2026.3")
     ride = behaviour_body("metro_ride", "10", ago(minutes=14), ended_at=ago(seconds=10), evidence=SITE_CODES)
     later = await record_ok(client, alice, ride)
 
@@ -562,9 +573,9 @@ async def test_a_new_factor_version_applies_to_later_behaviours_and_never_change
 
 
 async def test_a_behaviour_before_the_new_versions_valid_from_still_resolves_to_the_old_version(
-    api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens
+    api: Api, client: httpx.AsyncClient, alice: Tokens, operator: Tokens, second_operator: Tokens
 ) -> None:
-    assert (await _publish(client, operator, _version_2026_3(ago(minutes=1)))).status_code == 201
+    assert (await _publish(client, operator, second_operator, _version_2026_3(ago(minutes=1)))).status_code == 200
 
     before = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES))
 
@@ -574,21 +585,21 @@ async def test_a_behaviour_before_the_new_versions_valid_from_still_resolves_to_
     await assert_ledger_invariants(api)
 
 
-async def test_only_an_operator_publishes_and_a_published_version_never_changes_content(
+async def test_only_an_operator_uploads_a_draft_and_a_published_version_is_never_drafted_again(
     client: httpx.AsyncClient, operator: Tokens, alice: Tokens, sign_in_staff: StaffSignIn
 ) -> None:
-    same = await _publish(client, operator, shipped_text())
+    same = await _upload(client, operator, shipped_text())
     changed = shipped_text().replace("claim_window_days = 1\n", "claim_window_days = 2\n")
     assert changed != shipped_text()
 
-    refused = await _publish(client, operator, changed)
+    refused = await _upload(client, operator, changed)
 
-    assert same.status_code == 201, same.text
-    assert same.json()["created"] is False
+    assert_problem(same, 409, "FACTOR_VERSION_EXISTS")
     assert_problem(refused, 409, "FACTOR_VERSION_EXISTS")
-    # Only operators publish.
+    # Only operators upload drafts.
     for tokens in (alice, await sign_in_staff(Role.admin_auditor)):
-        assert_problem(await _publish(client, tokens, _version_2026_3(ago(minutes=1))), 403, "ROLE_NOT_ALLOWED")
+        assert_problem(await _upload(client, tokens, _version_2026_3(ago(minutes=1))), 403, "ROLE_NOT_ALLOWED")
+    assert (await client.get(FACTOR_DRAFTS, headers=bearer(operator))).json()["items"] == []
     assert [v["version"] for v in (await client.get("/v1/factors/versions")).json()] == ["2026.1", "2026.2"]
 
 
@@ -597,7 +608,7 @@ async def test_a_factor_file_whose_reduction_is_not_baseline_minus_project_is_re
 ) -> None:
     source = _version_2026_3(ago(minutes=1), reduction="52.0")
 
-    problem = assert_problem(await _publish(client, operator, source), 422, "FACTOR_FILE_INVALID")
+    problem = assert_problem(await _upload(client, operator, source), 422, "FACTOR_FILE_INVALID")
 
     fields = [e["field"] for e in problem["errors"]]
     assert "behaviour.metro_ride" in fields

@@ -944,7 +944,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/factor-versions": {
+    "/v1/factors/versions/{version_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One published version with every figure, its provenance and the file as published
+         * @description One published version with every figure, its provenance and the file as published.
+         */
+        get: operations["factor_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/factor-drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Factor drafts, newest first
+         * @description Factor drafts, newest first.
+         */
+        get: operations["list_factor_drafts"];
+        put?: never;
+        /**
+         * Upload a factor version as a draft
+         * @description Upload a factor version as a draft; it is published only when another administrator approves it.
+         */
+        post: operations["upload_factor_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/factor-drafts/{draft_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A draft, its file and its differences from the factors in force now, figure by figure
+         * @description A draft, its file and its differences from the factors in force now, figure by figure.
+         */
+        get: operations["factor_draft"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/factor-drafts/{draft_id}/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -954,10 +1018,31 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Publish a factor version
-         * @description Publish a factor version; it applies to behaviours in its validity and never changes issued credits.
+         * Approve another administrator's draft, publishing it
+         * @description Approve another administrator's draft, publishing it; it applies to behaviours in its validity and never
+         *     changes issued credits.
          */
-        post: operations["publish_version"];
+        post: operations["approve_factor_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/factor-drafts/{draft_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a pending draft aside with a reason
+         * @description Set a pending draft aside with a reason: the uploader withdraws it, another administrator rejects it.
+         */
+        post: operations["reject_factor_draft"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1820,7 +1905,7 @@ export interface paths {
         /**
          * Recompute the ledger's invariants, every issuance and the sealed log
          * @description Recompute the ledger's invariants, every issuance and the sealed log; read-only. Takes a while on a
-         *     large ledger: `tanpuhui audit verify` shows progress.
+         *     large ledger: ask for JSON lines to follow its progress.
          */
         post: operations["verify_ledger"];
         delete?: never;
@@ -1841,6 +1926,27 @@ export interface paths {
          * @description The Ed25519 key that signs checkpoints.
          */
         get: operations["public_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/factor-drafts/{draft_id}/what-if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the credited behaviours of the last 30 days would have earned under the draft, by type, against
+         * @description What the credited behaviours of the last 30 days would have earned under the draft, by type, against
+         *     what they earned; the caps are not applied again.
+         */
+        get: operations["factor_draft_what_if"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3185,6 +3291,11 @@ export interface components {
              */
             device_id?: string | null;
         };
+        /**
+         * DraftStatus
+         * @enum {string}
+         */
+        DraftStatus: "pending" | "approved" | "rejected" | "withdrawn";
         /** EnterpriseAdminRead */
         EnterpriseAdminRead: {
             /**
@@ -3600,6 +3711,11 @@ export interface components {
              */
             expired_at: string | null;
         };
+        /**
+         * EntryChange
+         * @enum {string}
+         */
+        EntryChange: "added" | "removed" | "changed" | "unchanged";
         /** Evidence */
         Evidence: {
             /**
@@ -3692,6 +3808,276 @@ export interface components {
          * @enum {string}
          */
         ExportFormat: "csv" | "jsonl";
+        /** FactorDiffRow */
+        FactorDiffRow: {
+            /**
+             * @description Behaviour type.
+             * @example metro_ride
+             */
+            behaviour: components["schemas"]["BehaviourType"];
+            /**
+             * Parameter
+             * @description Category or hydrogen source; null for none.
+             * @example null
+             */
+            parameter: string | null;
+            /**
+             * @description What the draft does to the figure.
+             * @example changed
+             */
+            change: components["schemas"]["EntryChange"];
+            /**
+             * Changed Fields
+             * @description The fields whose value differs.
+             * @example [
+             *       "reduction_g_per_unit",
+             *       "source"
+             *     ]
+             */
+            changed_fields: string[];
+            /**
+             * @description The figure in force now; null when added.
+             * @example null
+             */
+            before: components["schemas"]["FactorEntry"] | null;
+            /**
+             * @description The draft's figure; null when removed.
+             * @example null
+             */
+            after: components["schemas"]["FactorEntry"] | null;
+        };
+        /** FactorDraftCreate */
+        FactorDraftCreate: {
+            /**
+             * Source
+             * @description The factor file (TOML), as in emission_factors/: checked now, published once a second administrator approves it.
+             * @example set = "tianjin"
+             *     version = "2026.3"
+             *     …
+             */
+            source: string;
+        };
+        /** FactorDraftDecision */
+        FactorDraftDecision: {
+            /**
+             * Reason
+             * @description Why; kept with the draft and in the admin action log.
+             * @example 步行系数来源未核实，请补充出处后重新上传。
+             */
+            reason: string;
+        };
+        /** FactorDraftDetail */
+        FactorDraftDetail: {
+            /**
+             * @description The draft.
+             * @example null
+             */
+            draft: components["schemas"]["FactorDraftRead"];
+            /**
+             * Source
+             * @description The file as uploaded (TOML).
+             * @example set = "tianjin"
+             *     …
+             */
+            source: string;
+            /**
+             * In Force
+             * @description The versions in force now that the draft is compared with.
+             * @example [
+             *       {
+             *         "methodology": "ER = BE − PE; DB11/T 3043-2024, average-mode-mix baseline",
+             *         "region": "Tianjin, Jinnan district",
+             *         "set": "tianjin",
+             *         "valid_from": "2026-01-01T00:00:00+08:00",
+             *         "version": "2026.1",
+             *         "version_id": 1
+             *       }
+             *     ]
+             */
+            in_force: components["schemas"]["FactorVersionRead"][];
+            /**
+             * Diff
+             * @description By type and parameter, in the order of the types.
+             * @example []
+             */
+            diff: components["schemas"]["FactorDiffRow"][];
+        };
+        /** FactorDraftPage */
+        FactorDraftPage: {
+            /**
+             * Items
+             * @description Newest first.
+             * @example []
+             */
+            items: components["schemas"]["FactorDraftRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogN30
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /** FactorDraftRead */
+        FactorDraftRead: {
+            /**
+             * Draft Id
+             * @description The draft's id.
+             * @example 7
+             */
+            draft_id: number;
+            /**
+             * Set
+             * @description Factor set.
+             * @example tianjin
+             */
+            set: string;
+            /**
+             * Version
+             * @description The version it would publish.
+             * @example 2026.3
+             */
+            version: string;
+            /**
+             * Valid From
+             * Format: date-time
+             * @description In force from, once published.
+             * @example 2027-01-01T00:00:00+08:00
+             */
+            valid_from: string;
+            /**
+             * @description pending; approved (then published as `version_id`); rejected by another administrator; withdrawn by its uploader.
+             * @example pending
+             */
+            status: components["schemas"]["DraftStatus"];
+            /**
+             * Uploaded By
+             * @description Who uploaded it, `user:<id>`.
+             * @example user:3
+             */
+            uploaded_by: string;
+            /**
+             * Uploaded At
+             * Format: date-time
+             * @description When.
+             * @example 2026-12-06T10:00:00+08:00
+             */
+            uploaded_at: string;
+            /**
+             * Decided By
+             * @description Who approved, rejected or withdrew it.
+             * @example user:4
+             */
+            decided_by: string | null;
+            /**
+             * Decided At
+             * @description When.
+             * @example 2026-12-06T11:00:00+08:00
+             */
+            decided_at: string | null;
+            /**
+             * Reason
+             * @description Why it was rejected or withdrawn.
+             * @example null
+             */
+            reason: string | null;
+            /**
+             * Version Id
+             * @description The published version, once approved.
+             * @example null
+             */
+            version_id: number | null;
+            /**
+             * Stale
+             * @description A version with this set and version was published since: it can no longer be approved.
+             * @example false
+             */
+            stale: boolean;
+        };
+        /**
+         * FactorEntry
+         * @description One figure of a version: a behaviour type, or one of its categories or hydrogen sources.
+         */
+        FactorEntry: {
+            /**
+             * @description Behaviour type.
+             * @example waste_sorting
+             */
+            behaviour: components["schemas"]["BehaviourType"];
+            /**
+             * Parameter
+             * @description The category (waste sorting) or hydrogen source (hydrogen bus) the figure is for; null when the type has one figure.
+             * @example recyclables
+             */
+            parameter: string | null;
+            /**
+             * Unit
+             * @description The unit of the quantity.
+             * @example kg
+             */
+            unit: string;
+            /**
+             * Baseline G Per Unit
+             * @description Baseline emission per unit (BE), g CO₂e.
+             * @example 686
+             */
+            baseline_g_per_unit: string;
+            /**
+             * Project G Per Unit
+             * @description Project emission per unit (PE), g CO₂e.
+             * @example 485
+             */
+            project_g_per_unit: string;
+            /**
+             * Reduction G Per Unit
+             * @description Reduction per unit, BE − PE: what is credited.
+             * @example 201
+             */
+            reduction_g_per_unit: string;
+            /**
+             * Source
+             * @description Where the figures come from.
+             * @example 环境科学 2023 44(5)…
+             */
+            source: string;
+            /**
+             * Valid From
+             * Format: date-time
+             * @description In force from.
+             * @example 2026-11-01T00:00:00+08:00
+             */
+            valid_from: string;
+            /**
+             * Valid To
+             * @description In force until, if bounded.
+             * @example null
+             */
+            valid_to: string | null;
+            /**
+             * Daily Cap G
+             * @description Per resident and day (Asia/Shanghai), grams.
+             * @example 3000
+             */
+            daily_cap_g: number;
+            /**
+             * Yearly Cap G
+             * @description Per resident and year, grams.
+             * @example 200000
+             */
+            yearly_cap_g: number;
+            /**
+             * Weights
+             * @description Each trust tier's weight, or `review` when a report of the tier waits for an operator.
+             * @example {
+             *       "evidence": "0.5",
+             *       "partner": "1",
+             *       "self": "review"
+             *     }
+             */
+            weights: {
+                [key: string]: string;
+            };
+        };
         /** FactorInForce */
         FactorInForce: {
             /**
@@ -3763,13 +4149,43 @@ export interface components {
              */
             verified: boolean;
         };
-        /** FactorVersionCreate */
-        FactorVersionCreate: {
+        /** FactorVersionDetail */
+        FactorVersionDetail: {
+            /**
+             * @description The version.
+             * @example {
+             *       "methodology": "ER = BE − PE; DB11/T 3043-2024, average-mode-mix baseline",
+             *       "region": "Tianjin, Jinnan district",
+             *       "set": "tianjin",
+             *       "valid_from": "2026-01-01T00:00:00+08:00",
+             *       "version": "2026.1",
+             *       "version_id": 1
+             *     }
+             */
+            version: components["schemas"]["FactorVersionRead"];
+            /**
+             * Published At
+             * Format: date-time
+             * @description When it was stored.
+             * @example 2026-12-06T10:00:00+08:00
+             */
+            published_at: string;
+            /**
+             * Published By
+             * @description Who published it: `user:<id>`, `cli` or `startup`.
+             * @example user:3
+             */
+            published_by: string;
+            /**
+             * Entries
+             * @description Every figure, by type and parameter.
+             * @example []
+             */
+            entries: components["schemas"]["FactorEntry"][];
             /**
              * Source
-             * @description The factor file (TOML), as in emission_factors/.
+             * @description The file as published (TOML).
              * @example set = "tianjin"
-             *     version = "2026.2"
              *     …
              */
             source: string;
@@ -4762,27 +5178,6 @@ export interface components {
              * @example CM2FyMLYylluK3dOCRVOufLnqhyWz2KWsb7ATlckJvI=
              */
             public_key: string;
-        };
-        /** PublishedRead */
-        PublishedRead: {
-            /**
-             * @description The stored version.
-             * @example {
-             *       "methodology": "ER = BE − PE; DB11/T 3043-2024, average-mode-mix baseline",
-             *       "region": "Tianjin, Jinnan district",
-             *       "set": "tianjin",
-             *       "valid_from": "2026-01-01T00:00:00+08:00",
-             *       "version": "2026.1",
-             *       "version_id": 1
-             *     }
-             */
-            version: components["schemas"]["FactorVersionRead"];
-            /**
-             * Created
-             * @description False when the same content was already published.
-             * @example true
-             */
-            created: boolean;
         };
         /** ReceiptEntry */
         ReceiptEntry: {
@@ -7476,6 +7871,135 @@ export interface components {
              * @example d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44
              */
             device_id?: string | null;
+        };
+        /** WhatIfByType */
+        WhatIfByType: {
+            /**
+             * Behaviours
+             * @description Credited behaviours counted.
+             * @example 1240
+             */
+            behaviours: number;
+            /**
+             * Issued G
+             * @description What was credited for them, after caps.
+             * @example 58210
+             */
+            issued_g: number;
+            /**
+             * Before G
+             * @description What they computed to under the versions they used, before caps.
+             * @example 60115
+             */
+            before_g: number;
+            /**
+             * After G
+             * @description What they compute to under the draft, before caps, floored per behaviour.
+             * @example 64220
+             */
+            after_g: number;
+            /**
+             * Difference G
+             * @description after_g − before_g.
+             * @example 4105
+             */
+            difference_g: number;
+            /**
+             * Unmatched
+             * @description Behaviours of a category or hydrogen source the draft has no figure for: counted at 0 g.
+             * @example 0
+             */
+            unmatched: number;
+            /**
+             * @description Behaviour type.
+             * @example metro_ride
+             */
+            behaviour: components["schemas"]["BehaviourType"];
+        };
+        /** WhatIfFigures */
+        WhatIfFigures: {
+            /**
+             * Behaviours
+             * @description Credited behaviours counted.
+             * @example 1240
+             */
+            behaviours: number;
+            /**
+             * Issued G
+             * @description What was credited for them, after caps.
+             * @example 58210
+             */
+            issued_g: number;
+            /**
+             * Before G
+             * @description What they computed to under the versions they used, before caps.
+             * @example 60115
+             */
+            before_g: number;
+            /**
+             * After G
+             * @description What they compute to under the draft, before caps, floored per behaviour.
+             * @example 64220
+             */
+            after_g: number;
+            /**
+             * Difference G
+             * @description after_g − before_g.
+             * @example 4105
+             */
+            difference_g: number;
+            /**
+             * Unmatched
+             * @description Behaviours of a category or hydrogen source the draft has no figure for: counted at 0 g.
+             * @example 0
+             */
+            unmatched: number;
+        };
+        /** WhatIfRead */
+        WhatIfRead: {
+            /**
+             * Draft Id
+             * @description The draft.
+             * @example 7
+             */
+            draft_id: number;
+            /**
+             * Start Date
+             * Format: date
+             * @description First local day (Asia/Shanghai) counted.
+             * @example 2026-11-07
+             */
+            start_date: string;
+            /**
+             * End Date
+             * Format: date
+             * @description Last local day counted.
+             * @example 2026-12-06
+             */
+            end_date: string;
+            /**
+             * Caps Applied
+             * @description Always false: the daily, yearly and budget caps are not applied again; compare after_g with before_g, and see issued_g for what the caps let through.
+             * @example false
+             */
+            caps_applied: boolean;
+            /**
+             * Groups
+             * @description Distinct (type, category, tier, factor, quantity) groups the figures were computed over.
+             * @example 5120
+             */
+            groups: number;
+            /**
+             * @description Every type together.
+             * @example null
+             */
+            total: components["schemas"]["WhatIfFigures"];
+            /**
+             * By Type
+             * @description One row per behaviour type with credits.
+             * @example []
+             */
+            by_type: components["schemas"]["WhatIfByType"][];
         };
         /** FieldProblem */
         FieldProblem: {
@@ -11619,7 +12143,133 @@ export interface operations {
             };
         };
     };
-    publish_version: {
+    factor_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's id. */
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorVersionDetail"];
+                };
+            };
+            /** @description FACTOR_VERSION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_factor_drafts: {
+        parameters: {
+            query?: {
+                /** @description Only drafts in this state. */
+                status?: components["schemas"]["DraftStatus"] | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorDraftPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_factor_draft: {
         parameters: {
             query?: never;
             header?: never;
@@ -11628,7 +12278,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["FactorVersionCreate"];
+                "application/json": components["schemas"]["FactorDraftCreate"];
             };
         };
         responses: {
@@ -11638,7 +12288,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PublishedRead"];
+                    "application/json": components["schemas"]["FactorDraftRead"];
                 };
             };
             /** @description MALFORMED_JSON */
@@ -11696,6 +12346,265 @@ export interface operations {
                 };
             };
             /** @description FACTOR_FILE_INVALID, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    factor_draft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The draft's id. */
+                draft_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorDraftDetail"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_factor_draft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The draft's id. */
+                draft_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorDraftRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_OWN_APPROVAL, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_DECIDED, FACTOR_DRAFT_STALE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reject_factor_draft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The draft's id. */
+                draft_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FactorDraftDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorDraftRead"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_DECIDED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15253,19 +16162,60 @@ export interface operations {
     verify_ledger: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `application/x-ndjson` streams one JSON line per step (a VerifyLine: progress with done and total per check, then the result); anything else answers once, when every check is done. */
+                accept?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The findings; with `Accept: application/x-ndjson`, progress lines and then the findings. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VerifyRead"];
+                    "application/x-ndjson": {
+                        /**
+                         * Kind
+                         * @description progress: where the run is; result: the findings, last; error: the run stopped.
+                         * @example progress
+                         * @enum {string}
+                         */
+                        kind: "progress" | "result" | "error";
+                        /**
+                         * Phase
+                         * @description The check running: balances, issuance or sealed log.
+                         * @example issuance
+                         */
+                        phase?: string | null;
+                        /**
+                         * Done
+                         * @description Items of the check done so far.
+                         * @example 40000
+                         */
+                        done?: number | null;
+                        /**
+                         * Total
+                         * @description Items of the check in all.
+                         * @example 125000
+                         */
+                        total?: number | null;
+                        /**
+                         * Message
+                         * @description The step in words.
+                         * @example issuance: 40,000 behaviours recomputed
+                         */
+                        message?: string | null;
+                        /**
+                         * @description The findings, on the last line.
+                         * @example null
+                         */
+                        result?: components["schemas"]["VerifyRead"] | null;
+                    };
                 };
             };
             /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
@@ -15315,6 +16265,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicKeyRead"];
+                };
+            };
+        };
+    };
+    factor_draft_what_if: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The draft's id. */
+                draft_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FACTOR_DRAFT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -100,6 +100,8 @@ _CHECKPOINTS = text(
     "SELECT tree_size, root_hash, signed_at, signature FROM ledger_checkpoint WHERE tree_size > :after "
     "ORDER BY tree_size LIMIT :chunk"
 )
+_BEHAVIOUR_COUNT = text("SELECT count(*) FROM ingest_behaviour")
+_LEAF_COUNT = text("SELECT coalesce(max(idx) + 1, 0) FROM ledger_seal_leaf")
 _UNSEALED = text("SELECT count(*) FROM ledger_entry WHERE id > (SELECT sealed_entry_id FROM ledger_seal_state)")
 
 
@@ -148,6 +150,14 @@ async def leaves(connection: AsyncConnection, *, start: int, chunk: int) -> Sequ
 async def checkpoints(connection: AsyncConnection, *, after: int, chunk: int) -> Sequence[Row[Any]]:
     """Up to `chunk` checkpoints larger than `after`, smallest first."""
     return (await connection.execute(_CHECKPOINTS, {"after": after, "chunk": chunk})).all()
+
+
+async def behaviour_count(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(_BEHAVIOUR_COUNT))
+
+
+async def leaf_count(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(_LEAF_COUNT))
 
 
 async def unsealed_entries(connection: AsyncConnection) -> int:
