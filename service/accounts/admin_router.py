@@ -13,6 +13,7 @@ from service.accounts.deps import (
     AdminOperator,
     AdminReader,
     AdminSuper,
+    ScopedOperator,
     SecretBoxDep,
 )
 from service.accounts.enterprise_schemas import (
@@ -23,6 +24,8 @@ from service.accounts.enterprise_schemas import (
 )
 from service.accounts.errors import (
     PartnerCodeTaken,
+    ScopeNotForRole,
+    UnknownCommunity,
     UnknownEnterprise,
     UsernameTaken,
 )
@@ -37,8 +40,8 @@ from service.accounts.schemas import (
     PartnerKeyRead,
     PartnerRead,
     UserCreate,
-    UserDisable,
     UserRead,
+    UserUpdate,
 )
 from service.db import ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
@@ -69,10 +72,10 @@ ResidentPublicId = Annotated[
     "/v1/admin/users",
     tags=["admin"],
     status_code=status.HTTP_201_CREATED,
-    responses=problems(UnknownEnterprise, UsernameTaken),
+    responses=problems(UnknownEnterprise, UsernameTaken, ScopeNotForRole, UnknownCommunity),
 )
 async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
-    """Create an enterprise or administrator user."""
+    """Create an enterprise or administrator user; an auditor or operator may be kept to one community."""
     return await staff.add_user(session, admin=admin, data=body)
 
 
@@ -82,10 +85,15 @@ async def list_users(_: AdminReader, session: ReadSessionDep) -> list[UserRead]:
     return await staff.users(session)
 
 
-@router.patch("/v1/admin/users/{user_id}", tags=["admin"], responses=problems(NotFound, Conflict))
-async def disable_user(admin: AdminSuper, user_id: UserId, body: UserDisable, session: SessionDep) -> UserRead:
-    """Disable (signing it out everywhere) or re-enable a user."""
-    return await staff.set_user_disabled(session, admin=admin, user_id=user_id, disabled=body.disabled)
+@router.patch(
+    "/v1/admin/users/{user_id}",
+    tags=["admin"],
+    responses=problems(NotFound, Conflict, ScopeNotForRole, UnknownCommunity),
+)
+async def update_user(admin: AdminSuper, user_id: UserId, body: UserUpdate, session: SessionDep) -> UserRead:
+    """Disable (signing it out everywhere) or re-enable a user; set or clear an administrator's community
+    (signing it out everywhere)."""
+    return await staff.update_user(session, admin=admin, user_id=user_id, changes=body)
 
 
 @router.post("/v1/admin/enterprises", tags=["admin"], status_code=status.HTTP_201_CREATED, responses=problems(Conflict))
@@ -116,7 +124,7 @@ async def review_enterprise(
 
 @router.post("/v1/admin/residents/{public_id}/freeze", tags=["admin"], responses=problems(NotFound, Conflict))
 async def freeze_resident(
-    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
+    operator: ScopedOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
 ) -> FrozenRead:
     """Freeze a resident: recording and redemption are refused, the balance is kept."""
     return await residents.set_frozen(session, operator=operator, public_id=public_id, frozen=True, reason=body.reason)
@@ -124,7 +132,7 @@ async def freeze_resident(
 
 @router.post("/v1/admin/residents/{public_id}/unfreeze", tags=["admin"], responses=problems(NotFound, Conflict))
 async def unfreeze_resident(
-    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
+    operator: ScopedOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
 ) -> FrozenRead:
     """Unfreeze a resident."""
     return await residents.set_frozen(session, operator=operator, public_id=public_id, frozen=False, reason=body.reason)

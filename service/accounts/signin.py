@@ -96,7 +96,14 @@ async def _user_principal(session: AsyncSession, user: User) -> Principal:
     if user.enterprise_id is not None:
         enterprise = await repository.get_enterprise(session, user.enterprise_id)
         approved = enterprise is not None and enterprise.status == EnterpriseStatus.approved.value
-    return Principal("user", user.id, Role(user.role), user.enterprise_id, enterprise_approved=approved)
+    return Principal(
+        "user",
+        user.id,
+        Role(user.role),
+        user.enterprise_id,
+        enterprise_approved=approved,
+        scope_community_id=user.scope_community_id,
+    )
 
 
 async def logout(session: AsyncSession, *, refresh_token: str) -> None:

@@ -48,6 +48,8 @@ class Principal:
     # An enterprise user's enterprise approved by an operator when the token was issued; until it is, the
     # user reads only its own application.
     enterprise_approved: bool = True
+    # The one community an administrator is kept to (service/accounts/scope.py); None: the whole district.
+    scope_community_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ class Keyring:
         if principal.enterprise_id is not None:
             claims["ent"] = principal.enterprise_id
             claims["eok"] = principal.enterprise_approved
+        if principal.scope_community_id is not None:
+            claims["scp"] = principal.scope_community_id
         if session_id is not None:
             claims["sid"] = session_id
         token = jwt.encode(
@@ -172,13 +176,14 @@ class Keyring:
             role = Role(claims["role"])
             if kind not in ("resident", "user") or (kind == "resident") != (role is Role.resident):
                 raise ValueError(kind)
-            enterprise = claims.get("ent")
+            enterprise, scope = claims.get("ent"), claims.get("scp")
             principal = Principal(
                 kind,
                 int(ident),
                 role,
                 int(enterprise) if enterprise is not None else None,
                 enterprise_approved=claims.get("eok") is not False,
+                scope_community_id=int(scope) if scope is not None else None,
             )
             session = claims.get("sid")
             grant = Grant(float(issued), session if isinstance(session, str) else None)
