@@ -19,6 +19,7 @@ export const router = createRouter({
     { path: "/partners", name: "partners", component: () => import("@/views/PartnersView.vue") },
     { path: "/sites", name: "sites", component: () => import("@/views/SitesView.vue") },
     { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
+    { path: "/users", name: "users", component: () => import("@/views/UsersView.vue") },
     { path: "/counter", name: "counter", component: () => import("@/views/CounterView.vue") },
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
   ],

@@ -137,7 +137,7 @@ export interface paths {
         /**
          * Reports waiting for an operator's decision, oldest first
          * @description Reports waiting for an operator's decision, oldest first; one backed by a photo carries a link to
-         *     it that works for a few minutes (`photo_url`).
+         *     it that works for a few minutes (`photo_url`). An officer sees its own community's only.
          */
         get: operations["pending_behaviours"];
         put?: never;
@@ -177,7 +177,8 @@ export interface paths {
         };
         /**
          * Fraud flags for review, oldest first
-         * @description Fraud flags for review, oldest first.
+         * @description Fraud flags for review, oldest first. An officer sees those about its own community's residents
+         *     only (a shared device, about several residents, is for district-wide administrators).
          */
         get: operations["review_queue"];
         put?: never;
@@ -502,7 +503,7 @@ export interface paths {
         put?: never;
         /**
          * Create an enterprise or administrator user
-         * @description Create an enterprise or administrator user.
+         * @description Create an enterprise or administrator user; an auditor or operator may be kept to one community.
          */
         post: operations["create_user"];
         delete?: never;
@@ -526,9 +527,10 @@ export interface paths {
         head?: never;
         /**
          * Disable (signing it out everywhere) or re-enable a user
-         * @description Disable (signing it out everywhere) or re-enable a user.
+         * @description Disable (signing it out everywhere) or re-enable a user; set or clear an administrator's community
+         *     (signing it out everywhere).
          */
-        patch: operations["disable_user"];
+        patch: operations["update_user"];
         trace?: never;
     };
     "/v1/admin/enterprises": {
@@ -1413,7 +1415,8 @@ export interface paths {
         };
         /**
          * The admin action log, newest first
-         * @description The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…
+         * @description The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes… An
+         *     officer kept to one community reads its own actions only.
          */
         get: operations["admin_actions"];
         put?: never;
@@ -1433,7 +1436,8 @@ export interface paths {
         };
         /**
          * Search the ledger's transfers, oldest first
-         * @description Search the ledger's transfers, oldest first.
+         * @description Search the ledger's transfers, oldest first; an officer's, only those into or out of its community's
+         *     residents' accounts.
          */
         get: operations["search_transfers"];
         put?: never;
@@ -1473,7 +1477,8 @@ export interface paths {
         };
         /**
          * Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action
-         * @description Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action.
+         * @description Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action; an
+         *     officer's figures are its own community's.
          */
         get: operations["dashboard_figures"];
         put?: never;
@@ -5255,6 +5260,17 @@ export interface components {
              * @example 3
              */
             enterprise_id: number | null;
+            /**
+             * @description The community an administrator is kept to; null: the whole district (or not an administrator).
+             * @example {
+             *       "code": "xianshuigu",
+             *       "id": 1,
+             *       "kind": "town",
+             *       "name_en": "Xianshuigu Town",
+             *       "name_zh": "咸水沽镇"
+             *     }
+             */
+            scope?: components["schemas"]["CommunityRead"] | null;
         };
         /** Standing */
         Standing: {
@@ -5519,15 +5535,12 @@ export interface components {
              * @example 3
              */
             enterprise_id?: number | null;
-        };
-        /** UserDisable */
-        UserDisable: {
             /**
-             * Disabled
-             * @description True to disable the account and sign it out everywhere.
-             * @example true
+             * Scope Community Id
+             * @description For an auditor or operator only: the community (from /v1/communities) the user is kept to, a town or community officer who reaches that community's residents only. Absent: the whole district.
+             * @example 1
              */
-            disabled: boolean;
+            scope_community_id?: number | null;
         };
         /** UserRead */
         UserRead: {
@@ -5579,6 +5592,32 @@ export interface components {
              * @example false
              */
             disabled: boolean;
+            /**
+             * @description The community an administrator is kept to; null: the whole district.
+             * @example {
+             *       "code": "xianshuigu",
+             *       "id": 1,
+             *       "kind": "town",
+             *       "name_en": "Xianshuigu Town",
+             *       "name_zh": "咸水沽镇"
+             *     }
+             */
+            scope: components["schemas"]["CommunityRead"] | null;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /**
+             * Disabled
+             * @description True to disable the account and sign it out everywhere, false to enable it again.
+             * @example true
+             */
+            disabled?: boolean | null;
+            /**
+             * Scope Community Id
+             * @description An auditor's or operator's community (from /v1/communities), or null for the whole district. A change signs the user out everywhere. Leave it out to keep the scope as it is.
+             * @example 1
+             */
+            scope_community_id?: number | null;
         };
         /** VerifyRead */
         VerifyRead: {
@@ -6319,6 +6358,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Only reports of this behaviour type. */
                 type?: components["schemas"]["BehaviourType"] | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -6353,7 +6394,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6501,6 +6542,8 @@ export interface operations {
                 status?: components["schemas"]["FlagStatus"];
                 /** @description Only this kind. */
                 kind?: components["schemas"]["FlagKind"] | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
                 /** @description Page size, 1–100. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -6539,7 +6582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7857,7 +7900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7919,7 +7962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7955,7 +7998,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNKNOWN_ENTERPRISE, VALIDATION_FAILED */
+            /** @description UNKNOWN_ENTERPRISE, SCOPE_NOT_FOR_ROLE, UNKNOWN_COMMUNITY, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7977,7 +8020,7 @@ export interface operations {
             };
         };
     };
-    disable_user: {
+    update_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -7989,7 +8032,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UserDisable"];
+                "application/json": components["schemas"]["UserUpdate"];
             };
         };
         responses: {
@@ -8020,7 +8063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8065,7 +8108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description VALIDATION_FAILED */
+            /** @description SCOPE_NOT_FOR_ROLE, UNKNOWN_COMMUNITY, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8117,7 +8160,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8188,7 +8231,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8289,7 +8332,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8616,7 +8659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8710,7 +8753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8772,7 +8815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8860,7 +8903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8921,7 +8964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8991,7 +9034,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9111,7 +9154,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9214,7 +9257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9285,7 +9328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9373,7 +9416,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9456,7 +9499,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9557,7 +9600,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9669,7 +9712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12016,7 +12059,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12068,6 +12111,8 @@ export interface operations {
                 since?: string | null;
                 /** @description Written before. */
                 until?: string | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -12102,7 +12147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12152,6 +12197,8 @@ export interface operations {
                 since?: string | null;
                 /** @description Written before. */
                 until?: string | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -12178,7 +12225,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12218,6 +12265,8 @@ export interface operations {
                 end: string;
                 /** @description day or month. */
                 group_by?: components["schemas"]["DashboardUnit"];
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -12243,7 +12292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12283,6 +12332,8 @@ export interface operations {
                 end: string;
                 /** @description day or month. */
                 group_by?: components["schemas"]["DashboardUnit"];
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -12306,7 +12357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12364,7 +12415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED */
+            /** @description DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
