@@ -7,41 +7,23 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, TextClause, text
+from sqlalchemy import Row, text
 
 from service.accounts import scope
 from service.db import ReadSession
 
-# The credited grams of behaviours that happened in [start, end): the district's, by the local days'
-# range; one community's, from its residents (ix_accounts_resident_community_id_id) through each one's
-# behaviours by time (ix_ingest_behaviour_resident_id_occurred_at; the bounds a day wider than the local
-# days, which are Asia/Shanghai's) to their transfers (ix_ledger_transfer_behaviour_id),
-# rather than every behaviour of the range.
-_DISTRICT = """
+# `{community}` is empty for the district, or keeps the figures to one community's residents: the one
+# condition rides on the district's plan, and the residents it keeps are read by
+# ix_accounts_resident_community_id_id.
+_FIGURES_TEXT = """
+    WITH credited AS (
         SELECT b.id AS behaviour_id, b.resident_id, b.behaviour_type, b.local_date, r.community_id,
                CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams
           FROM ledger_transfer t
           JOIN ingest_behaviour b ON b.id = t.behaviour_id
           JOIN accounts_resident r ON r.id = b.resident_id
-         WHERE t.kind IN ('issuance', 'reversal') AND b.local_date >= :start AND b.local_date < :end
-"""
-_COMMUNITY = """
-        SELECT b.id AS behaviour_id, b.resident_id, b.behaviour_type, b.local_date, r.community_id,
-               CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams
-          FROM accounts_resident r
-          JOIN ingest_behaviour b ON b.resident_id = r.id
-          JOIN ledger_transfer t ON t.behaviour_id = b.id
-         WHERE r.community_id = :scope_community_id
-           AND b.occurred_at >= CAST(CAST(:start AS date) - 1 AS timestamp) AT TIME ZONE 'Asia/Shanghai'
-           AND b.occurred_at < CAST(CAST(:end AS date) + 1 AS timestamp) AT TIME ZONE 'Asia/Shanghai'
-           AND t.kind IN ('issuance', 'reversal') AND b.local_date >= :start AND b.local_date < :end
-"""
-
-
-def _figures_sql(credited: str) -> TextClause:
-    return text(
-        f"""
-    WITH credited AS ({credited})
+         WHERE t.kind IN ('issuance', 'reversal') AND b.local_date >= :start AND b.local_date < :end{community}
+    )
     SELECT CASE WHEN GROUPING(c.period) = 0 THEN 'period'
                 WHEN GROUPING(c.behaviour_type) = 0 THEN 'behaviour'
                 WHEN GROUPING(c.community_id) = 0 THEN 'community'
@@ -53,11 +35,12 @@ def _figures_sql(credited: str) -> TextClause:
       FROM (SELECT *, date_trunc(:unit, local_date)::date AS period FROM credited) c
      GROUP BY GROUPING SETS ((c.period), (c.behaviour_type), (c.community_id), ())
      ORDER BY section, c.period, c.behaviour_type, c.community_id
-    """  # noqa: S608 -- one of two constant texts; every value is bound
-    )
-
-
-_FIGURES = {False: _figures_sql(_DISTRICT), True: _figures_sql(_COMMUNITY)}
+    """
+# by whether the figures are one community's
+_FIGURES = {
+    False: text(_FIGURES_TEXT.format(community="")),
+    True: text(_FIGURES_TEXT.format(community=f"\n           AND r.community_id = :{scope.PARAM}")),
+}
 _REGISTERED = {
     False: text("SELECT count(*) FROM accounts_resident WHERE deleted_at IS NULL AND created_at < :end"),
     True: text(
