@@ -5,13 +5,14 @@ then holds exactly that. A super administrator keeps a new officer to a town on 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page, expect
 
 from service.accounts.models import Role
 from tests.conftest import STAFF_PASSWORD, Api, bearer
-from tests.console.pages import give_reason, sign_in
+from tests.console.pages import give_reason, screenshot, sign_in
 from tests.fixtures.towns import communities, two_towns
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -19,7 +20,7 @@ DISTRICT_PAGES = ("企业", "数据合作方", "站点", "用户")
 
 
 async def test_a_town_officer_sees_its_own_town_and_not_another(
-    api: Api, sign_in_staff: SignIn, page: Page, console_url: str
+    api: Api, sign_in_staff: SignIn, page: Page, console_url: str, tmp_path: Path
 ) -> None:
     client = api.client
     towns = await two_towns(api, await sign_in_staff(Role.admin_super, "root"))
@@ -50,6 +51,7 @@ async def test_a_town_officer_sees_its_own_town_and_not_another(
     await expect(by_community).not_to_contain_text("葛沽镇")
     await expect(page.get_by_test_id("registered")).to_contain_text("1")
     await expect(page.get_by_test_id("behaviours")).to_contain_text("1")
+    assert (await screenshot(page, "town-officer-dashboard", tmp_path)).read_bytes().startswith(b"\x89PNG")
 
     await page.get_by_role("menuitem", name="审计").click()
     await expect(page.get_by_test_id("transfers").locator("tbody tr.el-table__row")).to_have_count(1)
@@ -76,7 +78,7 @@ async def test_a_town_officer_sees_its_own_town_and_not_another(
 
 
 async def test_a_super_administrator_keeps_a_new_officer_to_a_town(
-    api: Api, sign_in_staff: SignIn, page: Page, console_url: str
+    api: Api, sign_in_staff: SignIn, page: Page, console_url: str, tmp_path: Path
 ) -> None:
     client = api.client
     root = await sign_in_staff(Role.admin_super, "root")
@@ -97,6 +99,7 @@ async def test_a_super_administrator_keeps_a_new_officer_to_a_town(
     table = page.get_by_test_id("users")
     row = table.locator("tbody tr", has_text="gegu-audit")
     await expect(row).to_contain_text("葛沽镇")
+    assert (await screenshot(page, "users", tmp_path)).read_bytes().startswith(b"\x89PNG")
     await expect(row).to_contain_text("审计员")
     users = (await client.get("/v1/admin/users", headers=bearer(root))).json()
     created = next(u for u in users if u["username"] == "gegu-audit")
