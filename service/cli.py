@@ -5,7 +5,7 @@ tanpuhui migrate upgrade [REV]    apply migrations (default: head)
 tanpuhui migrate downgrade REV    revert migrations
 tanpuhui db show-function NAME    print a stored function as the database runs it and name its current file
 tanpuhui keys generate [--kid K]  print a new access-token signing key as TANPUHUI_JWT_KEYS JSON
-tanpuhui create-user USERNAME --role ROLE [--enterprise-id N]   password read from stdin or prompted
+tanpuhui create-user USERNAME --role ROLE [--enterprise-id N] [--scope-community-id N]   password from stdin or prompted
 tanpuhui credits expire           expire what is left of credits past their validity now (as the job does)
 tanpuhui sites keygen             print a new site key pair (private seed and public key, base64url)
 tanpuhui sites sign --site-id N --key-number K --private-key-file PATH [--at ISO-8601] [--window-minutes M]
@@ -165,6 +165,7 @@ def create_user(args: argparse.Namespace) -> None:
             display_name=args.display_name or args.username,
             role=Role(args.role),  # type: ignore[arg-type]
             enterprise_id=args.enterprise_id,
+            scope_community_id=args.scope_community_id,
         )
     except ValidationError as exc:
         sys.exit("refused: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
@@ -343,6 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--role", required=True, choices=["enterprise", "admin-auditor", "admin-operator", "admin-super"])
     p.add_argument("--display-name")
     p.add_argument("--enterprise-id", type=int)
+    p.add_argument("--scope-community-id", type=int, help="an auditor's or operator's one community")
     p.set_defaults(func=create_user)
 
     p = commands.add_parser("credits", help="credit housekeeping")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from service.accounts.models import Role
-from tests.conftest import Api, bearer
+from tests.conftest import STAFF_PASSWORD, Api, bearer
 
 PUBLIC = "public"
 PARTNER = "partner"
@@ -135,6 +135,32 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
 }
 
 
+# Administrator routes a town or community officer may call: each keeps to the officer's community
+# (tests/accounts/test_scope.py, tests/audit/test_scope.py). Every other one is the district's.
+SCOPED = {
+    ("GET", "/v1/admin/behaviours/pending"),
+    ("POST", "/v1/admin/behaviours/{behaviour_id}/review"),
+    ("GET", "/v1/admin/flags"),
+    ("POST", "/v1/admin/flags/{flag_id}/resolve"),
+    ("POST", "/v1/admin/residents/{public_id}/freeze"),
+    ("POST", "/v1/admin/residents/{public_id}/unfreeze"),
+    ("GET", "/v1/admin/photos/{photo_id}"),
+    ("POST", "/v1/admin/transfers/{transfer_id}/reverse"),
+    ("GET", "/v1/admin/dashboard"),
+    ("GET", "/v1/admin/dashboard.csv"),
+    ("GET", "/v1/admin/audit/transfers"),
+    ("GET", "/v1/admin/audit/transfers/export"),
+    ("GET", "/v1/admin/audit/actions"),
+    ("GET", "/v1/admin/residents"),
+    ("GET", "/v1/admin/residents/{public_id}"),
+    ("GET", "/v1/admin/residents/{public_id}/behaviours"),
+    ("GET", "/v1/admin/residents/{public_id}/ledger"),
+    ("GET", "/v1/admin/residents/{public_id}/flags"),
+    ("GET", "/v1/admin/reports/monthly"),
+    ("GET", "/v1/admin/reports/monthly.csv"),
+}
+
+
 def _api_routes(api: Api) -> set[tuple[str, str]]:
     paths: dict[str, dict[str, Any]] = api.app.openapi()["paths"]
     return {(method.upper(), path) for path, operations in paths.items() for method in operations}
@@ -186,6 +212,40 @@ async def test_every_role_protected_route_refuses_every_other_role(
             response = await api.client.request(method, _concrete(path), json={}, headers=bearer(pair))
             assert response.status_code == 403, (method, path, role, response.text)
             assert response.json()["code"] == "ROLE_NOT_ALLOWED"
+
+
+async def test_every_district_route_refuses_an_officer_of_one_community(
+    api: Api, sign_in_staff: Callable[..., Awaitable[dict[str, Any]]]
+) -> None:
+    root = await sign_in_staff(Role.admin_super, "root")
+    officers = {}
+    for role in (Role.admin_auditor, Role.admin_operator):
+        username = f"town-{role.value}"
+        created = await api.client.post(
+            "/v1/admin/users",
+            json={
+                "username": username,
+                "password": STAFF_PASSWORD,
+                "display_name": username,
+                "role": role.value,
+                "scope_community_id": 1,
+            },
+            headers=bearer(root),
+        )
+        assert created.status_code == 201, created.text
+        login = await api.client.post("/v1/auth/login", json={"username": username, "password": STAFF_PASSWORD})
+        officers[role] = login.json()
+
+    assert set(ROUTES) >= SCOPED
+    for (method, path), allowed in ROUTES.items():
+        if not isinstance(allowed, set) or not allowed <= ADMINS:
+            continue  # not administration: a route every staff user or everyone signed in may call
+        for role, pair in officers.items():
+            if role not in allowed:
+                continue
+            response = await api.client.request(method, _concrete(path), json={}, headers=bearer(pair))
+            refused = response.status_code == 403 and response.json()["code"] == "DISTRICT_ONLY"
+            assert refused == ((method, path) not in SCOPED), (method, path, role, response.text)
 
 
 async def test_a_staff_token_cannot_open_the_partner_endpoint(

@@ -5,14 +5,18 @@ import { useI18n } from "vue-i18n";
 import { useRoute, useRouter } from "vue-router";
 import { ElMessageBox } from "element-plus";
 import { explain, signedInRole } from "@/api/client";
+import { signedInScope } from "@/scope";
 
 /** What the signed-in administrator may change, as the API decides it: an auditor reads everything and
- * changes nothing; keys and partners are a super administrator's. Buttons follow; the API refuses anyway. */
-export function usePowers(): { canChange: boolean; canAdminister: boolean } {
+ * changes nothing; keys, partners and users are a super administrator's; an officer kept to one
+ * community (not `district`) has its residents' pages only. Buttons and pages follow; the API refuses
+ * anyway. */
+export function usePowers(): { canChange: boolean; canAdminister: boolean; district: boolean } {
   const role = signedInRole();
   return {
     canChange: role === "admin-operator" || role === "admin-super",
     canAdminister: role === "admin-super",
+    district: signedInScope() === null,
   };
 }
 

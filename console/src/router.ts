@@ -22,6 +22,7 @@ export const router = createRouter({
     { path: "/audit", name: "audit", component: () => import("@/views/AuditView.vue") },
     { path: "/factors", name: "factors", component: () => import("@/views/FactorsView.vue") },
     { path: "/factors/drafts/:id", name: "factor-draft", component: () => import("@/views/factors/DraftView.vue") },
+    { path: "/users", name: "users", component: () => import("@/views/UsersView.vue") },
     { path: "/counter", name: "counter", component: () => import("@/views/CounterView.vue") },
     { path: "/credits", name: "credits", component: () => import("@/views/CreditsView.vue") },
     { path: "/residents/:publicId?", name: "residents", component: () => import("@/views/ResidentView.vue") },

@@ -1,7 +1,7 @@
 """Factor drafts: a version uploaded by one administrator, published only when another approves it.
 
 Revision ID: 0029_factor_drafts
-Revises: 0027_staff_security
+Revises: 0028_admin_scope
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0029_factor_drafts"
-down_revision: str | None = "0027_staff_security"
+down_revision: str | None = "0028_admin_scope"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

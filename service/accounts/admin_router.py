@@ -13,6 +13,7 @@ from service.accounts.deps import (
     AdminOperator,
     AdminReader,
     AdminSuper,
+    ScopedOperator,
     SecretBoxDep,
 )
 from service.accounts.enterprise_schemas import (
@@ -25,6 +26,8 @@ from service.accounts.enterprise_schemas import (
 from service.accounts.errors import (
     PartnerCodeTaken,
     PasswordTooWeak,
+    ScopeNotForRole,
+    UnknownCommunity,
     UnknownEnterprise,
     UsernameTaken,
 )
@@ -40,8 +43,8 @@ from service.accounts.schemas import (
     PartnerPage,
     PartnerRead,
     UserCreate,
-    UserDisable,
     UserRead,
+    UserUpdate,
 )
 from service.db import ReadSessionDep, SessionDep
 from service.errors import Conflict, NotFound
@@ -73,10 +76,10 @@ ResidentPublicId = Annotated[
     "/v1/admin/users",
     tags=["admin"],
     status_code=status.HTTP_201_CREATED,
-    responses=problems(UnknownEnterprise, UsernameTaken, PasswordTooWeak),
+    responses=problems(UnknownEnterprise, UsernameTaken, PasswordTooWeak, ScopeNotForRole, UnknownCommunity),
 )
 async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) -> UserRead:
-    """Create an enterprise or administrator user."""
+    """Create an enterprise or administrator user; an auditor or operator may be kept to one community."""
     return await staff.add_user(session, admin=admin, data=body)
 
 
@@ -86,10 +89,15 @@ async def list_users(_: AdminReader, session: ReadSessionDep) -> list[UserRead]:
     return await staff.users(session)
 
 
-@router.patch("/v1/admin/users/{user_id}", tags=["admin"], responses=problems(NotFound, Conflict))
-async def disable_user(admin: AdminSuper, user_id: UserId, body: UserDisable, session: SessionDep) -> UserRead:
-    """Disable (signing it out everywhere) or re-enable a user."""
-    return await staff.set_user_disabled(session, admin=admin, user_id=user_id, disabled=body.disabled)
+@router.patch(
+    "/v1/admin/users/{user_id}",
+    tags=["admin"],
+    responses=problems(NotFound, Conflict, ScopeNotForRole, UnknownCommunity),
+)
+async def update_user(admin: AdminSuper, user_id: UserId, body: UserUpdate, session: SessionDep) -> UserRead:
+    """Disable (signing it out everywhere) or re-enable a user; set or clear an administrator's community
+    (signing it out everywhere)."""
+    return await staff.update_user(session, admin=admin, user_id=user_id, changes=body)
 
 
 @router.post("/v1/admin/enterprises", tags=["admin"], status_code=status.HTTP_201_CREATED, responses=problems(Conflict))
@@ -122,7 +130,7 @@ async def review_enterprise(
 
 @router.post("/v1/admin/residents/{public_id}/freeze", tags=["admin"], responses=problems(NotFound, Conflict))
 async def freeze_resident(
-    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
+    operator: ScopedOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
 ) -> FrozenRead:
     """Freeze a resident: recording and redemption are refused, the balance is kept."""
     return await residents.set_frozen(session, operator=operator, public_id=public_id, frozen=True, reason=body.reason)
@@ -130,7 +138,7 @@ async def freeze_resident(
 
 @router.post("/v1/admin/residents/{public_id}/unfreeze", tags=["admin"], responses=problems(NotFound, Conflict))
 async def unfreeze_resident(
-    operator: AdminOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
+    operator: ScopedOperator, public_id: ResidentPublicId, body: FreezeRequest, session: SessionDep
 ) -> FrozenRead:
     """Unfreeze a resident."""
     return await residents.set_frozen(session, operator=operator, public_id=public_id, frozen=False, reason=body.reason)

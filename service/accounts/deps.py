@@ -15,6 +15,7 @@ from fastapi.security import HTTPBearer
 
 from service.accounts import partners
 from service.accounts.errors import (
+    DistrictOnly,
     EnterpriseNotApproved,
     InvalidToken,
     PartnerSignatureInvalid,
@@ -101,12 +102,14 @@ def _enrolment_required() -> TotpEnrolmentRequired:
     )
 
 
-def require_role(*roles: Role, applicants: bool = False) -> Callable[..., Awaitable[Principal]]:
+def require_role(*roles: Role, applicants: bool = False, scoped: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency answering the caller's principal, checked to hold one of `roles`. One node between the
     route and the bearer scheme: the keyring is read off the app, the token verified in memory. A user of
     an enterprise not yet approved (anyone may apply) is refused unless `applicants`: it reads only its
     own application. An administrator's enrolment-only token is refused: it reaches only the user's own
-    account (`StaffAccount`)."""
+    account (`StaffAccount`). An administrator kept to one community is refused (DISTRICT_ONLY) unless
+    `scoped`: the endpoint then keeps to the scope itself (service/accounts/scope.py)."""
+    district_only = not scoped and any(role in ADMIN_ROLES for role in roles)
 
     async def check(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
         principal, _ = _verified(request, token)
@@ -119,6 +122,11 @@ def require_role(*roles: Role, applicants: bool = False) -> Callable[..., Awaita
             )
         if principal.enrolment_only:
             raise _enrolment_required()
+        if district_only and principal.scope_community_id is not None:
+            raise DistrictOnly(
+                "You are responsible for one community: this is for district-wide administrators.",
+                "您只负责一个社区：此操作仅限全区管理员。",
+            )
         return principal
 
     answers(Unauthenticated, InvalidToken, TokenExpired, TokenRevoked)(check)
@@ -126,6 +134,8 @@ def require_role(*roles: Role, applicants: bool = False) -> Callable[..., Awaita
         answers(EnterpriseNotApproved)(check)
     if set(roles) & set(ADMIN_ROLES):
         answers(TotpEnrolmentRequired)(check)
+    if district_only:
+        answers(DistrictOnly)(check)
     return check if set(roles) == set(Role) else answers(RoleNotAllowed)(check)
 
 
@@ -143,13 +153,17 @@ CurrentResident = Annotated[Principal, Depends(require_role(Role.resident))]
 EnterpriseUser = Annotated[Principal, Depends(require_role(Role.enterprise))]
 # the applicant of an enterprise not yet approved, too: its own user and application
 EnterpriseApplicant = Annotated[Principal, Depends(require_role(Role.enterprise, applicants=True))]
-StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_ROLES, applicants=True))]
+StaffUser = Annotated[Principal, Depends(require_role(Role.enterprise, *ADMIN_ROLES, applicants=True, scoped=True))]
 # the user's own account: who they are, their password, two-factor sign-in and sign-ins
 StaffAccount = Annotated[StaffCaller, Depends(staff_account)]
+# District-wide administrators only: an officer kept to one community is refused (DISTRICT_ONLY).
 AdminReader = Annotated[Principal, Depends(require_role(*ADMIN_ROLES))]
 AdminOperator = Annotated[Principal, Depends(require_role(Role.admin_operator, Role.admin_super))]
 AdminSuper = Annotated[Principal, Depends(require_role(Role.admin_super))]
-SignedIn = Annotated[Principal, Depends(require_role(*Role))]
+# Officers too: the endpoint keeps to `scope.community_of(principal)` (service/accounts/scope.py).
+ScopedReader = Annotated[Principal, Depends(require_role(*ADMIN_ROLES, scoped=True))]
+ScopedOperator = Annotated[Principal, Depends(require_role(Role.admin_operator, Role.admin_super, scoped=True))]
+SignedIn = Annotated[Principal, Depends(require_role(*Role, scoped=True))]
 
 
 def client_address(request: Request) -> str:

@@ -173,3 +173,21 @@ class TotpEnrolmentNotStarted(Conflict):
 
 class SessionNotFound(NotFound):
     code, title_en, title_zh = "SESSION_NOT_FOUND", "No such sign-in of yours", "没有这个登录会话"
+
+
+class DistrictOnly(Forbidden):
+    code = "DISTRICT_ONLY"
+    title_en = "Only a district-wide administrator may do this"
+    title_zh = "仅全区管理员可执行此操作"
+
+
+class OutsideScope(Forbidden):
+    code = "OUTSIDE_SCOPE"
+    title_en = "This lies outside the community you are responsible for"
+    title_zh = "超出您负责的社区范围"
+
+
+class ScopeNotForRole(ValidationFailed):
+    code = "SCOPE_NOT_FOR_ROLE"
+    title_en = "Only an auditor or operator can be kept to one community"
+    title_zh = "只有审计员或操作员可以限定到单个社区"

@@ -95,6 +95,8 @@ class Resident(Base):
 
     __tablename__ = "accounts_resident"
     __table_args__ = (
+        # a scoped officer's queries take its community's residents by this (service/accounts/scope.py)
+        Index("ix_accounts_resident_community_id_id", "community_id", "id"),
         CheckConstraint(
             "deleted_at IS NULL OR (openid IS NULL AND unionid IS NULL AND nickname IS NULL)",
             name="deleted_has_no_personal_data",
@@ -165,6 +167,10 @@ class User(Base):
         CheckConstraint("role IN ('enterprise', 'admin-auditor', 'admin-operator', 'admin-super')", name="role"),
         CheckConstraint("(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="enterprise_user_has_enterprise"),
         CheckConstraint("username ~ '^[a-z0-9][a-z0-9._-]{2,63}$'", name="username_format"),
+        # a town or community officer: an auditor or operator kept to one community's residents
+        CheckConstraint(
+            "scope_community_id IS NULL OR role IN ('admin-auditor', 'admin-operator')", name="scope_for_officers"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -176,6 +182,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the one community an administrator is kept to (service/accounts/scope.py); None: the whole district
+    scope_community_id: Mapped[int | None] = mapped_column(ForeignKey("accounts_community.id"))
 
 
 class UserSigninAddress(Base):

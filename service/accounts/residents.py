@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import actions, repository
+from service.accounts import actions, repository, scope
 from service.accounts.errors import UnknownCommunity, UnknownOrganisation
 from service.accounts.models import OrganisationKind, Resident
 from service.accounts.repository import lookup
@@ -135,9 +135,10 @@ async def places_of(
 async def set_frozen(
     session: AsyncSession, *, operator: Principal, public_id: uuid.UUID, frozen: bool, reason: str
 ) -> FrozenRead:
-    """Freeze a resident (recording and redemption refused, balance kept) or unfreeze them, and log it."""
+    """Freeze a resident (recording and redemption refused, balance kept) or unfreeze them, and log it; an
+    officer reaches its own community's residents only."""
     resident = await repository.resident_by_public_id(session, public_id)
-    if resident is None or resident.deleted_at is not None:
+    if resident is None or resident.deleted_at is not None or not scope.reaches(operator, resident.community_id):
         raise NotFound("No such resident.", "居民不存在。")
     if (resident.frozen_at is not None) == frozen:
         raise Conflict(

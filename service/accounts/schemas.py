@@ -242,6 +242,16 @@ class UserCreate(InputSchema):
     enterprise_id: int | None = Field(
         default=None, ge=1, le=ID_MAX, description="Required for the enterprise role.", examples=[3]
     )
+    scope_community_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=ID_MAX,
+        description=(
+            "For an auditor or operator only: the community (from /v1/communities) the user is kept to, a town "
+            "or community officer who reaches that community's residents only. Absent: the whole district."
+        ),
+        examples=[1],
+    )
 
 
 class UserRead(Schema):
@@ -255,10 +265,28 @@ class UserRead(Schema):
         description="Last successful sign-in.", examples=["2026-11-24T09:02:47+08:00"]
     )
     disabled: bool = Field(description="Whether the account is disabled.", examples=[False])
+    scope: CommunityRead | None = Field(
+        description="The community an administrator is kept to; null: the whole district.",
+        examples=[_COMMUNITY_EXAMPLE],
+    )
 
 
-class UserDisable(InputSchema):
-    disabled: bool = Field(description="True to disable the account and sign it out everywhere.", examples=[True])
+class UserUpdate(InputSchema):
+    disabled: bool | None = Field(
+        default=None,
+        description="True to disable the account and sign it out everywhere, false to enable it again.",
+        examples=[True],
+    )
+    scope_community_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=ID_MAX,
+        description=(
+            "An auditor's or operator's community (from /v1/communities), or null for the whole district. "
+            "A change signs the user out everywhere. Leave it out to keep the scope as it is."
+        ),
+        examples=[1],
+    )
 
 
 class PartnerCreate(InputSchema):
@@ -333,6 +361,11 @@ class StaffWhoAmI(Schema):
     display_name: str = Field(description="Display name.", examples=["王经理"])
     role: Role = Field(description="Role.", examples=["enterprise"])
     enterprise_id: int | None = Field(description="Enterprise id, for the enterprise role.", examples=[3])
+    scope: CommunityRead | None = Field(
+        default=None,
+        description="The community an administrator is kept to; null: the whole district (or not an administrator).",
+        examples=[_COMMUNITY_EXAMPLE],
+    )
 
 
 class Jwks(Schema):

@@ -118,7 +118,13 @@ async def _user_principal(session: AsyncSession, user: User, *, admin_totp_requi
     role = Role(user.role)
     enrolment_only = security.totp_required_for(role, admin_totp_required=admin_totp_required) and not enrolled
     return Principal(
-        "user", user.id, role, user.enterprise_id, enterprise_approved=approved, enrolment_only=enrolment_only
+        "user",
+        user.id,
+        role,
+        user.enterprise_id,
+        enterprise_approved=approved,
+        enrolment_only=enrolment_only,
+        scope_community_id=user.scope_community_id,
     )
 
 

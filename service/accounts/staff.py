@@ -18,10 +18,19 @@ from service.accounts.enterprise_schemas import (
     EnterpriseReview,
 )
 from service.accounts.enterprise_schemas import EnterpriseReviewDecision as Decision
-from service.accounts.errors import UnknownEnterprise, UsernameTaken
-from service.accounts.models import Enterprise, EnterpriseStatus, Role, User
+from service.accounts.errors import ScopeNotForRole, UnknownCommunity, UnknownEnterprise, UsernameTaken
+from service.accounts.models import Community, Enterprise, EnterpriseStatus, Role, User
 from service.accounts.passwords import check_password, hash_password
-from service.accounts.schemas import OrganisationCreate, OrganisationRead, StaffWhoAmI, UserCreate, UserRead
+from service.accounts.repository import scopes
+from service.accounts.schemas import (
+    CommunityRead,
+    OrganisationCreate,
+    OrganisationRead,
+    StaffWhoAmI,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
 from service.accounts.tokens import Principal
 from service.db import ReadSession
 from service.errors import Conflict, NotFound
@@ -33,7 +42,16 @@ DEMO_ADMIN_USERNAME = "demo-admin"
 # ---------------------------------------------------------------------------------------------- users
 
 
-def user_read(user: User) -> UserRead:
+# Roles that may be kept to one community: a super-administrator is district-wide by definition.
+SCOPED_ROLES = (Role.admin_auditor, Role.admin_operator)
+
+
+def _scope_read(user: User, communities: dict[int, Community]) -> CommunityRead | None:
+    community = communities.get(user.scope_community_id) if user.scope_community_id is not None else None
+    return CommunityRead.model_validate(community) if community is not None else None
+
+
+def user_read(user: User, communities: dict[int, Community]) -> UserRead:
     return UserRead(
         id=user.id,
         username=user.username,
@@ -43,7 +61,28 @@ def user_read(user: User) -> UserRead:
         created_at=user.created_at,
         last_login_at=user.last_login_at,
         disabled=user.disabled_at is not None,
+        scope=_scope_read(user, communities),
     )
+
+
+async def _check_scope(
+    session: AsyncSession, *, role: Role, community_id: int | None, communities: dict[int, Community]
+) -> None:
+    """A scope is for an auditor or an operator, and names a community that exists."""
+    if community_id is None:
+        return
+    if role not in SCOPED_ROLES:
+        raise ScopeNotForRole(
+            "Only an auditor or an operator can be kept to one community.",
+            "只有审计员或操作员可以限定到单个社区。",
+            errors=[
+                {"field": "scope_community_id", "in": "body", "code": "NOT_FOR_ROLE", "message": "auditor or operator"}
+            ],
+        )
+    if community_id not in communities:
+        raise UnknownCommunity(
+            errors=[{"field": "scope_community_id", "in": "body", "code": "UNKNOWN", "message": "no such community"}]
+        )
 
 
 async def create_user(session: AsyncSession, *, data: UserCreate, known_words: tuple[str, ...] = ()) -> User:
@@ -62,6 +101,9 @@ async def create_user(session: AsyncSession, *, data: UserCreate, known_words: t
             errors=[{"field": "enterprise_id", "in": "body", "code": "UNKNOWN", "message": "no such enterprise"}]
         )
     await check_password(data.password, user_inputs=[data.username, data.display_name, *known_words])
+    if data.scope_community_id is not None:
+        communities = await scopes.communities_by_id(session)
+        await _check_scope(session, role=data.role, community_id=data.scope_community_id, communities=communities)
     user = await repository.insert_user(
         session,
         {
@@ -70,6 +112,7 @@ async def create_user(session: AsyncSession, *, data: UserCreate, known_words: t
             "role": data.role.value,
             "display_name": data.display_name,
             "enterprise_id": data.enterprise_id,
+            "scope_community_id": data.scope_community_id,
         },
     )
     if user is None:
@@ -80,22 +123,67 @@ async def create_user(session: AsyncSession, *, data: UserCreate, known_words: t
 async def add_user(session: AsyncSession, *, admin: Principal | None, data: UserCreate) -> UserRead:
     """Create a user by an administrator's hand (`admin` None: the command line), and log it."""
     user = await create_user(session, data=data)
-    await actions.log(session, admin, "user.create", f"user:{user.id}", username=user.username, role=user.role)
-    return user_read(user)
+    await actions.log(
+        session,
+        admin,
+        "user.create",
+        f"user:{user.id}",
+        username=user.username,
+        role=user.role,
+        scope_community_id=user.scope_community_id,
+    )
+    return user_read(user, await scopes.communities_by_id(session))
 
 
 async def users(session: ReadSession) -> list[UserRead]:
-    return [user_read(u) for u in await repository.list_users(session)]
+    communities = await scopes.communities_by_id(session)
+    return [user_read(u, communities) for u in await repository.list_users(session)]
 
 
 async def whoami(session: ReadSession, *, user_id: int) -> StaffWhoAmI:
     user = await repository.get_user(session, user_id)
     if user is None:
         raise NotFound
-    return StaffWhoAmI.model_validate(user)
+    return StaffWhoAmI(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        enterprise_id=user.enterprise_id,
+        scope=_scope_read(user, await scopes.communities_by_id(session)),
+    )
 
 
-async def set_user_disabled(session: AsyncSession, *, admin: Principal, user_id: int, disabled: bool) -> UserRead:
+async def update_user(session: AsyncSession, *, admin: Principal, user_id: int, changes: UserUpdate) -> UserRead:
+    """Disable a user or enable it again, and set or clear an administrator's scope; each logged."""
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound
+    communities = await scopes.communities_by_id(session)
+    if "scope_community_id" in changes.model_fields_set and changes.scope_community_id != user.scope_community_id:
+        user = await _set_scope(
+            session, admin=admin, user=user, community_id=changes.scope_community_id, communities=communities
+        )
+    if changes.disabled is not None:
+        user = await _set_disabled(session, admin=admin, user_id=user_id, disabled=changes.disabled)
+    return user_read(user, communities)
+
+
+async def _set_scope(
+    session: AsyncSession, *, admin: Principal, user: User, community_id: int | None, communities: dict[int, Community]
+) -> User:
+    """Keep an administrator to one community, or free it to the whole district. Its tokens say its scope,
+    so it is signed out everywhere: it signs in again under the new one."""
+    await _check_scope(session, role=Role(user.role), community_id=community_id, communities=communities)
+    before = user.scope_community_id
+    changed = await scopes.set_user_scope(session, user.id, community_id=community_id)
+    assert changed is not None
+    await repository.revoke_subject_tokens(session, subject_kind="user", subject_id=user.id, reason="scope-changed")
+    await actions.log(session, admin, "user.scope", f"user:{user.id}", before=before, after=community_id)
+    return changed
+
+
+async def _set_disabled(session: AsyncSession, *, admin: Principal, user_id: int, disabled: bool) -> User:
     """Disable a user, signing it out everywhere, or enable it again; never one's own account."""
     if user_id == admin.subject_id and disabled:
         raise Conflict("You cannot disable your own account.", "不能停用自己的账号。")
@@ -105,7 +193,7 @@ async def set_user_disabled(session: AsyncSession, *, admin: Principal, user_id:
     if disabled:
         await repository.revoke_subject_tokens(session, subject_kind="user", subject_id=user_id, reason="disabled")
     await actions.log(session, admin, "user.disable" if disabled else "user.enable", f"user:{user_id}")
-    return user_read(user)
+    return user
 
 
 async def ensure_demo_admin(session: AsyncSession) -> tuple[str, str] | None:

@@ -51,6 +51,8 @@ class Principal:
     # An administrator who must sign in with TOTP and has not enrolled yet: the token reaches only the
     # user's own account (service/accounts/deps.py) until they enrol and refresh it or sign in again.
     enrolment_only: bool = False
+    # The one community an administrator is kept to (service/accounts/scope.py); None: the whole district.
+    scope_community_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,8 @@ class Keyring:
         if principal.enterprise_id is not None:
             claims["ent"] = principal.enterprise_id
             claims["eok"] = principal.enterprise_approved
+        if principal.scope_community_id is not None:
+            claims["scp"] = principal.scope_community_id
         if session_id is not None:
             claims["sid"] = session_id
         if principal.enrolment_only:
@@ -185,7 +189,7 @@ class Keyring:
             role = Role(claims["role"])
             if kind not in ("resident", "user") or (kind == "resident") != (role is Role.resident):
                 raise ValueError(kind)
-            enterprise = claims.get("ent")
+            enterprise, scope = claims.get("ent"), claims.get("scp")
             principal = Principal(
                 kind,
                 int(ident),
@@ -193,6 +197,7 @@ class Keyring:
                 int(enterprise) if enterprise is not None else None,
                 enterprise_approved=claims.get("eok") is not False,
                 enrolment_only=claims.get("enr") is True,
+                scope_community_id=int(scope) if scope is not None else None,
             )
             session = claims.get("sid")
             grant = Grant(float(issued), session if isinstance(session, str) else None)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from service.accounts.deps import AdminReader, SettingsDep
-from service.accounts.errors import UnknownCommunity
+from service.accounts import scope
+from service.accounts.deps import ScopedReader, SettingsDep
+from service.accounts.errors import OutsideScope, UnknownCommunity
 from service.audit import reports, residents
 from service.audit.report_schemas import MonthlyReport
 from service.audit.resident_schemas import ResidentAdminRead, ResidentMatches
@@ -47,7 +48,7 @@ CommunityId = Annotated[
 
 @router.get("/v1/admin/residents", tags=["admin"])
 async def find_residents(
-    admin: AdminReader,
+    admin: ScopedReader,
     session: ReadSessionDep,
     log: SessionDep,
     q: Annotated[
@@ -66,7 +67,7 @@ async def find_residents(
 
 @router.get("/v1/admin/residents/{public_id}", tags=["admin"], responses=problems(NotFound))
 async def resident_page(
-    admin: AdminReader, public_id: PublicId, session: ReadSessionDep, log: SessionDep, settings: SettingsDep
+    admin: ScopedReader, public_id: PublicId, session: ReadSessionDep, log: SessionDep, settings: SettingsDep
 ) -> ResidentAdminRead:
     """A resident's profile, frozen state, balance, credits expiring soon and counts; the read is logged."""
     return await residents.page(
@@ -76,7 +77,7 @@ async def resident_page(
 
 @router.get("/v1/admin/residents/{public_id}/behaviours", tags=["admin"], responses=problems(NotFound))
 async def resident_behaviours(
-    admin: AdminReader,
+    admin: ScopedReader,
     public_id: PublicId,
     session: ReadSessionDep,
     log: SessionDep,
@@ -92,7 +93,7 @@ async def resident_behaviours(
 
 @router.get("/v1/admin/residents/{public_id}/ledger", tags=["admin"], responses=problems(NotFound))
 async def resident_ledger(
-    admin: AdminReader,
+    admin: ScopedReader,
     public_id: PublicId,
     session: ReadSessionDep,
     log: SessionDep,
@@ -105,7 +106,7 @@ async def resident_ledger(
 
 @router.get("/v1/admin/residents/{public_id}/flags", tags=["admin"], responses=problems(NotFound))
 async def resident_flags(
-    admin: AdminReader,
+    admin: ScopedReader,
     public_id: PublicId,
     session: ReadSessionDep,
     log: SessionDep,
@@ -118,13 +119,14 @@ async def resident_flags(
     )
 
 
-@router.get("/v1/admin/reports/monthly", tags=["admin"], responses=problems(UnknownCommunity))
+@router.get("/v1/admin/reports/monthly", tags=["admin"], responses=problems(UnknownCommunity, OutsideScope))
 async def monthly_report(
-    _: AdminReader, session: ReadSessionDep, month: Month, community_id: CommunityId = None
+    reader: ScopedReader, session: ReadSessionDep, month: Month, community_id: CommunityId = None
 ) -> MonthlyReport:
     """The month's figures per town or community and for the district: residents active, credits and CO₂e
-    by behaviour type and plan action, redemptions, retirements, reviews and flags."""
-    return await reports.monthly(session, month=month, community_id=community_id)
+    by behaviour type and plan action, redemptions, retirements, reviews and flags; an officer's, of its
+    own community."""
+    return await reports.monthly(session, month=month, community_id=scope.community_of(reader, community_id))
 
 
 @router.get(
@@ -132,14 +134,15 @@ async def monthly_report(
     tags=["admin"],
     response_class=Response,
     responses={
-        **problems(UnknownCommunity),
+        **problems(UnknownCommunity, OutsideScope),
         200: {"content": {"text/csv": {}}, "description": "The report as one CSV table."},
     },
 )
 async def monthly_report_csv(
-    _: AdminReader, session: ReadSessionDep, month: Month, community_id: CommunityId = None
+    reader: ScopedReader, session: ReadSessionDep, month: Month, community_id: CommunityId = None
 ) -> Response:
     """The monthly report as one CSV table, safe to open in a spreadsheet."""
+    community_id = scope.community_of(reader, community_id)
     body = await reports.monthly_csv(session, month=month, community_id=community_id)
     name = f"tanpuhui-report-{month}" + (f"-community-{community_id}" if community_id else "") + ".csv"
     return Response(

@@ -41,16 +41,22 @@ def _tonnes(grams: int) -> str:
     return str((Decimal(grams) / 1_000_000).quantize(Decimal("0.000001")))
 
 
-async def summary(session: ReadSession, *, start: date, end: date, unit: DashboardUnit) -> DashboardRead:
-    """The figures for local days in [start, end), by `unit`."""
+async def summary(
+    session: ReadSession, *, start: date, end: date, unit: DashboardUnit, community_id: int | None
+) -> DashboardRead:
+    """The figures for local days in [start, end), by `unit`, of the district or of one community's
+    residents (`community_id`, from `scope.community_of`)."""
     _check_range(start, end)
-    return DashboardRead.model_validate(await _figures(session, start=start, end=end, unit=unit.value))
+    figures = await _figures(session, start=start, end=end, unit=unit.value, community_id=community_id)
+    return DashboardRead.model_validate(figures)
 
 
-async def summary_csv(session: ReadSession, *, start: date, end: date, unit: DashboardUnit) -> str:
+async def summary_csv(
+    session: ReadSession, *, start: date, end: date, unit: DashboardUnit, community_id: int | None
+) -> str:
     """The same figures as one CSV table."""
     _check_range(start, end)
-    return _as_csv(await _figures(session, start=start, end=end, unit=unit.value))
+    return _as_csv(await _figures(session, start=start, end=end, unit=unit.value, community_id=community_id))
 
 
 def _check_range(start: date, end: date) -> None:
@@ -62,9 +68,11 @@ def _check_range(start: date, end: date) -> None:
         )
 
 
-async def _figures(session: ReadSession, *, start: date, end: date, unit: str) -> dict[str, Any]:
+async def _figures(
+    session: ReadSession, *, start: date, end: date, unit: str, community_id: int | None
+) -> dict[str, Any]:
     """The figures in the shape of DashboardRead, which the CSV table is written from too."""
-    rows = await tally.figures(session, start=start, end=end, unit=unit)
+    rows = await tally.figures(session, start=start, end=end, unit=unit, community_id=community_id)
     communities = await repository.communities(session)
     total = next((r for r in rows if r.section == "total"), None)
     by_action: dict[str, dict[str, Any]] = {}
@@ -98,7 +106,7 @@ async def _figures(session: ReadSession, *, start: date, end: date, unit: str) -
             "co2e_t": _tonnes(total.credited_g if total else 0),
             "behaviours": total.behaviours if total else 0,
             "active_residents": total.active_residents if total else 0,
-            "registered_residents": await repository.registered_residents(session, end=end),
+            "registered_residents": await repository.registered_residents(session, end=end, community_id=community_id),
         },
         "by_period": [
             {

@@ -8,7 +8,9 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from service.accounts.deps import AdminReader, CurrentResident
+from service.accounts import scope
+from service.accounts.deps import AdminReader, CurrentResident, ScopedReader
+from service.accounts.errors import OutsideScope
 from service.audit import dashboard, receipts, search, verify, whatif
 from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.schemas import (
@@ -113,9 +115,20 @@ async def consistency(
     return await receipts.consistency(session, first=first, second=second)
 
 
-@router.get("/v1/admin/audit/actions", tags=["admin"])
+CommunityFilter = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=ID_MAX,
+        description="Only residents of this community (from /v1/communities); an officer's own, if given.",
+        examples=[1],
+    ),
+]
+
+
+@router.get("/v1/admin/audit/actions", tags=["admin"], responses=problems(OutsideScope))
 async def admin_actions(
-    _: AdminReader,
+    reader: ScopedReader,
     session: ReadSessionDep,
     actor: Annotated[
         str | None, Query(max_length=64, description="Only this actor, e.g. `user:3`.", examples=["user:3"])
@@ -132,13 +145,21 @@ async def admin_actions(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[20])] = 100,
     cursor: Cursor = None,
 ) -> ActionPage:
-    """The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…"""
+    """The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes… An
+    officer kept to one community reads its own actions only."""
     return await search.action_log(
-        session, actor=actor, action=action, since=since, until=until, cursor=cursor, limit=limit
+        session,
+        actor=search.actor_in_scope(reader, actor),
+        action=action,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
     )
 
 
 def _transfer_filter(
+    reader: ScopedReader,
     account_id: Annotated[
         int | None, Query(ge=1, le=ID_MAX, description="Transfers into or out of this account.", examples=[42])
     ] = None,
@@ -160,8 +181,10 @@ def _transfer_filter(
     until: Annotated[
         IsoDateTime | None, Query(description="Written before.", examples=["2026-12-01T00:00:00+08:00"])
     ] = None,
+    community_id: CommunityFilter = None,
 ) -> TransferFilter:
     return search.transfer_filter(
+        community_id=scope.community_of(reader, community_id),
         account_id=account_id,
         kind=kind,
         behaviour_type=behaviour_type,
@@ -175,15 +198,16 @@ def _transfer_filter(
 FilterDep = Annotated[TransferFilter, Depends(_transfer_filter)]
 
 
-@router.get("/v1/admin/audit/transfers", tags=["admin"])
+@router.get("/v1/admin/audit/transfers", tags=["admin"], responses=problems(OutsideScope))
 async def search_transfers(
-    _: AdminReader,
+    _: ScopedReader,
     session: ReadSessionDep,
     filters: FilterDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.", examples=[20])] = 100,
     cursor: Cursor = None,
 ) -> TransferPage:
-    """Search the ledger's transfers, oldest first."""
+    """Search the ledger's transfers, oldest first; an officer's, only those into or out of its community's
+    residents' accounts."""
     return await search.transfers_page(session, filters=filters, cursor=cursor, limit=limit)
 
 
@@ -192,12 +216,12 @@ async def search_transfers(
     tags=["admin"],
     response_class=StreamingResponse,
     responses={
-        **problems(DatabaseUnavailable),
+        **problems(DatabaseUnavailable, OutsideScope),
         200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "The transfers."},
     },
 )
 async def export_transfers(
-    _: AdminReader,
+    _: ScopedReader,
     request: Request,
     filters: FilterDep,
     format: Annotated[ExportFormat, Query(description="csv or jsonl.", examples=["csv"])] = ExportFormat.csv,
@@ -208,29 +232,39 @@ async def export_transfers(
     return StreamingResponse(export.body, media_type=export.media_type, headers={"Content-Disposition": disposition})
 
 
-@router.get("/v1/admin/dashboard", tags=["admin"], responses=problems(ValidationFailed))
+@router.get("/v1/admin/dashboard", tags=["admin"], responses=problems(ValidationFailed, OutsideScope))
 async def dashboard_figures(
-    _: AdminReader,
+    reader: ScopedReader,
     session: ReadSessionDep,
     start: Annotated[IsoDate, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
     end: Annotated[IsoDate, Query(description="Day after the last local day.", examples=["2026-12-01"])],
     group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
+    community_id: CommunityFilter = None,
 ) -> DashboardRead:
-    """Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action."""
-    return await dashboard.summary(session, start=start, end=end, unit=group_by)
+    """Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action; an
+    officer's figures are its own community's."""
+    community = scope.community_of(reader, community_id)
+    return await dashboard.summary(session, start=start, end=end, unit=group_by, community_id=community)
 
 
-@router.get("/v1/admin/dashboard.csv", tags=["admin"], response_class=Response, responses=problems(ValidationFailed))
+@router.get(
+    "/v1/admin/dashboard.csv",
+    tags=["admin"],
+    response_class=Response,
+    responses=problems(ValidationFailed, OutsideScope),
+)
 async def dashboard_csv(
-    _: AdminReader,
+    reader: ScopedReader,
     session: ReadSessionDep,
     start: Annotated[IsoDate, Query(description="First local day (Asia/Shanghai).", examples=["2026-11-01"])],
     end: Annotated[IsoDate, Query(description="Day after the last local day.", examples=["2026-12-01"])],
     group_by: Annotated[DashboardUnit, Query(description="day or month.", examples=["day"])] = DashboardUnit.day,
+    community_id: CommunityFilter = None,
 ) -> Response:
     """The dashboard's figures as one CSV table."""
+    community = scope.community_of(reader, community_id)
     return Response(
-        await dashboard.summary_csv(session, start=start, end=end, unit=group_by),
+        await dashboard.summary_csv(session, start=start, end=end, unit=group_by, community_id=community),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="tanpuhui-dashboard.csv"'},
     )

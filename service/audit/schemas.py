@@ -43,6 +43,8 @@ class TransferFilter:
     partner_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # transfers into or out of an account of one community's residents (service/accounts/scope.py)
+    community_id: int | None = None
 
 
 # A worked example that checks out with service/audit/receipt_verifier.py: entry 6 is leaf 5 of a log of

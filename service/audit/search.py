@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.accounts import actions
+from service.accounts.errors import OutsideScope
+from service.accounts.tokens import Principal
 from service.audit.repository import search as repository
 from service.audit.schemas import (
     ActionPage,
@@ -64,7 +66,10 @@ def transfer_filter(
     partner_id: int | None,
     since: datetime | None,
     until: datetime | None,
+    community_id: int | None,
 ) -> TransferFilter:
+    """The filters of a search; `community_id` (from `scope.community_of`) keeps it to transfers into or
+    out of the accounts of that community's residents."""
     return TransferFilter(
         account_id=account_id,
         kind=kind.value if kind else None,
@@ -73,6 +78,7 @@ def transfer_filter(
         partner_id=partner_id,
         since=since,
         until=until,
+        community_id=community_id,
     )
 
 
@@ -118,6 +124,22 @@ async def _jsonl(engine: AsyncEngine, filters: TransferFilter) -> AsyncIterator[
             lines.clear()
     if lines:
         yield ("\n".join(lines) + "\n").encode()
+
+
+def actor_in_scope(principal: Principal, actor: str | None) -> str | None:
+    """Whose actions a reader of the log sees: an officer kept to one community its own only (the log
+    names targets of every community, and of none), asking for another's is OUTSIDE_SCOPE; anyone else
+    the actor asked for, or everyone."""
+    if principal.scope_community_id is None:
+        return actor
+    own = actions.actor_of(principal)
+    if actor is not None and actor != own:
+        raise OutsideScope(
+            "You read your own actions only.",
+            "您只能查看自己的操作记录。",
+            errors=[{"field": "actor", "in": "query", "code": "OUTSIDE_SCOPE", "message": "your own actions only"}],
+        )
+    return own
 
 
 async def action_log(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import actions
+from service.accounts import actions, scope
 from service.accounts.tokens import Principal
 from service.db import ReadSession
 from service.errors import NotFound
@@ -17,13 +17,20 @@ _RESOLVED = {FlagStatus.open: False, FlagStatus.resolved: True, FlagStatus.all: 
 
 
 async def page(
-    session: ReadSession, *, status: FlagStatus, kind: FlagKind | None, cursor: str | None, limit: int
+    session: ReadSession,
+    *,
+    status: FlagStatus,
+    kind: FlagKind | None,
+    community_id: int | None,
+    cursor: str | None,
+    limit: int,
 ) -> FlagPage:
-    """Flags of a status (and kind), oldest first."""
+    """Flags of a status (and kind, and about a resident of one community), oldest first."""
     rows = await repository.list_flags(
         session,
         resolved=_RESOLVED[status],
         kind=kind.value if kind else None,
+        community_id=community_id,
         after=decode_cursor(cursor) or 0,
         limit=limit + 1,
     )
@@ -49,8 +56,12 @@ async def resident_counts(session: ReadSession | AsyncSession, *, resident_id: i
 
 
 async def resolve(session: AsyncSession, *, operator: Principal, flag_id: int, decision: FlagResolve) -> FlagRead:
-    """Confirm or dismiss an open flag, and log it."""
+    """Confirm or dismiss an open flag, and log it; an officer reaches flags about its own community's
+    residents only."""
     resolution = decision.resolution.value
+    exists, resident_id = await repository.flag_resident(session, flag_id)
+    if exists and not await scope.reaches_resident(session, operator, resident_id):
+        raise NotFound("No open flag of that id.", "没有该编号的待处理标记。")
     if not await repository.resolve_flag(
         session, flag_id=flag_id, resolution=resolution, actor=actions.actor_of(operator), reason=decision.reason
     ):

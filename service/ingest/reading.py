@@ -183,13 +183,18 @@ async def pending(
     storage: PhotoStorage,
     settings: Settings,
     behaviour_type: BehaviourType | None,
+    community_id: int | None,
     cursor: str | None,
     limit: int,
 ) -> BehaviourPage:
-    """Reports held for review (of one type, if given), oldest first, each photo with a short-lived link
-    for the operator."""
+    """Reports held for review (of one type, of one community's residents, if given), oldest first, each
+    photo with a short-lived link for the operator."""
     rows = await repository.pending_behaviours(
-        session, behaviour_type=behaviour_type, after_id=decode_cursor(cursor), limit=limit + 1
+        session,
+        behaviour_type=behaviour_type,
+        community_id=community_id,
+        after_id=decode_cursor(cursor),
+        limit=limit + 1,
     )
     page = await _page(session, cache=cache, rows=rows, limit=limit, cursor_of=lambda row: encode_cursor(row.id))
     photos = {row.id: row.evidence["photo"]["photo_id"] for row in rows if row.evidence and "photo" in row.evidence}

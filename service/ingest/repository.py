@@ -13,6 +13,7 @@ from sqlalchemy import Row, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from service.accounts import scope
 from service.accounts.models import Resident
 from service.db import ReadSession
 from service.ingest.models import Behaviour, EvidenceRefusal, Flag, FlagState
@@ -42,9 +43,11 @@ async def resident_behaviours(
 
 
 async def pending_behaviours(
-    session: ReadSession, *, behaviour_type: str | None, after_id: int | None, limit: int
+    session: ReadSession, *, behaviour_type: str | None, community_id: int | None, after_id: int | None, limit: int
 ) -> Sequence[Behaviour]:
-    statement = select(Behaviour).where(Behaviour.status == "pending_review")
+    statement = select(Behaviour).where(
+        Behaviour.status == "pending_review", scope.resident_in(Behaviour.resident_id, community_id)
+    )
     if behaviour_type is not None:
         statement = statement.where(Behaviour.behaviour_type == behaviour_type)
     if after_id is not None:
@@ -210,9 +213,16 @@ async def raise_flags(connection: AsyncConnection, flags: Sequence[dict[str, Any
 
 
 async def list_flags(
-    session: AsyncSession | ReadSession, *, resolved: bool | None, kind: str | None, after: int, limit: int
+    session: AsyncSession | ReadSession,
+    *,
+    resolved: bool | None,
+    kind: str | None,
+    after: int,
+    limit: int,
+    community_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Flags after id `after`, oldest first: open ones (`resolved` False), resolved ones (True) or all."""
+    """Flags after id `after`, oldest first: open ones (`resolved` False), resolved ones (True) or all;
+    with `community_id`, only those about one resident of that community."""
     statement = (
         select(
             Flag.id,
@@ -228,7 +238,7 @@ async def list_flags(
             Flag.resolution_reason,
         )
         .outerjoin(Resident, Resident.id == Flag.resident_id)
-        .where(Flag.id > after)
+        .where(Flag.id > after, scope.resident_in(Flag.resident_id, community_id))
         .order_by(Flag.id)
         .limit(limit)
     )
@@ -281,6 +291,12 @@ _RESIDENT_COUNTS = text(
 async def resident_counts(session: AsyncSession | ReadSession, *, resident_id: int) -> Row[Any]:
     """(behaviours, pending_review, flags, open_flags) of one resident, each through its resident index."""
     return (await session.execute(_RESIDENT_COUNTS, {"resident": resident_id})).one()
+
+
+async def flag_resident(session: AsyncSession, flag_id: int) -> tuple[bool, int | None]:
+    """Whether the flag exists, and the resident it is about (None: several or none)."""
+    row = (await session.execute(select(Flag.resident_id).where(Flag.id == flag_id))).first()
+    return (row is not None, row.resident_id if row is not None else None)
 
 
 async def resolve_flag(session: AsyncSession, *, flag_id: int, resolution: str, actor: str, reason: str) -> bool:

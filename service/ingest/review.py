@@ -8,9 +8,10 @@ from typing import assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import actions
+from service.accounts import actions, scope
 from service.accounts.tokens import Principal
 from service.errors import NotFound
+from service.ingest import repository
 from service.ingest.errors import BehaviourNotPending
 from service.ingest.schemas import ReviewDecision, ReviewResult
 from service.kit.clock import local_date
@@ -22,6 +23,11 @@ from service.ledger.service import ReviewOutcome
 async def decide(
     session: AsyncSession, *, recorder: Recorder, operator: Principal, behaviour_id: int, decision: ReviewDecision
 ) -> ReviewResult:
+    """Approve or reject a held report; an officer reaches its own community's residents' reports only,
+    and another's is as absent."""
+    behaviour = await repository.get_behaviour(session, behaviour_id)
+    if behaviour is None or not await scope.reaches_resident(session, operator, behaviour.resident_id):
+        raise NotFound
     reviewed = await ledger_service.review(
         session,
         recorder=recorder,

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.accounts.deps import AdminOperator, AdminReader, CurrentPartner, CurrentResident, SettingsDep
-from service.accounts.errors import AccountFrozen
+from service.accounts import scope
+from service.accounts.deps import CurrentPartner, CurrentResident, ScopedOperator, ScopedReader, SettingsDep
+from service.accounts.errors import AccountFrozen, OutsideScope
 from service.db import ReadSessionDep, SessionDep, StatementConnectionDep
 from service.errors import DuplicateConflict, NotFound, RateLimited
 from service.factors.deps import FactorCacheDep
@@ -58,6 +59,15 @@ BehaviourId = Annotated[
     Path(ge=1, le=ID_MAX, description="The behaviour's id, from the recording reply or the history.", examples=[1042]),
 ]
 FlagId = Annotated[int, Path(ge=1, le=ID_MAX, description="The flag's id.", examples=[7])]
+CommunityFilter = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=ID_MAX,
+        description="Only residents of this community (from /v1/communities); an officer's own, if given.",
+        examples=[1],
+    ),
+]
 
 
 @router.post(
@@ -153,9 +163,9 @@ async def partner_batch(
     return Response(reply, media_type="application/json")
 
 
-@router.get("/v1/admin/behaviours/pending", tags=["admin"])
+@router.get("/v1/admin/behaviours/pending", tags=["admin"], responses=problems(OutsideScope))
 async def pending_behaviours(
-    _: AdminReader,
+    reader: ScopedReader,
     session: ReadSessionDep,
     cache: FactorCacheDep,
     storage: PhotoStorageDep,
@@ -165,11 +175,19 @@ async def pending_behaviours(
     type: Annotated[
         BehaviourType | None, Query(description="Only reports of this behaviour type.", examples=["waste_sorting"])
     ] = None,
+    community_id: CommunityFilter = None,
 ) -> BehaviourPage:
     """Reports waiting for an operator's decision, oldest first; one backed by a photo carries a link to
-    it that works for a few minutes (`photo_url`)."""
+    it that works for a few minutes (`photo_url`). An officer sees its own community's only."""
     return await reading.pending(
-        session, cache=cache, storage=storage, settings=settings, behaviour_type=type, cursor=cursor, limit=limit
+        session,
+        cache=cache,
+        storage=storage,
+        settings=settings,
+        behaviour_type=type,
+        community_id=scope.community_of(reader, community_id),
+        cursor=cursor,
+        limit=limit,
     )
 
 
@@ -177,7 +195,7 @@ async def pending_behaviours(
     "/v1/admin/behaviours/{behaviour_id}/review", tags=["admin"], responses=problems(NotFound, BehaviourNotPending)
 )
 async def review_behaviour(
-    operator: AdminOperator,
+    operator: ScopedOperator,
     behaviour_id: BehaviourId,
     body: ReviewDecision,
     session: SessionDep,
@@ -187,22 +205,31 @@ async def review_behaviour(
     return await review.decide(session, recorder=recorder, operator=operator, behaviour_id=behaviour_id, decision=body)
 
 
-@router.get("/v1/admin/flags", tags=["admin"])
+@router.get("/v1/admin/flags", tags=["admin"], responses=problems(OutsideScope))
 async def review_queue(
-    _: AdminReader,
+    reader: ScopedReader,
     session: ReadSessionDep,
     status: Annotated[
         FlagStatus, Query(description="open (the queue), resolved or all.", examples=["open"])
     ] = FlagStatus.open,
     kind: Annotated[FlagKind | None, Query(description="Only this kind.", examples=["burst"])] = None,
+    community_id: CommunityFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> FlagPage:
-    """Fraud flags for review, oldest first."""
-    return await flags.page(session, status=status, kind=kind, cursor=cursor, limit=limit)
+    """Fraud flags for review, oldest first. An officer sees those about its own community's residents
+    only (a shared device, about several residents, is for district-wide administrators)."""
+    return await flags.page(
+        session,
+        status=status,
+        kind=kind,
+        community_id=scope.community_of(reader, community_id),
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @router.post("/v1/admin/flags/{flag_id}/resolve", tags=["admin"], responses=problems(NotFound))
-async def resolve_flag(operator: AdminOperator, flag_id: FlagId, body: FlagResolve, session: SessionDep) -> FlagRead:
+async def resolve_flag(operator: ScopedOperator, flag_id: FlagId, body: FlagResolve, session: SessionDep) -> FlagRead:
     """Confirm or dismiss an open flag. Freezing, reversing or approving are separate actions."""
     return await flags.resolve(session, operator=operator, flag_id=flag_id, decision=body)

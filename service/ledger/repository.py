@@ -23,6 +23,11 @@ async def resident_account(session: AsyncSession | ReadSession, resident_id: int
     return await session.scalar(select(LedgerAccount).where(LedgerAccount.resident_id == resident_id))
 
 
+async def account_resident(session: AsyncSession | ReadSession, account_id: int) -> int | None:
+    """The resident who holds an account; None for an enterprise's or a system account."""
+    return await session.scalar(select(LedgerAccount.resident_id).where(LedgerAccount.id == account_id))
+
+
 async def credited_total(session: AsyncSession | ReadSession, account_id: int) -> int:
     """Grams ever issued to the account: refunds of cancelled vouchers give back, they do not credit."""
     statement = (

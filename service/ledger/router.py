@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from service.accounts.deps import AdminOperator, CurrentResident, SettingsDep
+from service.accounts.deps import CurrentResident, ScopedOperator, SettingsDep
 from service.db import ReadSessionDep, SessionDep
 from service.kit.openapi import problems
 from service.kit.schemas import ID_MAX
@@ -45,7 +45,7 @@ async def my_expiring_credits(
     responses=problems(TransferNotFound, AlreadyReversed, NotReversible, InsufficientCredits),
 )
 async def reverse_transfer(
-    operator: AdminOperator, transfer_id: TransferId, body: ReversalCreate, session: SessionDep
+    operator: ScopedOperator, transfer_id: TransferId, body: ReversalCreate, session: SessionDep
 ) -> ReversalRead:
     """Take back an issuance with a compensating transfer; refused if the credits were already spent."""
     return await service.reverse(session, operator=operator, transfer_id=transfer_id, reason=body.reason)

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import actions
+from service.accounts import actions, scope
 from service.accounts.tokens import Principal
 from service.db import ReadSession
 from service.kit.clock import SHANGHAI
@@ -58,10 +58,13 @@ async def reverse(session: AsyncSession, *, operator: Principal, transfer_id: in
     """Compensate an issuance with a linked transfer back to where it came from, and log it.
 
     Refused when the resident no longer holds that many credits: no balance goes below zero. The grams
-    taken back are the reversed lot's own as far as the resident still holds them, then the oldest.
+    taken back are the reversed lot's own as far as the resident still holds them, then the oldest. An
+    officer reaches the credits of its own community's residents only (any other transfer is as absent).
     """
     original = await repository.get_transfer(session, transfer_id)
-    if original is None:
+    if original is None or not await scope.reaches_resident(
+        session, operator, await repository.account_resident(session, original.credit_account_id)
+    ):
         raise TransferNotFound
     if original.kind != "issuance":
         raise NotReversible

@@ -47,13 +47,18 @@ async def resident_photo(
     return await session.scalar(statement)
 
 
-async def servable_photo(session: AsyncSession | ReadSession, public_id: uuid.UUID) -> tuple[Photo, uuid.UUID] | None:
-    """The photo and its resident's public id, unless the resident has deleted their account."""
+async def servable_photo(
+    session: AsyncSession | ReadSession, public_id: uuid.UUID, *, community_id: int | None = None
+) -> tuple[Photo, uuid.UUID] | None:
+    """The photo and its resident's public id, unless the resident has deleted their account (or, with
+    `community_id`, lives elsewhere)."""
     statement = (
         select(Photo, Resident.public_id.label("resident_public_id"))
         .join(Resident, Resident.id == Photo.resident_id)
         .where(Photo.public_id == public_id, Resident.deleted_at.is_(None))
     )
+    if community_id is not None:
+        statement = statement.where(Resident.community_id == community_id)
     row = (await session.execute(statement)).one_or_none()
     return None if row is None else (row.Photo, row.resident_public_id)
 

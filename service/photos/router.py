@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from service.accounts.deps import AdminReader, CurrentResident, EnterpriseUser, ResidentWriteLimit, SettingsDep
+from service.accounts import scope
+from service.accounts.deps import CurrentResident, EnterpriseUser, ResidentWriteLimit, ScopedReader, SettingsDep
 from service.config import Settings
 from service.db import ReadSessionDep, SessionDep
 from service.errors import NotFound
@@ -116,10 +117,12 @@ async def upload_photo(
 
 @router.get("/v1/admin/photos/{photo_id}", tags=["admin"], responses=problems(PhotoNotFound))
 async def photo_for_operator(
-    _: AdminReader, photo_id: PhotoId, session: ReadSessionDep, settings: SettingsDep, storage: PhotoStorageDep
+    reader: ScopedReader, photo_id: PhotoId, session: ReadSessionDep, settings: SettingsDep, storage: PhotoStorageDep
 ) -> PhotoAdminRead:
     """A photo's details, with a link that shows it for the next few minutes."""
-    return await service.photo_for_operator(session, storage=storage, settings=settings, photo_id=photo_id)
+    return await service.photo_for_operator(
+        session, storage=storage, settings=settings, photo_id=photo_id, community_id=scope.community_of(reader)
+    )
 
 
 @router.get(

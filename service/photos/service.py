@@ -74,10 +74,11 @@ async def review_link(
 
 
 async def photo_for_operator(
-    session: ReadSession, *, storage: PhotoStorage, settings: Settings, photo_id: uuid.UUID
+    session: ReadSession, *, storage: PhotoStorage, settings: Settings, photo_id: uuid.UUID, community_id: int | None
 ) -> PhotoAdminRead:
-    """A photo's details and a fresh link to it."""
-    found = await repository.servable_photo(session, photo_id)
+    """A photo's details and a fresh link to it; with `community_id` (an officer's), only a photo of a
+    resident of that community, any other being as absent."""
+    found = await repository.servable_photo(session, photo_id, community_id=community_id)
     if found is None:
         raise PhotoNotFound
     photo, resident_id = found

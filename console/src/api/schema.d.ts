@@ -137,7 +137,7 @@ export interface paths {
         /**
          * Reports waiting for an operator's decision, oldest first
          * @description Reports waiting for an operator's decision, oldest first; one backed by a photo carries a link to
-         *     it that works for a few minutes (`photo_url`).
+         *     it that works for a few minutes (`photo_url`). An officer sees its own community's only.
          */
         get: operations["pending_behaviours"];
         put?: never;
@@ -177,7 +177,8 @@ export interface paths {
         };
         /**
          * Fraud flags for review, oldest first
-         * @description Fraud flags for review, oldest first.
+         * @description Fraud flags for review, oldest first. An officer sees those about its own community's residents
+         *     only (a shared device, about several residents, is for district-wide administrators).
          */
         get: operations["review_queue"];
         put?: never;
@@ -523,7 +524,7 @@ export interface paths {
         put?: never;
         /**
          * Create an enterprise or administrator user
-         * @description Create an enterprise or administrator user.
+         * @description Create an enterprise or administrator user; an auditor or operator may be kept to one community.
          */
         post: operations["create_user"];
         delete?: never;
@@ -547,9 +548,10 @@ export interface paths {
         head?: never;
         /**
          * Disable (signing it out everywhere) or re-enable a user
-         * @description Disable (signing it out everywhere) or re-enable a user.
+         * @description Disable (signing it out everywhere) or re-enable a user; set or clear an administrator's community
+         *     (signing it out everywhere).
          */
-        patch: operations["disable_user"];
+        patch: operations["update_user"];
         trace?: never;
     };
     "/v1/admin/enterprises": {
@@ -1802,7 +1804,8 @@ export interface paths {
         };
         /**
          * The admin action log, newest first
-         * @description The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes…
+         * @description The admin action log, newest first: factor publishes, reversals, reviews, approvals, freezes… An
+         *     officer kept to one community reads its own actions only.
          */
         get: operations["admin_actions"];
         put?: never;
@@ -1822,7 +1825,8 @@ export interface paths {
         };
         /**
          * Search the ledger's transfers, oldest first
-         * @description Search the ledger's transfers, oldest first.
+         * @description Search the ledger's transfers, oldest first; an officer's, only those into or out of its community's
+         *     residents' accounts.
          */
         get: operations["search_transfers"];
         put?: never;
@@ -1862,7 +1866,8 @@ export interface paths {
         };
         /**
          * Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action
-         * @description Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action.
+         * @description Credits issued and CO₂e reduced, by day or month, behaviour type, community and plan action; an
+         *     officer's figures are its own community's.
          */
         get: operations["dashboard_figures"];
         put?: never;
@@ -2065,7 +2070,8 @@ export interface paths {
         /**
          * The month's figures per town or community and for the district
          * @description The month's figures per town or community and for the district: residents active, credits and CO₂e
-         *     by behaviour type and plan action, redemptions, retirements, reviews and flags.
+         *     by behaviour type and plan action, redemptions, retirements, reviews and flags; an officer's, of its
+         *     own community.
          */
         get: operations["monthly_report"];
         put?: never;
@@ -7137,6 +7143,17 @@ export interface components {
              * @example 3
              */
             enterprise_id: number | null;
+            /**
+             * @description The community an administrator is kept to; null: the whole district (or not an administrator).
+             * @example {
+             *       "code": "xianshuigu",
+             *       "id": 1,
+             *       "kind": "town",
+             *       "name_en": "Xianshuigu Town",
+             *       "name_zh": "咸水沽镇"
+             *     }
+             */
+            scope?: components["schemas"]["CommunityRead"] | null;
         };
         /** Standing */
         Standing: {
@@ -7626,15 +7643,12 @@ export interface components {
              * @example 3
              */
             enterprise_id?: number | null;
-        };
-        /** UserDisable */
-        UserDisable: {
             /**
-             * Disabled
-             * @description True to disable the account and sign it out everywhere.
-             * @example true
+             * Scope Community Id
+             * @description For an auditor or operator only: the community (from /v1/communities) the user is kept to, a town or community officer who reaches that community's residents only. Absent: the whole district.
+             * @example 1
              */
-            disabled: boolean;
+            scope_community_id?: number | null;
         };
         /** UserRead */
         UserRead: {
@@ -7686,6 +7700,32 @@ export interface components {
              * @example false
              */
             disabled: boolean;
+            /**
+             * @description The community an administrator is kept to; null: the whole district.
+             * @example {
+             *       "code": "xianshuigu",
+             *       "id": 1,
+             *       "kind": "town",
+             *       "name_en": "Xianshuigu Town",
+             *       "name_zh": "咸水沽镇"
+             *     }
+             */
+            scope: components["schemas"]["CommunityRead"] | null;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /**
+             * Disabled
+             * @description True to disable the account and sign it out everywhere, false to enable it again.
+             * @example true
+             */
+            disabled?: boolean | null;
+            /**
+             * Scope Community Id
+             * @description An auditor's or operator's community (from /v1/communities), or null for the whole district. A change signs the user out everywhere. Leave it out to keep the scope as it is.
+             * @example 1
+             */
+            scope_community_id?: number | null;
         };
         /** VerifyRead */
         VerifyRead: {
@@ -8555,6 +8595,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Only reports of this behaviour type. */
                 type?: components["schemas"]["BehaviourType"] | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -8589,7 +8631,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8737,6 +8779,8 @@ export interface operations {
                 status?: components["schemas"]["FlagStatus"];
                 /** @description Only this kind. */
                 kind?: components["schemas"]["FlagKind"] | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
                 /** @description Page size, 1–100. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -8775,7 +8819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10151,7 +10195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10213,7 +10257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10249,7 +10293,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNKNOWN_ENTERPRISE, PASSWORD_TOO_WEAK, VALIDATION_FAILED */
+            /** @description UNKNOWN_ENTERPRISE, PASSWORD_TOO_WEAK, SCOPE_NOT_FOR_ROLE, UNKNOWN_COMMUNITY, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10271,7 +10315,7 @@ export interface operations {
             };
         };
     };
-    disable_user: {
+    update_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -10283,7 +10327,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UserDisable"];
+                "application/json": components["schemas"]["UserUpdate"];
             };
         };
         responses: {
@@ -10314,7 +10358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10359,7 +10403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description VALIDATION_FAILED */
+            /** @description SCOPE_NOT_FOR_ROLE, UNKNOWN_COMMUNITY, VALIDATION_FAILED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10424,7 +10468,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10495,7 +10539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10596,7 +10640,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10923,7 +10967,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11031,7 +11075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11102,7 +11146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11190,7 +11234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11251,7 +11295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11321,7 +11365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12238,7 +12282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12309,7 +12353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12397,7 +12441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12467,7 +12511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description FACTOR_DRAFT_OWN_APPROVAL, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description FACTOR_DRAFT_OWN_APPROVAL, TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12559,7 +12603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12671,7 +12715,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12742,7 +12786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12830,7 +12874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12913,7 +12957,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13014,7 +13058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13126,7 +13170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15838,7 +15882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15890,6 +15934,8 @@ export interface operations {
                 since?: string | null;
                 /** @description Written before. */
                 until?: string | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -15924,7 +15970,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15974,6 +16020,8 @@ export interface operations {
                 since?: string | null;
                 /** @description Written before. */
                 until?: string | null;
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -16000,7 +16048,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16040,6 +16088,8 @@ export interface operations {
                 end: string;
                 /** @description day or month. */
                 group_by?: components["schemas"]["DashboardUnit"];
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -16065,7 +16115,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16105,6 +16155,8 @@ export interface operations {
                 end: string;
                 /** @description day or month. */
                 group_by?: components["schemas"]["DashboardUnit"];
+                /** @description Only residents of this community (from /v1/communities); an officer's own, if given. */
+                community_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -16128,7 +16180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16227,7 +16279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16299,7 +16351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16754,7 +16806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16817,7 +16869,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
+            /** @description OUTSIDE_SCOPE, TOTP_ENROLMENT_REQUIRED, ROLE_NOT_ALLOWED */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -21,6 +21,12 @@ _CONDITIONS = (
     ("partner_id", "b.partner_id = :partner_id"),
     ("since", "t.created_at >= :since"),
     ("until", "t.created_at < :until"),
+    (
+        "community_id",
+        "EXISTS (SELECT 1 FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
+        " WHERE e.transfer_id = t.id"
+        " AND a.resident_id IN (SELECT id FROM accounts_resident WHERE community_id = :community_id))",
+    ),
 )
 
 
