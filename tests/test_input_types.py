@@ -89,12 +89,14 @@ async def test_every_documented_example_cursor_is_one_the_list_takes(
     cursors = _documented_cursors()
     assert len(cursors) >= 8
     headers = {
-        "admin": bearer(await sign_in_staff(Role.admin_super)),
-        "resident": bearer(await sign_in_resident("alice")),
+        "/v1/admin/": bearer(await sign_in_staff(Role.admin_super)),
+        "/v1/staff/": bearer(await sign_in_staff(Role.admin_operator)),
+        "/v1/enterprise/": bearer(await sign_in_staff(Role.enterprise)),
+        "/v1/": bearer(await sign_in_resident("alice")),
     }
 
     for path, cursor in cursors:
-        caller = headers["admin"] if path.startswith("/v1/admin/") else headers["resident"]
+        caller = next(token for prefix, token in headers.items() if path.startswith(prefix))
         response = await client.get(path, params={"cursor": cursor}, headers=caller)
         assert response.status_code == 200, f"{path} refused its own example cursor {cursor}: {response.text}"
 

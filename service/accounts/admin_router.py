@@ -32,16 +32,12 @@ from service.accounts.errors import (
     UsernameTaken,
 )
 from service.accounts.models import EnterpriseStatus
+from service.accounts.partner_schemas import PartnerCreate, PartnerKeyIssued, PartnerKeyRead, PartnerPage, PartnerRead
 from service.accounts.schemas import (
     FreezeRequest,
     FrozenRead,
     OrganisationCreate,
     OrganisationRead,
-    PartnerCreate,
-    PartnerKeyIssued,
-    PartnerKeyRead,
-    PartnerPage,
-    PartnerRead,
     UserCreate,
     UserRead,
     UserUpdate,

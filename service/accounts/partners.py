@@ -16,7 +16,7 @@ from service.accounts.errors import (
     PartnerTimestampOutOfWindow,
 )
 from service.accounts.models import Partner, PartnerKey, PartnerKind
-from service.accounts.schemas import PartnerCreate, PartnerKeyIssued, PartnerKeyRead, PartnerPage, PartnerRead
+from service.accounts.partner_schemas import PartnerCreate, PartnerKeyIssued, PartnerKeyRead, PartnerPage, PartnerRead
 from service.accounts.signing import signature as compute_signature
 from service.accounts.tokens import Principal
 from service.db import ReadSession

@@ -42,12 +42,12 @@ from service.accounts.errors import (
     WechatUserBlocked,
 )
 from service.accounts.models import OrganisationKind
+from service.accounts.partner_schemas import PartnerWhoAmI
 from service.accounts.schemas import (
     CommunityRead,
     DevSignIn,
     Jwks,
     OrganisationRead,
-    PartnerWhoAmI,
     PasswordSignIn,
     RefreshRequest,
     ResidentExport,

@@ -132,4 +132,4 @@ async def test_district_administration_is_refused_to_an_officer(api: Api, sign_i
         response = await client.request(method, path, json=body, headers=officer)
         assert_problem(response, 403, "DISTRICT_ONLY")
     enterprises = (await client.get("/v1/admin/enterprises", headers=bearer(root))).json()
-    assert enterprises == []
+    assert enterprises["items"] == []

@@ -36,7 +36,7 @@ async def test_a_town_officer_sees_its_own_town_and_not_another(
     await expect(queue).to_contain_text(str(xsg.held["calculation"]["grams"]))
     await expect(queue).not_to_contain_text("3.5 kg")
     await expect(queue).not_to_contain_text(str(gegu.held["calculation"]["grams"]))
-    for name in ("数据看板", "待审核", "风险标记", "审计"):
+    for name in ("数据看板", "待审核", "风险标记", "审计", "居民", "月度报告"):
         await expect(page.get_by_role("menuitem", name=name)).to_be_visible()
     for name in DISTRICT_PAGES:
         await expect(page.get_by_role("menuitem", name=name)).to_have_count(0)
@@ -56,6 +56,16 @@ async def test_a_town_officer_sees_its_own_town_and_not_another(
     await page.get_by_role("menuitem", name="审计").click()
     await expect(page.get_by_test_id("transfers").locator("tbody tr.el-table__row")).to_have_count(1)
     await expect(page.get_by_role("tab", name="账本核验")).to_have_count(0)
+
+    await page.get_by_role("menuitem", name="月度报告").click()
+    await page.goto(console_url + f"#/reports?month={xsg.walk['occurred_at'][:7]}")
+    report = page.get_by_test_id("report-towns")
+    await expect(report).to_contain_text("咸水沽镇")
+    await expect(report).not_to_contain_text("葛沽镇")
+    await page.goto(console_url + f"#/residents/{gegu.resident_public_id}")
+    await expect(page.get_by_role("alert")).to_contain_text("居民不存在")
+    await page.goto(console_url + f"#/residents/{xsg.resident_public_id}")
+    await expect(page.get_by_text("咸水沽镇").first).to_be_visible()
 
     await page.get_by_role("menuitem", name="待审核").click()
     await queue.locator("thead .el-checkbox").click()

@@ -91,7 +91,7 @@ REFUSED = [
     "UPDATE factor_version SET content = jsonb_set(content, '{version}', '\"2026.9\"')",
     "UPDATE factor_version SET valid_from = valid_from - interval '1 year'",
     "DELETE FROM factor_version",
-    "TRUNCATE factor_version",
+    "TRUNCATE factor_version CASCADE",
 ]
 
 
