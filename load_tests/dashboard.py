@@ -3,10 +3,10 @@
 Seeds a scratch database with 1,000,000 residents in the district's communities and 2,500,000 credited
 behaviours of every type spread over the last 365 days, with their issuance transfers and 5,000,000 ledger
 entries (BENCH_SCALE shrinks them), then asks the service on loopback for the dashboard as the console
-does: the last 30 days by day (the console's first view), the last 12 months by month, and the CSV of the
-30 days. Prints one JSON line per view: the first answer's time (cold)
-and the median and worst of the next five, in milliseconds, measured at the client on loopback with one
-request in flight, so that they are the server's time plus a loopback round trip.
+does: the last 30 days by day (the console's first view), the last 12 months by month, the CSV of the 30
+days, and a town officer's 30 days (one community's residents). Prints one JSON line per view: the first
+answer's time (cold) and the median and worst of the next five, in milliseconds, measured at the client
+on loopback with one request in flight, so that they are the server's time plus a loopback round trip.
 
 It runs against the PostgreSQL the tests use (service.kit.devdb), in a scratch database dropped at the end.
 """
@@ -143,6 +143,7 @@ async def run(url: str) -> None:
     await pool.execute("UPDATE leaderboard_state SET rolled_entry_id = (SELECT max(id) FROM ledger_entry)")
     await pool.execute(SKIP_FILLER_SEALING_SQL)
     entries = await pool.fetchval("SELECT count(*) FROM ledger_entry")
+    community = await pool.fetchval("SELECT min(community_id) FROM accounts_resident")
     await pool.close()
     db = Database(url, settings=settings)
     began = time.perf_counter()
@@ -156,7 +157,9 @@ async def run(url: str) -> None:
     await pool.close()
     emit(name="dashboard_data", residents=RESIDENTS, behaviours=BEHAVIOURS, ledger_entries=entries)
 
-    token, _ = Keyring(settings).issue(Principal("user", 1, Role.admin_auditor))
+    keyring = Keyring(settings)
+    token, _ = keyring.issue(Principal("user", 1, Role.admin_auditor))
+    officer, _ = keyring.issue(Principal("user", 2, Role.admin_auditor, scope_community_id=community))
     port = free_port()
     process = start_service(url, port, workers=1)
     try:
@@ -177,6 +180,10 @@ async def run(url: str) -> None:
                 {"start": str(year_start), "end": str(next_month), "group_by": "month"},
             )
             await measure(client, "dashboard_csv_30_days", "/v1/admin/dashboard.csv", {**last_30, "group_by": "day"})
+            client.headers["authorization"] = f"Bearer {officer}"
+            await measure(
+                client, "dashboard_town_officer_30_days", "/v1/admin/dashboard", {**last_30, "group_by": "day"}
+            )
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -211,6 +211,21 @@ async def raise_flags(connection: AsyncConnection, flags: Sequence[dict[str, Any
 
 # ---------------------------------------------------------------------------------------------- flags
 
+# What a flag read shows: the flag, and its resident by public id.
+_FLAG_READ = (
+    Flag.id,
+    Flag.kind,
+    Flag.subject,
+    Resident.public_id.label("resident_id"),
+    Flag.behaviour_id,
+    Flag.details,
+    Flag.raised_at,
+    Flag.resolution,
+    Flag.resolved_at,
+    Flag.resolved_by,
+    Flag.resolution_reason,
+)
+
 
 async def list_flags(
     session: AsyncSession | ReadSession,
@@ -224,19 +239,7 @@ async def list_flags(
     """Flags after id `after`, oldest first: open ones (`resolved` False), resolved ones (True) or all;
     with `community_id`, only those about one resident of that community."""
     statement = (
-        select(
-            Flag.id,
-            Flag.kind,
-            Flag.subject,
-            Resident.public_id.label("resident_id"),
-            Flag.behaviour_id,
-            Flag.details,
-            Flag.raised_at,
-            Flag.resolution,
-            Flag.resolved_at,
-            Flag.resolved_by,
-            Flag.resolution_reason,
-        )
+        select(*_FLAG_READ)
         .outerjoin(Resident, Resident.id == Flag.resident_id)
         .where(Flag.id > after, scope.resident_in(Flag.resident_id, community_id))
         .order_by(Flag.id)
@@ -254,19 +257,7 @@ async def resident_flags(
 ) -> list[dict[str, Any]]:
     """A resident's flags before id `before`, newest first: one range of ix_ingest_flag_resident_id_id."""
     statement = (
-        select(
-            Flag.id,
-            Flag.kind,
-            Flag.subject,
-            Resident.public_id.label("resident_id"),
-            Flag.behaviour_id,
-            Flag.details,
-            Flag.raised_at,
-            Flag.resolution,
-            Flag.resolved_at,
-            Flag.resolved_by,
-            Flag.resolution_reason,
-        )
+        select(*_FLAG_READ)
         .join(Resident, Resident.id == Flag.resident_id)
         .where(Flag.resident_id == resident_id)
         .order_by(Flag.id.desc())

@@ -7,15 +7,15 @@ it is served with a long public cache lifetime and its SHA-256 as the ETag.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import ReadSession
-from service.photos import images, repository
+from service.photos import repository
 from service.photos.errors import RewardImageNotFound, RewardImageUnknown
+from service.photos.keeping import keep_clean
 from service.photos.models import PhotoType
 from service.photos.schemas import RewardImageRead
 from service.photos.storage import PhotoStorage, key_for
@@ -39,24 +39,9 @@ class RewardImageContent:
 async def upload(
     session: AsyncSession, *, storage: PhotoStorage, enterprise_id: int, data: bytes, max_pixels: int, base_url: str
 ) -> RewardImageRead:
-    """Keep the picture without its metadata and answer what was kept. The content's lock, held until the
-    request commits, keeps the retention pass from deleting the object between the look and the new row."""
-    picture = await asyncio.to_thread(images.clean, data, max_pixels=max_pixels)
-    await repository.lock_content(session, picture.sha256)
-    key = key_for(picture.sha256)
-    if not await storage.exists(key):
-        await storage.put(key, picture.data, picture.content_type)
-    row = await repository.insert_reward_image(
-        session,
-        {
-            "enterprise_id": enterprise_id,
-            "sha256": picture.sha256,
-            "content_type": picture.content_type.value,
-            "size_bytes": len(picture.data),
-            "width": picture.width,
-            "height": picture.height,
-        },
-    )
+    """Keep the picture without its metadata (keeping.py) and answer what was kept."""
+    _, columns = await keep_clean(session, storage=storage, data=data, max_pixels=max_pixels)
+    row = await repository.insert_reward_image(session, {"enterprise_id": enterprise_id, **columns})
     return RewardImageRead(
         image_id=row.public_id,
         url=url_of(row.public_id, base_url=base_url),

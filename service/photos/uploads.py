@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.residents import get_active_resident
-from service.photos import images, repository
+from service.photos import repository
+from service.photos.keeping import keep_clean
 from service.photos.schemas import PhotoRead
-from service.photos.storage import PhotoStorage, key_for
+from service.photos.storage import PhotoStorage
 
 
 async def upload_photo(
@@ -20,23 +19,9 @@ async def upload_photo(
     The content is stored under its hash unless it already is; the content's lock, held until the request
     commits, keeps the retention pass from deleting the object between that look and the new row.
     """
-    photo = await asyncio.to_thread(images.clean, data, max_pixels=max_pixels)
     await get_active_resident(session, resident_id=resident_id)
-    await repository.lock_content(session, photo.sha256)
-    key = key_for(photo.sha256)
-    if not await storage.exists(key):
-        await storage.put(key, photo.data, photo.content_type)
-    row = await repository.insert_photo(
-        session,
-        {
-            "resident_id": resident_id,
-            "sha256": photo.sha256,
-            "content_type": photo.content_type.value,
-            "size_bytes": len(photo.data),
-            "width": photo.width,
-            "height": photo.height,
-        },
-    )
+    photo, columns = await keep_clean(session, storage=storage, data=data, max_pixels=max_pixels)
+    row = await repository.insert_photo(session, {"resident_id": resident_id, **columns})
     return PhotoRead(
         photo_id=row.public_id,
         sha256=row.sha256.hex(),
