@@ -48,7 +48,7 @@ async def test_a_boolean_is_true_or_false_and_a_refusal_changes_nothing(
     admin = bearer(await sign_in_staff(Role.admin_super))
     operator = await sign_in_staff(Role.admin_operator, "ops")
     operator_id = next(
-        u["id"] for u in (await client.get("/v1/admin/users", headers=admin)).json() if u["username"] == "ops"
+        u["id"] for u in (await client.get("/v1/admin/users", headers=admin)).json()["items"] if u["username"] == "ops"
     )
     resident = bearer(await sign_in_resident("alice"))
 

@@ -39,6 +39,7 @@ from service.accounts.schemas import (
     OrganisationCreate,
     OrganisationRead,
     UserCreate,
+    UserPage,
     UserRead,
     UserUpdate,
 )
@@ -80,9 +81,9 @@ async def create_user(admin: AdminSuper, body: UserCreate, session: SessionDep) 
 
 
 @router.get("/v1/admin/users", tags=["admin"])
-async def list_users(_: AdminReader, session: ReadSessionDep) -> list[UserRead]:
-    """Every enterprise and administrator user."""
-    return await staff.users(session)
+async def list_users(_: AdminReader, session: ReadSessionDep, limit: Limit = 50, cursor: Cursor = None) -> UserPage:
+    """Enterprise and administrator users, oldest first."""
+    return await staff.users(session, cursor=cursor, limit=limit)
 
 
 @router.patch(

@@ -271,6 +271,30 @@ class UserRead(Schema):
     )
 
 
+class UserPage(Schema):
+    items: list[UserRead] = Field(
+        description="By id, oldest first.",
+        examples=[
+            [
+                {
+                    "id": 7,
+                    "username": "xsg-ops",
+                    "display_name": "咸水沽镇运营",
+                    "role": "admin-operator",
+                    "enterprise_id": None,
+                    "created_at": "2026-11-20T10:30:00+08:00",
+                    "last_login_at": "2026-11-24T09:02:47+08:00",
+                    "disabled": False,
+                    "scope": _COMMUNITY_EXAMPLE,
+                }
+            ]
+        ],
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last.", examples=["eyJwIjogN30"]
+    )
+
+
 class UserUpdate(InputSchema):
     disabled: bool | None = Field(
         default=None,

@@ -28,6 +28,7 @@ from service.accounts.schemas import (
     OrganisationRead,
     StaffWhoAmI,
     UserCreate,
+    UserPage,
     UserRead,
     UserUpdate,
 )
@@ -135,9 +136,12 @@ async def add_user(session: AsyncSession, *, admin: Principal | None, data: User
     return user_read(user, await scopes.communities_by_id(session))
 
 
-async def users(session: ReadSession) -> list[UserRead]:
+async def users(session: ReadSession, *, cursor: str | None, limit: int) -> UserPage:
+    """A page of enterprise and administrator users, oldest first."""
     communities = await scopes.communities_by_id(session)
-    return [user_read(u, communities) for u in await repository.list_users(session)]
+    rows = await repository.list_users(session, after_id=decode_cursor(cursor) or 0, limit=limit + 1)
+    items = [user_read(u, communities) for u in rows[:limit]]
+    return UserPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 async def whoami(session: ReadSession, *, user_id: int) -> StaffWhoAmI:

@@ -1,4 +1,4 @@
-"""The enterprise and partner lists come a page at a time, oldest first, through the API's cursors."""
+"""The staff, enterprise and partner lists come a page at a time, oldest first, through the API's cursors."""
 
 from __future__ import annotations
 
@@ -64,3 +64,17 @@ async def test_partners_come_a_page_at_a_time(client: httpx.AsyncClient, sign_in
     pages = await _all_pages(client, "/v1/admin/partners", auditor, limit=2)
 
     assert [[p["code"] for p in page] for page in pages] == [["partner-0", "partner-1"], ["partner-2"]]
+
+
+async def test_staff_users_come_a_page_at_a_time(client: httpx.AsyncClient, sign_in_staff: StaffSignIn) -> None:
+    root = await sign_in_staff(Role.admin_super, "root")
+    for name in ("ops-a", "ops-b", "audit-c", "audit-d"):
+        await sign_in_staff(Role.admin_operator if name.startswith("ops") else Role.admin_auditor, name)
+
+    pages = await _all_pages(client, "/v1/admin/users", root, limit=2)
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [u["username"] for page in pages for u in page] == ["root", "ops-a", "ops-b", "audit-c", "audit-d"]
+    assert_problem(
+        await client.get("/v1/admin/users", params={"limit": 0}, headers=bearer(root)), 422, "VALIDATION_FAILED"
+    )

@@ -40,7 +40,7 @@ async def test_an_administrator_cannot_give_a_user_a_common_or_guessable_passwor
     assert problem["code"] == "PASSWORD_TOO_WEAK"
     assert problem["errors"][0]["field"] == "password"
     assert "12 characters" in problem["detail"]
-    users = (await client.get("/v1/admin/users", headers=bearer(admin))).json()
+    users = (await client.get("/v1/admin/users", headers=bearer(admin))).json()["items"]
     assert "audit.wang" not in [user["username"] for user in users]
 
 

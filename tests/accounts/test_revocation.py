@@ -52,7 +52,7 @@ async def test_a_disabled_staff_user_loses_access_on_every_worker_within_a_secon
     other_worker = await make_api()
     superuser = await sign_in_staff(Role.admin_super, "root-user")
     operator = await sign_in_staff(Role.admin_operator, "ops-lead")
-    users = (await api.client.get("/v1/admin/users", headers=bearer(superuser))).json()
+    users = (await api.client.get("/v1/admin/users", headers=bearer(superuser))).json()["items"]
     operator_id = next(u["id"] for u in users if u["username"] == "ops-lead")
     for client in (api.client, other_worker.client):
         assert (await client.get("/v1/admin/users", headers=bearer(operator))).status_code == 200

@@ -30,7 +30,7 @@ async def test_an_officer_is_created_with_its_town_and_sees_it_in_its_own_read(a
         "咸水沽镇",
         "Xianshuigu Town",
     )
-    listed = (await client.get("/v1/admin/users", headers=bearer(root))).json()
+    listed = (await client.get("/v1/admin/users", headers=bearer(root))).json()["items"]
     assert {u["username"]: u["scope"] for u in listed} == {"root": None, "xsg-ops": town}
     district = (await client.get("/v1/staff/me", headers=bearer(root))).json()
     assert district["scope"] is None
@@ -54,11 +54,11 @@ async def test_only_an_auditor_or_operator_of_a_real_community_can_be_scoped(api
         headers=bearer(root),
     )
     assert_problem(unknown, 422, "UNKNOWN_COMMUNITY")
-    root_id = next(u["id"] for u in (await client.get("/v1/admin/users", headers=bearer(root))).json())
+    root_id = next(u["id"] for u in (await client.get("/v1/admin/users", headers=bearer(root))).json()["items"])
     own = await client.patch(f"/v1/admin/users/{root_id}", json={"scope_community_id": town}, headers=bearer(root))
     assert_problem(own, 422, "SCOPE_NOT_FOR_ROLE")
 
-    users = (await client.get("/v1/admin/users", headers=bearer(root))).json()
+    users = (await client.get("/v1/admin/users", headers=bearer(root))).json()["items"]
     assert [(u["username"], u["scope"]) for u in users] == [("root", None)]
 
 

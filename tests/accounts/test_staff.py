@@ -83,7 +83,7 @@ async def test_super_admin_creates_users_that_can_then_sign_in(
     )
     assert signed_in.status_code == 200
     assert signed_in.json()["role"] == "enterprise"
-    listed = (await client.get("/v1/admin/users", headers=bearer(admin))).json()
+    listed = (await client.get("/v1/admin/users", headers=bearer(admin))).json()["items"]
     assert any(u["username"] == "shop.zhao" and u["last_login_at"] for u in listed)
 
 
@@ -118,7 +118,7 @@ async def test_user_creation_refuses_taken_names_weak_passwords_and_role_mismatc
     assert weak.json()["errors"][0]["field"] == "password"
     assert no_enterprise.status_code == admin_with_enterprise.status_code == 422
     assert resident_role.status_code == 422
-    usernames = {u["username"] for u in (await client.get("/v1/admin/users", headers=bearer(admin))).json()}
+    usernames = {u["username"] for u in (await client.get("/v1/admin/users", headers=bearer(admin))).json()["items"]}
     assert usernames == {"root.zhang"}
 
 
@@ -127,7 +127,9 @@ async def test_a_disabled_user_cannot_sign_in_and_a_super_admin_cannot_disable_i
 ) -> None:
     admin = await sign_in_staff(Role.admin_super, "root.zhang")
     auditor = await sign_in_staff(Role.admin_auditor, "audit.wang")
-    users = {u["username"]: u["id"] for u in (await client.get("/v1/admin/users", headers=bearer(admin))).json()}
+    users = {
+        u["username"]: u["id"] for u in (await client.get("/v1/admin/users", headers=bearer(admin))).json()["items"]
+    }
 
     disabled = await client.patch(
         f"/v1/admin/users/{users['audit.wang']}", json={"disabled": True}, headers=bearer(admin)

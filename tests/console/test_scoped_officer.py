@@ -111,7 +111,7 @@ async def test_a_super_administrator_keeps_a_new_officer_to_a_town(
     await expect(row).to_contain_text("葛沽镇")
     assert (await screenshot(page, "users", tmp_path)).read_bytes().startswith(b"\x89PNG")
     await expect(row).to_contain_text("审计员")
-    users = (await client.get("/v1/admin/users", headers=bearer(root))).json()
+    users = (await client.get("/v1/admin/users", headers=bearer(root))).json()["items"]
     created = next(u for u in users if u["username"] == "gegu-audit")
     assert (created["role"], created["scope"]) == ("admin-auditor", gegu)
 
@@ -122,5 +122,5 @@ async def test_a_super_administrator_keeps_a_new_officer_to_a_town(
     await mover.get_by_role("button", name="保存").click()
     await expect(page.get_by_text("负责范围已更改，该用户已退出登录")).to_be_visible()
     await expect(row).to_contain_text("咸水沽镇")
-    users = (await client.get("/v1/admin/users", headers=bearer(root))).json()
+    users = (await client.get("/v1/admin/users", headers=bearer(root))).json()["items"]
     assert next(u for u in users if u["username"] == "gegu-audit")["scope"]["code"] == "xianshuigu"

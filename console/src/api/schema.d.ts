@@ -517,8 +517,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every enterprise and administrator user
-         * @description Every enterprise and administrator user.
+         * Enterprise and administrator users, oldest first
+         * @description Enterprise and administrator users, oldest first.
          */
         get: operations["list_users"];
         put?: never;
@@ -7650,6 +7650,38 @@ export interface components {
              */
             scope_community_id?: number | null;
         };
+        /** UserPage */
+        UserPage: {
+            /**
+             * Items
+             * @description By id, oldest first.
+             * @example [
+             *       {
+             *         "created_at": "2026-11-20T10:30:00+08:00",
+             *         "disabled": false,
+             *         "display_name": "咸水沽镇运营",
+             *         "id": 7,
+             *         "last_login_at": "2026-11-24T09:02:47+08:00",
+             *         "role": "admin-operator",
+             *         "scope": {
+             *           "code": "xianshuigu",
+             *           "id": 1,
+             *           "kind": "town",
+             *           "name_en": "Xianshuigu Town",
+             *           "name_zh": "咸水沽镇"
+             *         },
+             *         "username": "xsg-ops"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["UserRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogN30
+             */
+            next_cursor: string | null;
+        };
         /** UserRead */
         UserRead: {
             /**
@@ -10170,7 +10202,12 @@ export interface operations {
     };
     list_users: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -10183,7 +10220,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserRead"][];
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
@@ -10197,6 +10243,15 @@ export interface operations {
             };
             /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

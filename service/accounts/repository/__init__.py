@@ -168,8 +168,9 @@ async def prune_signin_addresses(session: AsyncSession, *, older_than: timedelta
     )
 
 
-async def list_users(session: ReadSession) -> Sequence[User]:
-    return (await session.scalars(select(User).order_by(User.id))).all()
+async def list_users(session: ReadSession, *, after_id: int, limit: int) -> Sequence[User]:
+    statement = select(User).where(User.id > after_id).order_by(User.id).limit(limit)
+    return (await session.scalars(statement)).all()
 
 
 async def set_user_disabled(session: AsyncSession, user_id: int, *, disabled: bool) -> User | None:
