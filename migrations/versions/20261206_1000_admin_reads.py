@@ -1,12 +1,12 @@
 """Indexes for what administrators read: a resident's flags, enterprises by status, the monthly report.
 
 A resident's page lists their flags newest first: (resident_id, id) on ingest_flag. The enterprise list
-is paged by id within a status: (status, id). The monthly report reads one month of behaviours, of
-redemptions, refunds and retirements, of reviews and of flags. Behaviours by the local day they happened
-and transfers by when they were written are taken through BRIN indexes: both columns follow the order
-rows are written in, so a summary per range of pages finds a month's rows, and a recording adds no
-B-tree entry on the hot path. Reviews and resolved flags are indexed only where they are set, so a new
-behaviour or flag adds nothing there either.
+is paged by id within a status: (status, id). The monthly report reads one month of redemptions, refunds
+and retirements, of reviews and of flags (its credits come from the dashboard's tallies). Transfers by
+when they were written are taken through a BRIN index: the column follows the order rows are written in,
+so a summary per range of pages finds a month's rows, and a recording adds no B-tree entry on the hot
+path. Reviews and resolved flags are indexed only where they are set, so a new behaviour or flag adds
+nothing there either.
 
 Revision ID: 0030_admin_reads
 Revises: 0029_factor_drafts
@@ -34,7 +34,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("resolved_at IS NOT NULL"),
     )
     op.create_index("ix_accounts_enterprise_status_id", "accounts_enterprise", ["status", "id"])
-    op.create_index("ix_ingest_behaviour_local_date", "ingest_behaviour", ["local_date"], postgresql_using="brin")
     op.create_index(
         "ix_ingest_behaviour_reviewed_at",
         "ingest_behaviour",
@@ -47,7 +46,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ledger_transfer_created_at", table_name="ledger_transfer")
     op.drop_index("ix_ingest_behaviour_reviewed_at", table_name="ingest_behaviour")
-    op.drop_index("ix_ingest_behaviour_local_date", table_name="ingest_behaviour")
     op.drop_index("ix_accounts_enterprise_status_id", table_name="accounts_enterprise")
     op.drop_index("ix_ingest_flag_resolved_at", table_name="ingest_flag")
     op.drop_index("ix_ingest_flag_raised_at", table_name="ingest_flag")

@@ -19,6 +19,7 @@ from service.accounts.errors import UnknownCommunity
 from service.audit.dashboard import PLAN_ACTION_OF
 from service.audit.report_schemas import MonthlyReport, ReportBehaviour, ReportFigures, ReportPlanAction
 from service.audit.repository import reports as repository
+from service.audit.repository import tally
 from service.db import ReadSession
 from service.factors.model import BehaviourType
 from service.kit import csvfile
@@ -73,7 +74,7 @@ async def monthly(session: ReadSession, *, month: str, community_id: int | None)
     scope: Sequence[int] | None = None if community_id is None else [community_id]
     since = datetime.combine(start, time(), SHANGHAI)
     until = datetime.combine(end, time(), SHANGHAI)
-    credits = await repository.credits(session, start=start, end=end, communities=scope)
+    credits = await tally.by_community_and_type(session, start=start, end=end, community_id=community_id)
     redeemed = {
         (r.whole, r.community_id): r.redeemed_g
         for r in await repository.redeemed(session, since=since, until=until, communities=scope)

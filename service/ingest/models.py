@@ -67,9 +67,7 @@ class Behaviour(Base):
         # starts without reading the table.
         Index("ix_ingest_behaviour_resident_id_occurred_at", "resident_id", "occurred_at", "id", "ended_at"),
         Index("ix_ingest_behaviour_pending", "id", postgresql_where="status = 'pending_review'"),
-        # the monthly report's month: local_date follows the order rows are written in, so a BRIN index
-        # finds it and recording adds no B-tree entry; reviews only where one was made
-        Index("ix_ingest_behaviour_local_date", "local_date", postgresql_using="brin"),
+        # the monthly report's reviews: only where one was made, so recording adds no entry
         Index("ix_ingest_behaviour_reviewed_at", "reviewed_at", postgresql_where=text("reviewed_at IS NOT NULL")),
     )
 

@@ -1,5 +1,5 @@
-"""The monthly report's figures, each query bounded by the month: behaviours by the local day they
-happened (BRIN on local_date), transfers by when they were written (BRIN on created_at), reviews and
+"""The monthly report's figures other than credits (those come from the dashboard's tallies, tally.py),
+each query bounded by the month: transfers by when they were written (BRIN on created_at), reviews and
 flags by when they were made (indexes on reviewed_at, raised_at, resolved_at). `communities` is None
 for every community, or the ids the figures are limited to. Every section's rows carry `whole`: true on
 the row of the total over communities, so that it is never taken for residents without a community."""
@@ -7,7 +7,7 @@ the row of the total over communities, so that it is never taken for residents w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -17,25 +17,6 @@ from service.db import ReadSession
 # the condition every section puts on the resident's community
 _IN_SCOPE = "(CAST(:communities AS bigint[]) IS NULL OR r.community_id = ANY(CAST(:communities AS bigint[])))"
 
-_CREDITS = text(
-    f"""
-    WITH credited AS (
-        SELECT b.id AS behaviour_id, b.resident_id, b.behaviour_type, r.community_id,
-               CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams
-          FROM ingest_behaviour b
-          JOIN ledger_transfer t ON t.behaviour_id = b.id AND t.kind IN ('issuance', 'reversal')
-          JOIN accounts_resident r ON r.id = b.resident_id
-         WHERE b.local_date >= :start AND b.local_date < :end AND {_IN_SCOPE}
-    )
-    SELECT GROUPING(c.community_id) = 1 AS whole, GROUPING(c.behaviour_type) = 1 AS all_types,
-           c.community_id, c.behaviour_type,
-           coalesce(sum(c.grams), 0)::bigint AS credited_g,
-           count(DISTINCT c.behaviour_id) AS behaviours,
-           count(DISTINCT c.resident_id) AS active_residents
-      FROM credited c
-     GROUP BY GROUPING SETS ((c.community_id, c.behaviour_type), (c.community_id), (c.behaviour_type), ())
-    """  # noqa: S608 -- a module constant; every value is bound
-)
 _REDEEMED = text(
     f"""
     SELECT GROUPING(r.community_id) = 1 AS whole, r.community_id,
@@ -83,15 +64,6 @@ _FLAGS = text(
      GROUP BY ROLLUP (f.community_id)
     """
 )
-
-
-async def credits(
-    session: ReadSession, *, start: date, end: date, communities: Sequence[int] | None
-) -> Sequence[Row[Any]]:
-    """Net credits, behaviours and active residents by community and behaviour type, by each alone, and
-    in all, for behaviours of local days in [start, end)."""
-    params = {"start": start, "end": end, "communities": _ids(communities)}
-    return (await session.execute(_CREDITS, params)).all()
 
 
 async def redeemed(

@@ -12,31 +12,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db import ReadSession
 
-# The issuances and reversals of the transfers in `{where}`: one row each, by the behaviour's local day,
-# the resident's community (0: none) and the behaviour type.
-_MOVED = """
-    SELECT b.local_date, coalesce(r.community_id, 0) AS community_id, b.behaviour_type, b.resident_id,
-           CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams,
-           (t.kind = 'issuance')::int AS behaviours
-      FROM ledger_transfer t
-      JOIN ingest_behaviour b ON b.id = t.behaviour_id
-      JOIN accounts_resident r ON r.id = b.resident_id
-     WHERE t.kind IN ('issuance', 'reversal') AND {where}
-"""
-
-# The same for the transfers above the mark, read row by row through the keys: the planner cannot know
-# how few they are (the mark is read in the same statement), and would otherwise hash every resident.
-_TAIL = """
+# What one issuance or reversal adds: by the behaviour's local day, the resident's community (0: none) and
+# the behaviour type, its grams (negative for a reversal) and its behaviour (an issuance's only).
+_COLUMNS = """
     SELECT b.local_date, coalesce(b.community_id, 0) AS community_id, b.behaviour_type, b.resident_id,
            CASE WHEN t.kind = 'issuance' THEN t.amount ELSE -t.amount END AS grams,
            (t.kind = 'issuance')::int AS behaviours
-      FROM ledger_transfer t
-     CROSS JOIN LATERAL (SELECT b.local_date, b.behaviour_type, b.resident_id, r.community_id
-                           FROM ingest_behaviour b JOIN accounts_resident r ON r.id = b.resident_id
-                          WHERE b.id = t.behaviour_id OFFSET 0) b
-     WHERE t.id > (SELECT id FROM mark) AND t.kind IN ('issuance', 'reversal')
-       AND b.local_date >= :start AND b.local_date < :end {community}
 """
+_BEHAVIOUR = (
+    "SELECT b.id, b.local_date, b.behaviour_type, b.resident_id, r.community_id FROM ingest_behaviour b"
+    " JOIN accounts_resident r ON r.id = b.resident_id"
+)
+
+# The transfers in `{where}`, joined set-wise: the roll-up reads a chunk of known bounds.
+_MOVED = f"""{_COLUMNS}
+      FROM ledger_transfer t
+      JOIN ({_BEHAVIOUR}) b ON b.id = t.behaviour_id
+     WHERE t.kind IN ('issuance', 'reversal') AND {{where}}
+"""
+
+# The transfers above the mark, read row by row through the keys: the planner cannot know how few they
+# are (the mark is read in the same statement), and would otherwise hash every resident.
+_TAIL = f"""{_COLUMNS}
+      FROM ledger_transfer t
+     CROSS JOIN LATERAL ({_BEHAVIOUR} WHERE b.id = t.behaviour_id OFFSET 0) b
+     WHERE t.id > (SELECT id FROM mark) AND t.kind IN ('issuance', 'reversal')
+       AND b.local_date >= :start AND b.local_date < :end {{community}}
+"""  # noqa: S608 - module constants only; every value is bound
 
 _LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 _MARK = text("SELECT rolled_transfer_id FROM audit_tally_state WHERE id = 1")
@@ -61,11 +63,12 @@ _ROLLUP = text(
 )
 
 # One snapshot reads the mark, the tallies below it and the transfers above it: a roll-up that commits
-# meanwhile is seen whole or not at all. `{community}` narrows every part to one community.
+# meanwhile is seen whole or not at all. `{community}` narrows every part to one community. `sums` holds
+# grams and behaviours, `people` who was active; each statement below groups them its own way.
 _RANGE = "local_date >= :start AND local_date < :end"
-_FIGURES = """
+_SOURCES = """
     WITH mark AS MATERIALIZED (SELECT rolled_transfer_id AS id FROM audit_tally_state WHERE id = 1),
-    tail AS MATERIALIZED ({moved}),
+    tail AS MATERIALIZED ({tail}),
     sums AS (
         SELECT local_date, community_id, behaviour_type, credited_g, behaviours
           FROM audit_day_tally WHERE {range} {community}
@@ -76,7 +79,12 @@ _FIGURES = """
           FROM audit_day_activity WHERE {range} {community}
         UNION ALL
         SELECT local_date, community_id, behaviour_type, resident_id FROM tail
-    ), grams AS (
+    )
+"""
+
+# The dashboard: by period (`:unit`, day or month), by behaviour type, by community, and in all.
+_BY_PERIOD = """
+    , grams AS (
         SELECT CASE WHEN GROUPING(period) = 0 THEN 'period' WHEN GROUPING(behaviour_type) = 0 THEN 'behaviour'
                     WHEN GROUPING(community_id) = 0 THEN 'community' ELSE 'total' END AS section,
                period, behaviour_type, community_id,
@@ -100,20 +108,45 @@ _FIGURES = """
      ORDER BY g.section, g.period, g.behaviour_type, g.community_id
 """
 
+# The monthly report: by community and behaviour type, by each alone, and in all (`whole`: the row over
+# every community, never taken for residents of none; `all_types`: the row over every type).
+_BY_COMMUNITY_AND_TYPE = """
+    , grams AS (
+        SELECT GROUPING(community_id) = 1 AS whole, GROUPING(behaviour_type) = 1 AS all_types,
+               community_id, behaviour_type,
+               sum(credited_g)::bigint AS credited_g, sum(behaviours)::bigint AS behaviours
+          FROM sums
+         GROUP BY GROUPING SETS ((community_id, behaviour_type), (community_id), (behaviour_type), ())
+    ), active AS (
+        SELECT GROUPING(community_id) = 1 AS whole, GROUPING(behaviour_type) = 1 AS all_types,
+               community_id, behaviour_type, count(DISTINCT resident_id) AS active_residents
+          FROM people
+         GROUP BY GROUPING SETS ((community_id, behaviour_type), (community_id), (behaviour_type), ())
+    )
+    SELECT g.whole, g.all_types, nullif(g.community_id, 0) AS community_id, g.behaviour_type,
+           coalesce(g.credited_g, 0) AS credited_g, coalesce(g.behaviours, 0) AS behaviours,
+           coalesce(a.active_residents, 0) AS active_residents
+      FROM grams g
+      LEFT JOIN active a ON a.whole = g.whole AND a.all_types = g.all_types
+           AND a.community_id IS NOT DISTINCT FROM g.community_id
+           AND a.behaviour_type IS NOT DISTINCT FROM g.behaviour_type
+"""
 
-def _figures_sql(*, community: bool) -> Any:
+
+def _grouped(grouping: str, *, community: bool) -> Any:
     tail = _TAIL.format(community="AND coalesce(b.community_id, 0) = :community" if community else "")
     narrow = "AND community_id = :community" if community else ""
-    return text(_FIGURES.format(moved=tail, range=_RANGE, community=narrow))
+    return text(_SOURCES.format(tail=tail, range=_RANGE, community=narrow) + grouping)
 
 
+# by grouping, then by whether one community's
+_STATEMENTS = {
+    grouping: {one: _grouped(grouping, community=one) for one in (False, True)}
+    for grouping in (_BY_PERIOD, _BY_COMMUNITY_AND_TYPE)
+}
 # Counting the distinct residents of a long range sorts millions of rows: in memory, not on disk. The
 # tail's estimate (the planner cannot know the mark) would have the query compiled, at a second's cost.
 _SETTINGS = text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
-
-
-_FIGURES_ALL = _figures_sql(community=False)
-_FIGURES_ONE = _figures_sql(community=True)
 
 
 async def try_lock(connection: AsyncConnection, *, key: int) -> bool:
@@ -131,14 +164,28 @@ async def roll_up(connection: AsyncConnection, *, after: int, upto: int) -> None
     await connection.execute(_ROLLUP, {"after": after, "upto": upto})
 
 
+async def _read(
+    session: ReadSession, grouping: str, *, start: date, end: date, community_id: int | None, **params: Any
+) -> Sequence[Row[Any]]:
+    values: dict[str, Any] = {"start": start, "end": end, **params}
+    if community_id is not None:
+        values["community"] = community_id
+    await session.execute(_SETTINGS)
+    return (await session.execute(_STATEMENTS[grouping][community_id is not None], values)).all()
+
+
 async def figures(
     session: ReadSession, *, start: date, end: date, unit: str, community_id: int | None = None
 ) -> Sequence[Row[Any]]:
     """One row per period, behaviour type and community, and one for the whole range (`section` says
     which), for local days in [start, end); `unit` is `day` or `month`; `community_id` narrows every
     figure to that community's residents."""
-    params: dict[str, Any] = {"start": start, "end": end, "unit": unit}
-    await session.execute(_SETTINGS)
-    if community_id is None:
-        return (await session.execute(_FIGURES_ALL, params)).all()
-    return (await session.execute(_FIGURES_ONE, {**params, "community": community_id})).all()
+    return await _read(session, _BY_PERIOD, start=start, end=end, community_id=community_id, unit=unit)
+
+
+async def by_community_and_type(
+    session: ReadSession, *, start: date, end: date, community_id: int | None = None
+) -> Sequence[Row[Any]]:
+    """Net credits, behaviours and active residents by community and behaviour type, by each alone, and
+    in all (`whole`, `all_types`), for local days in [start, end), of one community if given."""
+    return await _read(session, _BY_COMMUNITY_AND_TYPE, start=start, end=end, community_id=community_id)
