@@ -29,9 +29,9 @@ from tests.fixtures.behaviours import (
     balance,
     behaviour_body,
     create_partner,
+    held,
     partner_record,
     record,
-    record_ok,
 )
 from tests.fixtures.redemption import earn, refreshed, register_enterprise
 from tests.fixtures.totp import totp_code
@@ -43,13 +43,6 @@ Tokens = dict[str, Any]
 async def _resident(client: httpx.AsyncClient, name: str) -> Tokens:
     tokens: Tokens = (await client.post("/v1/auth/dev", json={"name": name})).json()
     return tokens
-
-
-async def _held(client: httpx.AsyncClient, name: str, body: dict[str, Any]) -> tuple[Tokens, int]:
-    resident = await _resident(client, name)
-    recorded = await record_ok(client, resident, body)
-    assert recorded["status"] == "pending_review", recorded
-    return resident, int(recorded["id"])
 
 
 async def _with_totp(client: httpx.AsyncClient, tokens: Tokens) -> str:
@@ -79,10 +72,10 @@ async def test_an_operators_day_runs_in_the_console(
     dave = await _resident(client, "dave")
     await earn(client, dave, rides=1)
     waste = [
-        await _held(client, name, behaviour_body("waste_sorting", "2", ago(hours=2), category="kitchen_waste"))
+        await held(client, name, behaviour_body("waste_sorting", "2", ago(hours=2), category="kitchen_waste"))
         for name in ("alice", "bob")
     ]
-    _, visit_id = await _held(client, "carol", behaviour_body("low_carbon_visit", "1", ago(hours=3)))
+    _, visit_id = await held(client, "carol", behaviour_body("low_carbon_visit", "1", ago(hours=3)))
     would_credit = {
         item["id"]: item["calculation"]["grams"]
         for item in (await client.get("/v1/admin/behaviours/pending", headers=bearer(operator))).json()["items"]

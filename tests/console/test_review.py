@@ -14,16 +14,9 @@ from playwright.async_api import Page, expect
 from service.accounts.models import Role
 from tests.conftest import bearer
 from tests.console.pages import give_reason, screenshot, sign_in
-from tests.fixtures.behaviours import ago, balance, behaviour_body, record_ok
+from tests.fixtures.behaviours import ago, balance, behaviour_body, held
 
 SignIn = Callable[..., Awaitable[dict[str, Any]]]
-
-
-async def _held(client: httpx.AsyncClient, name: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    resident = (await client.post("/v1/auth/dev", json={"name": name})).json()
-    recorded = await record_ok(client, resident, body)
-    assert recorded["status"] == "pending_review", recorded
-    return resident, int(recorded["id"])
 
 
 async def test_an_operator_approves_the_held_reports_of_one_type_at_once(
@@ -31,10 +24,10 @@ async def test_an_operator_approves_the_held_reports_of_one_type_at_once(
 ) -> None:
     operator = await sign_in_staff(Role.admin_operator, "ops-lead")
     waste = [
-        await _held(client, name, behaviour_body("waste_sorting", "2", ago(hours=2), category="kitchen_waste"))
+        await held(client, name, behaviour_body("waste_sorting", "2", ago(hours=2), category="kitchen_waste"))
         for name in ("alice", "bob")
     ]
-    _, visit_id = await _held(client, "carol", behaviour_body("low_carbon_visit", "1", ago(hours=3)))
+    _, visit_id = await held(client, "carol", behaviour_body("low_carbon_visit", "1", ago(hours=3)))
     pending = (await client.get("/v1/admin/behaviours/pending", headers=bearer(operator))).json()["items"]
     would_credit = {item["id"]: item["calculation"]["grams"] for item in pending}
     assert len(pending) == 3
