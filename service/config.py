@@ -182,6 +182,9 @@ class Settings(BaseSettings):
 
     # Partner request signing.
     partner_signature_window_s: int = Field(default=300, ge=30, le=900)
+    # How long a resident's one-time code for linking a partner account may wait to be redeemed.
+    link_code_ttl_s: int = Field(default=600, ge=60, le=3600)
+    retention_trip_days: int = Field(default=365, ge=1)
 
     # Rate limits, as requests per minute with an equal burst.
     # Password sign-in and enterprise registration per address: guessing passwords is what it stops.

@@ -31,6 +31,7 @@ from service.audit.admin_router import router as audit_admin_router
 from service.audit.router import router as audit_router
 from service.audit.signing import CheckpointSigner
 from service.config import Environment, Settings, check_startup
+from service.consent.router import router as consent_router
 from service.db import Database, DatabaseDep, open_database
 from service.errors import DatabaseUnavailable, install_handlers, is_database_outage
 from service.factors import service as factors_service
@@ -247,6 +248,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Routes are matched in order, one after another: recording, most of the traffic, comes first.
     app.include_router(ingest_router)
+    app.include_router(consent_router)
     app.include_router(accounts_router)
     app.include_router(accounts_admin_router)
     app.include_router(accounts_security_router)

@@ -20,6 +20,7 @@ from service.accounts.models import (
     UserTotp,
 )
 from service.audit.models import Checkpoint, SealLeaf, SealNode, SealState
+from service.consent.models import ConsentEvent, Link, LinkCode
 from service.factors.models import FactorDraft, FactorVersion
 from service.ingest.models import (
     Behaviour,
@@ -46,6 +47,7 @@ __all__ = [
     "Certificate",
     "Checkpoint",
     "Community",
+    "ConsentEvent",
     "Device",
     "Enterprise",
     "EvidenceClaim",
@@ -58,6 +60,8 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransfer",
+    "Link",
+    "LinkCode",
     "LotMove",
     "Organisation",
     "Partner",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,12 +23,14 @@ from service.db import Base
 
 
 class SealLeaf(Base):
-    """Leaf `idx` of the Merkle log is this ledger entry. Append-only."""
+    """Leaf `idx` of the Merkle log is this ledger entry or this consent event. Append-only."""
 
     __tablename__ = "ledger_seal_leaf"
+    __table_args__ = (CheckConstraint("num_nonnulls(entry_id, consent_event_id) = 1", name="one_item"),)
 
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    entry_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    consent_event_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 
 
 class SealNode(Base):
@@ -61,6 +64,7 @@ class SealState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sealed_entry_id: Mapped[int] = mapped_column(BigInteger)
+    sealed_consent_event_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     tree_size: Mapped[int] = mapped_column(BigInteger)
 
 

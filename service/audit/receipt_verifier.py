@@ -1,13 +1,17 @@
 """Check a tanpuhui receipt offline: standalone, standard library only, nothing from the service.
 
-A receipt proves that one ledger entry is in the platform's append-only Merkle log, under a checkpoint
-the platform signed. Anyone can check it with this file alone (`python receipt_verifier.py receipt.json
+A receipt proves that one ledger entry, or one consent a resident granted or revoked, is in the
+platform's append-only Merkle log, under a checkpoint the platform signed. Anyone can check it with this file alone (`python receipt_verifier.py receipt.json
 PUBLIC_KEY`), and the mini-program can port it line by line. The algorithm:
 
 1. Leaf. Join the entry's fields with "|" in this order, prefixed with "tanpuhui-entry:v1":
    id, transfer_id, account_id, amount_g, kind, debit_account_id, credit_account_id, transfer_amount_g,
    behaviour_id, factor_version_id, reverses_transfer_id, created_at — integers in decimal, an absent
    value as the empty string, created_at exactly as given (UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ").
+   A consent receipt carries "consent" in place of "entry": its fields, prefixed "tanpuhui-consent:v1",
+   are id, link_id, partner_id, kind, text_version, locale, text_sha256, method, reason, occurred_at —
+   link_id the link's id as the resident's app shows it, kind "granted" or "revoked", text_sha256 in
+   lower-case hex, occurred_at in the same form as created_at.
    leaf_hash = SHA-256(0x00 || UTF-8 bytes of that line)                          (RFC 6962 §2.1)
 2. Inclusion. Fold the proof's hashes into the leaf hash, from the leaf up, as RFC 9162 §2.1.3.2 says,
    with node hashes SHA-256(0x01 || left || right); the result must equal the checkpoint's root_hash.
@@ -45,6 +49,20 @@ LEAF_FIELDS = (
     "created_at",
 )
 
+CONSENT_PREFIX = "tanpuhui-consent:v1"
+CONSENT_FIELDS = (
+    "id",
+    "link_id",
+    "partner_id",
+    "kind",
+    "text_version",
+    "locale",
+    "text_sha256",
+    "method",
+    "reason",
+    "occurred_at",
+)
+
 
 class ReceiptInvalid(Exception):
     """The receipt does not prove what it claims; the message says which step failed."""
@@ -56,6 +74,11 @@ class ReceiptInvalid(Exception):
 def leaf_line(entry: Mapping[str, Any]) -> bytes:
     values = ("" if entry[name] is None else str(entry[name]) for name in LEAF_FIELDS)
     return "|".join((LEAF_PREFIX, *values)).encode()
+
+
+def consent_leaf_line(event: Mapping[str, Any]) -> bytes:
+    values = ("" if event[name] is None else str(event[name]) for name in CONSENT_FIELDS)
+    return "|".join((CONSENT_PREFIX, *values)).encode()
 
 
 def leaf_hash(line: bytes) -> bytes:
@@ -212,10 +235,12 @@ def verify_checkpoint(checkpoint: Mapping[str, Any], public_key: bytes) -> None:
 
 
 def verify_receipt(receipt: Mapping[str, Any], public_key: bytes) -> None:
-    """Raise ReceiptInvalid unless the entry is in the log under a checkpoint signed by `public_key`."""
-    computed = leaf_hash(leaf_line(receipt["entry"]))
+    """Raise ReceiptInvalid unless the entry (or consent) is in the log under a checkpoint signed by
+    `public_key`."""
+    line = consent_leaf_line(receipt["consent"]) if "consent" in receipt else leaf_line(receipt["entry"])
+    computed = leaf_hash(line)
     if computed != _b64(receipt["leaf_hash"]):
-        raise ReceiptInvalid("the entry's fields do not hash to the receipt's leaf hash")
+        raise ReceiptInvalid("the receipt's fields do not hash to its leaf hash")
     checkpoint = receipt["checkpoint"]
     proof = [_b64(p) for p in receipt["inclusion_proof"]]
     root = root_from_inclusion(receipt["leaf_index"], checkpoint["tree_size"], computed, proof)
@@ -247,7 +272,8 @@ def main(argv: Sequence[str]) -> int:
     except (ReceiptInvalid, KeyError, ValueError) as problem:
         print(f"INVALID: {problem}")
         return 1
-    print(f"OK: entry {receipt['entry']['id']} is leaf {receipt['leaf_index']} of {receipt['checkpoint']['tree_size']}")
+    what = f"consent {receipt['consent']['id']}" if "consent" in receipt else f"entry {receipt['entry']['id']}"
+    print(f"OK: {what} is leaf {receipt['leaf_index']} of {receipt['checkpoint']['tree_size']}")
     return 0
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 from service.audit import merkle
-from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
+from service.audit.consent_schemas import ConsentLeafRead, ConsentReceiptRead
+from service.audit.errors import CheckpointNotFound, ConsentEventNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.repository import receipts as repository
 from service.audit.schemas import CheckpointRead, ConsistencyRead, PublicKeyRead, ReceiptEntry, ReceiptRead
 from service.audit.sealer import fetch_nodes
@@ -61,20 +63,27 @@ async def receipt(
     )
     if row is None:
         raise EntryNotFound
-    latest = await latest_checkpoint(session) if row.leaf_index is not None else None
-    if latest is None or row.leaf_index >= latest.tree_size:
-        raise ReceiptNotReady
-    ranges = merkle.inclusion_ranges(row.leaf_index, 0, latest.tree_size)
-    nodes = await fetch_nodes(session, merkle.nodes_for(ranges) | {(0, row.leaf_index)})
     fields = {name: getattr(row, name) for name in ReceiptEntry.model_fields}
     return ReceiptRead(
-        entry=ReceiptEntry(**fields),
-        leaf_index=row.leaf_index,
-        leaf_hash=_b64(nodes[(0, row.leaf_index)]),
-        inclusion_proof=[_b64(merkle.range_hash(start, end, nodes)) for start, end in ranges],
-        checkpoint=latest,
-        public_key=signer.public_key_b64,
+        entry=ReceiptEntry(**fields), **await inclusion(session, signer=signer, leaf_index=row.leaf_index)
     )
+
+
+async def inclusion(session: ReadSession, *, signer: CheckpointSigner, leaf_index: int | None) -> dict[str, Any]:
+    """The fields of InclusionRead for a leaf under the latest checkpoint; ReceiptNotReady while the item
+    is not sealed (`leaf_index` None) or no checkpoint covers it yet."""
+    latest = await latest_checkpoint(session) if leaf_index is not None else None
+    if leaf_index is None or latest is None or leaf_index >= latest.tree_size:
+        raise ReceiptNotReady
+    ranges = merkle.inclusion_ranges(leaf_index, 0, latest.tree_size)
+    nodes = await fetch_nodes(session, merkle.nodes_for(ranges) | {(0, leaf_index)})
+    return {
+        "leaf_index": leaf_index,
+        "leaf_hash": _b64(nodes[(0, leaf_index)]),
+        "inclusion_proof": [_b64(merkle.range_hash(start, end, nodes)) for start, end in ranges],
+        "checkpoint": latest,
+        "public_key": signer.public_key_b64,
+    }
 
 
 async def consistency(session: ReadSession, *, first: int, second: int) -> ConsistencyRead:
@@ -89,3 +98,16 @@ async def consistency(session: ReadSession, *, first: int, second: int) -> Consi
 def public_key(*, signer: CheckpointSigner) -> PublicKeyRead:
     """The key that signs checkpoints, as published for anyone checking a receipt."""
     return PublicKeyRead(algorithm="Ed25519", key_id=signer.key_id, public_key=signer.public_key_b64)
+
+
+async def consent_receipt(
+    session: ReadSession, *, signer: CheckpointSigner, resident_id: int, link_id: uuid.UUID, kind: str
+) -> ConsentReceiptRead:
+    """The receipt for the grant or the revocation of one of the resident's links."""
+    row = await repository.resident_consent_event(session, resident_id=resident_id, link_id=link_id, kind=kind)
+    if row is None:
+        raise ConsentEventNotFound
+    fields = {name: getattr(row, name) for name in ConsentLeafRead.model_fields}
+    return ConsentReceiptRead(
+        consent=ConsentLeafRead(**fields), **await inclusion(session, signer=signer, leaf_index=row.leaf_index)
+    )

@@ -3,7 +3,8 @@ for anyone; the action log, transfer search and exports, the dashboard and verif
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+import uuid
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -12,7 +13,8 @@ from service.accounts import scope
 from service.accounts.deps import AdminReader, CurrentResident, ScopedReader
 from service.accounts.errors import OutsideScope
 from service.audit import dashboard, receipts, search, verify, whatif
-from service.audit.errors import CheckpointNotFound, EntryNotFound, ReceiptNotReady
+from service.audit.consent_schemas import ConsentReceiptRead
+from service.audit.errors import CheckpointNotFound, ConsentEventNotFound, EntryNotFound, ReceiptNotReady
 from service.audit.schemas import (
     ActionPage,
     CheckpointRead,
@@ -91,6 +93,31 @@ async def entry_receipt(
     """Proof that one of your ledger entries (a credit, a redemption, a refund, an expiry) is in the log."""
     response.headers["Cache-Control"] = "no-store"
     return await receipts.receipt(session, signer=signer, resident_id=resident.subject_id, entry_id=entry_id)
+
+
+@router.get(
+    "/v1/me/links/{link_id}/receipts/{kind}",
+    tags=["receipts"],
+    responses=problems(ConsentEventNotFound, ReceiptNotReady),
+)
+async def consent_receipt(
+    resident: CurrentResident,
+    link_id: Annotated[
+        uuid.UUID, Path(description="The link's id.", examples=["0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35"])
+    ],
+    kind: Annotated[
+        Literal["granted", "revoked"],
+        Path(description="The consent's grant, or its revocation.", examples=["granted"]),
+    ],
+    session: ReadSessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ConsentReceiptRead:
+    """Proof that you granted (or withdrew) consent to this link, and when: check it offline like any receipt."""
+    response.headers["Cache-Control"] = "no-store"
+    return await receipts.consent_receipt(
+        session, signer=signer, resident_id=resident.subject_id, link_id=link_id, kind=kind
+    )
 
 
 @router.get("/v1/transparency/checkpoint", tags=["receipts"], responses=problems(CheckpointNotFound))

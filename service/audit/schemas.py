@@ -191,10 +191,9 @@ class ReceiptEntry(Schema):
     created_at: str = Field(description="UTC time, exactly as hashed.", examples=["2026-11-24T00:30:59.482113Z"])
 
 
-class ReceiptRead(Schema):
-    entry: ReceiptEntry = Field(
-        description="The entry, with every field its leaf hash covers.", examples=[_EXAMPLE_ENTRY]
-    )
+class InclusionRead(Schema):
+    """A leaf's proof of inclusion under a signed checkpoint: what every receipt carries."""
+
     leaf_index: int = Field(description="Its position in the log, counting from 0.", examples=[5])
     leaf_hash: str = Field(
         description="SHA-256(0x00 ‖ leaf line), base64.", examples=["KrBYEF925Gb4HmYdZt3V+0hX6vd2aaGtsMC7uhYAdrc="]
@@ -209,6 +208,12 @@ class ReceiptRead(Schema):
     public_key: str = Field(
         description="The platform's Ed25519 public key, base64 (also at /v1/transparency/key).",
         examples=[_EXAMPLE_PUBLIC_KEY],
+    )
+
+
+class ReceiptRead(InclusionRead):
+    entry: ReceiptEntry = Field(
+        description="The entry, with every field its leaf hash covers.", examples=[_EXAMPLE_ENTRY]
     )
 
 

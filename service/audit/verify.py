@@ -10,9 +10,13 @@ held in memory, and reports progress (done of total) as it goes:
 - issuance: every issuance points at a behaviour and the factor version it was computed with, and the
   behaviour recomputes — the version's reduction for its type and category, its tier's weight, the one
   conversion function — to the grams stored; what was issued for it is what it says it credited;
-- the log: every sealed entry still hashes to its leaf, leaves follow entry order with none missing, the
-  tree rebuilt from the entries gives the root of every signed checkpoint, and every signature verifies;
-  every subtree stored for proofs (merkle.STORED_FROM) is there and is the hash of its leaves.
+- consent: every partner record credited was stored while a link the resident consented to was in force
+  (granted at or before it, not revoked until after), and every link's grant and revocation is a consent
+  event at the very time the link says;
+- the log: every sealed entry and consent event still hashes to its leaf, leaves follow entry order (and
+  consent events theirs) with none missing, the tree rebuilt from them gives the root of every signed
+  checkpoint, and every signature verifies; every subtree stored for proofs (merkle.STORED_FROM) is there
+  and is the hash of its leaves.
 
 Nothing is repaired: each problem is named, and the caller exits non-zero.
 """
@@ -33,7 +37,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.audit import merkle
-from service.audit.receipt_verifier import checkpoint_message, leaf_hash, leaf_line
+from service.audit.receipt_verifier import CONSENT_FIELDS, checkpoint_message, consent_leaf_line, leaf_hash, leaf_line
 from service.audit.repository import verification as repository
 from service.audit.schemas import CheckRead, VerifyLine, VerifyRead
 from service.audit.sealer import fetch_nodes
@@ -162,11 +166,45 @@ async def _issuance(connection: AsyncConnection, progress: Progress) -> Check:
     return check
 
 
+async def _consent(connection: AsyncConnection, progress: Progress) -> Check:
+    check = Check("consent")
+    progress(Step(check.name, 0, 2, "consent: partner credits against the links in force…"))
+    check.checked = await repository.partner_credit_count(connection)
+    for row in await repository.credits_without_consent(connection, limit=MAX_PROBLEMS + 1):
+        check.problem(
+            f"behaviour {row.id} of partner {row.partner_id}, stored {row.created_at.isoformat()}, "
+            "had no link in force for its resident"
+        )
+    for row in await repository.links_without_events(connection, limit=MAX_PROBLEMS + 1):
+        check.problem(f"link {row.public_id}: its grant or revocation is not a consent event at its time")
+    progress(Step(check.name, 2, 2, f"consent: {check.checked:,} partner credits checked"))
+    return check
+
+
+def _leaf_digest(check: Check, row: Row[Any]) -> bytes:
+    """The leaf hash of a sealed entry or consent event as its row reads now (the stored one if it is gone)."""
+    if row.consent_event_id is not None:
+        what = f"sealed consent event {row.consent_event_id} (leaf {row.idx})"
+        if row.consent_id is None:
+            check.problem(f"{what} is missing")
+            return bytes(row.stored)
+        digest = leaf_hash(consent_leaf_line({name: getattr(row, f"consent_{name}") for name in CONSENT_FIELDS}))
+    else:
+        what = f"sealed entry {row.entry_id} (leaf {row.idx})"
+        if row.id is None:
+            check.problem(f"{what} is missing from the ledger")
+            return bytes(row.stored)
+        digest = leaf_hash(leaf_line(dict(row._mapping)))
+    if digest != bytes(row.stored):
+        check.problem(f"{what} was changed after sealing")
+    return digest
+
+
 async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progress: Progress) -> Check:
     check = Check("sealed log")
     total = await repository.leaf_count(connection)
     progress(Step(check.name, 0, total, f"sealed log: {total:,} entries to rehash"))
-    size, last_entry = 0, 0
+    size, last_entry, last_consent = 0, 0, 0
     frontier: dict[merkle.Node, bytes] = {}
     subtrees: dict[merkle.Node, bytes] = {}  # stored above the leaves, completed by this chunk's leaves
     checkpoints = deque(await repository.checkpoints(connection, after=0, chunk=CHUNK))
@@ -176,16 +214,17 @@ async def _log(connection: AsyncConnection, public_key: Ed25519PublicKey, progre
             if row.idx != size:
                 check.problem(f"leaf {size} is missing")
                 return check
-            if row.id is None:
-                check.problem(f"sealed entry {row.entry_id} (leaf {row.idx}) is missing from the ledger")
-                digest = bytes(row.stored)
+            digest = _leaf_digest(check, row)
+            if row.consent_event_id is not None:
+                if row.consent_event_id <= last_consent:
+                    check.problem(
+                        f"leaf {row.idx} holds consent event {row.consent_event_id}, not after {last_consent}"
+                    )
+                last_consent = row.consent_event_id
             else:
-                digest = leaf_hash(leaf_line(dict(row._mapping)))
-                if digest != bytes(row.stored):
-                    check.problem(f"sealed entry {row.entry_id} (leaf {row.idx}) was changed after sealing")
-            if row.entry_id <= last_entry:
-                check.problem(f"leaf {row.idx} holds entry {row.entry_id}, not after entry {last_entry}")
-            last_entry = row.entry_id
+                if row.entry_id <= last_entry:
+                    check.problem(f"leaf {row.idx} holds entry {row.entry_id}, not after entry {last_entry}")
+                last_entry = row.entry_id
             for level, idx, subtree in merkle.append(size, [digest], frontier):
                 if level > 0 and merkle.is_stored(level):
                     subtrees[(level, idx)] = subtree
@@ -238,6 +277,7 @@ async def verify(db: Database, *, public_key: bytes, progress: Progress = lambda
         checks = [
             await _balances(connection, progress),
             await _issuance(connection, progress),
+            await _consent(connection, progress),
             await _log(connection, Ed25519PublicKey.from_public_bytes(public_key), progress),
         ]
     return Report(checks)

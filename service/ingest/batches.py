@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.accounts.errors import AccountFrozen
+from service.consent.errors import LinkRevoked, PseudonymNotYours, PseudonymUnknown
 from service.errors import DuplicateConflict
 from service.factors.cache import FactorCache
 from service.ingest import repository
@@ -23,26 +24,34 @@ from service.ingest.reports import LAPSING
 from service.ingest.schemas import PartnerRecord
 from service.ingest.validation import Prepared, content_hash, prepare
 from service.kit.clock import local_date
-from service.ledger.posting import (
+from service.ledger.posting import Posting, Recorder
+from service.ledger.results import (
     BehaviourStatus,
     DuplicateTrip,
     EvidenceReused,
     KeyRace,
-    Posting,
+    LinkRefused,
     Recorded,
-    Recorder,
     Replayed,
     ResidentFrozen,
     ResidentUnknown,
     Result,
     WriteLimited,
 )
+from service.ledger.results import Outcome as PostingOutcome
 
 # One record's outcome in a partner's reply, as RecordOutcome documents it. A reply holds up to 1,000, all
 # built here from our own values: as plain dicts serialised once (orjson) they cost a fraction of a
 # validated model each, which FastAPI would then dump and encode again. The partner tests read every
 # reply back through BatchResult.
 Outcome = dict[str, object]
+
+# Why a record's pseudonym names no resident, as the reply's reason.
+_LINK_REFUSALS = {
+    PostingOutcome.unknown_pseudonym: PseudonymUnknown.code,
+    PostingOutcome.pseudonym_elsewhere: PseudonymNotYours.code,
+    PostingOutcome.link_revoked: LinkRevoked.code,
+}
 
 
 async def submit(
@@ -122,15 +131,15 @@ async def submit(
 
 
 def partner_content_hash(record: PartnerRecord) -> str:
-    """A partner record's content hash: its facts, the resident's public id and the hydrogen source."""
-    return content_hash(record, {"resident_id": str(record.resident_id), "hydrogen_source": record.hydrogen_source})
+    """A partner record's content hash: its facts, the resident's pseudonym and the hydrogen source."""
+    return content_hash(record, {"pseudonym": record.pseudonym, "hydrogen_source": record.hydrogen_source})
 
 
 def partner_posting(index: int, record: PartnerRecord, prepared: Prepared) -> Posting:
     """A checked partner record as the recorder posts it, numbered by its place in the batch."""
     posting = prepared.posting(record, None)
     posting["ord"] = index
-    posting["resident_public_id"] = str(record.resident_id)
+    posting["resident_pseudonym"] = record.pseudonym
     posting["external_id"] = record.external_id
     return posting
 
@@ -230,6 +239,8 @@ def _outcome_of(index: int, external_id: str, result: Result, digest: str) -> Ou
             return _outcome(index, external_id, "rejected", reason=UnknownResident.code)
         case ResidentFrozen():
             return _outcome(index, external_id, "rejected", reason=AccountFrozen.code)
+        case LinkRefused(outcome=outcome):
+            return _outcome(index, external_id, "rejected", reason=_LINK_REFUSALS[outcome])
         case KeyRace() | DuplicateTrip() | EvidenceReused() | WriteLimited():
             # A batch has no write limit, partner records are stored as duplicates of a trip rather than
             # refused and carry no claims, and a key race is answered from what the other batch stored.

@@ -38,13 +38,13 @@ from service.ingest.validation import Prepared, content_hash, prepare
 from service.kit.clock import local_date
 from service.kit.ratelimit import resident_write_key
 from service.ledger import service as ledger_service
-from service.ledger.posting import (
+from service.ledger.posting import Posting, Recorder
+from service.ledger.results import (
     DuplicateTrip,
     EvidenceReused,
     KeyRace,
-    Posting,
+    LinkRefused,
     Recorded,
-    Recorder,
     Replayed,
     ResidentFrozen,
     ResidentUnknown,
@@ -120,6 +120,8 @@ async def report(
             raise AccountFrozen("Recording is paused while the account is reviewed.", "账号审核期间暂停记录。")
         case WriteLimited():
             raise RateLimited(retry_after_s=max(1, int(result.retry_after_s + 0.999)))
+        case LinkRefused():
+            raise AssertionError("a resident's report names no pseudonym")
         case _:
             assert_never(result)
 

@@ -14,7 +14,7 @@ from service.kit.schemas import InputSchema, Schema
 # Examples for the OpenAPI document: one metro ride of 12.5 km, scanned at the station, under tianjin 2026.1.
 _PARTNER_RECORD_EXAMPLE: dict[str, object] = {
     "external_id": "tj-metro-20261123-000481",
-    "resident_id": "d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44",
+    "pseudonym": "psn_7kq2m9xw4c8rj3tn6v5bh1yd0f",
     "type": "metro_ride",
     "occurred_at": "2026-11-23T08:05:00+08:00",
     "ended_at": "2026-11-23T08:32:00+08:00",
@@ -172,8 +172,11 @@ class PartnerRecord(BehaviourFields):
         description="The partner's own record id: the idempotency key.",
         examples=["tj-metro-20261123-000481"],
     )
-    resident_id: uuid.UUID = Field(
-        description="The resident's public id.", examples=["d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44"]
+    pseudonym: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The resident, by the pseudonym their link with this partner gave (POST /v1/partner/links).",
+        examples=["psn_7kq2m9xw4c8rj3tn6v5bh1yd0f"],
     )
     hydrogen_source: HydrogenSource | None = Field(
         default=None,

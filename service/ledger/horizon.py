@@ -22,7 +22,15 @@ POLL_S = 0.01
 async def settled_horizon(connection: AsyncConnection, settle_s: float, table: str = "ledger_entry") -> int | None:
     """The highest id of `table` every one of whose predecessors is now committed or aborted; None when a
     transaction that could still write below it runs on past `settle_s`."""
-    horizon = await repository.last_id(connection, table)
+    horizons = await settled_horizons(connection, settle_s, (table,))
+    return None if horizons is None else horizons[0]
+
+
+async def settled_horizons(
+    connection: AsyncConnection, settle_s: float, tables: tuple[str, ...]
+) -> tuple[int, ...] | None:
+    """The settled horizon of each of `tables`, waiting once for them all."""
+    horizon = tuple([await repository.last_id(connection, table) for table in tables])
     running = await repository.transactions_to_wait_for(connection)
     deadline = asyncio.get_running_loop().time() + settle_s
     while running:

@@ -26,7 +26,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import NotRequired, TypedDict, assert_never
+from typing import NotRequired, TypedDict
 
 import asyncpg
 import orjson
@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from service.errors import DatabaseUnavailable
 from service.kit.ratelimit import Limit
 from service.ledger import repository
+from service.ledger.results import Result, result_of
 
 logger = logging.getLogger(__name__)
 
@@ -49,41 +50,17 @@ class Source(StrEnum):
     partner = "partner"
 
 
-class BehaviourStatus(StrEnum):
-    """A behaviour's status, as posting decides it."""
-
-    credited = "credited"
-    capped = "capped"  # credited in part: a cap or the budget took the rest
-    pending_review = "pending_review"  # held for an operator's decision
-    rejected = "rejected"  # an operator refused it
-    duplicate = "duplicate"  # a trip already credited to another record: earns nothing
-    superseded = "superseded"  # a held report a partner's record of the same trip replaced
-
-
-class Outcome(StrEnum):
-    """What `ingest_record_batch()` answers for one record."""
-
-    recorded = "recorded"
-    replay = "replay"
-    key_race = "key_race"
-    duplicate_trip = "duplicate_trip"
-    evidence_reused = "evidence_reused"
-    unknown_resident = "unknown_resident"
-    frozen = "frozen"
-    rate_limited = "rate_limited"
-
-
 class Posting(TypedDict):
     """One checked behaviour as `ingest_record_batch()` reads it (JSON: decimals as strings). A resident's
     report names its resident, key and write-limit bucket, and the claims its evidence makes (hex
-    digests no other report may name again); a partner's record its resident's public id and its own
-    record id. `ord` numbers the records of one call."""
+    digests no other report may name again); a partner's record the pseudonym of its resident's link
+    with the partner, and its own record id. `ord` numbers the records of one call."""
 
     ord: int
     resident_id: NotRequired[int]
     client_id: NotRequired[str]
     rate_key: NotRequired[str]
-    resident_public_id: NotRequired[str]
+    resident_pseudonym: NotRequired[str]
     external_id: NotRequired[str]
     behaviour_type: str
     category: str | None
@@ -110,107 +87,11 @@ class Posting(TypedDict):
     content_sha256: str
 
 
-@dataclass(slots=True)
-class Recorded:
-    """A new behaviour, stored: credited (`transfer_id` its issuance), capped, held for review, or a
-    duplicate of a trip whose credit `duplicate_of` holds."""
-
-    behaviour_id: int
-    status: BehaviourStatus
-    credited_g: int
-    capped_g: int
-    cap_reason: str | None
-    balance_after: int
-    duplicate_of: int | None
-    transfer_id: int | None
-
-
-@dataclass(slots=True)
-class Replayed:
-    """The record's key was seen before (or earlier in the same call): the stored result and its content."""
-
-    behaviour_id: int
-    status: BehaviourStatus
-    credited_g: int
-    capped_g: int
-    cap_reason: str | None
-    content_sha256: bytes
-
-
-@dataclass(slots=True)
-class KeyRace:
-    """A concurrent call stored the record's key first: read what it stored."""
-
-
-@dataclass(slots=True)
-class DuplicateTrip:
-    """A resident's report of a trip already recorded, whose credit `recorded_as` holds: nothing was stored."""
-
-    recorded_as: int
-
-
-@dataclass(slots=True)
-class EvidenceReused:
-    """A resident's report naming evidence that backs another report, `used_by`: nothing was stored."""
-
-    used_by: int
-
-
-@dataclass(slots=True)
-class ResidentUnknown:
-    """No such resident, or the account is deleted."""
-
-
-@dataclass(slots=True)
-class ResidentFrozen:
-    """The resident's account is frozen: a record never seen before is refused."""
-
-
-@dataclass(slots=True)
-class WriteLimited:
-    """The resident is over the write limit: retry after `retry_after_s` seconds."""
-
-    retry_after_s: float
-
-
-Result = (
-    Recorded | Replayed | KeyRace | DuplicateTrip | EvidenceReused | ResidentUnknown | ResidentFrozen | WriteLimited
-)
-
 _POST_SQL = """
     SELECT ord, outcome, behaviour_id, status, credited_g, capped_g, cap_reason, balance_after, content_sha256,
            related_id, retry_after, transfer_id
       FROM ingest_record_batch($1::jsonb, $2, $3, $4::bigint[], $5, $6, NULL, $7::interval, $8::interval)
 """
-
-
-# The enums by value: a dict lookup per record instead of an enum call.
-_OUTCOME = {outcome.value: outcome for outcome in Outcome}
-_STATUS = {status.value: status for status in BehaviourStatus}
-
-
-def _result(row: asyncpg.Record) -> Result:
-    """One row of _POST_SQL as the result it stands for (the columns by position, in its order)."""
-    outcome = _OUTCOME[row[1]]
-    match outcome:
-        case Outcome.recorded:
-            return Recorded(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[7], row[9], row[11])
-        case Outcome.replay:
-            return Replayed(row[2], _STATUS[row[3]], row[4], row[5], row[6], row[8])
-        case Outcome.key_race:
-            return KeyRace()
-        case Outcome.duplicate_trip:
-            return DuplicateTrip(row[9])
-        case Outcome.evidence_reused:
-            return EvidenceReused(row[9])
-        case Outcome.unknown_resident:
-            return ResidentUnknown()
-        case Outcome.frozen:
-            return ResidentFrozen()
-        case Outcome.rate_limited:
-            return WriteLimited(row[10])
-        case _:
-            assert_never(outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +126,7 @@ async def call(
         write_limit.interval if write_limit else None,
         write_limit.period if write_limit else None,
     )
-    return {row[0]: _result(row) for row in rows}
+    return {row[0]: result_of(row) for row in rows}
 
 
 @dataclass(slots=True)

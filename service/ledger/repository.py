@@ -311,6 +311,7 @@ _LAST_ID = {
     "ledger_transfer": _last_id_sql("ledger_transfer_id_seq"),
     "ingest_behaviour": _last_id_sql("ingest_behaviour_id_seq"),
     "ledger_lot_move": _last_id_sql("ledger_lot_move_id_seq"),
+    "consent_event": _last_id_sql("consent_event_id_seq"),
 }
 
 

@@ -15,7 +15,8 @@ from service.db import ReadSession
 from service.kit.clock import SHANGHAI
 from service.ledger import lots, repository
 from service.ledger.errors import AlreadyReversed, InsufficientCredits, NotReversible, TransferNotFound
-from service.ledger.posting import BehaviourStatus, Recorder
+from service.ledger.posting import Recorder
+from service.ledger.results import BehaviourStatus
 from service.ledger.schemas import BalanceRead, ExpiringDay, ExpiringRead, ReversalRead
 
 

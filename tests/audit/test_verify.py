@@ -17,7 +17,17 @@ from service.audit import verify as verify_module
 from service.audit.sealer import seal_once
 from service.audit.verify import verify
 from tests.conftest import ROOT, Api, bearer
-from tests.fixtures.behaviours import SITE_CODES, Tokens, ago, assert_problem, behaviour, behaviour_body, record_ok
+from tests.fixtures.behaviours import (
+    SITE_CODES,
+    Tokens,
+    ago,
+    assert_problem,
+    behaviour,
+    behaviour_body,
+    create_partner,
+    partner_record,
+    record_ok,
+)
 
 MakeApi = Callable[..., Awaitable[Api]]
 StaffSignIn = Callable[..., Awaitable[Tokens]]
@@ -29,7 +39,8 @@ async def api(make_api: MakeApi) -> Api:
 
 
 async def _activity(api: Api, sign_in_staff: StaffSignIn) -> dict[str, int]:
-    """Rides of two residents, one reversed, all sealed; returns ids to tamper with."""
+    """Rides of two residents, one reversed, and a partner's record of a third, whose account is linked
+    there; all sealed. Returns ids to tamper with."""
     tokens = [(await api.client.post("/v1/auth/dev", json={"name": n})).json() for n in ("alice", "bob")]
     rides = []
     for resident in tokens:
@@ -41,6 +52,10 @@ async def _activity(api: Api, sign_in_staff: StaffSignIn) -> dict[str, int]:
         f"/v1/admin/transfers/{rides[0]['transfer_id']}/reverse", json={"reason": "refunded"}, headers=bearer(operator)
     )
     assert reversed_.status_code == 201, reversed_.text
+    partner = await create_partner(api.client, await sign_in_staff(Role.admin_super))
+    carol = (await api.client.post("/v1/auth/dev", json={"name": "carol"})).json()
+    credited = await partner.batch([partner_record("b-1", await partner.link(carol), "bus_ride", "5", ago(hours=4))])
+    assert credited["accepted"] == 1
     await seal_once(api.db, api.app.state.checkpoint_signer)
     async with api.db.engine.connect() as connection:
         entry = await connection.scalar(
@@ -86,11 +101,13 @@ async def test_a_clean_ledger_passes_over_http_and_on_the_command_line(
     assert {c["name"]: c["checked"] > 0 for c in report["checks"]} == {
         "balances": True,
         "issuance": True,
+        "consent": True,
         "sealed log": True,
     }
     code, output = await _cli(database_url)
     assert code == 0, output
-    assert "ok  sealed log: 10 checked" in output
+    # 10 entries of the rides and the reversal, 2 of the partner's credit, 1 consent granted
+    assert "ok  sealed log: 13 checked" in output
     resident = await sign_in_resident("carol")
     assert_problem(await api.client.post("/v1/admin/audit/verify", headers=bearer(resident)), 403, "ROLE_NOT_ALLOWED")
 
@@ -179,7 +196,7 @@ async def test_the_streamed_verification_reports_rising_progress_then_the_same_f
     progress = [line for line in lines[:-1] if line["kind"] == "progress"]
     assert len(progress) == len(lines) - 1
     assert [p["phase"] for p in progress] == sorted(
-        (p["phase"] for p in progress), key=["balances", "issuance", "sealed log"].index
+        (p["phase"] for p in progress), key=["balances", "issuance", "consent", "sealed log"].index
     )
     for phase in ("balances", "issuance", "sealed log"):
         steps = [(p["done"], p["total"]) for p in progress if p["phase"] == phase]

@@ -20,7 +20,8 @@ from service.ingest.schemas import BehaviourCreate
 from service.ingest.validation import prepare
 from service.kit.clock import local_date
 from service.kit.ratelimit import Limit
-from service.ledger.posting import DuplicateTrip, Posting, Recorded, Recorder, WriteLimited
+from service.ledger.posting import Posting, Recorder
+from service.ledger.results import DuplicateTrip, Recorded, WriteLimited
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
     SITE_CODES,

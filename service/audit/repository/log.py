@@ -14,6 +14,29 @@ ENTRY_FIELDS = """
     to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at
 """
 
+# The leaf fields of a consent event (receipt_verifier.CONSENT_FIELDS) in their textual forms, from
+# consent_event c joined to its consent_link k.
+_CONSENT_COLUMNS = {
+    "id": "c.id",
+    "link_id": "k.public_id::text",
+    "partner_id": "c.partner_id",
+    "kind": "c.kind",
+    "text_version": "c.text_version",
+    "locale": "c.locale",
+    "text_sha256": "encode(c.text_sha256, 'hex')",
+    "method": "c.method",
+    "reason": "c.reason",
+    "occurred_at": """to_char(c.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+}
+
+
+def consent_fields(prefix: str = "") -> str:
+    """The select list of a consent event's leaf fields, each named `prefix` + its field name."""
+    return ", ".join(f"{expression} AS {prefix}{name}" for name, expression in _CONSENT_COLUMNS.items())
+
+
+CONSENT_FIELDS = consent_fields()
+
 _NODES = text(
     """
     SELECT n.level, n.idx, n.hash

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.audit.repository.log import ENTRY_FIELDS
+from service.audit.repository.log import ENTRY_FIELDS, consent_fields
 from service.db import Database
 from service.ledger import repository as ledger_repository
 
@@ -86,15 +86,47 @@ _ORPHAN_ISSUANCE = text(
 )
 _LEAVES = text(
     f"""
-    SELECT l.idx, l.entry_id, n.hash AS stored, {ENTRY_FIELDS}
+    SELECT l.idx, l.entry_id, l.consent_event_id, n.hash AS stored, {ENTRY_FIELDS}, {consent_fields("consent_")}
       FROM ledger_seal_leaf l
       JOIN ledger_seal_node n ON n.level = 0 AND n.idx = l.idx
       LEFT JOIN ledger_entry e ON e.id = l.entry_id
       LEFT JOIN ledger_transfer t ON t.id = e.transfer_id
+      LEFT JOIN consent_event c ON c.id = l.consent_event_id
+      LEFT JOIN consent_link k ON k.id = c.link_id
      WHERE l.idx >= :start
      ORDER BY l.idx
      LIMIT :chunk
-    """  # noqa: S608 -- built once from ENTRY_FIELDS; values are bound
+    """  # noqa: S608 -- built once from ENTRY_FIELDS and consent_fields; values are bound
+)
+# Partner records credited while no link of their resident with their partner was in force: granted at
+# or before the record was stored and not revoked until after.
+_CREDITS_WITHOUT_CONSENT = text(
+    """
+    SELECT b.id, b.partner_id, b.created_at
+      FROM ingest_behaviour b
+     WHERE b.source = 'partner' AND b.credited_g > 0
+       AND NOT EXISTS (
+           SELECT 1 FROM consent_link l
+            WHERE l.resident_id = b.resident_id AND l.partner_id = b.partner_id AND l.granted_at <= b.created_at
+              AND (l.revoked_at IS NULL OR l.revoked_at > b.created_at))
+     ORDER BY b.id
+     LIMIT :limit
+    """
+)
+_PARTNER_CREDITS = text("SELECT count(*) FROM ingest_behaviour WHERE source = 'partner' AND credited_g > 0")
+# Links whose grant, or revocation, is not a consent event at the time the link gives.
+_LINKS_WITHOUT_EVENTS = text(
+    """
+    SELECT l.public_id
+      FROM consent_link l
+     WHERE NOT EXISTS (SELECT 1 FROM consent_event g
+                        WHERE g.link_id = l.id AND g.kind = 'granted' AND g.occurred_at = l.granted_at)
+        OR (l.revoked_at IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM consent_event r
+                             WHERE r.link_id = l.id AND r.kind = 'revoked' AND r.occurred_at = l.revoked_at))
+     ORDER BY l.id
+     LIMIT :limit
+    """
 )
 _CHECKPOINTS = text(
     "SELECT tree_size, root_hash, signed_at, signature FROM ledger_checkpoint WHERE tree_size > :after "
@@ -102,7 +134,10 @@ _CHECKPOINTS = text(
 )
 _BEHAVIOUR_COUNT = text("SELECT count(*) FROM ingest_behaviour")
 _LEAF_COUNT = text("SELECT coalesce(max(idx) + 1, 0) FROM ledger_seal_leaf")
-_UNSEALED = text("SELECT count(*) FROM ledger_entry WHERE id > (SELECT sealed_entry_id FROM ledger_seal_state)")
+_UNSEALED = text(
+    "SELECT (SELECT count(*) FROM ledger_entry WHERE id > s.sealed_entry_id)"
+    " + (SELECT count(*) FROM consent_event WHERE id > s.sealed_consent_event_id) FROM ledger_seal_state s"
+)
 
 
 @asynccontextmanager
@@ -142,9 +177,23 @@ async def behaviours(connection: AsyncConnection, *, after: int, chunk: int) -> 
 
 
 async def leaves(connection: AsyncConnection, *, start: int, chunk: int) -> Sequence[Row[Any]]:
-    """Up to `chunk` leaves from index `start`, each with its stored hash and its entry's leaf fields (None
-    when the entry is gone)."""
+    """Up to `chunk` leaves from index `start`, each with its stored hash and its entry's leaf fields, or
+    its consent event's prefixed `consent_` (None when the entry or event is gone)."""
     return (await connection.execute(_LEAVES, {"start": start, "chunk": chunk})).all()
+
+
+async def partner_credit_count(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(_PARTNER_CREDITS))
+
+
+async def credits_without_consent(connection: AsyncConnection, *, limit: int) -> Sequence[Row[Any]]:
+    """Up to `limit` partner records credited with no link of their resident in force when stored."""
+    return (await connection.execute(_CREDITS_WITHOUT_CONSENT, {"limit": limit})).all()
+
+
+async def links_without_events(connection: AsyncConnection, *, limit: int) -> Sequence[Row[Any]]:
+    """Up to `limit` links whose grant or revocation has no consent event at its time."""
+    return (await connection.execute(_LINKS_WITHOUT_EVENTS, {"limit": limit})).all()
 
 
 async def checkpoints(connection: AsyncConnection, *, after: int, chunk: int) -> Sequence[Row[Any]]:

@@ -29,7 +29,7 @@
 -- - a frozen resident's new records are refused; a retry of one recorded before still answers.
 --
 -- p_records is a jsonb array, one element per behaviour, as service.ledger.posting.Posting types it: ord,
--- resident_id | resident_public_id, client_id | external_id, behaviour_type, category, trip_group,
+-- resident_id | resident_pseudonym, client_id | external_id, behaviour_type, category, trip_group,
 -- quantity, reported_quantity, reported_unit, unit, occurred_at, ended_at, local_date, evidence, tier,
 -- pending, factor_version_id, reduction_g_per_unit, weight, exact_g, grams, remainder_g, daily_cap_g,
 -- yearly_cap_g, content_sha256 (hex), claims (hex digests, or null), and rate_key where a record takes
@@ -48,6 +48,11 @@
 --                     stored;
 --   evidence_reused   a resident's report naming a claim already used (related_id): not stored;
 --   unknown_resident  no such resident, or a deleted one: not stored;
+--   unknown_pseudonym, pseudonym_elsewhere, link_revoked
+--                     a partner's record naming its resident by a pseudonym that no link holds, that
+--                     another partner's link holds, or whose link the resident revoked: not stored. A
+--                     revocation locks the resident's account (service/consent) before it takes effect, so
+--                     a record is credited only while its link is in force;
 --   frozen            a new record of a frozen resident: not stored;
 --   rate_limited      over its rate limit: not stored; retry_after is the wait in seconds.
 -- In the body, a name that is both a column and an output column (ord, status, credited_g, ...) means
@@ -109,14 +114,16 @@ BEGIN
                            ELSE kit_rate_limit_take(x.value->>'rate_key', p_rate_interval, p_rate_burst) END AS wait) w;
     END IF;
 
-    -- The residents the records name, by id or by public id.
+    -- The residents the records name: by id, or by the pseudonym of one of this partner's links in force.
     -- Lookups are LATERAL with LIMIT so that each stays an index probe whatever the planner guesses of
     -- the batch's size: a hash join here would scan a million-row table.
     SELECT array_agg(DISTINCT COALESCE(x.resident_id, res.id)) FILTER (WHERE COALESCE(x.resident_id, res.id) IS NOT NULL)
       INTO v_rids
-      FROM jsonb_to_recordset(p_records) AS x(resident_id bigint, resident_public_id uuid)
-      LEFT JOIN LATERAL (SELECT r.id FROM accounts_resident r WHERE r.public_id = x.resident_public_id LIMIT 1) res
-        ON true;
+      FROM jsonb_to_recordset(p_records) AS x(resident_id bigint, resident_pseudonym text)
+      LEFT JOIN LATERAL (
+            SELECT l.resident_id AS id FROM consent_link l
+             WHERE l.pseudonym = x.resident_pseudonym AND l.partner_id = p_partner_id AND l.revoked_at IS NULL
+             LIMIT 1) res ON true;
 
     -- Locks, in the global order: today's budget slots of these residents (created if need be) in slot
     -- order, when there is a budget ...
@@ -134,18 +141,27 @@ BEGIN
     -- One statement decides, caps and writes every record, a step per CTE, and answers.
     RETURN QUERY
     WITH input AS (
-        -- The records as rows, each with its resident's id (rid).
-        SELECT x.*, COALESCE(x.resident_id, res.id) AS rid
+        -- The records as rows, each with its resident's id (rid); link_refusal says why a pseudonym
+        -- names no resident here. The link is read in this statement's snapshot, taken after the account
+        -- locks: a revocation that committed before them is seen.
+        SELECT x.*,
+               COALESCE(x.resident_id,
+                        CASE WHEN lk.partner_id = p_partner_id AND lk.revoked_at IS NULL THEN lk.resident_id END) AS rid,
+               CASE WHEN x.resident_pseudonym IS NULL THEN NULL
+                    WHEN lk.resident_id IS NULL THEN 'unknown_pseudonym'
+                    WHEN lk.partner_id <> p_partner_id THEN 'pseudonym_elsewhere'
+                    WHEN lk.revoked_at IS NOT NULL THEN 'link_revoked' END AS link_refusal
           FROM jsonb_to_recordset(p_records) AS x(
-                ord integer, resident_id bigint, resident_public_id uuid, client_id uuid, external_id text,
+                ord integer, resident_id bigint, resident_pseudonym text, client_id uuid, external_id text,
                 behaviour_type text, category text, trip_group text, quantity numeric,
                 reported_quantity numeric, reported_unit text, unit text, occurred_at timestamptz,
                 ended_at timestamptz, local_date date, evidence jsonb, tier text, pending boolean,
                 factor_version_id bigint, reduction_g_per_unit numeric, weight numeric, exact_g numeric,
                 grams bigint, remainder_g numeric, daily_cap_g bigint, yearly_cap_g bigint,
                 content_sha256 text, claims text[])
-          LEFT JOIN LATERAL (SELECT r.id FROM accounts_resident r WHERE r.public_id = x.resident_public_id LIMIT 1) res
-            ON true
+          LEFT JOIN LATERAL (
+                SELECT l.resident_id, l.partner_id, l.revoked_at FROM consent_link l
+                 WHERE l.pseudonym = x.resident_pseudonym LIMIT 1) lk ON true
     ), looked_up AS (
         -- Look-ups, per record, by index: the account (none for a deleted resident) and whether the
         -- resident is frozen, an earlier record of the same key (sr for a resident's client_id, sp for a
@@ -222,7 +238,7 @@ BEGIN
                     ON j.claim = h3.claim AND j.ord < l3.ord
                  GROUP BY l3.ord) c ON c.ord = l.ord
     ), decided AS (
-        -- Decide each record's fate: unknown_resident; seen (its key is stored); repeated (its key came
+        -- Decide each record's fate: the link's refusal; unknown_resident; seen (its key is stored); repeated (its key came
         -- earlier in this call); frozen; evidence_reused (a claim used before: a code scanned once and
         -- sent twice is answered so, whether or not the trips overlap); duplicate_trip (a resident's
         -- report of a trip recorded before or earlier in this call); or new, the only fate that stores
@@ -230,7 +246,8 @@ BEGIN
         -- a trip whose credit another record holds), pending_review, or credited. holder_ord: the earlier
         -- record of this call that holds the trip, when no stored record does.
         SELECT l.*,
-               CASE WHEN l.account_id IS NULL THEN 'unknown_resident'
+               CASE WHEN l.link_refusal IS NOT NULL THEN l.link_refusal
+                    WHEN l.account_id IS NULL THEN 'unknown_resident'
                     -- a key seen before answers as it did then, frozen or not: only new records are refused
                     WHEN l.seen_id IS NOT NULL THEN 'seen'
                     WHEN l.first_ord <> l.ord THEN 'repeated'
@@ -411,8 +428,8 @@ BEGIN
     -- The answers, in record order: the outcome, then the record's result (the stored one for a key
     -- seen before, the first record's for a key repeated in this call).
     SELECT a.ord::integer,
-           (CASE WHEN a.fate = 'unknown_resident' THEN 'unknown_resident'
-                 WHEN a.fate = 'frozen' THEN 'frozen'
+           (CASE WHEN a.fate IN ('unknown_resident', 'unknown_pseudonym', 'pseudonym_elsewhere', 'link_revoked',
+                                 'frozen') THEN a.fate
                  WHEN a.fate IN ('seen', 'repeated') THEN 'replay'
                  WHEN a.fate = 'duplicate_trip' THEN 'duplicate_trip'
                  WHEN a.fate = 'evidence_reused' THEN 'evidence_reused'
