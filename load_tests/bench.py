@@ -14,7 +14,8 @@ Prints one JSON object per line:
                                    how much lower record_single is than with that task off
   seal_lag                         p50/p99 from an entry's transaction to the signed checkpoint holding it,
                                    over every entry of the record_single runs
-  record_batch                     POST /v1/partner/behaviours, signed batches of 1,000 (it and floor_batch
+  record_batch                     POST /v1/partner/behaviours, signed batches of 1,000 naming residents
+                                   by the pseudonyms of their links with the partner (it and floor_batch
                                    give the median of three runs, two batches in flight: each of two
                                    senders sends its next batch as soon as its last one is answered;
                                    an unmeasured run first, as record_single's warm-up)
@@ -53,6 +54,7 @@ from typing import Any
 import asyncpg
 
 from load_tests.common.http import KeepAliveClient
+from load_tests.common.links import link_residents
 from load_tests.common.service import start_service, wait_ready
 from load_tests.common.sites import METRO_IN, METRO_OUT, seed_sites
 from service.accounts import partners
@@ -129,9 +131,10 @@ class Events:
     """Metro rides of 1 km (46 g) between the two stations, with the stations' codes, spread over many
     residents so that caps rarely bite."""
 
-    def __init__(self, resident_ids: list[int], public_ids: list[str]) -> None:
+    def __init__(self, resident_ids: list[int], pseudonyms: list[str]) -> None:
         self.resident_ids = resident_ids
-        self.public_ids = public_ids
+        # each resident's pseudonym at the bench's partner, which its records name them by
+        self.pseudonyms = pseudonyms
         self.counter = 0
         self.base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=20)
         # One round of rides shares its minutes, and so its two codes: each pair is signed once.
@@ -273,7 +276,7 @@ def _partner_batch(events: Events) -> list[dict[str, Any]]:
         out.append(
             {
                 "external_id": f"trip-{uuid.uuid4().hex}",
-                "resident_id": events.public_ids[index],
+                "pseudonym": events.pseudonyms[index],
                 "type": "bus_ride",
                 "occurred_at": body["occurred_at"],
                 "quantity": "2",
@@ -627,6 +630,13 @@ async def drain(pool: asyncpg.Pool, label: str, *, rollup: bool = True, sealer: 
         "receipt sealer": ("SELECT sealed_entry_id FROM ledger_seal_state WHERE id = 1", target, sealer),
         "fraud scan": ("SELECT behaviour_through FROM ingest_flag_state WHERE id = 1", behaviours, True),
     }
+    consents = await pool.fetchval("SELECT coalesce(max(id), 0) FROM consent_event")
+    if sealer:  # the sealer appends consent events (the residents' links) to the log as well
+        marks["receipt sealer (consents)"] = (
+            "SELECT sealed_consent_event_id FROM ledger_seal_state WHERE id = 1",
+            consents,
+            True,
+        )
     for task, (mark, goal, running) in marks.items():
         if not running:
             continue
@@ -713,15 +723,26 @@ async def run(url: str) -> None:
         await seed_sites(connection, STATIONS)
     sites = SiteCache()
     await sites.refresh(Database(url, settings=settings).sessionmaker)
-    rows = await pool.fetch("SELECT id, public_id FROM accounts_resident ORDER BY id")
-    ids, publics = [r["id"] for r in rows], [str(r["public_id"]) for r in rows]
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM accounts_resident ORDER BY id")]
+    # every resident linked their account at the bench's partner, which names them by their pseudonyms
+    pseudonyms = await timed(
+        "link residents at the partner",
+        lambda: link_residents(
+            pool,
+            ids,
+            partner_id=partner.id,
+            partner_name=partner.name,
+            partner_kind=partner.kind,
+            retention_days=settings.retention_trip_days,
+        ),
+    )
     issuance = [
         r["id"] for r in await pool.fetch("SELECT id FROM ledger_account WHERE code LIKE 'issuance:%' ORDER BY id")
     ]
     keyring = Keyring(settings)
     signed_in = SignedIn(keyring, ids)
     await pool.execute("ANALYZE")
-    events = Events(ids, publics)
+    events = Events(ids, [pseudonyms[i] for i in ids])
 
     # Each phase starts vacuumed and on fresh statistics (tidy()). The floor warms up as the service does.
     await floor_single(pool, cache, sites, events, issuance, seconds=WARMUP_SECONDS, emit_line=False)

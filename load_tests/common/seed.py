@@ -3,7 +3,9 @@
     python -m load_tests.common.seed --database-url URL --residents 900000 --out load_tests/results/seed.json
 
 Residents are written set-wise (they sign in through the development login as `load-<n>`, so the run
-needs a service outside production); everyone else is created through the service's own functions.
+needs a service outside production); everyone else is created through the service's own functions. A
+few thousand residents have linked their accounts at every partner (written set-wise too,
+common/links.py): the partners' records name them by the pseudonyms of those links.
 The manifest holds what the Locust users need to sign in: usernames, passwords, partner keys. It holds
 secrets, so it is written under load_tests/results/, which git ignores.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from load_tests.common.links import link_residents
 from load_tests.common.sites import seed_sites
 from service.accounts import partners, staff
 from service.accounts.models import EnterpriseStatus, Role
@@ -61,7 +64,8 @@ class Manifest:
     enterprises: list[dict[str, str]] = field(default_factory=list)  # username, password
     admins: list[dict[str, str]] = field(default_factory=list)
     partners: list[dict[str, str]] = field(default_factory=list)  # code, kind, key_id, secret
-    partner_residents: list[str] = field(default_factory=list)  # public ids the partners report for
+    # per partner code, the pseudonyms of the residents it reports for (each linked at every partner)
+    partner_pseudonyms: dict[str, list[str]] = field(default_factory=dict)
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +77,8 @@ class Manifest:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
-async def seed_residents(url: str, count: int, *, chunk: int = 100_000) -> list[str]:
-    """Write `count` residents; returns the public ids of a few thousand of them, for the partners."""
+async def seed_residents(url: str, count: int, *, chunk: int = 100_000) -> list[int]:
+    """Write `count` residents; returns the ids of a few thousand of them, for the partners."""
     connection = await asyncpg.connect(**asyncpg_dsn(url))
     try:
         for first in range(1, count + 1, chunk):
@@ -82,12 +86,12 @@ async def seed_residents(url: str, count: int, *, chunk: int = 100_000) -> list[
         await connection.execute("ANALYZE accounts_resident")
         await connection.execute("ANALYZE ledger_account")
         rows = await connection.fetch(
-            "SELECT public_id FROM accounts_resident WHERE openid LIKE 'dev:' || $1 || '%' ORDER BY random() LIMIT 5000",
+            "SELECT id FROM accounts_resident WHERE openid LIKE 'dev:' || $1 || '%' ORDER BY random() LIMIT 5000",
             RESIDENT_PREFIX,
         )
     finally:
         await connection.close()
-    return [str(row["public_id"]) for row in rows]
+    return [row["id"] for row in rows]
 
 
 def _reward(enterprise: int, number: int) -> RewardCreate:
@@ -110,7 +114,7 @@ async def seed(url: str, residents: int) -> Manifest:
     """Everything a load run signs in as; returns the manifest (not yet written)."""
     settings = Settings(_env_file=None, env=Environment.test, database_url=url, migrate_on_start=False)  # type: ignore[arg-type]
     manifest = Manifest(residents=residents)
-    manifest.partner_residents = await seed_residents(url, residents)
+    linked = await seed_residents(url, residents)
     connection = await asyncpg.connect(**asyncpg_dsn(url))
     try:
         await seed_sites(connection)
@@ -118,6 +122,7 @@ async def seed(url: str, residents: int) -> Manifest:
         await connection.close()
     db = Database(url, settings=settings)
     box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
+    created: list[tuple[int, str, str, str]] = []  # each partner's id, code, name and kind
     try:
         async with db.sessionmaker.begin() as session:
             for number in range(1, ENTERPRISES + 1):
@@ -137,8 +142,24 @@ async def seed(url: str, residents: int) -> Manifest:
                 partner = await partners.create_partner(session, code=code, name=name, kind=kind)
                 key, secret = await partners.issue_partner_key(session, box=box, partner_id=partner.id)
                 manifest.partners.append({"code": code, "kind": kind, "key_id": key.key_id, "secret": secret})
+                created.append((partner.id, code, name, kind))
     finally:
         await db.dispose()
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    try:
+        for partner_id, code, name, kind in created:
+            pseudonyms = await link_residents(
+                connection,
+                linked,
+                partner_id=partner_id,
+                partner_name=name,
+                partner_kind=kind,
+                retention_days=settings.retention_trip_days,
+            )
+            manifest.partner_pseudonyms[code] = list(pseudonyms.values())
+        await connection.execute("ANALYZE consent_link")
+    finally:
+        await connection.close()
     return manifest
 
 

@@ -26,7 +26,8 @@ class Partner(HttpUser):
     def on_start(self) -> None:
         seeded = manifest()
         self.partner = seeded.partners[next(_partners) % len(seeded.partners)]
-        self.residents = seeded.partner_residents
+        # the residents linked here, by the pseudonyms this partner knows them by
+        self.residents = seeded.partner_pseudonyms[self.partner["code"]]
         self.sequence = itertools.count(1)
         self.prefix = f"{self.partner['code']}-{uuid.uuid4().hex[:8]}"
 
@@ -35,7 +36,7 @@ class Partner(HttpUser):
         occurred = now - timedelta(minutes=random.uniform(5, 55))
         record: dict[str, Any] = {
             "external_id": f"{self.prefix}-{next(self.sequence)}",
-            "resident_id": random.choice(self.residents),
+            "pseudonym": random.choice(self.residents),
             "occurred_at": iso(occurred),
         }
         kind = self.partner["kind"]

@@ -28,7 +28,6 @@ from tests.fixtures.behaviours import (
     create_partner,
     now,
     partner_record,
-    public_id,
     record_ok,
 )
 
@@ -63,7 +62,7 @@ async def ledger(api: Api, sign_in_staff: StaffSignIn) -> Ledger:
     ]
     superuser = await sign_in_staff(Role.admin_super, "root-user")
     partner = await create_partner(client, superuser)
-    bob_id = await public_id(client, bob)
+    bob_id = await partner.link(bob)
     result = await partner.batch(
         [
             partner_record("w-1", bob_id, "waste_sorting", "2", ago(hours=2), category="recyclables"),

@@ -153,8 +153,9 @@ async def test_an_operators_day_runs_in_the_console(
     key_id = (await shown.get_by_test_id("issued-key-id").inner_text()).strip()
     key_secret = (await shown.get_by_test_id("issued-secret").inner_text()).strip()
     await shown.get_by_role("button", name="我已保存").click()
-    dave_id = (await client.get("/v1/me", headers=bearer(dave))).json()["id"]
-    issued = PartnerClient(client, partner.partner_id, key_id, key_secret)
+    issued = PartnerClient(client, partner.partner_id, partner.code, key_id, key_secret)
+    # dave links his account at the bike share, which redeems his code with the new key
+    dave_id = await issued.link(dave)
     result = await issued.batch([partner_record("bike-1", dave_id, "shared_bike", "3", ago(minutes=40))])
     assert result["results"][0]["outcome"] == "accepted", result
 

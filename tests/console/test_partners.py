@@ -22,7 +22,6 @@ async def test_a_super_administrator_adds_a_partner_and_issues_and_revokes_its_k
 ) -> None:
     admin = await sign_in_staff(Role.admin_super, "root")
     alice = (await client.post("/v1/auth/dev", json={"name": "alice"})).json()
-    alice_id = (await client.get("/v1/me", headers=bearer(alice))).json()["id"]
 
     await sign_in(page, console_url + "#/partners", "root")
     await page.get_by_role("button", name="新增合作方").click()
@@ -43,8 +42,11 @@ async def test_a_super_administrator_adds_a_partner_and_issues_and_revokes_its_k
     await expect(shown).to_be_hidden()
 
     partners = (await client.get("/v1/admin/partners", headers=bearer(admin))).json()["items"]
-    partner_id = next(p["id"] for p in partners if p["code"] == "jinnan-metro")
-    partner = PartnerClient(client, partner_id, key_id, secret)
+    listed = next(p for p in partners if p["code"] == "jinnan-metro")
+    partner_id = listed["id"]
+    partner = PartnerClient(client, partner_id, listed["code"], key_id, secret)
+    # alice links her account at the new partner, which redeems her code with its new key
+    alice_id = await partner.link(alice)
     result = await partner.batch([partner_record("m-1", alice_id, "metro_ride", "10", ago(hours=2))])
     assert (result["results"][0]["outcome"], result["results"][0]["credited_g"] > 0) == ("accepted", True)
 

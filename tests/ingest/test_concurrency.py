@@ -29,7 +29,6 @@ from tests.fixtures.behaviours import (
     history,
     local_day,
     partner_record,
-    public_id,
     record,
     record_ok,
 )
@@ -108,9 +107,11 @@ async def test_concurrent_partner_batches_over_the_same_residents_in_opposite_or
     ]
     other = await make_api()
     residents = [await sign_in_resident(f"resident-{i}") for i in range(8)]
-    ids = [await public_id(client, tokens) for tokens in residents]
+    # every resident linked their account at both partners: pseudonyms[p][i] names resident i at partner p
+    pseudonyms = [[await partner.link(tokens) for tokens in residents] for partner in partners]
 
     def batch(n: int) -> list[dict[str, object]]:
+        ids = pseudonyms[n % 2]
         order = ids if n % 2 == 0 else list(reversed(ids))
         return [
             partner_record(f"b{n}-{rid}-{k}", rid, "metro_ride", "2", ago(hours=2 + n, minutes=10 * k))
@@ -152,7 +153,7 @@ async def test_a_report_and_a_partner_record_of_one_trip_at_once_are_credited_on
     api: Api, make_api: MakeApi, client: httpx.AsyncClient, alice: Tokens, sign_in_staff: StaffSignIn
 ) -> None:
     partner = await create_partner(client, await sign_in_staff(Role.admin_super))
-    alice_id = await public_id(client, alice)
+    alice_id = await partner.link(alice)
     other = await make_api()
     start = ago(hours=3)
 
@@ -183,7 +184,7 @@ async def test_one_external_id_pushed_for_two_residents_at_once_is_credited_once
     partner = await create_partner(client, await sign_in_staff(Role.admin_super))
     other = await make_api()
     residents = [await sign_in_resident("alice"), await sign_in_resident("bob")]
-    ids = [await public_id(client, tokens) for tokens in residents]
+    ids = [await partner.link(tokens) for tokens in residents]
 
     for n in range(3):
         occurred = ago(hours=2 + n)
@@ -202,7 +203,7 @@ async def test_an_approval_and_a_superseding_partner_record_at_once_credit_the_t
 ) -> None:
     partner = await create_partner(client, await sign_in_staff(Role.admin_super))
     operator = await sign_in_staff(Role.admin_operator)
-    alice_id = await public_id(client, alice)
+    alice_id = await partner.link(alice)
     other = await make_api()
 
     for n in range(3):

@@ -50,6 +50,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
     partner = await create_partner(client, superuser)
     reward = await publish(client, await approved_enterprise(client, operator, "津南咖啡"), price_g=100)
     alice_id = await public_id(client, alice)
+    alice_at_partner = await partner.link(alice)
 
     frozen = await client.post(
         f"/v1/admin/residents/{alice_id}/freeze",
@@ -62,7 +63,7 @@ async def test_a_frozen_resident_records_and_redeems_nothing_and_keeps_the_balan
     refused = await record(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
     assert_problem(refused, 403, "ACCOUNT_FROZEN")
     assert_problem(await redeem(client, alice, reward["id"]), 403, "ACCOUNT_FROZEN")
-    batch = await partner.batch([partner_record("f-1", alice_id, "bus_ride", "5", ago(hours=2))])
+    batch = await partner.batch([partner_record("f-1", alice_at_partner, "bus_ride", "5", ago(hours=2))])
     assert (batch["results"][0]["outcome"], batch["results"][0]["reason"]) == ("rejected", "ACCOUNT_FROZEN")
     assert await balance(client, alice) == 468
     again = await client.post(f"/v1/admin/residents/{alice_id}/freeze", json={"reason": "x"}, headers=bearer(operator))
@@ -92,7 +93,8 @@ async def test_a_retry_after_a_freeze_answers_what_was_recorded_before_it(api: A
     operator = await sign_in_staff(Role.admin_operator)
     partner = await create_partner(client, await sign_in_staff(Role.admin_super, "root-user"))
     alice_id = await public_id(client, alice)
-    delivered = partner_record("f-0", alice_id, "bus_ride", "5", ago(hours=2))
+    alice_at_partner = await partner.link(alice)
+    delivered = partner_record("f-0", alice_at_partner, "bus_ride", "5", ago(hours=2))
     assert (await partner.batch([delivered]))["results"][0]["outcome"] == "accepted"
     frozen = await client.post(
         f"/v1/admin/residents/{alice_id}/freeze",
@@ -102,7 +104,7 @@ async def test_a_retry_after_a_freeze_answers_what_was_recorded_before_it(api: A
     assert frozen.status_code == 200, frozen.text
 
     retried = await record(client, alice, ride)
-    resent = await partner.batch([delivered, partner_record("f-1", alice_id, "bus_ride", "5", ago(hours=1))])
+    resent = await partner.batch([delivered, partner_record("f-1", alice_at_partner, "bus_ride", "5", ago(hours=1))])
 
     assert retried.status_code == 200, retried.text
     assert (retried.json()["id"], retried.json()["replayed"]) == (first["id"], True)
@@ -145,7 +147,7 @@ async def test_the_scan_flags_speed_bursts_two_sources_and_shared_devices_for_re
     partner = await create_partner(client, superuser)
     shared_trip = ago(hours=9)
     reported = await record_ok(client, carol, behaviour_body("metro_ride", "8", shared_trip, evidence=SITE_CODES))
-    await partner.batch([partner_record("t-9", await public_id(client, carol), "metro_ride", "8", shared_trip)])
+    await partner.batch([partner_record("t-9", await partner.link(carol), "metro_ride", "8", shared_trip)])
     del dave
 
     scanned = await fraud.scan_once(api.db, api.app.state.factor_cache, fraud.Thresholds.of(api.settings))
@@ -211,13 +213,14 @@ async def test_a_burst_is_found_by_when_the_behaviours_happened_however_they_wer
             await record_ok(client, alice, behaviour_body("metro_ride", "5", ago(hours=1), evidence=SITE_CODES))
     # bob: a partner's upload of his day, eight rides an hour apart, recorded in one go
     partner = await create_partner(client, await sign_in_staff(Role.admin_super, "root-user"))
-    bob_id = await public_id(client, bob)
-    day = [partner_record(f"d-{h}", bob_id, "bus_ride", "3", ago(hours=h + 2)) for h in range(8)]
+    bob_at_partner = await partner.link(bob)
+    day = [partner_record(f"d-{h}", bob_at_partner, "bus_ride", "3", ago(hours=h + 2)) for h in range(8)]
     assert {r["outcome"] for r in (await partner.batch(day))["results"]} == {"accepted"}
     # dave: a partner's upload holding two runs of three rides, on two days of last week
     dave_id = await public_id(client, dave)
+    dave_at_partner = await partner.link(dave)
     runs = [
-        partner_record(f"r-{d}-{m}", dave_id, "bus_ride", "3", ago(days=d, minutes=m))
+        partner_record(f"r-{d}-{m}", dave_at_partner, "bus_ride", "3", ago(days=d, minutes=m))
         for d in (4, 3)
         for m in (20, 14, 8)
     ]

@@ -26,7 +26,6 @@ from tests.fixtures.behaviours import (
     floor_g,
     history,
     partner_record,
-    public_id,
     record_ok,
 )
 
@@ -52,8 +51,9 @@ async def alice(sign_in_resident: ResidentSignIn) -> Tokens:
 
 
 @pytest.fixture
-async def alice_id(client: httpx.AsyncClient, alice: Tokens) -> str:
-    return await public_id(client, alice)
+async def alice_id(partners: tuple[PartnerClient, PartnerClient], alice: Tokens) -> str:
+    """Alice's pseudonym at the bus card: she linked her account there."""
+    return await partners[0].link(alice)
 
 
 def _results(batch: dict[str, object]) -> list[tuple[object, ...]]:
@@ -110,10 +110,13 @@ async def test_a_bus_card_and_the_hydrogen_line_reporting_the_same_minutes_are_o
     api: Api, client: httpx.AsyncClient, partners: tuple[PartnerClient, PartnerClient], alice: Tokens, alice_id: str
 ) -> None:
     bus_card, hydrogen_line = partners
+    # the hydrogen line knows alice by the pseudonym of her link there, not the bus card's
+    alice_at_line = await hydrogen_line.link(alice)
+    assert alice_at_line != alice_id
     start = ago(hours=4)
     first = await bus_card.batch([partner_record("card-1", alice_id, "bus_ride", "10", start)])
     second = await hydrogen_line.batch(
-        [partner_record("h2-1", alice_id, "hydrogen_bus_ride", "10", start + timedelta(minutes=1))]
+        [partner_record("h2-1", alice_at_line, "hydrogen_bus_ride", "10", start + timedelta(minutes=1))]
     )
 
     assert _results(first) == [("card-1", "accepted", None, floor_g(10 * Decimal("26.9")))]
@@ -154,21 +157,26 @@ async def test_two_partners_batches_at_once_for_the_same_residents_credit_each_t
 ) -> None:
     other = await make_api()
     residents = [await sign_in_resident(f"resident-{i}") for i in range(6)]
-    ids = [await public_id(client, tokens) for tokens in residents]
+    # each resident linked their account at both partners, which know them by different pseudonyms
+    at_card = [await partners[0].link(tokens) for tokens in residents]
+    at_line = [await partners[1].link(tokens) for tokens in residents]
+    everyone = list(range(len(residents)))
 
-    def batch(prefix: str, type_: str, order: list[str]) -> list[dict[str, object]]:
+    def batch(prefix: str, type_: str, pseudonyms: list[str], order: list[int]) -> list[dict[str, object]]:
         # each resident's three rides an hour apart; both partners report every one of them
         return [
-            partner_record(f"{prefix}-{rid}-{k}", rid, type_, "10", ago(hours=2 + k, minutes=ids.index(rid)))
-            for rid in order
+            partner_record(f"{prefix}-{pseudonyms[n]}-{k}", pseudonyms[n], type_, "10", ago(hours=2 + k, minutes=n))
+            for n in order
             for k in range(3)
         ]
 
     sends = []
     for round_ in range(3):
-        sends.append(partners[0].using(api.client).post(batch(f"card{round_}", "bus_ride", ids)))
+        sends.append(partners[0].using(api.client).post(batch(f"card{round_}", "bus_ride", at_card, everyone)))
         sends.append(
-            partners[1].using(other.client).post(batch(f"h2{round_}", "hydrogen_bus_ride", list(reversed(ids))))
+            partners[1]
+            .using(other.client)
+            .post(batch(f"h2{round_}", "hydrogen_bus_ride", at_line, list(reversed(everyone))))
         )
     responses = await asyncio.gather(*sends)
 

@@ -33,7 +33,6 @@ from tests.fixtures.behaviours import (
     history,
     local_day,
     partner_record,
-    public_id,
     record,
     record_ok,
 )
@@ -53,8 +52,9 @@ async def alice(sign_in_resident: ResidentSignIn) -> Tokens:
 
 
 @pytest.fixture
-async def alice_id(client: httpx.AsyncClient, alice: Tokens) -> str:
-    return await public_id(client, alice)
+async def alice_id(partner: PartnerClient, alice: Tokens) -> str:
+    """Alice's pseudonym at the partner: she linked her account there."""
+    return await partner.link(alice)
 
 
 def _outcomes(result: dict[str, object]) -> list[tuple[object, ...]]:
@@ -72,8 +72,8 @@ async def test_a_mixed_batch_gets_one_outcome_per_record_in_order(
         dict(ride),
         # 20,000 steps verified by a partner: 400 g against the walking cap of 296 g a day.
         partner_record("w-1", alice_id, "walking", "20000", local_day(10)),
-        partner_record("u-1", str(uuid.uuid4()), "metro_ride", "10", ago(hours=5)),
-        {"external_id": "bad-1", "resident_id": alice_id, "type": "metro_ride", "quantity": "-3"},
+        partner_record("u-1", f"psn_{uuid.uuid4().hex}", "metro_ride", "10", ago(hours=5)),
+        {"external_id": "bad-1", "pseudonym": alice_id, "type": "metro_ride", "quantity": "-3"},
         partner_record("far-1", alice_id, "metro_ride", "200", ago(hours=7)),
     ]
 
@@ -83,7 +83,7 @@ async def test_a_mixed_batch_gets_one_outcome_per_record_in_order(
         (0, "m-1", "accepted", None),
         (1, "m-1", "duplicate", "ALREADY_RECEIVED"),
         (2, "w-1", "capped", "daily_cap"),
-        (3, "u-1", "rejected", "UNKNOWN_RESIDENT"),
+        (3, "u-1", "rejected", "PSEUDONYM_UNKNOWN"),
         (4, "bad-1", "rejected", "VALIDATION_FAILED"),
         (5, "far-1", "rejected", "QUANTITY_OUT_OF_RANGE"),
     ]
@@ -170,7 +170,7 @@ async def test_replaying_a_whole_batch_credits_nothing_more(
     sign_in_resident: ResidentSignIn,
 ) -> None:
     bob = await sign_in_resident("bob")
-    bob_id = await public_id(client, bob)
+    bob_id = await partner.link(bob)
     records = [
         partner_record("r-1", alice_id, "metro_ride", "10", ago(hours=3)),
         partner_record("r-2", bob_id, "bus_ride", "10", ago(hours=3)),
@@ -338,7 +338,7 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
     """The recording function plans its statements once per session. A session whose first batch met
     nearly empty tables (a new deployment, just analysed) must not keep plans that scan them whole for
     every record: as the ledger grew each record scanned it, and batches ran into the statement timeout."""
-    residents = [await public_id(api.client, await sign_in_resident(name)) for name in ("alice", "bob", "carol")]
+    residents = [await partner.link(await sign_in_resident(name)) for name in ("alice", "bob", "carol")]
     assert api.settings.database_url is not None
     connection = await asyncpg.connect(**asyncpg_dsn(api.settings.database_url.get_secret_value()))
     try:
@@ -367,7 +367,14 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
             second = await push("second", 8)
             scans = await connection.fetch(
                 "SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE relname = ANY($1::text[])",
-                ["ingest_behaviour", "ingest_cap_usage", "ledger_account", "accounts_resident", "ledger_transfer"],
+                [
+                    "ingest_behaviour",
+                    "ingest_cap_usage",
+                    "ledger_account",
+                    "accounts_resident",
+                    "ledger_transfer",
+                    "consent_link",
+                ],
             )
     finally:
         await connection.close()
@@ -379,5 +386,6 @@ async def test_a_session_that_first_recorded_on_an_empty_ledger_still_reads_it_b
         "ledger_account": 0,
         "accounts_resident": 0,
         "ledger_transfer": 0,
+        "consent_link": 0,
     }
     await assert_ledger_invariants(api)
