@@ -16,6 +16,27 @@ from service.kit.schemas import InputSchema, Schema
 _LINK_ID_EXAMPLE = "0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35"
 _SHA256_EXAMPLE = "1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f"
 _PSEUDONYM_EXAMPLE = "psn_7kq2m9xw4c8rj3tn6v5bh1yd0f"
+_PARTNER_EXAMPLE = {"code": "jinnan-metro-card", "name": "津南地铁卡", "kind": "transit_card"}
+_LINK_EXAMPLE = {
+    "id": _LINK_ID_EXAMPLE,
+    "partner": _PARTNER_EXAMPLE,
+    "status": "active",
+    "text_version": "partner-link/1",
+    "locale": "zh-CN",
+    "text_sha256": _SHA256_EXAMPLE,
+    "method": "wechat_mini_program",
+    "agreed_at": "2026-12-07T08:00:00Z",
+    "granted_at": "2026-12-07T08:02:11Z",
+    "revoked_at": None,
+    "revoked_by": None,
+}
+_PARTNER_LINK_EXAMPLE = {
+    "link_id": _LINK_ID_EXAMPLE,
+    "pseudonym": _PSEUDONYM_EXAMPLE,
+    "status": "active",
+    "granted_at": "2026-12-07T08:02:11Z",
+    "revoked_at": None,
+}
 
 
 class LinkablePartnerRead(Schema):
@@ -27,7 +48,9 @@ class LinkablePartnerRead(Schema):
 class ConsentTextRead(Schema):
     version: str = Field(description="The consent text's version.", examples=["partner-link/1"])
     locale: Locale = Field(description="The language of this text.", examples=["zh-CN"])
-    partner: LinkablePartnerRead = Field(description="The partner the resident would link.")
+    partner: LinkablePartnerRead = Field(
+        description="The partner the resident would link.", examples=[_PARTNER_EXAMPLE]
+    )
     title: str = Field(description="The screen's title.", examples=["关联您的津南地铁卡账户"])
     data: list[str] = Field(
         description="What the partner will send, one item each.", examples=[["每次乘车的进站、出站时间"]]
@@ -70,12 +93,14 @@ class LinkCodeRead(Schema):
         examples=["7KQ2M-9XW4C"],
     )
     expires_at: datetime = Field(description="After this the code is refused.", examples=["2026-12-07T08:10:00Z"])
-    partner: LinkablePartnerRead = Field(description="The partner the code is for; no other partner can use it.")
+    partner: LinkablePartnerRead = Field(
+        description="The partner the code is for; no other partner can use it.", examples=[_PARTNER_EXAMPLE]
+    )
 
 
 class LinkRead(Schema):
     id: uuid.UUID = Field(description="The link's id.", examples=[_LINK_ID_EXAMPLE])
-    partner: LinkablePartnerRead = Field(description="The partner.")
+    partner: LinkablePartnerRead = Field(description="The partner.", examples=[_PARTNER_EXAMPLE])
     status: Literal["active", "revoked"] = Field(
         description="active: the partner's records are accepted; revoked: they are refused.", examples=["active"]
     )
@@ -94,7 +119,9 @@ class LinkRead(Schema):
 
 
 class LinkList(Schema):
-    items: list[LinkRead] = Field(description="The resident's links, in force and revoked, oldest first.")
+    items: list[LinkRead] = Field(
+        description="The resident's links, in force and revoked, oldest first.", examples=[[_LINK_EXAMPLE]]
+    )
 
 
 class LinkRedeem(InputSchema):
@@ -123,5 +150,7 @@ class PartnerLinkRead(Schema):
 
 
 class PartnerLinkPage(Schema):
-    items: list[PartnerLinkRead] = Field(description="Links, oldest first.")
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; none at the end.")
+    items: list[PartnerLinkRead] = Field(description="Links, oldest first.", examples=[[_PARTNER_LINK_EXAMPLE]])
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; none at the end.", examples=[None, "eyJwIjogMTAyNH0"]
+    )

@@ -25,7 +25,6 @@ A curl block may use these shell variables and no others (the guides' README lis
     $VOUCHER_ID          the voucher of the last redemption
     $HANDLE              the first other resident on the last board
     $CERTIFICATE         given: the number of a retirement certificate
-    $RESIDENT_ID         given: the signed-in resident's public id
     $KEY_ID              given: a partner key id (its secret is kept by the test)
     $TIMESTAMP           given: now, in Unix seconds
     $SIGNATURE           computed for the request it is in: HMAC-SHA256 with the key's secret over the
@@ -40,6 +39,18 @@ A curl block may use these shell variables and no others (the guides' README lis
                          (metro and shared-bike rides, which end at a second site)
     $METRO_CODE          computed likewise: a metro station's code (METRO_A) in the minute of `occurred_at`,
                          whatever the type, for a code scanned at the wrong kind of site
+    $PARTNER_CODE        given: the code of a partner the reader can link and has not (haihe-bikes)
+    $TEXT_SHA256         the `text_sha256` of the last consent text read (GET /v1/partners/{code}/consent)
+    $LINK_CODE           given (a code the reader got for the partner of $KEY_ID), or the code of the last
+                         link request (POST /v1/me/links)
+    $LINK_ID             the first link in force of the last GET /v1/me/links, or the link of the last
+                         code a partner redeemed
+    $PSEUDONYM           given (the reader linked at the partner of $KEY_ID), or the pseudonym of the last
+                         code a partner redeemed
+
+The partner guides' world registers the data partner jinnan-metro-card (津南地铁卡, a transit card) and
+issues it the key of $KEY_ID; the resident guides about links also meet haihe-bikes (海河单车, bike share),
+and linking.md's reader has linked their account at jinnan-metro-card already, its grant sealed.
 
 A `curl -F "file=@NAME"` attaches one of the files the test makes (FILES): `sorting.jpg`, a phone's
 photo of a recycling station with EXIF and a GPS position, and `notes.jpg`, a text file given a photo's
@@ -86,7 +97,7 @@ from service.ingest import batches
 from service.kit.clock import SHANGHAI
 from service.leaderboard import rollup
 from tests.conftest import Api, bearer
-from tests.fixtures.behaviours import SITE_CODES, Tokens, behaviour_body, public_id, record_ok
+from tests.fixtures.behaviours import SITE_CODES, PartnerClient, Tokens, behaviour_body, link_code, record_ok
 from tests.fixtures.evidence import METRO_A, ROUTES
 from tests.fixtures.photos import jpeg_with_gps
 from tests.fixtures.redemption import accept, publish, redeem_ok, retire
@@ -107,10 +118,13 @@ GUIDES = (
     "site-codes.md",
     "photos.md",
     "evidence.md",
+    "linking.md",
+    "partner-linking.md",
+    "privacy.md",
 )
 # Examples with a credential that must never reach a phone are for a server or the console (fetch): a
 # partner's signing secret, an administrator's token.
-SERVER_GUIDES = {"partner-signing.md", "site-codes.md"}
+SERVER_GUIDES = {"partner-signing.md", "partner-linking.md", "site-codes.md"}
 # What wx.request can send (its `method` option); anything else needs fetch from an H5 page.
 WX_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"}
 
@@ -129,7 +143,6 @@ VARIABLES = {
     "VOUCHER_ID",
     "HANDLE",
     "CERTIFICATE",
-    "RESIDENT_ID",
     "KEY_ID",
     "TIMESTAMP",
     "SIGNATURE",
@@ -139,6 +152,11 @@ VARIABLES = {
     "START_CODE",
     "END_CODE",
     "METRO_CODE",
+    "PARTNER_CODE",
+    "TEXT_SHA256",
+    "LINK_CODE",
+    "LINK_ID",
+    "PSEUDONYM",
 }
 # What each guide's examples are given before they run; everything else they must produce themselves.
 GIVEN: dict[str, set[str]] = {
@@ -150,11 +168,16 @@ GIVEN: dict[str, set[str]] = {
     "leaderboards.md": {"TOKEN"},
     "redemption.md": {"TOKEN", "REWARD_ID", "CERTIFICATE"},
     "receipts.md": {"TOKEN", "BEHAVIOUR_ID"},
-    "partner-signing.md": {"KEY_ID", "TIMESTAMP", "RESIDENT_ID"},
+    "partner-signing.md": {"KEY_ID", "TIMESTAMP", "PSEUDONYM"},
     "site-codes.md": {"ADMIN_TOKEN"},
     "photos.md": {"TOKEN"},
     "evidence.md": {"TOKEN"},
+    "linking.md": {"TOKEN", "PARTNER_CODE"},
+    "partner-linking.md": {"KEY_ID", "TIMESTAMP", "LINK_CODE"},
+    "privacy.md": {"TOKEN", "PARTNER_CODE"},
 }
+# The guides whose world registers the linkable partners (津南地铁卡 and 海河单车).
+PARTNER_WORLDS = {"linking.md", "partner-linking.md", "partner-signing.md", "privacy.md"}
 # The files a `curl -F name=@FILE` of a guide may attach.
 FILES = {
     "sorting.jpg": jpeg_with_gps(),
@@ -694,21 +717,21 @@ async def build_world(
             assert retired.status_code == 201, retired.text
             world.variables["CERTIFICATE"] = retired.json()["number"]
     if "BEHAVIOUR_ID" in given:
-        await _sealed(api, reader, world.variables["BEHAVIOUR_ID"])
-    if "KEY_ID" in given:
-        admin = await sign_in_staff(Role.admin_super)
-        partner = await client.post(
-            "/v1/admin/partners",
-            json={"code": "jinnan-metro-card", "name": "津南地铁卡", "kind": "transit_card"},
-            headers=bearer(admin),
-        )
-        assert partner.status_code == 201, partner.text
-        issued = await client.post(f"/v1/admin/partners/{partner.json()['id']}/keys", headers=bearer(admin))
-        assert issued.status_code == 201, issued.text
-        world.variables["KEY_ID"] = issued.json()["key_id"]
-        world.partner_secret = issued.json()["secret"]
+        await _sealed(api, reader, f"/v1/me/behaviours/{world.variables['BEHAVIOUR_ID']}/receipt")
+    if guide in PARTNER_WORLDS:
+        metro = await _partners(client, await sign_in_staff(Role.admin_super))
+        world.variables["KEY_ID"] = metro.key_id
+        world.partner_secret = metro.secret
         world.variables["TIMESTAMP"] = str(int(time.time()))
-        world.variables["RESIDENT_ID"] = await public_id(client, reader)
+        world.variables["PARTNER_CODE"] = "haihe-bikes"
+        if "LINK_CODE" in given:
+            world.variables["LINK_CODE"] = await link_code(client, reader, metro.code)
+        if "PSEUDONYM" in given:
+            world.variables["PSEUDONYM"] = await metro.link(reader)
+        if guide == "linking.md":
+            await metro.link(reader)
+            (link,) = (await client.get("/v1/me/links", headers=bearer(reader))).json()["items"]
+            await _sealed(api, reader, f"/v1/me/links/{link['id']}/receipts/granted")
     if "ADMIN_TOKEN" in given:
         world.variables["ADMIN_TOKEN"] = (await sign_in_staff(Role.admin_operator))["access_token"]
     assert set(world.variables) - {"API"} >= given, f"{guide}: the world lacks {given - set(world.variables)}"
@@ -716,14 +739,32 @@ async def build_world(
     return world
 
 
-async def _sealed(api: Api, tokens: Tokens, behaviour_id: str) -> None:
-    """Seal until the behaviour's receipt is ready, as the background sealer would within a second."""
+async def _partners(client: httpx.AsyncClient, admin: Tokens) -> PartnerClient:
+    """Register the guides' two partners, as a super administrator does; answers 津南地铁卡, with a key."""
+    ids: dict[str, int] = {}
+    for code, name, kind in (
+        ("jinnan-metro-card", "津南地铁卡", "transit_card"),
+        ("haihe-bikes", "海河单车", "bike_share"),
+    ):
+        created = await client.post(
+            "/v1/admin/partners", json={"code": code, "name": name, "kind": kind}, headers=bearer(admin)
+        )
+        assert created.status_code == 201, created.text
+        ids[code] = created.json()["id"]
+    issued = await client.post(f"/v1/admin/partners/{ids['jinnan-metro-card']}/keys", headers=bearer(admin))
+    assert issued.status_code == 201, issued.text
+    key = issued.json()
+    return PartnerClient(client, ids["jinnan-metro-card"], "jinnan-metro-card", key["key_id"], key["secret"])
+
+
+async def _sealed(api: Api, tokens: Tokens, receipt: str) -> None:
+    """Seal until the receipt at `receipt` is ready, as the background sealer would within a second."""
     for _ in range(100):
         await seal_once(api.db, api.app.state.checkpoint_signer)
-        response = await api.client.get(f"/v1/me/behaviours/{behaviour_id}/receipt", headers=bearer(tokens))
+        response = await api.client.get(receipt, headers=bearer(tokens))
         if response.status_code == 200:
             return
-    raise AssertionError(f"behaviour {behaviour_id} was never sealed: {response.text}")
+    raise AssertionError(f"{receipt} was never sealed: {response.text}")
 
 
 def capture(request: Curl, body: Any, variables: dict[str, str]) -> None:
@@ -745,13 +786,24 @@ def capture(request: Curl, body: Any, variables: dict[str, str]) -> None:
         variables["SITE_ID"] = str(body["site"]["id"])
     if path.endswith("/redeem"):
         variables["VOUCHER_ID"] = str(body["voucher"]["id"])
-    if "inclusion_proof" in body:
+    if "inclusion_proof" in body and "entry" in body:
         variables["ENTRY_ID"] = str(body["entry"]["id"])
         variables["TREE_SIZE"] = str(body["checkpoint"]["tree_size"])
     if path == "/v1/transparency/checkpoint":
         variables["LATEST_TREE_SIZE"] = str(body["tree_size"])
     if body.get("next_cursor"):
         variables["CURSOR"] = body["next_cursor"]
+    if re.fullmatch(r"/v1/partners/[^/]+/consent", path):
+        variables["TEXT_SHA256"] = body["text_sha256"]
+    if request.method == "POST" and path == "/v1/me/links":
+        variables["LINK_CODE"] = body["code"]
+    if request.method == "GET" and path == "/v1/me/links":
+        active = [link for link in body["items"] if link["status"] == "active"]
+        if active:
+            variables["LINK_ID"] = active[0]["id"]
+    if request.method == "POST" and path == "/v1/partner/links":
+        variables["LINK_ID"] = body["link_id"]
+        variables["PSEUDONYM"] = body["pseudonym"]
     if path == "/v1/rewards" and body.get("items"):
         variables["REWARD_ID"] = str(body["items"][0]["id"])
     for reward in [*body.get("items", []), body] if path.startswith("/v1/rewards") else []:
@@ -1020,6 +1072,19 @@ def test_the_receipt_test_vector_checks_out_and_a_changed_one_does_not(language:
     forged["entry"]["amount_g"] += 1
     with pytest.raises(receipt_verifier.ReceiptInvalid):
         receipt_verifier.verify_receipt(forged, key)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_consent_receipt_shown_checks_out_and_a_backdated_one_does_not(language: str) -> None:
+    markdown = read(guide_path(language, "linking.md"))
+    (receipt,) = [json.loads(f.text) for f in fences(markdown) if f.info == "json" and '"inclusion_proof"' in f.text]
+    key = base64.b64decode(receipt["public_key"])
+    receipt_verifier.verify_receipt(receipt, key)
+    assert receipt_verifier.consent_leaf_line(receipt["consent"]).decode() in [f.text for f in fences(markdown)]
+    backdated = copy.deepcopy(receipt)
+    backdated["consent"]["occurred_at"] = "2026-01-01T00:00:00.000000Z"
+    with pytest.raises(receipt_verifier.ReceiptInvalid):
+        receipt_verifier.verify_receipt(backdated, key)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
