@@ -11,6 +11,8 @@ ingest_record_batch() reads a partner's record's resident from its pseudonym (re
 place of the resident's public id, and refuses a pseudonym no link holds (unknown_pseudonym), another
 partner's (pseudonym_elsewhere) or one whose link was revoked (link_revoked). The upgrade applies a frozen
 copy of its current file (upgrade/); the downgrade restores the text revision 0023 left (downgrade/).
+A partner's record's content hash covers its pseudonym now: a record stored before this revision and
+sent again answers DUPLICATE_CONFLICT, and is credited no second time.
 
 Revision ID: 0033_partner_links
 Revises: 0032_dashboard_tally
