@@ -183,6 +183,15 @@ class Settings(BaseSettings):
     # Partner request signing.
     partner_signature_window_s: int = Field(default=300, ge=30, le=900)
 
+    # Webhooks: the dispatcher (off: deliveries wait in the outbox), how often it looks for due ones, how many
+    # it sends at once, an attempt's time limit, the waits before each retry (then failed), a claim's lease (past any attempt).
+    webhook_dispatch: bool = True
+    webhook_dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_batch: int = Field(default=20, ge=1, le=200)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_s: list[Annotated[float, Field(ge=0)]] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+    webhook_lease_s: float = Field(default=120.0, gt=60)
+
     # Rate limits, as requests per minute with an equal burst.
     # Password sign-in and enterprise registration per address: guessing passwords is what it stops.
     rate_signin_per_ip_per_min: int = Field(default=20, ge=1)

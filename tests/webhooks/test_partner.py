@@ -1,0 +1,120 @@
+"""A partner is told when an operator decides one of its records, and receives the link events another
+domain emits; it never learns who the resident is."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from service.accounts.models import Role
+from service.webhooks.events import EventType, emit
+from tests.conftest import Api, bearer
+from tests.fixtures.behaviours import (
+    SITE_CODES,
+    PartnerClient,
+    Tokens,
+    ago,
+    behaviour_body,
+    create_partner,
+    partner_record,
+    public_id,
+    record_ok,
+)
+from tests.fixtures.webhooks import PARTNER_WEBHOOKS, Receiver, partner_call, verify
+
+StaffSignIn = Callable[..., Awaitable[Tokens]]
+ResidentSignIn = Callable[[str], Awaitable[Tokens]]
+
+
+async def _subscribed(partner: PartnerClient, receiver: Receiver, events: list[str]) -> str:
+    created = await partner_call(partner, "POST", PARTNER_WEBHOOKS, {"url": receiver.url, "event_types": events})
+    assert created.status_code == 201, created.text
+    secret: str = created.json()["secret"]
+    return secret
+
+
+async def test_an_operators_reversal_of_a_partners_record_reaches_that_partner_by_its_own_record_id(
+    api: Api, sign_in_staff: StaffSignIn, sign_in_resident: ResidentSignIn, receiver: Receiver
+) -> None:
+    client = api.client
+    partner = await create_partner(client, await sign_in_staff(Role.admin_super))
+    other = await create_partner(client, await sign_in_staff(Role.admin_super, "root-2"), code="bike-share")
+    resident = await sign_in_resident("alice")
+    resident_id = await public_id(client, resident)
+    secret = await _subscribed(partner, receiver, ["behaviour.reviewed"])
+    with Receiver() as elsewhere:
+        await _subscribed(other, elsewhere, ["behaviour.reviewed"])
+        result = await partner.batch([partner_record("metro-77", resident_id, "metro_ride", "10", ago(hours=2))])
+        (outcome,) = result["results"]
+        credited = await client.get(f"/v1/me/behaviours/{outcome['behaviour_id']}", headers=bearer(resident))
+        operator = await sign_in_staff(Role.admin_operator)
+
+        reversed_ = await client.post(
+            f"/v1/admin/transfers/{credited.json()['transfer_id']}/reverse",
+            json={"reason": "the card operator withdrew the trip"},
+            headers=bearer(operator),
+        )
+
+        assert reversed_.status_code == 201, reversed_.text
+        (received,) = await receiver.wait_for(1)
+        assert elsewhere.received == []
+    assert verify(secret, received)
+    assert received.json["type"] == "behaviour.reviewed"
+    assert received.json["data"] == {
+        "behaviour_id": outcome["behaviour_id"],
+        "external_id": "metro-77",
+        "behaviour_type": "metro_ride",
+        "decision": "reversed",
+        "reversed_g": outcome["credited_g"],
+    }
+    assert resident_id not in received.body.decode()
+
+
+async def test_a_resident_report_reversed_tells_no_partner(
+    api: Api, sign_in_staff: StaffSignIn, sign_in_resident: ResidentSignIn, receiver: Receiver
+) -> None:
+    client = api.client
+    partner = await create_partner(client, await sign_in_staff(Role.admin_super))
+    await _subscribed(partner, receiver, ["behaviour.reviewed"])
+    resident = await sign_in_resident("alice")
+    recorded = await record_ok(client, resident, behaviour_body("metro_ride", "10", ago(hours=1), evidence=SITE_CODES))
+    operator = await sign_in_staff(Role.admin_operator)
+
+    reversed_ = await client.post(
+        f"/v1/admin/transfers/{recorded['transfer_id']}/reverse", json={"reason": "test"}, headers=bearer(operator)
+    )
+
+    assert reversed_.status_code == 201, reversed_.text
+    await asyncio.sleep(0.3)
+    assert receiver.received == []
+
+
+async def test_a_link_event_emitted_by_another_domain_reaches_the_partner(
+    api: Api, sign_in_staff: StaffSignIn, receiver: Receiver
+) -> None:
+    partner = await create_partner(api.client, await sign_in_staff(Role.admin_super))
+    secret = await _subscribed(partner, receiver, ["link.created", "link.revoked"])
+
+    async with api.db.sessionmaker.begin() as session:
+        queued = await emit(
+            session,
+            partner_id=partner.partner_id,
+            event_type=EventType.link_revoked,
+            data={"pseudonym": "psn_7Yc2", "revoked_at": "2026-12-07T10:00:00+08:00"},
+        )
+
+    (received,) = await receiver.wait_for(1)
+    assert verify(secret, received)
+    assert received.webhook_id == queued
+    assert received.json["type"] == "link.revoked"
+    assert received.json["data"]["pseudonym"] == "psn_7Yc2"
+
+
+async def test_emit_refuses_a_payload_that_names_a_resident(api: Api) -> None:
+    async with api.db.sessionmaker() as session:
+        with pytest.raises(ValueError, match="personal data"):
+            await emit(session, partner_id=1, event_type=EventType.link_created, data={"openid": "o-abc"})
+        with pytest.raises(ValueError, match="is not an event"):
+            await emit(session, partner_id=1, event_type=EventType.voucher_accepted, data={})
