@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 import pytest
 
 from service.accounts.models import Role
+from service.factors.model import BehaviourFactor
 from service.webhooks.events import EventType, emit
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
@@ -70,6 +72,46 @@ async def test_an_operators_reversal_of_a_partners_record_reaches_that_partner_b
         "reversed_g": outcome["credited_g"],
     }
     assert resident_id not in received.body.decode()
+
+
+async def test_an_operators_review_of_a_partners_held_record_reaches_that_partner(
+    api: Api,
+    sign_in_staff: StaffSignIn,
+    sign_in_resident: ResidentSignIn,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No shipped factor holds a partner's records for review; a factor set that did would weigh them so.
+    weight = BehaviourFactor.weight
+    monkeypatch.setattr(
+        BehaviourFactor, "weight", lambda self, tier: (Decimal(1), True) if tier == "partner" else weight(self, tier)
+    )
+    client = api.client
+    partner = await create_partner(client, await sign_in_staff(Role.admin_super))
+    secret = await _subscribed(partner, receiver, ["behaviour.reviewed"])
+    resident_id = await public_id(client, await sign_in_resident("alice"))
+    result = await partner.batch([partner_record("metro-78", resident_id, "metro_ride", "10", ago(hours=2))])
+    (outcome,) = result["results"]
+    operator = await sign_in_staff(Role.admin_operator)
+
+    decided = await client.post(
+        f"/v1/admin/behaviours/{outcome['behaviour_id']}/review",
+        json={"approve": False, "reason": "the card operator could not confirm the trip"},
+        headers=bearer(operator),
+    )
+
+    assert decided.status_code == 200, decided.text
+    (received,) = await receiver.wait_for(1)
+    assert verify(secret, received)
+    assert received.json["data"] == {
+        "behaviour_id": outcome["behaviour_id"],
+        "external_id": "metro-78",
+        "behaviour_type": "metro_ride",
+        "decision": "rejected",
+        "status": "rejected",
+        "credited_g": 0,
+        "capped_g": 0,
+    }
 
 
 async def test_a_resident_report_reversed_tells_no_partner(
