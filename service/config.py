@@ -9,7 +9,6 @@ Outside production the service serves this machine only (`Settings.exposure_prob
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from decimal import Decimal
@@ -21,8 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+
+from service.hosts import is_internal_host, is_local_database, is_loopback
 
 # A fixed key for development only; production refuses to start while it is in use.
 DEVELOPMENT_SECRET_KEY = "tanpuhui-development-secret-key-not-for-production"  # noqa: S105
@@ -186,6 +185,15 @@ class Settings(BaseSettings):
     link_code_ttl_s: int = Field(default=600, ge=60, le=3600)
     retention_trip_days: int = Field(default=365, ge=1)
 
+    # Webhooks: the dispatcher (off: deliveries wait in the outbox), how often it looks for due ones, how many
+    # it sends at once, an attempt's time limit, the waits before each retry (then failed), a claim's lease (past any attempt).
+    webhook_dispatch: bool = True
+    webhook_dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_batch: int = Field(default=20, ge=1, le=200)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_s: list[Annotated[float, Field(ge=0)]] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+    webhook_lease_s: float = Field(default=120.0, gt=60)
+
     # Rate limits, as requests per minute with an equal burst.
     # Password sign-in and enterprise registration per address: guessing passwords is what it stops.
     rate_signin_per_ip_per_min: int = Field(default=20, ge=1)
@@ -337,37 +345,6 @@ class Settings(BaseSettings):
                 "TANPUHUI_UNSAFE_EXPOSE_DEVELOPMENT is set: anyone who reaches it can act as an administrator"
             )
         return logging.WARNING, f"tanpuhui in {self.env.value}, serving this machine only ({listed})"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def is_internal_host(host: str) -> bool:
-    """A host name or address of this machine or of a private, link-local or otherwise unroutable network."""
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
-
-
-def is_local_database(url: str) -> bool:
-    """A database URL whose server is this machine: a Unix socket, localhost or a loopback address."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return False
-    query_host = parsed.query.get("host")
-    host = parsed.host or (query_host if isinstance(query_host, str) else None)
-    return host is None or host.startswith("/") or is_loopback(host)
 
 
 class ConfigurationRefused(RuntimeError):

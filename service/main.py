@@ -59,6 +59,10 @@ from service.redemption.router import router as redemption_router
 from service.sites import tasks as sites_tasks
 from service.sites.cache import SiteCache
 from service.sites.router import router as sites_router
+from service.webhooks import signing as webhook_signing
+from service.webhooks import tasks as webhooks_tasks
+from service.webhooks.router import enterprise_router as webhooks_enterprise_router
+from service.webhooks.router import partner_router as webhooks_partner_router
 
 logger = logging.getLogger("tanpuhui")
 
@@ -143,6 +147,8 @@ def _background(
         loops.append(leaderboard_tasks.roll_up(db, settings))
     if settings.photo_purge:
         loops.append(photos_tasks.purge_photos(db, settings, photos))
+    if settings.webhook_dispatch:
+        loops.append(webhooks_tasks.dispatch_webhooks(db, settings))
     return loops
 
 
@@ -225,6 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "partner-secrets"))
     app.state.totp_box = SecretBox(derive_key(settings.secret_key.get_secret_value(), "staff-totp-secrets"))
     app.state.voucher_codes = VoucherCodes(settings.secret_key.get_secret_value())
+    app.state.webhook_box = webhook_signing.box_for(settings)
     app.state.photo_storage = storage_for(settings)
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, body_limits=photo_body_limits(settings)
@@ -258,6 +265,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leaderboard_router)
     app.include_router(redemption_router)
     app.include_router(photos_router)
+    app.include_router(webhooks_partner_router)
+    app.include_router(webhooks_enterprise_router)
     app.include_router(audit_router)
     app.include_router(audit_admin_router)
     openapi.install(app)

@@ -37,6 +37,10 @@ from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, Ledge
 from service.photos.models import Photo, RewardImage
 from service.redemption.models import Certificate, Reward, Voucher
 from service.sites.models import RegistryVersion, Site, SiteKey
+from service.webhooks.models import Attempt as WebhookAttempt
+from service.webhooks.models import Delivery as WebhookDelivery
+from service.webhooks.models import Endpoint as WebhookEndpoint
+from service.webhooks.models import Event as WebhookEvent
 
 __all__ = [
     "AccessRevocation",
@@ -85,6 +89,10 @@ __all__ = [
     "UserSigninAddress",
     "UserTotp",
     "Voucher",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "leaderboard_tables",
     "rate_limit_bucket",
 ]

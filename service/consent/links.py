@@ -47,6 +47,7 @@ from service.consent.texts import Locale, render
 from service.db import ReadSession
 from service.kit import typed_codes
 from service.kit.pagination import decode_cursor, encode_cursor
+from service.webhooks import events as webhooks
 
 # 12 characters: 60 random bits, in a code that lives minutes and is good for one partner once.
 CODE_LENGTH = 12
@@ -180,6 +181,12 @@ async def redeem(session: AsyncSession, *, partner_id: int, code: str) -> Partne
     )
     await repository.insert_event(session, link, kind=EventKind.granted, at=link.granted_at, reason=None)
     await repository.use_code(session, found.code_hash, link_id=link.id)
+    await webhooks.emit(
+        session,
+        event_type=webhooks.EventType.link_created,
+        partner_id=partner_id,
+        data={"link_id": link.public_id, "pseudonym": link.pseudonym, "granted_at": link.granted_at},
+    )
     return partner_link_read(link)
 
 
@@ -190,12 +197,19 @@ async def links(session: AsyncSession | ReadSession, *, resident_id: int) -> Lin
 
 
 async def _revoke(session: AsyncSession, link: Link, *, by: RevokedBy) -> Link | None:
-    """Revoke under the resident's account lock, at the clock's time, and record the event."""
+    """Revoke under the resident's account lock, at the clock's time, record the event and tell the partner
+    (by the link's id: an erasure clears the pseudonym in the same transaction)."""
     await repository.lock_account(session, link.resident_id)
     revoked = await repository.revoke(session, link.id, by=by.value)
     if revoked is not None:
         assert revoked.revoked_at is not None
         await repository.insert_event(session, revoked, kind=EventKind.revoked, at=revoked.revoked_at, reason=by.value)
+        await webhooks.emit(
+            session,
+            event_type=webhooks.EventType.link_revoked,
+            partner_id=revoked.partner_id,
+            data={"link_id": revoked.public_id, "revoked_at": revoked.revoked_at, "reason": by.value},
+        )
     return revoked
 
 

@@ -1,5 +1,6 @@
-"""An operator's decision on a report held for review: approval credits it under the caps of the day it
-happened, rejection earns nothing; both are logged."""
+"""An operator's decision on a record held for review: approval credits it under the caps of the day it
+happened, rejection earns nothing; both are logged, and a partner's record's decision is sent to the
+partner's webhooks (`behaviour.reviewed`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from service.kit.clock import local_date
 from service.ledger import service as ledger_service
 from service.ledger.posting import Recorder
 from service.ledger.service import ReviewOutcome
+from service.webhooks import events as webhook_events
+from service.webhooks.events import EventType
 
 
 async def decide(
@@ -56,6 +59,22 @@ async def decide(
         approve=decision.approve,
         credited_g=reviewed.credited_g,
     )
+    if behaviour.partner_id is not None:
+        # the partner whose record this was is told, naming it by its own record id
+        await webhook_events.emit(
+            session,
+            partner_id=behaviour.partner_id,
+            event_type=EventType.behaviour_reviewed,
+            data={
+                "behaviour_id": behaviour_id,
+                "external_id": behaviour.external_id,
+                "behaviour_type": behaviour.behaviour_type,
+                "decision": "approved" if decision.approve else "rejected",
+                "status": reviewed.status.value,
+                "credited_g": reviewed.credited_g,
+                "capped_g": reviewed.capped_g,
+            },
+        )
     return ReviewResult(
         behaviour_id=behaviour_id,
         status=reviewed.status.value,

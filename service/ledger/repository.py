@@ -48,6 +48,16 @@ async def reversal_of(session: AsyncSession, transfer_id: int) -> int | None:
     return await session.scalar(statement)
 
 
+_PARTNER_RECORD = text(
+    "SELECT partner_id, external_id, behaviour_type FROM ingest_behaviour WHERE id = :id AND partner_id IS NOT NULL"
+)
+
+
+async def partner_record(session: AsyncSession, behaviour_id: int) -> Row[Any] | None:
+    """(partner_id, external_id, behaviour_type) of a behaviour a partner reported; None for a resident's."""
+    return (await session.execute(_PARTNER_RECORD, {"id": behaviour_id})).first()
+
+
 async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, LedgerAccount]:
     statement = (
         select(LedgerAccount).where(LedgerAccount.id.in_(account_ids)).order_by(LedgerAccount.id).with_for_update()

@@ -18,6 +18,8 @@ from service.ledger.errors import AlreadyReversed, InsufficientCredits, NotRever
 from service.ledger.posting import Recorder
 from service.ledger.results import BehaviourStatus
 from service.ledger.schemas import BalanceRead, ExpiringDay, ExpiringRead, ReversalRead
+from service.webhooks import events as webhook_events
+from service.webhooks.events import EventType
 
 
 async def resident_balance(session: AsyncSession | ReadSession, *, resident_id: int) -> BalanceRead:
@@ -56,7 +58,8 @@ async def issuances_of(session: AsyncSession | ReadSession, *, behaviour_ids: Se
 
 
 async def reverse(session: AsyncSession, *, operator: Principal, transfer_id: int, reason: str) -> ReversalRead:
-    """Compensate an issuance with a linked transfer back to where it came from, and log it.
+    """Compensate an issuance with a linked transfer back to where it came from, and log it; the partner
+    whose record it credited is told (`behaviour.reviewed`).
 
     Refused when the resident no longer holds that many credits: no balance goes below zero. The grams
     taken back are the reversed lot's own as far as the resident still holds them, then the oldest. An
@@ -96,6 +99,21 @@ async def reverse(session: AsyncSession, *, operator: Principal, transfer_id: in
     await actions.log(
         session, operator, "transfer.reverse", f"transfer:{transfer_id}", reason=reason, reversal=reversal
     )
+    record = await repository.partner_record(session, original.behaviour_id) if original.behaviour_id else None
+    if record is not None:
+        # an operator's decision on a partner's record: the partner is told, by its own record id
+        await webhook_events.emit(
+            session,
+            partner_id=record.partner_id,
+            event_type=EventType.behaviour_reviewed,
+            data={
+                "behaviour_id": original.behaviour_id,
+                "external_id": record.external_id,
+                "behaviour_type": record.behaviour_type,
+                "decision": "reversed",
+                "reversed_g": original.amount,
+            },
+        )
     return ReversalRead(reversal_transfer_id=reversal, reverses_transfer_id=transfer_id)
 
 

@@ -27,6 +27,8 @@ from service.redemption import enterprises, repository
 from service.redemption.errors import CertificateNotFound
 from service.redemption.models import Certificate
 from service.redemption.schemas import CertificatePage, CertificateRead, ProvenanceLine, RetirementCreate
+from service.webhooks import events as webhook_events
+from service.webhooks.events import EventType
 
 
 async def retire(session: AsyncSession, *, enterprise_id: int, data: RetirementCreate) -> tuple[CertificateRead, bool]:
@@ -75,6 +77,18 @@ async def retire(session: AsyncSession, *, enterprise_id: int, data: RetirementC
             "purpose": data.purpose,
             "beneficiary": data.beneficiary,
             "retirement_transfer_id": transfer_id,
+        },
+    )
+    await webhook_events.emit(
+        session,
+        enterprise_id=enterprise_id,
+        event_type=EventType.retirement_certified,
+        data={
+            "certificate_number": certificate.number,
+            "amount_g": certificate.amount_g,
+            "purpose": certificate.purpose,
+            "beneficiary": certificate.beneficiary,
+            "issued_at": certificate.issued_at,
         },
     )
     return await _read_certificate(session, certificate, enterprise), True

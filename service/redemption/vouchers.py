@@ -37,6 +37,8 @@ from service.redemption.errors import (
 from service.redemption.models import Reward, Voucher, VoucherStatus
 from service.redemption.rewards import is_on_offer
 from service.redemption.schemas import RedemptionRead, VoucherAccepted, VoucherPage, VoucherRead
+from service.webhooks import events as webhook_events
+from service.webhooks.events import EventType
 
 
 def _now() -> datetime:
@@ -170,6 +172,17 @@ async def cancel(session: AsyncSession, *, codes: VoucherCodes, resident_id: int
         voucher_id=voucher.id,
         values={"status": VoucherStatus.cancelled.value, "cancelled_at": _now(), "refund_transfer_id": refund},
     )
+    await webhook_events.emit(
+        session,
+        enterprise_id=voucher.enterprise_id,
+        event_type=EventType.voucher_cancelled,
+        data={
+            "voucher_id": voucher.id,
+            "reward_id": voucher.reward_id,
+            "price_g": voucher.price_g,
+            "cancelled_at": voucher.cancelled_at,
+        },
+    )
     found = await repository.get_reward(session, reward_id=voucher.reward_id)
     assert found is not None
     return RedemptionRead(voucher=voucher_read(voucher, *found, codes=codes), balance_g=balance_after)
@@ -225,6 +238,12 @@ async def accept(
     assert found is not None
     reward, _ = found
     assert voucher.used_at is not None
+    await webhook_events.emit(
+        session,
+        enterprise_id=enterprise_id,
+        event_type=EventType.voucher_accepted,
+        data={"voucher_id": voucher.id, "reward_id": reward.id, "price_g": voucher.price_g, "used_at": voucher.used_at},
+    )
     return VoucherAccepted(
         voucher_id=voucher.id,
         reward_id=reward.id,

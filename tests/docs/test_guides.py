@@ -47,6 +47,10 @@ A curl block may use these shell variables and no others (the guides' README lis
                          code a partner redeemed
     $PSEUDONYM           given (the reader linked at the partner of $KEY_ID), or the pseudonym of the last
                          code a partner redeemed
+    $ENTERPRISE_TOKEN    given: an approved enterprise's user's access token
+    $VOUCHER_CODE        given: the code of a resident's voucher for a reward of that enterprise
+    $WEBHOOK_ID          the endpoint of the last webhook registration
+    $DELIVERY_ID         the first delivery of the last page of an endpoint's deliveries
 
 The partner guides' world registers the data partner jinnan-metro-card (津南地铁卡, a transit card) and
 issues it the key of $KEY_ID; the resident guides about links also meet haihe-bikes (海河单车, bike share),
@@ -96,6 +100,7 @@ from service.errors import every_error_class
 from service.ingest import batches
 from service.kit.clock import SHANGHAI
 from service.leaderboard import rollup
+from service.webhooks import signing as webhook_signing
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import SITE_CODES, PartnerClient, Tokens, behaviour_body, link_code, record_ok
 from tests.fixtures.evidence import METRO_A, ROUTES
@@ -121,10 +126,11 @@ GUIDES = (
     "linking.md",
     "partner-linking.md",
     "privacy.md",
+    "webhooks.md",
 )
 # Examples with a credential that must never reach a phone are for a server or the console (fetch): a
 # partner's signing secret, an administrator's token.
-SERVER_GUIDES = {"partner-signing.md", "partner-linking.md", "site-codes.md"}
+SERVER_GUIDES = {"partner-signing.md", "partner-linking.md", "site-codes.md", "webhooks.md"}
 # What wx.request can send (its `method` option); anything else needs fetch from an H5 page.
 WX_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"}
 
@@ -157,6 +163,10 @@ VARIABLES = {
     "LINK_CODE",
     "LINK_ID",
     "PSEUDONYM",
+    "ENTERPRISE_TOKEN",
+    "VOUCHER_CODE",
+    "WEBHOOK_ID",
+    "DELIVERY_ID",
 }
 # What each guide's examples are given before they run; everything else they must produce themselves.
 GIVEN: dict[str, set[str]] = {
@@ -175,9 +185,10 @@ GIVEN: dict[str, set[str]] = {
     "linking.md": {"TOKEN", "PARTNER_CODE"},
     "partner-linking.md": {"KEY_ID", "TIMESTAMP", "LINK_CODE"},
     "privacy.md": {"TOKEN", "PARTNER_CODE"},
+    "webhooks.md": {"KEY_ID", "TIMESTAMP", "ENTERPRISE_TOKEN", "VOUCHER_CODE"},
 }
 # The guides whose world registers the linkable partners (津南地铁卡 and 海河单车).
-PARTNER_WORLDS = {"linking.md", "partner-linking.md", "partner-signing.md", "privacy.md"}
+PARTNER_WORLDS = {"linking.md", "partner-linking.md", "partner-signing.md", "privacy.md", "webhooks.md"}
 # The files a `curl -F name=@FILE` of a guide may attach.
 FILES = {
     "sorting.jpg": jpeg_with_gps(),
@@ -646,13 +657,15 @@ def guide_wechat() -> Iterator[GuideWechat]:
 
 @pytest.fixture
 async def api(make_api: Callable[..., Awaitable[Api]], guide_wechat: GuideWechat) -> Api:
-    """The app with its background tasks off: the world seals receipts and rolls up boards itself."""
+    """The app with its background tasks off: the world seals receipts and rolls up boards itself, and
+    webhook deliveries stay pending for the guide to list."""
     return await make_api(
         wechat_api_base=guide_wechat.url,
         leaderboard_rollup=False,
         receipt_sealer=False,
         fraud_scan=False,
         credit_expiry=False,
+        webhook_dispatch=False,
     )
 
 
@@ -716,6 +729,13 @@ async def build_world(
             retired = await retire(client, enterprise, reward["price_g"], "2026 海河低碳周碳中和")
             assert retired.status_code == 201, retired.text
             world.variables["CERTIFICATE"] = retired.json()["number"]
+    if "ENTERPRISE_TOKEN" in given:
+        enterprise = await sign_in_staff(Role.enterprise, username="guide-counter")
+        reward = await publish(client, enterprise, price_g=400)
+        buyer = await sign_in_resident("guide-customer")
+        await _ride(client, buyer, 9)
+        world.variables["ENTERPRISE_TOKEN"] = enterprise["access_token"]
+        world.variables["VOUCHER_CODE"] = (await redeem_ok(client, buyer, reward["id"]))["voucher"]["code"]
     if "BEHAVIOUR_ID" in given:
         await _sealed(api, reader, f"/v1/me/behaviours/{world.variables['BEHAVIOUR_ID']}/receipt")
     if guide in PARTNER_WORLDS:
@@ -791,6 +811,10 @@ def capture(request: Curl, body: Any, variables: dict[str, str]) -> None:
         variables["TREE_SIZE"] = str(body["checkpoint"]["tree_size"])
     if path == "/v1/transparency/checkpoint":
         variables["LATEST_TREE_SIZE"] = str(body["tree_size"])
+    if request.method == "POST" and path in ("/v1/partner/webhooks", "/v1/enterprise/webhooks"):
+        variables["WEBHOOK_ID"] = str(body["id"])
+    if path.endswith("/deliveries") and body.get("items"):
+        variables["DELIVERY_ID"] = str(body["items"][0]["id"])
     if body.get("next_cursor"):
         variables["CURSOR"] = body["next_cursor"]
     if re.fullmatch(r"/v1/partners/[^/]+/consent", path):
@@ -1059,6 +1083,38 @@ def test_the_worked_partner_signature_is_what_the_service_computes(language: str
     assert shown["body_sha256"] == to_sign.decode().split("\n")[3]
     assert next(f.text for f in fences(markdown) if f.info == "text").encode() == to_sign
     assert shown["signature"] == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_worked_webhook_signature_is_what_the_service_computes_and_the_python_check_accepts(
+    language: str,
+) -> None:
+    markdown = read(guide_path(language, "webhooks.md"))
+    shown = _worked_example(markdown)
+    timestamp = int(shown["webhook_timestamp"])
+    computed = webhook_signing.signature(
+        shown["secret"], message_id=shown["webhook_id"], timestamp=timestamp, body=shown["body"]
+    )
+    assert shown["webhook_signature"] == computed
+    (python,) = [f.text for f in fences(markdown) if f.info == "python"]
+    namespace: dict[str, Any] = {}
+    exec(compile(python, f"{language}/webhooks.md", "exec"), namespace)  # noqa: S102  (the guide's own code)
+    verify = namespace["verify_webhook"]
+    headers = {
+        "Webhook-Id": shown["webhook_id"],
+        "Webhook-Timestamp": shown["webhook_timestamp"],
+        "Webhook-Signature": shown["webhook_signature"],
+    }
+    body = shown["body"].encode()
+    assert verify(shown["secret"], headers, body, now=timestamp + 60)
+    assert not verify(shown["secret"], headers, body)  # years later: a replay
+    assert not verify(shown["secret"], headers, body.replace(b"5120", b"5121"), now=timestamp)
+    assert not verify(webhook_signing.new_secret(), headers, body, now=timestamp)
+    rotated = webhook_signing.new_secret()
+    now = int(time.time())
+    sent = webhook_signing.headers([rotated, shown["secret"]], message_id="msg_1", timestamp=now, body="{}")
+    assert verify(shown["secret"], sent, b"{}")
+    assert verify(rotated, sent, b"{}")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
