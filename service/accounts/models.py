@@ -247,6 +247,8 @@ class RefreshToken(Base):
         CheckConstraint("subject_kind IN ('resident', 'user')", name="subject_kind"),
         Index("ix_accounts_refresh_token_family_id", "family_id"),
         Index("ix_accounts_refresh_token_subject", "subject_kind", "subject_id"),
+        # the retention pass deletes tokens long expired (service/privacy/retention.py)
+        Index("ix_accounts_refresh_token_expires_at", "expires_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(

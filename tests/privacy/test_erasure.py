@@ -1,0 +1,149 @@
+"""Deleting an account after a realistic life leaves none of the resident's identifiers in any column of
+any table, while the ledger's amounts stay and still verify."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import text
+
+from service.accounts.models import Role
+from service.ingest import fraud
+from service.leaderboard import rollup
+from tests.conftest import Api, bearer
+from tests.fixtures.behaviours import ago, assert_ledger_invariants, assert_problem, behaviour_body, record, record_ok
+from tests.fixtures.photos import Store
+from tests.fixtures.redemption import ACCEPT, approved_enterprise, earn, publish, redeem
+
+StaffSignIn = Callable[..., Awaitable[dict[str, Any]]]
+OPENID, UNIONID, NICKNAME = "oPrivacyProbeOpenid7731", "uPrivacyProbeUnionid5519", "删除测试者"
+DEVICES = ("device-privacy-probe-phone-4821", "device-privacy-probe-pad-9043")
+FREEZE_REASON = "Checking a burst of reports"
+
+
+async def _sign_in(api: Api, device: str) -> dict[str, Any]:
+    response = await api.client.post("/v1/auth/wechat", json={"code": f"ok:{OPENID}:{UNIONID}", "device_id": device})
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+async def _tables(api: Api) -> dict[str, list[str]]:
+    async with api.db.engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
+        )
+        tables: dict[str, list[str]] = {}
+        for table, column in rows:
+            tables.setdefault(table, []).append(column)
+    return tables
+
+
+async def _found(api: Api, needles: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Every (identifier, table, column) where a row's value, as text, holds one of the identifiers."""
+    found = []
+    async with api.db.engine.connect() as connection:
+        for table, columns in (await _tables(api)).items():
+            for column in columns:
+                for name, needle in needles.items():
+                    statement = text(
+                        f'SELECT count(*) FROM "{table}" WHERE strpos(lower(CAST("{column}" AS text)), :needle) > 0'  # noqa: S608
+                    )
+                    if await connection.scalar(statement, {"needle": needle.lower()}):
+                        found.append((name, table, column))
+    return found
+
+
+async def test_a_deleted_residents_identifiers_are_nowhere_in_the_database_and_the_ledger_stays(
+    make_api: Callable[..., Awaitable[Api]], store: Store, sign_in_staff: StaffSignIn
+) -> None:
+    api = await make_api(**store.settings())
+    client = api.client
+    phone = await _sign_in(api, DEVICES[0])
+    tokens = await _sign_in(api, DEVICES[1])
+    me = (await client.patch("/v1/me", json={"nickname": NICKNAME}, headers=bearer(tokens))).json()
+    public_id, handle = me["id"], me["handle"]
+    assert phone["access_token"]
+
+    await earn(client, tokens, rides=3, first_hours_ago=5)
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 160, 60)).save(picture, "JPEG")
+    uploaded = await client.post(
+        "/v1/me/photos", files={"file": ("scale.jpg", picture.getvalue(), "image/jpeg")}, headers=bearer(tokens)
+    )
+    photo = uploaded.json()
+    waste = behaviour_body("waste_sorting", "2", ago(hours=1), category="kitchen_waste")
+    waste["evidence"] = {"photo_id": photo["photo_id"]}
+    held = await record_ok(client, tokens, waste)
+    for n in range(3):
+        body = behaviour_body("metro_ride", "10", ago(hours=10 + n))
+        body["evidence"] = {"start_code": f"TPH1:{n}"}
+        assert_problem(await record(client, tokens, body), 422, "SITE_CODE_MALFORMED")
+    assert (await fraud.scan_once(api.db, api.app.state.factor_cache, fraud.Thresholds.of(api.settings))) is not None
+
+    operator = await sign_in_staff(Role.admin_operator)
+    reviewed = await client.post(
+        f"/v1/admin/behaviours/{held['id']}/review",
+        json={"approve": True, "reason": "scale reads 2 kg"},
+        headers=bearer(operator),
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    enterprise = await approved_enterprise(client, operator, "绿色咖啡")
+    reward = await publish(client, enterprise, price_g=400)
+    voucher = (await redeem(client, tokens, reward["id"])).json()["voucher"]
+    accepted = await client.post(ACCEPT, json={"code": voucher["code"]}, headers=bearer(enterprise))
+    assert accepted.status_code == 200, accepted.text
+    await redeem(client, tokens, reward["id"])
+    await rollup.run_once(api.db, settle_s=0)
+    board = await client.get("/v1/leaderboards/residents", headers=bearer(tokens))
+    assert handle in board.text, board.text
+    assert (await client.get(f"/v1/admin/residents/{public_id}", headers=bearer(operator))).status_code == 200
+    frozen = await client.post(
+        f"/v1/admin/residents/{public_id}/freeze", json={"reason": FREEZE_REASON}, headers=bearer(operator)
+    )
+    assert frozen.status_code == 200, frozen.text
+    exported = (await client.get("/v1/me/export", headers=bearer(tokens))).json()
+    evidence = [b for b in exported["behaviours"] if b["type"] == "metro_ride"]
+    needles = {
+        "public id": public_id,
+        "openid": OPENID,
+        "unionid": UNIONID,
+        "nickname": NICKNAME,
+        **{f"device {n}": device for n, device in enumerate(DEVICES)},
+        "photo id": photo["photo_id"],
+        "photo key": photo["sha256"],
+        **{f"client id {b['id']}": b["client_id"] for b in exported["behaviours"]},
+        **{f"voucher client id {v['id']}": v["client_id"] for v in exported["vouchers"] if v.get("client_id")},
+    }
+    assert len(evidence) == 3
+    assert set(needles.values()) <= set(await _all_text(api, needles)), "the resident's identifiers are stored"
+    balance_before = exported["balance"]["balance_g"]
+    async with api.db.engine.connect() as connection:
+        ledger_before = (await connection.execute(text("SELECT id, amount FROM ledger_entry ORDER BY id"))).all()
+
+    deleted = await client.delete("/v1/me", headers=bearer(tokens))
+
+    assert deleted.status_code == 204, deleted.text
+    assert await _found(api, needles) == []
+    assert store.objects() == set()
+    async with api.db.engine.connect() as connection:
+        assert (
+            await connection.execute(text("SELECT id, amount FROM ledger_entry ORDER BY id"))
+        ).all() == ledger_before
+        held_balance = await connection.scalar(
+            text(
+                "SELECT a.balance FROM ledger_account a JOIN accounts_resident r ON r.id = a.resident_id"
+                " WHERE r.pseudonym = :handle"
+            ),
+            {"handle": handle},
+        )
+    assert held_balance == balance_before
+    await assert_ledger_invariants(api)
+
+
+async def _all_text(api: Api, needles: dict[str, str]) -> list[str]:
+    """The identifiers that are somewhere in the database (before the deletion: all of them should be)."""
+    return [needle for name, needle in needles.items() if any(f[0] == name for f in await _found(api, {name: needle}))]
