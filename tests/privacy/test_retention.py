@@ -1,0 +1,138 @@
+"""The retention pass removes or coarsens what has just passed its time and leaves what is just inside it;
+amounts, calculations and the ledger stay, and the ledger still verifies. Operators read its runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from service.accounts.models import Role
+from service.audit.sealer import seal_once
+from service.privacy.retention import Schedule, run_once
+from tests.conftest import Api, bearer
+from tests.fixtures.behaviours import (
+    SITE_CODES,
+    ago,
+    assert_ledger_invariants,
+    assert_problem,
+    behaviour,
+    behaviour_body,
+    record,
+    record_ok,
+)
+from tests.fixtures.photos import Store, jpeg_with_gps, photo_rows, png_with_text, uploaded
+
+StaffSignIn = Callable[..., Awaitable[dict[str, Any]]]
+MINUTE = timedelta(minutes=1)
+RUNS = "/v1/admin/retention/runs"
+
+
+def _due(days: int) -> datetime:
+    """A minute past `days`: just due."""
+    return datetime.now(UTC) - timedelta(days=days) - MINUTE
+
+
+def _inside(days: int) -> datetime:
+    """A minute short of `days`: just inside."""
+    return datetime.now(UTC) - timedelta(days=days) + MINUTE
+
+
+async def _execute(api: Api, sql: str, **values: Any) -> None:
+    async with api.db.engine.begin() as connection:
+        await connection.execute(text(sql), values)
+
+
+async def _rows(api: Api, sql: str, **values: Any) -> list[Any]:
+    async with api.db.engine.connect() as connection:
+        return list((await connection.execute(text(sql), values)).all())
+
+
+async def _pass(api: Api) -> dict[str, int]:
+    run = await run_once(api.db, api.app.state.photo_storage, schedule=Schedule.of(api.settings))
+    assert run is not None
+    return run.counts
+
+
+async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just_inside(
+    api: Api, store: Store, sign_in_staff: StaffSignIn
+) -> None:
+    client, settings = api.client, api.settings
+    alice = (await client.post("/v1/auth/dev", json={"name": "alice", "device_id": "device-alice-1"})).json()
+    bob = (await client.post("/v1/auth/dev", json={"name": "bob", "device_id": "device-bob-1"})).json()
+    old = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=5), evidence=SITE_CODES))
+    recent = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
+    for n, hours in enumerate((8, 9)):
+        body = behaviour_body("metro_ride", "10", ago(hours=hours))
+        body["evidence"] = {"start_code": f"TPH1:{n}"}
+        assert_problem(await record(client, alice, body), 422, "SITE_CODE_MALFORMED")
+    old_photo = await uploaded(client, alice, jpeg_with_gps())
+    recent_photo = await uploaded(client, bob, png_with_text(), filename="b.png", content_type="image/png")
+    await client.post("/v1/auth/refresh", json={"refresh_token": alice["refresh_token"]})
+
+    evidence_days, device_days = settings.retention_evidence_days, settings.retention_device_days
+    behaviours = "UPDATE ingest_behaviour SET created_at = :at WHERE id = :id"
+    await _execute(api, behaviours, at=_due(evidence_days), id=old["id"])
+    await _execute(api, behaviours, at=_inside(evidence_days), id=recent["id"])
+    devices = "UPDATE accounts_device SET last_seen = :at WHERE device_id = :id"
+    await _execute(api, devices, at=_due(device_days), id="device-alice-1")
+    await _execute(api, devices, at=_inside(device_days), id="device-bob-1")
+    (due_refusal,), (kept_refusal,) = await _rows(api, "SELECT id FROM ingest_evidence_refusal ORDER BY id")
+    refusals = "UPDATE ingest_evidence_refusal SET refused_at = :at WHERE id = :id"
+    await _execute(api, refusals, at=_due(settings.retention_refusal_days), id=due_refusal)
+    await _execute(api, refusals, at=_inside(settings.retention_refusal_days), id=kept_refusal)
+    tokens = await _rows(api, "SELECT id FROM accounts_refresh_token ORDER BY issued_at")
+    expired = "UPDATE accounts_refresh_token SET expires_at = :at WHERE id = :id"
+    await _execute(api, expired, at=_due(settings.retention_session_days), id=tokens[0][0])
+    await _execute(api, expired, at=_inside(settings.retention_session_days), id=tokens[1][0])
+    photos = "UPDATE photos_photo SET created_at = :at WHERE public_id = :id"
+    await _execute(api, photos, at=_due(settings.photo_retention_days), id=old_photo["photo_id"])
+    await _execute(api, photos, at=_inside(settings.photo_retention_days), id=recent_photo["photo_id"])
+    before = {b["id"]: await behaviour(client, alice, b["id"]) for b in (old, recent)}
+    ledger = await _rows(api, "SELECT id, transfer_id, account_id, amount FROM ledger_entry ORDER BY id")
+
+    counts = await _pass(api)
+
+    assert counts == {
+        "behaviours_coarsened": 1,
+        "devices": 1,
+        "evidence_refusals": 1,
+        "refresh_tokens": 1,
+        "photos": 1,
+        "photo_objects": 1,
+    }
+    coarse, kept = await behaviour(client, alice, old["id"]), await behaviour(client, alice, recent["id"])
+    assert kept == before[recent["id"]]
+    assert coarse["occurred_at"] == coarse["ended_at"]
+    assert coarse["occurred_at"].endswith("T16:00:00Z")  # the start of its local day, UTC+8
+    assert coarse["verified_evidence"] != before[old["id"]]["verified_evidence"]
+    for same in ("credited_g", "capped_g", "calculation", "factor", "transfer_id", "balance_g", "status"):
+        assert coarse[same] == before[old["id"]][same], same
+    evidence = await _rows(api, "SELECT id, evidence IS NULL FROM ingest_behaviour ORDER BY id")
+    assert evidence == [(old["id"], True), (recent["id"], False)]
+    assert await _rows(api, "SELECT device_id FROM accounts_device") == [("device-bob-1",)]
+    assert len(await _rows(api, "SELECT id FROM ingest_evidence_refusal")) == 1
+    assert len(await _rows(api, "SELECT id FROM accounts_refresh_token")) == len(tokens) - 1
+    assert await photo_rows(api) == 1
+    assert store.objects() == {recent_photo["sha256"]}
+    assert await _rows(api, "SELECT id, transfer_id, account_id, amount FROM ledger_entry ORDER BY id") == ledger
+    await assert_ledger_invariants(api)
+    await seal_once(api.db, api.app.state.checkpoint_signer)
+    auditor = await sign_in_staff(Role.admin_auditor)
+    verified = await client.post("/v1/admin/audit/verify", headers=bearer(auditor))
+    assert verified.json()["ok"] is True, verified.text
+
+    assert set((await _pass(api)).values()) == {0}
+    runs = await client.get(RUNS, headers=bearer(auditor))
+    assert runs.status_code == 200, runs.text
+    first, second = reversed(runs.json()["items"])
+    assert first["counts"] == counts
+    assert first["schedule"]["evidence_days"] == evidence_days
+    assert set(second["counts"].values()) == {0}
+
+
+async def test_residents_cannot_read_the_runs(client: Any) -> None:
+    tokens = (await client.post("/v1/auth/dev", json={"name": "carol"})).json()
+    assert_problem(await client.get(RUNS, headers=bearer(tokens)), 403, "ROLE_NOT_ALLOWED")
