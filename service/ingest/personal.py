@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db import ReadSession
 from service.factors.cache import FactorCache
 from service.ingest import reading, repository
-from service.ingest.schemas import BehaviourRead
+from service.ingest.schemas import BehaviourExportRead
 
 EXPORT_PAGE = 500
 
@@ -29,16 +29,21 @@ async def erase(session: AsyncSession, *, resident_id: int) -> dict[str, int]:
     }
 
 
-async def export_behaviours(session: ReadSession, *, cache: FactorCache, resident_id: int) -> list[BehaviourRead]:
-    """Every behaviour of the resident with its calculation, most recent first, read a page at a time."""
-    behaviours: list[BehaviourRead] = []
-    cursor: str | None = None
+async def export_behaviours(session: ReadSession, *, cache: FactorCache, resident_id: int) -> list[BehaviourExportRead]:
+    """Every behaviour of the resident with its calculation and its evidence as kept, most recent first,
+    read a page at a time."""
+    behaviours: list[BehaviourExportRead] = []
+    before: tuple[datetime, int] | None = None
     while True:
-        page = await reading.history(session, cache=cache, resident_id=resident_id, cursor=cursor, limit=EXPORT_PAGE)
-        behaviours += page.items
-        if page.next_cursor is None:
+        rows = await repository.resident_behaviours(session, resident_id=resident_id, before=before, limit=EXPORT_PAGE)
+        reads = await reading.behaviour_reads(session, cache=cache, behaviours=rows)
+        behaviours += [
+            BehaviourExportRead(**read.model_dump(), evidence=row.evidence)
+            for read, row in zip(reads, rows, strict=True)
+        ]
+        if len(rows) < EXPORT_PAGE:
             return behaviours
-        cursor = page.next_cursor
+        before = (rows[-1].occurred_at, rows[-1].id)
 
 
 async def coarsen_recorded_before(

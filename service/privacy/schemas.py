@@ -10,7 +10,7 @@ from datetime import datetime
 from pydantic import Field
 
 from service.accounts.schemas import _RESIDENT_EXAMPLE, _SESSION_EXAMPLE, DeviceRead, ResidentRead, SessionRead
-from service.ingest.schemas import _BEHAVIOUR_EXAMPLE, BehaviourRead
+from service.ingest.schemas import _BEHAVIOUR_EXAMPLE, BehaviourExportRead
 from service.kit.schemas import Schema
 from service.ledger.schemas import _ENTRY_EXAMPLE, AccountEntryRead, BalanceRead
 from service.photos.schemas import PhotoRead
@@ -76,10 +76,10 @@ class ResidentExport(Schema):
     balance: BalanceRead = Field(
         description="The credit held now and ever credited.", examples=[{"balance_g": 12840, "credited_total_g": 15230}]
     )
-    behaviours: list[BehaviourRead] = Field(
+    behaviours: list[BehaviourExportRead] = Field(
         description="Every behaviour recorded, most recent first, each with its calculation (factor version, "
-        "quantity, exact grams, caps) as GET /v1/behaviours/{id} shows it.",
-        examples=[[_BEHAVIOUR_EXAMPLE]],
+        "quantity, exact grams, caps) as GET /v1/me/behaviours/{behaviour_id} shows it, and its evidence as kept.",
+        examples=[[{**_BEHAVIOUR_EXAMPLE, "evidence": None}]],
     )
     vouchers: list[VoucherRead] = Field(description="Every voucher, newest first.", examples=[[_VOUCHER_EXAMPLE]])
     ledger_entries: list[AccountEntryRead] = Field(
