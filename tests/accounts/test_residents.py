@@ -152,7 +152,9 @@ async def test_deleting_the_account_erases_personal_data_and_signs_out_everywher
     async with api.db.engine.connect() as connection:
         row = (
             await connection.execute(
-                text("SELECT openid, nickname, pseudonym, public_id, deleted_at FROM accounts_resident WHERE pseudonym = :h"),
+                text(
+                    "SELECT openid, nickname, pseudonym, public_id, deleted_at FROM accounts_resident WHERE pseudonym = :h"
+                ),
                 {"h": me["handle"]},
             )
         ).one()

@@ -62,6 +62,4 @@ async def test_an_operator_freezes_the_resident_of_a_flag_and_confirms_it(
     actions = (
         await client.get("/v1/admin/audit/actions", params={"action": "resident.freeze"}, headers=bearer(operator))
     ).json()["items"]
-    assert [(a["target"], a["reason"]) for a in actions] == [
-        (f"resident:{handle}", "Made-up site codes, three times")
-    ]
+    assert [(a["target"], a["reason"]) for a in actions] == [(f"resident:{handle}", "Made-up site codes, three times")]
