@@ -123,6 +123,7 @@ def _background(
     signer: CheckpointSigner,
     photos: PhotoStorage,
     revocations: Revocations,
+    codes: VoucherCodes,
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
     loops = [
@@ -142,7 +143,7 @@ def _background(
     if settings.leaderboard_rollup:
         loops.append(leaderboard_tasks.roll_up(db, settings))
     if settings.retention:
-        loops.append(privacy_tasks.apply_retention(db, settings, photos))
+        loops.append(privacy_tasks.apply_retention(db, settings, photos, codes))
     return loops
 
 
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.checkpoint_signer,
                     app.state.photo_storage,
                     app.state.revocations,
+                    app.state.voucher_codes,
                 )
             ]
             prepare = functools.partial(_prepare_recording, db, settings, cache, sites, recorder, app.state.revocations)

@@ -3,6 +3,8 @@
 - privacy_retention_run: each pass of the retention schedule, with what it removed or coarsened;
 - privacy_retention_state: how far the pass has coarsened behaviours (by id);
 - ix_accounts_refresh_token_expires_at: the pass finds refresh tokens long expired by it;
+- accounts_resident.erased_at: when every personal field of a deleted account was erased; accounts
+  deleted before this revision have none, and the retention pass erases them;
 - the admin action log names a resident by their board pseudonym, not their platform id (which deleting
   the account replaces): lines written before are renamed so.
 
@@ -51,6 +53,18 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO privacy_retention_state (id, behaviour_through) VALUES (1, 0)")
     op.create_index("ix_accounts_refresh_token_expires_at", "accounts_refresh_token", ["expires_at"])
+    op.add_column("accounts_resident", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_check_constraint(
+        op.f("ck_accounts_resident_erased_when_deleted"),
+        "accounts_resident",
+        "erased_at IS NULL OR deleted_at IS NOT NULL",
+    )
+    op.create_index(
+        "ix_accounts_resident_unerased",
+        "accounts_resident",
+        ["id"],
+        postgresql_where=sa.text("deleted_at IS NOT NULL AND erased_at IS NULL"),
+    )
     for statement in _RENAME.format(to_="r.pseudonym", from_="r.public_id::text").split(";\n"):
         if statement.strip():
             op.execute(statement)
@@ -60,6 +74,9 @@ def downgrade() -> None:
     for statement in _RENAME.format(to_="r.public_id::text", from_="r.pseudonym").split(";\n"):
         if statement.strip():
             op.execute(statement)
+    op.drop_index("ix_accounts_resident_unerased", table_name="accounts_resident")
+    op.drop_constraint(op.f("ck_accounts_resident_erased_when_deleted"), "accounts_resident", type_="check")
+    op.drop_column("accounts_resident", "erased_at")
     op.drop_index("ix_accounts_refresh_token_expires_at", table_name="accounts_refresh_token")
     op.drop_table("privacy_retention_state")
     op.drop_table("privacy_retention_run")

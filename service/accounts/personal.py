@@ -1,10 +1,11 @@
 """A resident's personal data as the accounts domain holds it: the profile, WeChat ids, devices and sign-ins.
 
-For the privacy domain: `lock_for_erasure` and `erase` (deleting an account), `export_part` (the data
+For the privacy domain: `lock_for_erasure`, `lock_unerased` and `erase` (deleting an account), `export_part` (the data
 export), and the retention schedule's `prune_devices` and `prune_refresh_tokens`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,11 @@ async def lock_for_erasure(session: AsyncSession, *, resident_id: int) -> Reside
     if resident is None or resident.deleted_at is not None:
         raise NotFound("This account no longer exists.", "该账号已不存在。")
     return resident
+
+
+async def lock_unerased(session: AsyncSession, *, limit: int) -> Sequence[int]:
+    """Up to `limit` accounts deleted but not yet erased (deleted before erasure covered everything), locked."""
+    return await personal.lock_unerased(session, limit=limit)
 
 
 async def erase(session: AsyncSession, *, resident_id: int) -> dict[str, int]:

@@ -2,7 +2,8 @@
 transaction, and the ledger's amounts stay under the resident's board pseudonym.
 
 Each domain erases what it holds (its `personal` module's `erase`), called in turn below with the
-resident's row locked; a further domain that holds personal data adds its call here. The photos go last:
+resident's row locked; a further domain that holds personal data adds its call to `_erase`. An account
+deleted before erasure covered everything is erased by the retention pass (`erase_deleted`). The photos go last:
 their stored objects are deleted before the commit, so nothing that could still roll back comes after."""
 
 from __future__ import annotations
@@ -24,6 +25,21 @@ async def erase_account(
     """Erase the resident's personal data and sign them out everywhere; how many rows of each kind were
     erased. An account already deleted is not found."""
     await accounts.lock_for_erasure(session, resident_id=resident_id)
+    return await _erase(session, storage=storage, codes=codes, resident_id=resident_id)
+
+
+async def erase_deleted(session: AsyncSession, *, storage: PhotoStorage, codes: VoucherCodes, limit: int) -> int:
+    """Erase up to `limit` accounts deleted before their erasure covered everything (for the retention pass);
+    how many."""
+    ids = await accounts.lock_unerased(session, limit=limit)
+    for resident_id in ids:
+        await _erase(session, storage=storage, codes=codes, resident_id=resident_id)
+    return len(ids)
+
+
+async def _erase(
+    session: AsyncSession, *, storage: PhotoStorage, codes: VoucherCodes, resident_id: int
+) -> dict[str, int]:
     erased: dict[str, int] = {}
     erased |= await accounts.erase(session, resident_id=resident_id)
     erased |= await ingest.erase(session, resident_id=resident_id)

@@ -5,7 +5,8 @@ start and end become the start of its local day `evidence_days` after it was rec
 factor, calculation, credit and ledger entries stay, as long as the ledger); a device is forgotten
 `device_days` after the last sign-in from it; a refused piece of evidence goes after `refusal_days`; a
 refresh token `session_days` after it expired; a photo and its stored bytes after `photo_days` (the
-photos domain's own pass, service/photos/retention.py, run from here).
+photos domain's own pass, service/photos/retention.py, run from here). An account deleted before erasure
+covered everything (erasure.py) is erased by the pass too.
 
 `run_once` works in chunks of one short transaction each, so no pass holds locks for long, and records
 itself in privacy_retention_run with what it did. One pass per deployment at a time: each chunk takes an
@@ -25,11 +26,14 @@ from service.db import Database
 from service.ingest import personal as ingest
 from service.photos import retention as photo_retention
 from service.photos.storage import PhotoStorage
-from service.privacy import repository
+from service.privacy import erasure, repository
 from service.privacy.schemas import RetentionRunRead, RetentionScheduleRead
+from service.redemption.codes import VoucherCodes
 
 LOCK_KEY = 0x7470_7276  # "tprv": one pass at a time across all workers and hosts
 BATCH = 500
+# Erasing an account touches every domain: fewer of them to a transaction.
+ACCOUNTS_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,9 @@ class Schedule:
 Chunk = Callable[[AsyncSession], Awaitable[tuple[int, bool]]]
 
 
-def _chunks(schedule: Schedule, now: datetime, batch: int) -> dict[str, Chunk]:
+def _chunks(
+    schedule: Schedule, now: datetime, batch: int, *, storage: PhotoStorage, codes: VoucherCodes
+) -> dict[str, Chunk]:
     def days_ago(days: int) -> datetime:
         return now - timedelta(days=days)
 
@@ -71,6 +77,11 @@ def _chunks(schedule: Schedule, now: datetime, batch: int) -> dict[str, Chunk]:
             await repository.set_behaviour_mark(session, through)
         return changed, more
 
+    async def deleted_accounts(session: AsyncSession) -> tuple[int, bool]:
+        limit = min(batch, ACCOUNTS_BATCH)
+        erased = await erasure.erase_deleted(session, storage=storage, codes=codes, limit=limit)
+        return erased, erased == limit
+
     def deleting(prune: Callable[..., Awaitable[int]], days: int) -> Chunk:
         async def chunk(session: AsyncSession) -> tuple[int, bool]:
             deleted = await prune(session, before=days_ago(days), limit=batch)
@@ -79,6 +90,7 @@ def _chunks(schedule: Schedule, now: datetime, batch: int) -> dict[str, Chunk]:
         return chunk
 
     return {
+        "deleted_accounts": deleted_accounts,
         "behaviours_coarsened": behaviours,
         "devices": deleting(accounts.prune_devices, schedule.device_days),
         "evidence_refusals": deleting(ingest.prune_refusals, schedule.refusal_days),
@@ -87,13 +99,19 @@ def _chunks(schedule: Schedule, now: datetime, batch: int) -> dict[str, Chunk]:
 
 
 async def run_once(
-    db: Database, storage: PhotoStorage, *, schedule: Schedule, now: datetime | None = None, batch: int = BATCH
+    db: Database,
+    storage: PhotoStorage,
+    *,
+    codes: VoucherCodes,
+    schedule: Schedule,
+    now: datetime | None = None,
+    batch: int = BATCH,
 ) -> RetentionRunRead | None:
     """Apply the schedule as of `now` and record the run; None when another pass holds the lock."""
     started_at = datetime.now(UTC)
     now = now or started_at
     counts: dict[str, int] = {}
-    for kind, chunk in _chunks(schedule, now, batch).items():
+    for kind, chunk in _chunks(schedule, now, batch, storage=storage, codes=codes).items():
         counts[kind] = 0
         more = True
         while more:

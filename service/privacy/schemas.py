@@ -32,6 +32,7 @@ _PHOTO_EXAMPLE = {
 }
 _SCHEDULE_EXAMPLE = {"evidence_days": 365, "device_days": 90, "refusal_days": 90, "session_days": 30, "photo_days": 180}
 _COUNTS_EXAMPLE = {
+    "deleted_accounts": 0,
     "behaviours_coarsened": 1204,
     "devices": 37,
     "evidence_refusals": 5,
@@ -99,7 +100,8 @@ class RetentionRunRead(Schema):
     finished_at: datetime = Field(description="When it had done all that was due.", examples=["2026-12-07T03:00:04Z"])
     schedule: RetentionScheduleRead = Field(description="The schedule it applied.", examples=[_SCHEDULE_EXAMPLE])
     counts: dict[str, int] = Field(
-        description="Rows removed or coarsened, by kind: behaviours_coarsened, devices, evidence_refusals, "
+        description="Rows removed or coarsened, by kind: deleted_accounts (accounts deleted before erasure covered "
+        "everything, now erased), behaviours_coarsened, devices, evidence_refusals, "
         "refresh_tokens, photos, photo_objects (stored pictures deleted).",
         examples=[_COUNTS_EXAMPLE],
     )

@@ -16,6 +16,7 @@ from service.ingest import fraud
 from service.leaderboard import rollup
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import ago, assert_ledger_invariants, assert_problem, behaviour_body, record, record_ok
+from tests.fixtures.identifiers import found_in_database
 from tests.fixtures.photos import Store
 from tests.fixtures.redemption import ACCEPT, approved_enterprise, earn, publish, redeem
 
@@ -30,32 +31,6 @@ async def _sign_in(api: Api, device: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return tokens
-
-
-async def _tables(api: Api) -> dict[str, list[str]]:
-    async with api.db.engine.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
-        )
-        tables: dict[str, list[str]] = {}
-        for table, column in rows:
-            tables.setdefault(table, []).append(column)
-    return tables
-
-
-async def _found(api: Api, needles: dict[str, str]) -> list[tuple[str, str, str]]:
-    """Every (identifier, table, column) where a row's value, as text, holds one of the identifiers."""
-    found = []
-    async with api.db.engine.connect() as connection:
-        for table, columns in (await _tables(api)).items():
-            for column in columns:
-                for name, needle in needles.items():
-                    statement = text(
-                        f'SELECT count(*) FROM "{table}" WHERE strpos(lower(CAST("{column}" AS text)), :needle) > 0'  # noqa: S608
-                    )
-                    if await connection.scalar(statement, {"needle": needle.lower()}):
-                        found.append((name, table, column))
-    return found
 
 
 async def test_a_deleted_residents_identifiers_are_nowhere_in_the_database_and_the_ledger_stays(
@@ -119,7 +94,7 @@ async def test_a_deleted_residents_identifiers_are_nowhere_in_the_database_and_t
         **{f"voucher client id {v['id']}": v["client_id"] for v in exported["vouchers"] if v.get("client_id")},
     }
     assert len(evidence) == 3
-    assert set(needles.values()) <= set(await _all_text(api, needles)), "the resident's identifiers are stored"
+    assert {name for name, _, _ in await found_in_database(api, needles)} == set(needles), "all are stored"
     balance_before = exported["balance"]["balance_g"]
     async with api.db.engine.connect() as connection:
         ledger_before = (await connection.execute(text("SELECT id, amount FROM ledger_entry ORDER BY id"))).all()
@@ -127,7 +102,7 @@ async def test_a_deleted_residents_identifiers_are_nowhere_in_the_database_and_t
     deleted = await client.delete("/v1/me", headers=bearer(tokens))
 
     assert deleted.status_code == 204, deleted.text
-    assert await _found(api, needles) == []
+    assert await found_in_database(api, needles) == []
     assert store.objects() == set()
     async with api.db.engine.connect() as connection:
         assert (
@@ -149,8 +124,3 @@ async def test_a_deleted_residents_identifiers_are_nowhere_in_the_database_and_t
     board = await client.get("/v1/leaderboards/residents", headers=bearer(await _sign_in(api, "device-other")))
     assert board.status_code == 200, board.text
     assert handle not in board.text
-
-
-async def _all_text(api: Api, needles: dict[str, str]) -> list[str]:
-    """The identifiers that are somewhere in the database (before the deletion: all of them should be)."""
-    return [needle for name, needle in needles.items() if any(f[0] == name for f in await _found(api, {name: needle}))]

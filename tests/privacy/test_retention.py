@@ -23,6 +23,7 @@ from tests.fixtures.behaviours import (
     record,
     record_ok,
 )
+from tests.fixtures.identifiers import found_in_database
 from tests.fixtures.photos import Store, jpeg_with_gps, photo_rows, png_with_text, uploaded
 
 StaffSignIn = Callable[..., Awaitable[dict[str, Any]]]
@@ -51,7 +52,9 @@ async def _rows(api: Api, sql: str, **values: Any) -> list[Any]:
 
 
 async def _pass(api: Api) -> dict[str, int]:
-    run = await run_once(api.db, api.app.state.photo_storage, schedule=Schedule.of(api.settings))
+    run = await run_once(
+        api.db, api.app.state.photo_storage, codes=api.app.state.voucher_codes, schedule=Schedule.of(api.settings)
+    )
     assert run is not None
     return run.counts
 
@@ -96,6 +99,7 @@ async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just
     counts = await _pass(api)
 
     assert counts == {
+        "deleted_accounts": 0,
         "behaviours_coarsened": 1,
         "devices": 1,
         "evidence_refusals": 1,
@@ -136,3 +140,27 @@ async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just
 async def test_residents_cannot_read_the_runs(client: Any) -> None:
     tokens = (await client.post("/v1/auth/dev", json={"name": "carol"})).json()
     assert_problem(await client.get(RUNS, headers=bearer(tokens)), 403, "ROLE_NOT_ALLOWED")
+
+
+async def test_an_account_deleted_before_erasure_covered_everything_is_erased_by_the_pass(api: Api) -> None:
+    client = api.client
+    tokens = (await client.post("/v1/auth/dev", json={"name": "dora", "device_id": "device-dora-7"})).json()
+    ride = await record_ok(client, tokens, behaviour_body("metro_ride", "10", ago(hours=2), evidence=SITE_CODES))
+    photo = await uploaded(client, tokens, jpeg_with_gps())
+    public_id = (await client.get("/v1/me", headers=bearer(tokens))).json()["id"]
+    # what deleting an account cleared before every domain's part was erased with it
+    await _execute(
+        api,
+        "UPDATE accounts_resident SET openid = NULL, unionid = NULL, nickname = NULL, deleted_at = now()"
+        " WHERE public_id = :id",
+        id=public_id,
+    )
+    needles = {"public id": public_id, "device": "device-dora-7", "photo": photo["photo_id"], "key": ride["client_id"]}
+    assert {name for name, _, _ in await found_in_database(api, needles)} == set(needles)
+
+    counts = await _pass(api)
+
+    assert counts["deleted_accounts"] == 1
+    assert await found_in_database(api, needles) == []
+    assert (await _pass(api))["deleted_accounts"] == 0
+    await assert_ledger_invariants(api)

@@ -29,10 +29,23 @@ async def erase_resident(session: AsyncSession, resident_id: int) -> None:
             organisation_id=None,
             leaderboard_visible=False,
             frozen_reason=None,
-            deleted_at=func.now(),
+            deleted_at=func.coalesce(Resident.deleted_at, func.now()),
+            erased_at=func.now(),
             updated_at=func.now(),
         )
     )
+
+
+async def lock_unerased(session: AsyncSession, *, limit: int) -> Sequence[int]:
+    """Up to `limit` accounts deleted but not yet erased, locked; those another transaction holds are left."""
+    statement = (
+        select(Resident.id)
+        .where(Resident.deleted_at.is_not(None), Resident.erased_at.is_(None))
+        .order_by(Resident.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
 
 
 async def delete_devices_of(session: AsyncSession, resident_id: int) -> int:
