@@ -2,7 +2,7 @@
 evidence, fraud flags.
 
 For the privacy domain: `erase` (deleting an account), `export_behaviours` (the data export), and the
-retention schedule's `coarsen_recorded_before` and `prune_refusals`. A behaviour's figures, amounts,
+retention schedule's `coarsen_recorded_before`, `clear_resolved_flags` and `prune_refusals`. A behaviour's figures, amounts,
 factor version and calculation are kept for as long as the ledger; what goes is what says where and
 exactly when the resident was."""
 
@@ -62,6 +62,12 @@ async def coarsen_recorded_before(
         return after, 0, False
     changed = await repository.coarsen_behaviours(session, after=after, through=through)
     return through, changed, len(rows) == limit and through == rows[-1].id
+
+
+async def clear_resolved_flags(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Clear what up to `limit` flags resolved before `before` say: their figures and times, and a shared
+    device's id; the kind, the resident, the behaviour and the decision stay."""
+    return await repository.clear_resolved_flags_before(session, before=before, limit=limit)
 
 
 async def prune_refusals(session: AsyncSession, *, before: datetime, limit: int) -> int:

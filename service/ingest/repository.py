@@ -370,6 +370,25 @@ async def coarsen_behaviours(session: AsyncSession, *, after: int, through: int)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def clear_resolved_flags_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Clear what up to `limit` flags resolved before `before` say (a shared device's id with it)."""
+    due = (
+        select(Flag.id)
+        .where(Flag.resolved_at < before, Flag.details != text("'{}'::jsonb"))
+        .order_by(Flag.resolved_at)
+        .limit(limit)
+    )
+    statement = (
+        update(Flag)
+        .where(Flag.id.in_(due.scalar_subquery()))
+        .values(
+            details=text("'{}'::jsonb"),
+            subject=text("CASE WHEN kind = 'shared_device' THEN 'device:erased-' || id ELSE subject END"),
+        )
+    )
+    return int((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+
 async def delete_refusals_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
     due = select(EvidenceRefusal.id).where(EvidenceRefusal.refused_at < before).order_by(EvidenceRefusal.refused_at)
     statement = delete(EvidenceRefusal).where(EvidenceRefusal.id.in_(due.limit(limit).scalar_subquery()))

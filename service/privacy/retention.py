@@ -3,7 +3,9 @@
 What has passed its time is removed or coarsened, never the amounts: a behaviour's evidence goes and its
 start and end become the start of its local day `evidence_days` after it was recorded (its quantity,
 factor, calculation, credit and ledger entries stay, as long as the ledger); a device is forgotten
-`device_days` after the last sign-in from it; a refused piece of evidence goes after `refusal_days`; a
+`device_days` after the last sign-in from it; a refused piece of evidence goes after `refusal_days`; what
+a resolved fraud flag says (figures, times, a shared device's id) goes `evidence_days` after it was
+resolved; a
 refresh token `session_days` after it expired; a photo and its stored bytes after `photo_days` (the
 photos domain's own pass, service/photos/retention.py, run from here). An account deleted before erasure
 covered everything (erasure.py) is erased by the pass too.
@@ -82,7 +84,7 @@ def _chunks(
         erased = await erasure.erase_deleted(session, storage=storage, codes=codes, limit=limit)
         return erased, erased == limit
 
-    def deleting(prune: Callable[..., Awaitable[int]], days: int) -> Chunk:
+    def pruning(prune: Callable[..., Awaitable[int]], days: int) -> Chunk:
         async def chunk(session: AsyncSession) -> tuple[int, bool]:
             deleted = await prune(session, before=days_ago(days), limit=batch)
             return deleted, deleted == batch
@@ -92,9 +94,10 @@ def _chunks(
     return {
         "deleted_accounts": deleted_accounts,
         "behaviours_coarsened": behaviours,
-        "devices": deleting(accounts.prune_devices, schedule.device_days),
-        "evidence_refusals": deleting(ingest.prune_refusals, schedule.refusal_days),
-        "refresh_tokens": deleting(accounts.prune_refresh_tokens, schedule.session_days),
+        "devices": pruning(accounts.prune_devices, schedule.device_days),
+        "evidence_refusals": pruning(ingest.prune_refusals, schedule.refusal_days),
+        "flags_cleared": pruning(ingest.clear_resolved_flags, schedule.evidence_days),
+        "refresh_tokens": pruning(accounts.prune_refresh_tokens, schedule.session_days),
     }
 
 

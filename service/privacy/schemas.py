@@ -36,6 +36,7 @@ _COUNTS_EXAMPLE = {
     "behaviours_coarsened": 1204,
     "devices": 37,
     "evidence_refusals": 5,
+    "flags_cleared": 2,
     "refresh_tokens": 410,
     "photos": 12,
     "photo_objects": 11,
@@ -53,7 +54,8 @@ _RUN_EXAMPLE = {
 class RetentionScheduleRead(Schema):
     evidence_days: int = Field(
         description="Days a behaviour's evidence (site codes, photo reference) and exact start and end times are "
-        "kept from when it was recorded; then the evidence goes and both times become the start of its local day.",
+        "kept from when it was recorded; then the evidence goes and both times become the start of its local day. "
+        "What a resolved fraud flag says is kept as long from its resolution.",
         examples=[365],
     )
     device_days: int = Field(description="Days a device is kept after the last sign-in from it.", examples=[90])
@@ -101,7 +103,7 @@ class RetentionRunRead(Schema):
     schedule: RetentionScheduleRead = Field(description="The schedule it applied.", examples=[_SCHEDULE_EXAMPLE])
     counts: dict[str, int] = Field(
         description="Rows removed or coarsened, by kind: deleted_accounts (accounts deleted before erasure covered "
-        "everything, now erased), behaviours_coarsened, devices, evidence_refusals, "
+        "everything, now erased), behaviours_coarsened, devices, evidence_refusals, flags_cleared, "
         "refresh_tokens, photos, photo_objects (stored pictures deleted).",
         examples=[_COUNTS_EXAMPLE],
     )

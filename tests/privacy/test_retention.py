@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from service.accounts.models import Role
 from service.audit.sealer import seal_once
+from service.ingest import fraud
 from service.privacy.retention import Schedule, run_once
 from tests.conftest import Api, bearer
 from tests.fixtures.behaviours import (
@@ -67,10 +68,19 @@ async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just
     bob = (await client.post("/v1/auth/dev", json={"name": "bob", "device_id": "device-bob-1"})).json()
     old = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=5), evidence=SITE_CODES))
     recent = await record_ok(client, alice, behaviour_body("metro_ride", "10", ago(hours=3), evidence=SITE_CODES))
-    for n, hours in enumerate((8, 9)):
-        body = behaviour_body("metro_ride", "10", ago(hours=hours))
-        body["evidence"] = {"start_code": f"TPH1:{n}"}
-        assert_problem(await record(client, alice, body), 422, "SITE_CODE_MALFORMED")
+    for resident in (alice, bob):
+        for n, hours in enumerate((8, 9, 10)):
+            body = behaviour_body("metro_ride", "10", ago(hours=hours))
+            body["evidence"] = {"start_code": f"TPH1:{n}"}
+            assert_problem(await record(client, resident, body), 422, "SITE_CODE_MALFORMED")
+    assert await fraud.scan_once(api.db, api.app.state.factor_cache, fraud.Thresholds.of(settings)) is not None
+    operator = await sign_in_staff(Role.admin_operator)
+    flags = (await client.get("/v1/admin/flags", headers=bearer(operator))).json()["items"]
+    assert len(flags) == 2
+    for flag in flags:
+        resolve = {"resolution": "dismissed", "reason": "a scanner fault at the station"}
+        resolved = await client.post(f"/v1/admin/flags/{flag['id']}/resolve", json=resolve, headers=bearer(operator))
+        assert resolved.status_code == 200, resolved.text
     old_photo = await uploaded(client, alice, jpeg_with_gps())
     recent_photo = await uploaded(client, bob, png_with_text(), filename="b.png", content_type="image/png")
     await client.post("/v1/auth/refresh", json={"refresh_token": alice["refresh_token"]})
@@ -82,10 +92,13 @@ async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just
     devices = "UPDATE accounts_device SET last_seen = :at WHERE device_id = :id"
     await _execute(api, devices, at=_due(device_days), id="device-alice-1")
     await _execute(api, devices, at=_inside(device_days), id="device-bob-1")
-    (due_refusal,), (kept_refusal,) = await _rows(api, "SELECT id FROM ingest_evidence_refusal ORDER BY id")
+    (due_refusal,), (kept_refusal,), *_ = await _rows(api, "SELECT id FROM ingest_evidence_refusal ORDER BY id")
     refusals = "UPDATE ingest_evidence_refusal SET refused_at = :at WHERE id = :id"
     await _execute(api, refusals, at=_due(settings.retention_refusal_days), id=due_refusal)
     await _execute(api, refusals, at=_inside(settings.retention_refusal_days), id=kept_refusal)
+    resolved_at = "UPDATE ingest_flag SET resolved_at = :at WHERE id = :id"
+    await _execute(api, resolved_at, at=_due(evidence_days), id=flags[0]["id"])
+    await _execute(api, resolved_at, at=_inside(evidence_days), id=flags[1]["id"])
     tokens = await _rows(api, "SELECT id FROM accounts_refresh_token ORDER BY issued_at")
     expired = "UPDATE accounts_refresh_token SET expires_at = :at WHERE id = :id"
     await _execute(api, expired, at=_due(settings.retention_session_days), id=tokens[0][0])
@@ -103,6 +116,7 @@ async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just
         "behaviours_coarsened": 1,
         "devices": 1,
         "evidence_refusals": 1,
+        "flags_cleared": 1,
         "refresh_tokens": 1,
         "photos": 1,
         "photo_objects": 1,
@@ -117,14 +131,18 @@ async def test_the_pass_removes_what_just_passed_its_time_and_keeps_what_is_just
     evidence = await _rows(api, "SELECT id, evidence IS NULL FROM ingest_behaviour ORDER BY id")
     assert evidence == [(old["id"], True), (recent["id"], False)]
     assert await _rows(api, "SELECT device_id FROM accounts_device") == [("device-bob-1",)]
-    assert len(await _rows(api, "SELECT id FROM ingest_evidence_refusal")) == 1
+    assert len(await _rows(api, "SELECT id FROM ingest_evidence_refusal")) == 5
+    cleared = (await client.get("/v1/admin/flags", params={"status": "all"}, headers=bearer(operator))).json()
+    details = {f["id"]: f["details"] for f in cleared["items"]}
+    assert details == {flags[0]["id"]: {}, flags[1]["id"]: flags[1]["details"]}
+    assert flags[1]["details"]
     assert len(await _rows(api, "SELECT id FROM accounts_refresh_token")) == len(tokens) - 1
     assert await photo_rows(api) == 1
     assert store.objects() == {recent_photo["sha256"]}
     assert await _rows(api, "SELECT id, transfer_id, account_id, amount FROM ledger_entry ORDER BY id") == ledger
     await assert_ledger_invariants(api)
     await seal_once(api.db, api.app.state.checkpoint_signer)
-    auditor = await sign_in_staff(Role.admin_auditor)
+    auditor = await sign_in_staff(Role.admin_auditor, "auditor-retention")
     verified = await client.post("/v1/admin/audit/verify", headers=bearer(auditor))
     assert verified.json()["ok"] is True, verified.text
 
