@@ -6,5 +6,6 @@ entry in once, in id order up to the settled horizon; public ranks are as of the
 resident's own grams add their entries above its mark; opted-out residents are on no public board.
 Entry points: `rollup.run_once` (one roll-up step; its loop is in `tasks`), `service.top_board` (the
 public top, through `cache.TopCache`), `service.my_standing`, `service.standing_by_handle`,
-`service.group_board`. The SQL is in `repository` (`rollup`, `reads`).
+`service.group_board`, `personal.erase` (a deleted resident's score rows, for the privacy domain). The
+SQL is in `repository` (`rollup`, `reads`, `personal`).
 """
