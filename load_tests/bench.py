@@ -733,7 +733,7 @@ async def run(url: str) -> None:
             partner_id=partner.id,
             partner_name=partner.name,
             partner_kind=partner.kind,
-            retention_days=settings.retention_trip_days,
+            retention_days=settings.retention_evidence_days,
         ),
     )
     issuance = [

@@ -170,20 +170,26 @@ class Settings(BaseSettings):
     photo_max_pixels: int = Field(default=40_000_000, ge=1, le=80_000_000)
     # A reward's picture, uploaded by an enterprise and shown in the residents' catalogue.
     reward_image_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
-    photo_retention_days: int = Field(default=180, ge=1)
+    photo_retention_days: int = Field(default=180, ge=1, description="part of the retention schedule below")
     photo_link_ttl_s: int = Field(default=300, ge=10, le=3600)
     photo_link_base_url: str = Field(
         default="",
         description="origin put before the service's own photo links and reward pictures; empty: they are paths",
     )
-    photo_purge: bool = True
-    photo_purge_interval_s: float = Field(default=3600.0, gt=0)
+
+    # The retention schedule (service/privacy/retention.py; photos: photo_retention_days), in days from when a
+    # row was recorded or last used; one pass applies all of it every retention_interval_s.
+    retention: bool = True
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+    retention_evidence_days: int = Field(default=365, ge=1, description="evidence, trip times and places")
+    retention_device_days: int = Field(default=90, ge=1, description="devices, from their last sign-in")
+    retention_refusal_days: int = Field(default=90, ge=1, description="refused evidence the fraud scan counts")
+    retention_session_days: int = Field(default=30, ge=1, description="refresh tokens, past their expiry")
 
     # Partner request signing.
     partner_signature_window_s: int = Field(default=300, ge=30, le=900)
     # How long a resident's one-time code for linking a partner account may wait to be redeemed.
     link_code_ttl_s: int = Field(default=600, ge=60, le=3600)
-    retention_trip_days: int = Field(default=365, ge=1)
 
     # Webhooks: the dispatcher (off: deliveries wait in the outbox), how often it looks for due ones, how many
     # it sends at once, an attempt's time limit, the waits before each retry (then failed), a claim's lease (past any attempt).

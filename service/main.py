@@ -50,10 +50,11 @@ from service.leaderboard.router import router as leaderboard_router
 from service.ledger import tasks as ledger_tasks
 from service.ledger.posting import Recorder
 from service.ledger.router import router as ledger_router
-from service.photos import tasks as photos_tasks
 from service.photos.router import body_limits as photo_body_limits
 from service.photos.router import router as photos_router
 from service.photos.storage import PhotoStorage, storage_for
+from service.privacy import tasks as privacy_tasks
+from service.privacy.router import router as privacy_router
 from service.redemption.codes import VoucherCodes
 from service.redemption.router import router as redemption_router
 from service.sites import tasks as sites_tasks
@@ -127,6 +128,7 @@ def _background(
     signer: CheckpointSigner,
     photos: PhotoStorage,
     revocations: Revocations,
+    codes: VoucherCodes,
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
     loops = [
@@ -145,10 +147,10 @@ def _background(
         loops.append(ledger_tasks.expire_credits(db, settings))
     if settings.leaderboard_rollup:
         loops.append(leaderboard_tasks.roll_up(db, settings))
-    if settings.photo_purge:
-        loops.append(photos_tasks.purge_photos(db, settings, photos))
     if settings.webhook_dispatch:
         loops.append(webhooks_tasks.dispatch_webhooks(db, settings))
+    if settings.retention:
+        loops.append(privacy_tasks.apply_retention(db, settings, photos, codes))
     return loops
 
 
@@ -188,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.checkpoint_signer,
                     app.state.photo_storage,
                     app.state.revocations,
+                    app.state.voucher_codes,
                 )
             ]
             prepare = functools.partial(_prepare_recording, db, settings, cache, sites, recorder, app.state.revocations)
@@ -257,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(consent_router)
     app.include_router(accounts_router)
+    app.include_router(privacy_router)
     app.include_router(accounts_admin_router)
     app.include_router(accounts_security_router)
     app.include_router(factors_router)

@@ -35,6 +35,7 @@ from service.kit.ratelimit import rate_limit_bucket
 from service.leaderboard import tables as leaderboard_tables
 from service.ledger.models import ExpiryState, LedgerAccount, LedgerEntry, LedgerTransfer, LotMove
 from service.photos.models import Photo, RewardImage
+from service.privacy.models import RetentionRun, RetentionState
 from service.redemption.models import Certificate, Reward, Voucher
 from service.sites.models import RegistryVersion, Site, SiteKey
 from service.webhooks.models import Attempt as WebhookAttempt
@@ -75,6 +76,8 @@ __all__ = [
     "RefreshToken",
     "RegistryVersion",
     "Resident",
+    "RetentionRun",
+    "RetentionState",
     "Reward",
     "RewardImage",
     "SealLeaf",

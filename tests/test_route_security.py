@@ -51,6 +51,7 @@ ROUTES: dict[tuple[str, str], str | set[Role]] = {
     ("POST", "/v1/admin/organisations"): OPERATORS,
     ("POST", "/v1/admin/partners"): {Role.admin_super},
     ("GET", "/v1/admin/partners"): ADMINS,
+    ("GET", "/v1/admin/retention/runs"): ADMINS,
     ("POST", "/v1/admin/partners/{partner_id}/keys"): {Role.admin_super},
     ("GET", "/v1/admin/partners/{partner_id}/keys"): ADMINS,
     ("DELETE", "/v1/admin/partners/{partner_id}/keys/{key_id}"): {Role.admin_super},

@@ -154,7 +154,7 @@ async def seed(url: str, residents: int) -> Manifest:
                 partner_id=partner_id,
                 partner_name=name,
                 partner_kind=kind,
-                retention_days=settings.retention_trip_days,
+                retention_days=settings.retention_evidence_days,
             )
             manifest.partner_pseudonyms[code] = list(pseudonyms.values())
         await connection.execute("ANALYZE consent_link")

@@ -9,6 +9,7 @@ spent one signs out that whole sign-in.
 
 Entry points: `deps` (the principals and rate limits every endpoint declares), `signin`, `residents`,
 `staff` (users, enterprises, organisations), `security` (a staff user's own password, TOTP, sign-ins and
-sessions), `partners`, and `actions`, the admin action log every
-domain's services write to.
+sessions), `partners`, `personal` (a resident's profile, devices and sign-ins, erased and exported for
+the privacy domain), and `actions`, the admin action log every domain's services write to; it names a
+resident by the board pseudonym, which outlives the account, never by the public id.
 """

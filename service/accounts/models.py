@@ -101,6 +101,11 @@ class Resident(Base):
             "deleted_at IS NULL OR (openid IS NULL AND unionid IS NULL AND nickname IS NULL)",
             name="deleted_has_no_personal_data",
         ),
+        CheckConstraint("erased_at IS NULL OR deleted_at IS NOT NULL", name="erased_when_deleted"),
+        # accounts deleted before their erasure was complete, which the retention pass erases
+        Index(
+            "ix_accounts_resident_unerased", "id", postgresql_where=text("deleted_at IS NOT NULL AND erased_at IS NULL")
+        ),
         CheckConstraint("char_length(nickname) BETWEEN 1 AND 32", name="nickname_length"),
     )
 
@@ -118,6 +123,8 @@ class Resident(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # when every personal field everywhere was erased (service/privacy/erasure.py)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # a frozen resident records and redeems nothing until an operator unfreezes them; the balance stays
     frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     frozen_reason: Mapped[str | None] = mapped_column(Text)
@@ -247,6 +254,8 @@ class RefreshToken(Base):
         CheckConstraint("subject_kind IN ('resident', 'user')", name="subject_kind"),
         Index("ix_accounts_refresh_token_family_id", "family_id"),
         Index("ix_accounts_refresh_token_subject", "subject_kind", "subject_id"),
+        # the retention pass deletes tokens long expired (service/privacy/retention.py)
+        Index("ix_accounts_refresh_token_expires_at", "expires_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(

@@ -1,9 +1,8 @@
-"""Residents: their profile, their data, deleting the account, and operators freezing one under review."""
+"""Residents: their profile, and operators freezing one under review (personal.py: their data, erasure)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +14,8 @@ from service.accounts.schemas import (
     CommunityRead,
     FrozenRead,
     OrganisationRead,
-    ResidentExport,
     ResidentRead,
     ResidentUpdate,
-    SessionRead,
 )
 from service.accounts.tokens import Principal
 from service.db import ReadSession
@@ -84,24 +81,10 @@ async def update_profile(session: AsyncSession, *, resident_id: int, changes: Re
     return await resident_read(session, resident)
 
 
-async def export_resident(session: AsyncSession | ReadSession, *, resident_id: int) -> ResidentExport:
-    resident = await get_active_resident(session, resident_id=resident_id)
-    sessions = await repository.list_sessions(session, subject_kind="resident", subject_id=resident.id)
-    return ResidentExport(
-        exported_at=datetime.now(UTC),
-        profile=await resident_read(session, resident),
-        wechat_openid=resident.openid,
-        sessions=[SessionRead.model_validate(row, from_attributes=True) for row in sessions],
-    )
-
-
-async def delete_resident(session: AsyncSession, *, resident_id: int) -> None:
-    """Erase personal data and sign out everywhere; ledger amounts stay under the pseudonym."""
-    resident = await repository.lock_resident(session, resident_id)
-    if resident is None or resident.deleted_at is not None:
-        raise NotFound("This account no longer exists.", "该账号已不存在。")
-    await repository.erase_resident(session, resident.id)
-    await repository.revoke_subject_tokens(session, subject_kind="resident", subject_id=resident.id, reason="deleted")
+def log_target(resident: Resident) -> str:
+    """How the admin action log names a resident: by the board pseudonym, which outlives the account, never
+    by the public id, which deleting the account replaces."""
+    return f"resident:{resident.pseudonym}"
 
 
 async def resident_for_admin(session: AsyncSession | ReadSession, *, public_id: uuid.UUID) -> Resident:
@@ -147,7 +130,7 @@ async def set_frozen(
         )
     resident = await repository.set_resident_frozen(session, resident.id, reason=reason if frozen else None)
     action = "resident.freeze" if frozen else "resident.unfreeze"
-    await actions.log(session, operator, action, f"resident:{public_id}", reason=reason)
+    await actions.log(session, operator, action, log_target(resident), reason=reason)
     if frozen:
         return FrozenRead(resident_id=resident.public_id, frozen=True, frozen_at=resident.frozen_at, reason=reason)
     return FrozenRead(resident_id=resident.public_id, frozen=False, frozen_at=None, reason=None)

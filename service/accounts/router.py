@@ -50,7 +50,6 @@ from service.accounts.schemas import (
     OrganisationRead,
     PasswordSignIn,
     RefreshRequest,
-    ResidentExport,
     ResidentRead,
     ResidentUpdate,
     StaffWhoAmI,
@@ -230,27 +229,6 @@ async def update_me(resident: CurrentResident, body: ResidentUpdate, session: Se
     (the mini-program's `wx.request`).
     """
     return await residents.update_profile(session, resident_id=resident.subject_id, changes=body)
-
-
-@router.get("/v1/me/export", tags=["resident"], responses=problems(NotFound))
-async def export_me(resident: CurrentResident, session: ReadSessionDep, response: Response) -> ResidentExport:
-    """Everything the platform holds about the signed-in resident, as one JSON document."""
-    response.headers["Content-Disposition"] = 'attachment; filename="tanpuhui-my-data.json"'
-    response.headers["Cache-Control"] = "no-store"
-    return await residents.export_resident(session, resident_id=resident.subject_id)
-
-
-@router.delete(
-    "/v1/me",
-    tags=["resident"],
-    status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[ResidentWriteLimit],
-    responses=problems(NotFound),
-)
-async def delete_me(resident: CurrentResident, session: SessionDep) -> Response:
-    """Delete the account: personal data is erased; credit amounts stay in the ledger under a pseudonym."""
-    await residents.delete_resident(session, resident_id=resident.subject_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # ---------------------------------------------------------------------------------------------- staff

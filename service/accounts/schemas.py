@@ -215,14 +215,10 @@ class SessionRead(Schema):
     active: bool = Field(description="Whether it can still be refreshed.", examples=[True])
 
 
-class ResidentExport(Schema):
-    exported_at: datetime = Field(description="When this export was made.", examples=["2026-11-30T21:05:33+08:00"])
-    profile: ResidentRead = Field(description="The resident's profile.", examples=[_RESIDENT_EXAMPLE])
-    wechat_openid: str | None = Field(
-        description="The WeChat openid the account is tied to; shown only to its owner.",
-        examples=["FAKE-openid-for-docs-only"],
-    )
-    sessions: list[SessionRead] = Field(description="Every sign-in of this account.", examples=[[_SESSION_EXAMPLE]])
+class DeviceRead(Schema):
+    device_id: str = Field(description=_DEVICE_ID_DESCRIPTION, examples=[_DEVICE_ID_EXAMPLE])
+    first_seen: datetime = Field(description="The first sign-in from it.", examples=["2026-11-23T08:15:00+08:00"])
+    last_seen: datetime = Field(description="The latest sign-in from it.", examples=["2026-11-24T07:42:10+08:00"])
 
 
 class UserCreate(InputSchema):

@@ -40,7 +40,7 @@ async def _resident(session: ReadSession, *, admin: Principal, public_id: uuid.U
 
 
 async def _viewed(log: AsyncSession, admin: Principal, resident: Resident, part: str) -> None:
-    await actions.log(log, admin, "resident.view", f"resident:{resident.public_id}", part=part)
+    await actions.log(log, admin, "resident.view", accounts.log_target(resident), part=part)
 
 
 async def find(session: ReadSession, *, log: AsyncSession, admin: Principal, query: str) -> ResidentMatches:

@@ -196,7 +196,7 @@ async def links(session: AsyncSession | ReadSession, *, resident_id: int) -> Lin
     return LinkList(items=[link_read(link, partner) for link, partner in rows])
 
 
-async def _revoke(session: AsyncSession, link: Link, *, by: RevokedBy) -> Link | None:
+async def revoke_link(session: AsyncSession, link: Link, *, by: RevokedBy) -> Link | None:
     """Revoke under the resident's account lock, at the clock's time, record the event and tell the partner
     (by the link's id: an erasure clears the pseudonym in the same transaction)."""
     await repository.lock_account(session, link.resident_id)
@@ -219,7 +219,7 @@ async def revoke(session: AsyncSession, *, resident_id: int, link_id: uuid.UUID)
     if found is None:
         raise LinkNotFound
     link, partner = found
-    revoked = await _revoke(session, link, by=RevokedBy.resident) if link.revoked_at is None else None
+    revoked = await revoke_link(session, link, by=RevokedBy.resident) if link.revoked_at is None else None
     if revoked is None:
         raise LinkRevoked
     return link_read(revoked, partner)
@@ -234,11 +234,3 @@ async def partner_links(
     )
     items = [partner_link_read(link) for link in rows[:limit]]
     return PartnerLinkPage(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
-
-
-async def erase(session: AsyncSession, *, resident_id: int) -> None:
-    """On deletion of the account: every link in force is revoked (by erasure), and the pseudonyms and
-    link codes are forgotten. The links stay, without them, for the consent events that name them."""
-    for link in await repository.in_force_of(session, resident_id=resident_id):
-        await _revoke(session, link, by=RevokedBy.erasure)
-    await repository.forget(session, resident_id=resident_id)

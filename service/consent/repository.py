@@ -125,12 +125,17 @@ async def in_force_of(session: AsyncSession, *, resident_id: int) -> Sequence[Li
     return (await session.scalars(statement)).all()
 
 
-async def forget(session: AsyncSession, *, resident_id: int) -> None:
-    """Clear the resident's pseudonyms and delete their link codes."""
-    await session.execute(update(Link).where(Link.resident_id == resident_id).values(pseudonym=None))
-    await session.execute(delete(LinkCode).where(LinkCode.resident_id == resident_id))
+async def forget(session: AsyncSession, *, resident_id: int) -> tuple[int, int]:
+    """Clear the resident's pseudonyms and delete their link codes; how many of each."""
+    pseudonyms = await session.execute(
+        update(Link).where(Link.resident_id == resident_id, Link.pseudonym.is_not(None)).values(pseudonym=None)
+    )
+    codes = await session.execute(delete(LinkCode).where(LinkCode.resident_id == resident_id))
+    return int(pseudonyms.rowcount), int(codes.rowcount)  # type: ignore[attr-defined]
 
 
-async def delete_codes_expired_before(session: AsyncSession, *, before: datetime) -> int:
-    result = await session.execute(delete(LinkCode).where(LinkCode.expires_at < before))
+async def delete_codes_expired_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` link codes that expired before `before`, used or not; how many."""
+    expired = select(LinkCode.code_hash).where(LinkCode.expires_at < before).limit(limit)
+    result = await session.execute(delete(LinkCode).where(LinkCode.code_hash.in_(expired)))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -60,7 +60,7 @@ async def consent_text(
 ) -> ConsentTextRead:
     """The consent text to show before linking an account at this partner."""
     return await links.consent_text(
-        session, partner_code=code, locale=lang, retention_days=settings.retention_trip_days
+        session, partner_code=code, locale=lang, retention_days=settings.retention_evidence_days
     )
 
 
@@ -79,7 +79,7 @@ async def request_link(
         session,
         resident_id=resident.subject_id,
         data=body,
-        retention_days=settings.retention_trip_days,
+        retention_days=settings.retention_evidence_days,
         ttl=timedelta(seconds=settings.link_code_ttl_s),
     )
 

@@ -30,7 +30,7 @@ _LINK_EXAMPLE = {
     "revoked_at": None,
     "revoked_by": None,
 }
-_PARTNER_LINK_EXAMPLE = {
+_PARTNERLINK_EXAMPLE = {
     "link_id": _LINK_ID_EXAMPLE,
     "pseudonym": _PSEUDONYM_EXAMPLE,
     "status": "active",
@@ -150,7 +150,7 @@ class PartnerLinkRead(Schema):
 
 
 class PartnerLinkPage(Schema):
-    items: list[PartnerLinkRead] = Field(description="Links, oldest first.", examples=[[_PARTNER_LINK_EXAMPLE]])
+    items: list[PartnerLinkRead] = Field(description="Links, oldest first.", examples=[[_PARTNERLINK_EXAMPLE]])
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; none at the end.", examples=[None, "eyJwIjogMTAyNH0"]
     )

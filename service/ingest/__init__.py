@@ -7,5 +7,6 @@ caps per type, resident, day and year — and the platform's daily budget — ho
 the ledger's posting applies them under the resident's row lock.
 Entry points: `reports.report` (a resident's report, the hot path), `batches.submit` (a partner's batch),
 `review.decide`, `reading` (history), `flags` (the fraud-flag queue), `fraud.scan_once` (the scan; its
-loop is in `tasks`).
+loop is in `tasks`), `personal` (a resident's evidence and times, erased, exported and coarsened for the
+privacy domain).
 """

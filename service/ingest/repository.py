@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, tuple_, update
+from sqlalchemy import Row, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -299,3 +299,97 @@ async def resolve_flag(session: AsyncSession, *, flag_id: int, resolution: str, 
         .returning(Flag.id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+# ---------------------------------------------------------------------------------------------- personal data
+
+# A behaviour's times, coarsened: both become the start of its local day (Asia/Shanghai, UTC+8 all year).
+_DAY_START = "(local_date::timestamp - interval '8 hours') AT TIME ZONE 'UTC'"
+
+_ERASE_BEHAVIOURS = text(
+    f"""
+UPDATE ingest_behaviour
+   SET evidence = NULL, occurred_at = {_DAY_START}, ended_at = {_DAY_START}, review_reason = NULL,
+       client_id = CASE WHEN client_id IS NOT NULL THEN gen_random_uuid() END,
+       external_id = CASE WHEN external_id IS NOT NULL THEN 'erased-' || id END
+ WHERE resident_id = :resident_id
+"""  # noqa: S608 - only the constant above goes in; it takes no values
+)
+
+_ERASE_FLAGS = text("""
+WITH own AS (
+    UPDATE ingest_flag SET details = '{}'::jsonb, resolution_reason = NULL
+     WHERE resident_id = :resident_id RETURNING id
+), shared AS (
+    UPDATE ingest_flag
+       SET subject = 'device:erased-' || id,
+           details = jsonb_set(details, '{resident_ids}', coalesce(
+               (SELECT jsonb_agg(r) FROM jsonb_array_elements(details -> 'resident_ids') r
+                 WHERE r <> to_jsonb(CAST(:resident_id AS bigint))), '[]'::jsonb))
+     WHERE kind = 'shared_device' AND details -> 'resident_ids' @> to_jsonb(CAST(:resident_id AS bigint))
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM own) + (SELECT count(*) FROM shared)
+""")
+
+_COARSEN_BEHAVIOURS = text(
+    f"""
+UPDATE ingest_behaviour SET evidence = NULL, occurred_at = {_DAY_START}, ended_at = {_DAY_START}
+ WHERE id > :after AND id <= :through
+   AND (evidence IS NOT NULL OR occurred_at <> {_DAY_START} OR ended_at <> {_DAY_START})
+"""  # noqa: S608 - only the constant above goes in; it takes no values
+)
+
+
+async def erase_behaviours_of(session: AsyncSession, resident_id: int) -> int:
+    """Drop the evidence, the review's words and the keys the resident's app or a partner chose, and coarsen
+    the times to the day, of every behaviour of the resident; the figures and amounts stay."""
+    return int((await session.execute(_ERASE_BEHAVIOURS, {"resident_id": resident_id})).rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_refusals_of(session: AsyncSession, resident_id: int) -> int:
+    statement = delete(EvidenceRefusal).where(EvidenceRefusal.resident_id == resident_id)
+    return int((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+
+async def erase_flags_of(session: AsyncSession, resident_id: int) -> int:
+    """Clear what the resident's flags say, and take them out of the shared-device flags that name them
+    (a device's id goes with them)."""
+    return int((await session.scalar(_ERASE_FLAGS, {"resident_id": resident_id})) or 0)
+
+
+async def behaviours_recorded_after(session: AsyncSession, *, after: int, limit: int) -> Sequence[Row[int, datetime]]:
+    """Up to `limit` behaviours' ids and recording times after id `after`, in id order."""
+    statement = select(Behaviour.id, Behaviour.created_at).where(Behaviour.id > after).order_by(Behaviour.id)
+    return (await session.execute(statement.limit(limit))).all()
+
+
+async def coarsen_behaviours(session: AsyncSession, *, after: int, through: int) -> int:
+    """Drop the evidence and coarsen the times to the day of the behaviours with ids in (after, through]."""
+    result = await session.execute(_COARSEN_BEHAVIOURS, {"after": after, "through": through})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def clear_resolved_flags_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Clear what up to `limit` flags resolved before `before` say (a shared device's id with it)."""
+    due = (
+        select(Flag.id)
+        .where(Flag.resolved_at < before, Flag.details != text("'{}'::jsonb"))
+        .order_by(Flag.resolved_at)
+        .limit(limit)
+    )
+    statement = (
+        update(Flag)
+        .where(Flag.id.in_(due.scalar_subquery()))
+        .values(
+            details=text("'{}'::jsonb"),
+            subject=text("CASE WHEN kind = 'shared_device' THEN 'device:erased-' || id ELSE subject END"),
+        )
+    )
+    return int((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_refusals_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    due = select(EvidenceRefusal.id).where(EvidenceRefusal.refused_at < before).order_by(EvidenceRefusal.refused_at)
+    statement = delete(EvidenceRefusal).where(EvidenceRefusal.id.in_(due.limit(limit).scalar_subquery()))
+    return int((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]

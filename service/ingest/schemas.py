@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, WithJsonSchema
 
@@ -270,6 +270,25 @@ class BehaviourRead(Schema):
     )
     reversed_g: int = Field(
         default=0, description="Grams of this credit since reversed by an operator, on reads.", examples=[0]
+    )
+
+
+class BehaviourExportRead(BehaviourRead):
+    evidence: dict[str, Any] | None = Field(
+        description="The evidence as kept: the site codes' sites and when each was shown, or the photo's id and "
+        "SHA-256; null when none was given or the retention schedule has removed it.",
+        examples=[
+            {
+                "site_codes": [
+                    {
+                        "role": "start",
+                        "site_id": 3,
+                        "site": "jn-metro-xiaozhan",
+                        "shown_at": "2026-11-23T00:05:00+00:00",
+                    }
+                ]
+            }
+        ],
     )
 
 

@@ -10,5 +10,5 @@ deleted resident is never served again and is deleted by the next retention pass
 than `photo_retention_days`; a reward's picture is kept.
 Entry points: `uploads.upload_photo`; for the ingest domain `service.photo_for_report` and
 `service.review_link`; `reward_images` (upload, serve, and `of_enterprise` and `url_of` for the redemption
-domain); `retention.purge_once` (loop in tasks.py); the stores in storage.py and s3.py.
+domain); `retention.purge_once` (run by the privacy domain's retention pass); `personal` (a resident's photos erased or exported); the stores in storage.py and s3.py.
 """

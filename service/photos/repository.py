@@ -100,3 +100,13 @@ async def reward_image(
     if enterprise_id is not None:
         statement = statement.where(RewardImage.enterprise_id == enterprise_id)
     return await session.scalar(statement)
+
+
+async def delete_of_resident(session: AsyncSession, resident_id: int) -> Sequence[bytes]:
+    """Delete every photo of the resident; the contents they held."""
+    statement = delete(Photo).where(Photo.resident_id == resident_id).returning(Photo.sha256)
+    return (await session.scalars(statement)).all()
+
+
+async def photos_of(session: AsyncSession | ReadSession, resident_id: int) -> Sequence[Photo]:
+    return (await session.scalars(select(Photo).where(Photo.resident_id == resident_id).order_by(Photo.id))).all()

@@ -12,5 +12,6 @@ content: a conflict).
 Entry points: `rewards` (publish, change, browse), `vouchers` (redeem, cancel, accept at the counter,
 a resident's vouchers), `retirement` (retire, certificates), `enterprises` (the approval check every
 enterprise write starts with, and the enterprise's credits), `books` (the enterprise's vouchers and monthly
-statement); all SQL is in `repository`.
+statement), `personal` (a resident's vouchers, erased and exported for the privacy domain); all SQL is
+in `repository`.
 """

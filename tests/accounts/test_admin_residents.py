@@ -115,8 +115,8 @@ async def test_an_auditor_reads_a_residents_page_history_ledger_and_flags(
     )
     views = [(a["target"], a["details"]["part"]) for a in logged.json()["items"]]
     assert sorted(views) == sorted(
-        [(f"resident:{resident_id}", part) for part in ("search", "search", "profile", "behaviours")]
-        + [(f"resident:{resident_id}", part) for part in ("behaviours", "ledger", "flags")]
+        [(f"resident:{handle}", part) for part in ("search", "search", "profile", "behaviours")]
+        + [(f"resident:{handle}", part) for part in ("behaviours", "ledger", "flags")]
     )
 
 

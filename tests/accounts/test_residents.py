@@ -152,14 +152,17 @@ async def test_deleting_the_account_erases_personal_data_and_signs_out_everywher
     async with api.db.engine.connect() as connection:
         row = (
             await connection.execute(
-                text("SELECT openid, nickname, pseudonym, deleted_at FROM accounts_resident WHERE public_id = :id"),
-                {"id": me["id"]},
+                text(
+                    "SELECT openid, nickname, pseudonym, public_id, deleted_at FROM accounts_resident WHERE pseudonym = :h"
+                ),
+                {"h": me["handle"]},
             )
         ).one()
     assert row.openid is None
     assert row.nickname is None
     assert row.pseudonym.startswith("r-")
     assert row.deleted_at is not None
+    assert str(row.public_id) != me["id"]
 
 
 async def test_signing_in_again_after_deletion_starts_a_new_account(

@@ -58,10 +58,8 @@ async def test_an_operator_freezes_the_resident_of_a_flag_and_confirms_it(
     await expect(queue.locator("tbody tr.el-table__row")).to_have_count(0)
     flags = (await client.get("/v1/admin/flags", params={"status": "all"}, headers=bearer(operator))).json()["items"]
     assert [(flag["kind"], flag["resolution"]) for flag in flags] == [("refused_evidence", "confirmed")]
-    public_id = (await client.get("/v1/me", headers=bearer(mallory))).json()["id"]
+    handle = (await client.get("/v1/me", headers=bearer(mallory))).json()["handle"]
     actions = (
         await client.get("/v1/admin/audit/actions", params={"action": "resident.freeze"}, headers=bearer(operator))
     ).json()["items"]
-    assert [(a["target"], a["reason"]) for a in actions] == [
-        (f"resident:{public_id}", "Made-up site codes, three times")
-    ]
+    assert [(a["target"], a["reason"]) for a in actions] == [(f"resident:{handle}", "Made-up site codes, three times")]

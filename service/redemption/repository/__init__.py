@@ -321,3 +321,17 @@ async def provenance(session: AsyncSession | ReadSession, *, transfer_ids: Seque
     for row in (await session.execute(_PROVENANCE, {"transfers": list(transfer_ids)})).all():
         lines[row.transfer_id].append(row)
     return lines
+
+
+async def voucher_ids_of(session: AsyncSession, resident_id: int) -> Sequence[int]:
+    statement = select(Voucher.id).where(Voucher.resident_id == resident_id).order_by(Voucher.id).with_for_update()
+    return (await session.scalars(statement)).all()
+
+
+async def replace_voucher_keys(session: AsyncSession, *, voucher_id: int, code_hash: bytes, code_sealed: bytes) -> None:
+    """Give a voucher a new code and a new client key: neither the resident nor a counter ever saw them."""
+    await session.execute(
+        update(Voucher)
+        .where(Voucher.id == voucher_id)
+        .values(code_hash=code_hash, code_sealed=code_sealed, client_id=func.gen_random_uuid())
+    )
