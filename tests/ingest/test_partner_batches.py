@@ -262,7 +262,7 @@ async def test_a_batch_of_more_than_1000_records_is_refused_whole(
     assert await balance(client, alice) == 0
 
 
-async def test_a_deleted_resident_is_an_unknown_resident(
+async def test_a_deleted_residents_pseudonym_names_no_one(
     api: Api, client: httpx.AsyncClient, partner: PartnerClient, alice: Tokens, alice_id: str
 ) -> None:
     deleted = await client.delete("/v1/me", headers=bearer(alice))
@@ -270,7 +270,7 @@ async def test_a_deleted_resident_is_an_unknown_resident(
 
     result = await partner.batch([partner_record("m-1", alice_id, "metro_ride", "10", ago(hours=3))])
 
-    assert _outcomes(result) == [(0, "m-1", "rejected", "UNKNOWN_RESIDENT")]
+    assert _outcomes(result) == [(0, "m-1", "rejected", "PSEUDONYM_UNKNOWN")]
     assert result["results"][0]["credited_g"] == 0
     await assert_ledger_invariants(api)
 
