@@ -32,6 +32,7 @@ export const router = createRouter({
     { path: "/rewards", name: "rewards", component: () => import("@/views/enterprise/RewardsView.vue") },
     { path: "/vouchers", name: "vouchers", component: () => import("@/views/enterprise/VouchersView.vue") },
     { path: "/statement", name: "statement", component: () => import("@/views/enterprise/StatementView.vue") },
+    { path: "/webhooks/:id?", name: "webhooks", component: () => import("@/views/enterprise/WebhooksView.vue") },
     { path: "/account", name: "account", component: () => import("@/views/AccountView.vue") },
   ],
 });

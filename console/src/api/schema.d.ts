@@ -209,6 +209,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/partners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partners a resident can link an account at
+         * @description The partners a resident can link an account at.
+         */
+        get: operations["linkable_partners"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partners/{code}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The consent text to show before linking an account at this partner
+         * @description The consent text to show before linking an account at this partner.
+         */
+        get: operations["consent_text"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The resident's linked partner accounts, in force and revoked
+         * @description The resident's linked partner accounts, in force and revoked.
+         */
+        get: operations["my_links"];
+        put?: never;
+        /**
+         * Agree to the consent text and get the one-time code that links the partner account
+         * @description Agree to the consent text and get the one-time code that links the partner account.
+         */
+        post: operations["request_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/links/{link_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw consent
+         * @description Withdraw consent: the partner's records for this resident are refused from now on.
+         */
+        delete: operations["revoke_link"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partner's links, oldest first, with whether each is in force
+         * @description The partner's links, oldest first, with whether each is in force.
+         */
+        get: operations["partner_links"];
+        put?: never;
+        /**
+         * Redeem a resident's link code
+         * @description Redeem a resident's link code: the link comes into force and its pseudonym is returned.
+         */
+        post: operations["redeem_link_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -1694,6 +1802,270 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/partner/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your webhook endpoints, oldest first
+         * @description Your webhook endpoints, oldest first.
+         */
+        get: operations["partner_list_webhooks"];
+        put?: never;
+        /**
+         * Register an endpoint for some event types
+         * @description Register an endpoint for some event types; the reply shows its signing secret, only this once.
+         */
+        post: operations["partner_create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/webhooks/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your webhook endpoints
+         * @description One of your webhook endpoints.
+         */
+        get: operations["partner_get_webhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint and its deliveries
+         * @description Delete an endpoint and its deliveries; nothing more is sent to it.
+         */
+        delete: operations["partner_delete_webhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint's URL, event types or note, or switch its deliveries off and on
+         * @description Change an endpoint's URL, event types or note, or switch its deliveries off and on.
+         */
+        patch: operations["partner_change_webhook"];
+        trace?: never;
+    };
+    "/v1/partner/webhooks/{endpoint_id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret, shown only this once
+         * @description A new signing secret, shown only this once; the old one also signs deliveries for 24 hours.
+         */
+        post: operations["partner_rotate_webhook_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/webhooks/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoint's deliveries with their attempts, newest first
+         * @description The endpoint's deliveries with their attempts, newest first.
+         */
+        get: operations["partner_list_webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/webhooks/{endpoint_id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One delivery with its attempts
+         * @description One delivery with its attempts.
+         */
+        get: operations["partner_get_webhook_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again within moments, with the same webhook-id and body, whatever its status
+         * @description Send a delivery again within moments, with the same webhook-id and body, whatever its status.
+         */
+        post: operations["partner_redeliver_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your webhook endpoints, oldest first
+         * @description Your webhook endpoints, oldest first.
+         */
+        get: operations["enterprise_list_webhooks"];
+        put?: never;
+        /**
+         * Register an endpoint for some event types
+         * @description Register an endpoint for some event types; the reply shows its signing secret, only this once.
+         */
+        post: operations["enterprise_create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/webhooks/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your webhook endpoints
+         * @description One of your webhook endpoints.
+         */
+        get: operations["enterprise_get_webhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint and its deliveries
+         * @description Delete an endpoint and its deliveries; nothing more is sent to it.
+         */
+        delete: operations["enterprise_delete_webhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint's URL, event types or note, or switch its deliveries off and on
+         * @description Change an endpoint's URL, event types or note, or switch its deliveries off and on.
+         */
+        patch: operations["enterprise_change_webhook"];
+        trace?: never;
+    };
+    "/v1/enterprise/webhooks/{endpoint_id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret, shown only this once
+         * @description A new signing secret, shown only this once; the old one also signs deliveries for 24 hours.
+         */
+        post: operations["enterprise_rotate_webhook_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/webhooks/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoint's deliveries with their attempts, newest first
+         * @description The endpoint's deliveries with their attempts, newest first.
+         */
+        get: operations["enterprise_list_webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/webhooks/{endpoint_id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One delivery with its attempts
+         * @description One delivery with its attempts.
+         */
+        get: operations["enterprise_get_webhook_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/enterprise/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again within moments, with the same webhook-id and body, whatever its status
+         * @description Send a delivery again within moments, with the same webhook-id and body, whatever its status.
+         */
+        post: operations["enterprise_redeliver_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/behaviours/{behaviour_id}/receipt": {
         parameters: {
             query?: never;
@@ -1727,6 +2099,26 @@ export interface paths {
          * @description Proof that one of your ledger entries (a credit, a redemption, a refund, an expiry) is in the log.
          */
         get: operations["entry_receipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/links/{link_id}/receipts/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Proof that you granted (or withdrew) consent to this link, and when
+         * @description Proof that you granted (or withdrew) consent to this link, and when: check it offline like any receipt.
+         */
+        get: operations["consent_receipt"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2971,6 +3363,191 @@ export interface components {
              */
             kind: components["schemas"]["CommunityKind"];
         };
+        /** ConsentLeafRead */
+        ConsentLeafRead: {
+            /**
+             * Id
+             * @description The consent event's id.
+             * @example 12
+             */
+            id: number;
+            /**
+             * Link Id
+             * @description The link's id, as GET /v1/me/links shows it.
+             * @example 0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35
+             */
+            link_id: string;
+            /**
+             * Partner Id
+             * @description The partner's id.
+             * @example 3
+             */
+            partner_id: number;
+            /**
+             * Kind
+             * @description Consent granted, or withdrawn.
+             * @example granted
+             * @enum {string}
+             */
+            kind: "granted" | "revoked";
+            /**
+             * Text Version
+             * @description The consent text's version.
+             * @example partner-link/1
+             */
+            text_version: string;
+            /**
+             * Locale
+             * @description The language the text was read in.
+             * @example zh-CN
+             */
+            locale: string;
+            /**
+             * Text Sha256
+             * @description SHA-256 of the exact text agreed to, lower-case hex.
+             * @example 1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f
+             */
+            text_sha256: string;
+            /**
+             * Method
+             * @description Where the resident agreed.
+             * @example wechat_mini_program
+             */
+            method: string;
+            /**
+             * Reason
+             * @description For a revocation: resident (withdrawn) or erasure (account deleted).
+             * @example null
+             */
+            reason: string | null;
+            /**
+             * Occurred At
+             * @description UTC time, exactly as hashed: when the link came into force, or ended.
+             * @example 2026-12-07T08:02:11.204518Z
+             */
+            occurred_at: string;
+        };
+        /**
+         * ConsentMethod
+         * @description Where the resident read the consent text and agreed.
+         * @enum {string}
+         */
+        ConsentMethod: "wechat_mini_program" | "h5";
+        /** ConsentReceiptRead */
+        ConsentReceiptRead: {
+            /**
+             * Leaf Index
+             * @description Its position in the log, counting from 0.
+             * @example 5
+             */
+            leaf_index: number;
+            /**
+             * Leaf Hash
+             * @description SHA-256(0x00 ‖ leaf line), base64.
+             * @example KrBYEF925Gb4HmYdZt3V+0hX6vd2aaGtsMC7uhYAdrc=
+             */
+            leaf_hash: string;
+            /**
+             * Inclusion Proof
+             * @description RFC 6962 audit path from the leaf up, base64 hashes.
+             * @example [
+             *       "KzM8wa6j1NL5YIcydeKFz3JU2mkQe+XxwgjW6MLmJa4=",
+             *       "tv4YNQxugapEOskJMPK1rMWV84Vhp4tP3a3PkihnbOA="
+             *     ]
+             */
+            inclusion_proof: string[];
+            /**
+             * @description The signed checkpoint the proof leads to.
+             * @example {
+             *       "key_id": "808e535370fafc5a",
+             *       "root_hash": "T5T5f/+Q1PiEf+999FmU2khn+mWUEMhoe1jTky9vYPA=",
+             *       "signature": "XXA2ozut32CccZkCKZSQtVkM9ZtGAYHOxvoPVP+7wO6NhE8vMVGCyFBCrV1IzePbDNa9tNS1IJ3yVE4L9k3kAQ==",
+             *       "signed_at": "2026-11-24T00:31:01.093377Z",
+             *       "tree_size": 6
+             *     }
+             */
+            checkpoint: components["schemas"]["CheckpointRead"];
+            /**
+             * Public Key
+             * @description The platform's Ed25519 public key, base64 (also at /v1/transparency/key).
+             * @example CM2FyMLYylluK3dOCRVOufLnqhyWz2KWsb7ATlckJvI=
+             */
+            public_key: string;
+            /**
+             * @description The consent event, with every field its leaf hash covers.
+             * @example {
+             *       "id": 12,
+             *       "kind": "granted",
+             *       "link_id": "0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35",
+             *       "locale": "zh-CN",
+             *       "method": "wechat_mini_program",
+             *       "occurred_at": "2026-12-07T08:02:11.204518Z",
+             *       "partner_id": 3,
+             *       "text_sha256": "1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f",
+             *       "text_version": "partner-link/1"
+             *     }
+             */
+            consent: components["schemas"]["ConsentLeafRead"];
+        };
+        /** ConsentTextRead */
+        ConsentTextRead: {
+            /**
+             * Version
+             * @description The consent text's version.
+             * @example partner-link/1
+             */
+            version: string;
+            /**
+             * Locale
+             * @description The language of this text.
+             * @example zh-CN
+             * @enum {string}
+             */
+            locale: "zh-CN" | "en";
+            /**
+             * @description The partner the resident would link.
+             * @example {
+             *       "code": "jinnan-metro-card",
+             *       "kind": "transit_card",
+             *       "name": "津南地铁卡"
+             *     }
+             */
+            partner: components["schemas"]["LinkablePartnerRead"];
+            /**
+             * Title
+             * @description The screen's title.
+             * @example 关联您的津南地铁卡账户
+             */
+            title: string;
+            /**
+             * Data
+             * @description What the partner will send, one item each.
+             * @example [
+             *       "每次乘车的进站、出站时间"
+             *     ]
+             */
+            data: string[];
+            /**
+             * Purpose
+             * @description Why.
+             * @example 为您的地铁、公交出行计算减排量和碳积分。
+             */
+            purpose: string;
+            /**
+             * Text
+             * @description The whole text to show, title first; plain text with '- ' list lines.
+             * @example 关联您的津南地铁卡账户
+             *
+             *     关联后，……
+             */
+            text: string;
+            /**
+             * Text Sha256
+             * @description SHA-256 of `text` (UTF-8), in hex: send it back when the resident agrees.
+             * @example 1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f
+             */
+            text_sha256: string;
+        };
         /** ConsistencyRead */
         ConsistencyRead: {
             /**
@@ -3281,6 +3858,11 @@ export interface components {
          * @enum {string}
          */
         DashboardUnit: "day" | "month";
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "failed";
         /** DevSignIn */
         DevSignIn: {
             /**
@@ -4588,6 +5170,193 @@ export interface components {
              */
             entries: components["schemas"]["BoardEntry"][];
         };
+        /** LinkCodeRead */
+        LinkCodeRead: {
+            /**
+             * Code
+             * @description The one-time code the resident enters in (or carries by QR to) the partner's app.
+             * @example 7KQ2M-9XW4C
+             */
+            code: string;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description After this the code is refused.
+             * @example 2026-12-07T08:10:00Z
+             */
+            expires_at: string;
+            /**
+             * @description The partner the code is for; no other partner can use it.
+             * @example {
+             *       "code": "jinnan-metro-card",
+             *       "kind": "transit_card",
+             *       "name": "津南地铁卡"
+             *     }
+             */
+            partner: components["schemas"]["LinkablePartnerRead"];
+        };
+        /** LinkCreate */
+        LinkCreate: {
+            /**
+             * Partner
+             * @description The partner's code, from GET /v1/partners.
+             * @example jinnan-metro-card
+             */
+            partner: string;
+            /**
+             * Text Version
+             * @description The version of the consent text shown.
+             * @example partner-link/1
+             */
+            text_version: string;
+            /**
+             * Locale
+             * @description The language the text was shown in.
+             * @example zh-CN
+             * @enum {string}
+             */
+            locale: "zh-CN" | "en";
+            /**
+             * Text Sha256
+             * @description The `text_sha256` of the text shown, as GET /v1/partners/{code}/consent gave it.
+             * @example 1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f
+             */
+            text_sha256: string;
+            /**
+             * @description Where the resident read it and agreed: wechat_mini_program or h5.
+             * @example wechat_mini_program
+             */
+            method: components["schemas"]["ConsentMethod"];
+        };
+        /** LinkList */
+        LinkList: {
+            /**
+             * Items
+             * @description The resident's links, in force and revoked, oldest first.
+             * @example [
+             *       {
+             *         "agreed_at": "2026-12-07T08:00:00Z",
+             *         "granted_at": "2026-12-07T08:02:11Z",
+             *         "id": "0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35",
+             *         "locale": "zh-CN",
+             *         "method": "wechat_mini_program",
+             *         "partner": {
+             *           "code": "jinnan-metro-card",
+             *           "kind": "transit_card",
+             *           "name": "津南地铁卡"
+             *         },
+             *         "status": "active",
+             *         "text_sha256": "1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f",
+             *         "text_version": "partner-link/1"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["LinkRead"][];
+        };
+        /** LinkRead */
+        LinkRead: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The link's id.
+             * @example 0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35
+             */
+            id: string;
+            /**
+             * @description The partner.
+             * @example {
+             *       "code": "jinnan-metro-card",
+             *       "kind": "transit_card",
+             *       "name": "津南地铁卡"
+             *     }
+             */
+            partner: components["schemas"]["LinkablePartnerRead"];
+            /**
+             * Status
+             * @description active: the partner's records are accepted; revoked: they are refused.
+             * @example active
+             * @enum {string}
+             */
+            status: "active" | "revoked";
+            /**
+             * Text Version
+             * @description The consent text agreed to.
+             * @example partner-link/1
+             */
+            text_version: string;
+            /**
+             * Locale
+             * @description The language it was read in.
+             * @example zh-CN
+             * @enum {string}
+             */
+            locale: "zh-CN" | "en";
+            /**
+             * Text Sha256
+             * @description SHA-256 of the text agreed to, in hex.
+             * @example 1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f
+             */
+            text_sha256: string;
+            /**
+             * @description Where the resident agreed.
+             * @example wechat_mini_program
+             */
+            method: components["schemas"]["ConsentMethod"];
+            /**
+             * Agreed At
+             * Format: date-time
+             * @description When the resident agreed.
+             * @example 2026-12-07T08:00:00Z
+             */
+            agreed_at: string;
+            /**
+             * Granted At
+             * Format: date-time
+             * @description When the partner took the code and the link came into force.
+             * @example 2026-12-07T08:02:11Z
+             */
+            granted_at: string;
+            /**
+             * Revoked At
+             * @description When it was revoked, if it was.
+             * @example null
+             */
+            revoked_at: string | null;
+            /**
+             * @description resident (withdrawn) or erasure (account deleted), if revoked.
+             * @example null
+             */
+            revoked_by: components["schemas"]["RevokedBy"] | null;
+        };
+        /** LinkRedeem */
+        LinkRedeem: {
+            /**
+             * Code
+             * @description The code the resident brought, as shown (case, spaces and the dash do not matter).
+             * @example 7KQ2M-9XW4C
+             */
+            code: string;
+        };
+        /** LinkablePartnerRead */
+        LinkablePartnerRead: {
+            /**
+             * Code
+             * @description The partner's code, which a link request names.
+             * @example jinnan-metro-card
+             */
+            code: string;
+            /**
+             * Name
+             * @description The partner's name.
+             * @example 津南地铁卡
+             */
+            name: string;
+            /**
+             * @description What kind of partner it is.
+             * @example transit_card
+             */
+            kind: components["schemas"]["PartnerKind"];
+        };
         /** MonthlyReport */
         MonthlyReport: {
             /**
@@ -4783,8 +5552,8 @@ export interface components {
              *         "ended_at": "2026-11-23T08:32:00+08:00",
              *         "external_id": "tj-metro-20261123-000481",
              *         "occurred_at": "2026-11-23T08:05:00+08:00",
+             *         "pseudonym": "psn_7kq2m9xw4c8rj3tn6v5bh1yd0f",
              *         "quantity": "12.5",
-             *         "resident_id": "d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44",
              *         "type": "metro_ride",
              *         "unit": "km"
              *       }
@@ -4862,6 +5631,65 @@ export interface components {
          * @enum {string}
          */
         PartnerKind: "transit_card" | "hydrogen_bus" | "bike_share" | "recycling_station" | "exhibition_gate";
+        /** PartnerLinkPage */
+        PartnerLinkPage: {
+            /**
+             * Items
+             * @description Links, oldest first.
+             * @example [
+             *       {
+             *         "granted_at": "2026-12-07T08:02:11Z",
+             *         "link_id": "0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35",
+             *         "pseudonym": "psn_7kq2m9xw4c8rj3tn6v5bh1yd0f",
+             *         "status": "active"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["PartnerLinkRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; none at the end.
+             * @example null
+             * @example eyJwIjogMTAyNH0
+             */
+            next_cursor: string | null;
+        };
+        /** PartnerLinkRead */
+        PartnerLinkRead: {
+            /**
+             * Link Id
+             * Format: uuid
+             * @description The link's id: webhook events about it name it so.
+             * @example 0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35
+             */
+            link_id: string;
+            /**
+             * Pseudonym
+             * @description How records name this resident; none once the resident deleted their account.
+             * @example psn_7kq2m9xw4c8rj3tn6v5bh1yd0f
+             */
+            pseudonym: string | null;
+            /**
+             * Status
+             * @description active: records naming the pseudonym are accepted; revoked: they are refused.
+             * @example active
+             * @enum {string}
+             */
+            status: "active" | "revoked";
+            /**
+             * Granted At
+             * Format: date-time
+             * @description When the link came into force.
+             * @example 2026-12-07T08:02:11Z
+             */
+            granted_at: string;
+            /**
+             * Revoked At
+             * @description When it was revoked, if it was.
+             * @example null
+             */
+            revoked_at: string | null;
+        };
         /** PartnerPage */
         PartnerPage: {
             /**
@@ -5267,23 +6095,6 @@ export interface components {
         /** ReceiptRead */
         ReceiptRead: {
             /**
-             * @description The entry, with every field its leaf hash covers.
-             * @example {
-             *       "account_id": 27,
-             *       "amount_g": 1350,
-             *       "behaviour_id": 3,
-             *       "created_at": "2026-11-24T00:30:59.482113Z",
-             *       "credit_account_id": 27,
-             *       "debit_account_id": 4,
-             *       "factor_version_id": 1,
-             *       "id": 6,
-             *       "kind": "issuance",
-             *       "transfer_amount_g": 1350,
-             *       "transfer_id": 3
-             *     }
-             */
-            entry: components["schemas"]["ReceiptEntry"];
-            /**
              * Leaf Index
              * @description Its position in the log, counting from 0.
              * @example 5
@@ -5321,6 +6132,23 @@ export interface components {
              * @example CM2FyMLYylluK3dOCRVOufLnqhyWz2KWsb7ATlckJvI=
              */
             public_key: string;
+            /**
+             * @description The entry, with every field its leaf hash covers.
+             * @example {
+             *       "account_id": 27,
+             *       "amount_g": 1350,
+             *       "behaviour_id": 3,
+             *       "created_at": "2026-11-24T00:30:59.482113Z",
+             *       "credit_account_id": 27,
+             *       "debit_account_id": 4,
+             *       "factor_version_id": 1,
+             *       "id": 6,
+             *       "kind": "issuance",
+             *       "transfer_amount_g": 1350,
+             *       "transfer_id": 3
+             *     }
+             */
+            entry: components["schemas"]["ReceiptEntry"];
         };
         /** RecordOutcome */
         RecordOutcome: {
@@ -6230,6 +7058,11 @@ export interface components {
              */
             capped_g: number;
         };
+        /**
+         * RevokedBy
+         * @enum {string}
+         */
+        RevokedBy: "resident" | "erasure";
         /**
          * RewardCategory
          * @enum {string}
@@ -7929,6 +8762,372 @@ export interface components {
          * @enum {string}
          */
         VoucherStatus: "issued" | "used" | "cancelled" | "expired";
+        /** WebhookAttemptRead */
+        WebhookAttemptRead: {
+            /**
+             * Attempted At
+             * Format: date-time
+             * @description When the POST began.
+             * @example 2026-12-07T10:05:01+08:00
+             */
+            attempted_at: string;
+            /**
+             * Duration Ms
+             * @description How long it took, in milliseconds.
+             * @example 84
+             */
+            duration_ms: number;
+            /**
+             * Status Code
+             * @description The HTTP status your endpoint answered; null on an error.
+             * @example 500
+             */
+            status_code: number | null;
+            /**
+             * Error
+             * @description Why no status came back (timeout, connection refused, …); null when one did.
+             * @example null
+             */
+            error: string | null;
+            /**
+             * Response Excerpt
+             * @description The first 200 characters of your endpoint's reply.
+             * @example internal error
+             */
+            response_excerpt: string | null;
+        };
+        /** WebhookDeliveryPage */
+        WebhookDeliveryPage: {
+            /**
+             * Items
+             * @description Newest first.
+             * @example [
+             *       {
+             *         "attempts": 1,
+             *         "created_at": "2026-12-07T10:05:00+08:00",
+             *         "delivered_at": "2026-12-07T10:05:01+08:00",
+             *         "event_id": "msg_4f0b3f6c2a8e4c1bb1d2f3e4a5b6c7d8",
+             *         "event_type": "voucher.accepted",
+             *         "id": 811,
+             *         "payload": {
+             *           "data": {
+             *             "price_g": 2000,
+             *             "reward_id": 27,
+             *             "used_at": "2026-12-07T02:05:00.118000Z",
+             *             "voucher_id": 5120
+             *           },
+             *           "timestamp": "2026-12-07T02:05:00.120000Z",
+             *           "type": "voucher.accepted"
+             *         },
+             *         "recent_attempts": [
+             *           {
+             *             "attempted_at": "2026-12-07T10:05:01+08:00",
+             *             "duration_ms": 41,
+             *             "response_excerpt": "ok",
+             *             "status_code": 200
+             *           }
+             *         ],
+             *         "status": "delivered"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["WebhookDeliveryRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogODExfQ
+             */
+            next_cursor: string | null;
+        };
+        /** WebhookDeliveryRead */
+        WebhookDeliveryRead: {
+            /**
+             * Id
+             * @description The delivery's id.
+             * @example 811
+             */
+            id: number;
+            /**
+             * Event Id
+             * @description The event's id, sent as `webhook-id` by every attempt, redeliveries too.
+             * @example msg_4f0b3f6c2a8e4c1bb1d2f3e4a5b6c7d8
+             */
+            event_id: string;
+            /**
+             * Event Type
+             * @description The event type.
+             * @example voucher.accepted
+             */
+            event_type: string;
+            /**
+             * Payload
+             * @description The JSON body every attempt sends.
+             * @example {
+             *       "data": {
+             *         "price_g": 2000,
+             *         "reward_id": 27,
+             *         "used_at": "2026-12-07T02:05:00.118000Z",
+             *         "voucher_id": 5120
+             *       },
+             *       "timestamp": "2026-12-07T02:05:00.120000Z",
+             *       "type": "voucher.accepted"
+             *     }
+             */
+            payload: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description pending (to be sent, or retried at next_attempt_at), delivered (a 2xx came back) or failed (every retry failed).
+             * @example delivered
+             */
+            status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Attempts
+             * @description Attempts since it was queued or last redelivered.
+             * @example 2
+             */
+            attempts: number;
+            /**
+             * Next Attempt At
+             * @description When it is sent next; null unless pending.
+             * @example null
+             */
+            next_attempt_at: string | null;
+            /**
+             * Delivered At
+             * @description When a 2xx came back.
+             * @example 2026-12-07T10:05:06+08:00
+             */
+            delivered_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When the event happened.
+             * @example 2026-12-07T10:05:00+08:00
+             */
+            created_at: string;
+            /**
+             * Recent Attempts
+             * @description Its attempts, newest first (at most 20).
+             * @example [
+             *       {
+             *         "attempted_at": "2026-12-07T10:05:06+08:00",
+             *         "duration_ms": 41,
+             *         "response_excerpt": "ok",
+             *         "status_code": 200
+             *       }
+             *     ]
+             */
+            recent_attempts: components["schemas"]["WebhookAttemptRead"][];
+        };
+        /** WebhookEndpointCreate */
+        WebhookEndpointCreate: {
+            /**
+             * Url
+             * @description Where events are POSTed: https (plain http only on a development or test service).
+             * @example https://hooks.example.com/tanpuhui
+             */
+            url: string;
+            /**
+             * Event Types
+             * @description Event types to receive. A partner: `link.created`, `link.revoked`, `behaviour.reviewed`; an enterprise: `voucher.accepted`, `voucher.cancelled`, `retirement.certified`.
+             * @example [
+             *       "voucher.accepted",
+             *       "retirement.certified"
+             *     ]
+             */
+            event_types: string[];
+            /**
+             * Description
+             * @description A note for your own people, up to 200 characters.
+             * @default
+             * @example 收银系统
+             */
+            description: string;
+        };
+        /** WebhookEndpointCreated */
+        WebhookEndpointCreated: {
+            /**
+             * Id
+             * @description The endpoint's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Url
+             * @description Where events are POSTed.
+             * @example https://hooks.example.com/tanpuhui
+             */
+            url: string;
+            /**
+             * Event Types
+             * @description The event types it receives.
+             * @example [
+             *       "voucher.accepted"
+             *     ]
+             */
+            event_types: string[];
+            /**
+             * Description
+             * @description Your note.
+             * @example 收银系统
+             */
+            description: string;
+            /**
+             * Enabled
+             * @description Whether deliveries are sent.
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             * @description Registered at.
+             * @example 2026-12-07T10:00:00+08:00
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description Last changed at.
+             * @example 2026-12-07T10:00:00+08:00
+             */
+            updated_at: string;
+            /**
+             * Secret
+             * @description The signing secret, shown only in this reply: keep it to verify `webhook-signature`.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6nRzD0mG3pE=
+             */
+            secret: string;
+        };
+        /** WebhookEndpointPage */
+        WebhookEndpointPage: {
+            /**
+             * Items
+             * @description Oldest first.
+             * @example [
+             *       {
+             *         "created_at": "2026-12-07T10:00:00+08:00",
+             *         "description": "收银系统",
+             *         "enabled": true,
+             *         "event_types": [
+             *           "voucher.accepted",
+             *           "retirement.certified"
+             *         ],
+             *         "id": 3,
+             *         "updated_at": "2026-12-07T10:00:00+08:00",
+             *         "url": "https://hooks.example.com/tanpuhui"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["WebhookEndpointRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogM30
+             */
+            next_cursor: string | null;
+        };
+        /** WebhookEndpointRead */
+        WebhookEndpointRead: {
+            /**
+             * Id
+             * @description The endpoint's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Url
+             * @description Where events are POSTed.
+             * @example https://hooks.example.com/tanpuhui
+             */
+            url: string;
+            /**
+             * Event Types
+             * @description The event types it receives.
+             * @example [
+             *       "voucher.accepted"
+             *     ]
+             */
+            event_types: string[];
+            /**
+             * Description
+             * @description Your note.
+             * @example 收银系统
+             */
+            description: string;
+            /**
+             * Enabled
+             * @description Whether deliveries are sent.
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             * @description Registered at.
+             * @example 2026-12-07T10:00:00+08:00
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description Last changed at.
+             * @example 2026-12-07T10:00:00+08:00
+             */
+            updated_at: string;
+        };
+        /** WebhookEndpointUpdate */
+        WebhookEndpointUpdate: {
+            /**
+             * Url
+             * @description A new address; left out: unchanged.
+             * @example https://hooks.example.com/tanpuhui
+             */
+            url?: string | null;
+            /**
+             * Event Types
+             * @description Event types to receive. A partner: `link.created`, `link.revoked`, `behaviour.reviewed`; an enterprise: `voucher.accepted`, `voucher.cancelled`, `retirement.certified`.
+             * @example [
+             *       "voucher.accepted"
+             *     ]
+             */
+            event_types?: string[] | null;
+            /**
+             * Description
+             * @description A new note.
+             * @example 收银系统（新）
+             */
+            description?: string | null;
+            /**
+             * Enabled
+             * @description false: nothing is sent to it, and what happens meanwhile is not queued for it; deliveries already queued wait until it is true again.
+             * @example false
+             */
+            enabled?: boolean | null;
+        };
+        /** WebhookSecret */
+        WebhookSecret: {
+            /**
+             * Endpoint Id
+             * @description The endpoint's id.
+             * @example 3
+             */
+            endpoint_id: number;
+            /**
+             * Secret
+             * @description The new signing secret, shown only in this reply.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6nRzD0mG3pE=
+             */
+            secret: string;
+            /**
+             * Previous Valid Until
+             * Format: date-time
+             * @description Until then deliveries are signed with the old secret as well, so a receiver can switch.
+             * @example 2026-12-08T10:00:00+08:00
+             */
+            previous_valid_until: string;
+        };
         /** WechatSignIn */
         WechatSignIn: {
             /**
@@ -8964,6 +10163,570 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    linkable_partners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkablePartnerRead"][];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    consent_text: {
+        parameters: {
+            query?: {
+                /** @description The language to show the text in. */
+                lang?: "zh-CN" | "en";
+            };
+            header?: never;
+            path: {
+                /** @description The partner's code. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentTextRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LINK_PARTNER_UNKNOWN */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkList"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkCodeRead"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LINK_PARTNER_UNKNOWN */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CONSENT_TEXT_OUTDATED, ALREADY_LINKED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's id. */
+                link_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LINK_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LINK_REVOKED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_links: {
+        parameters: {
+            query?: {
+                /** @description Only links in force (active) or only revoked ones. */
+                status?: ("active" | "revoked") | null;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerLinkPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeem_link_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRedeem"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerLinkRead"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LINK_CODE_UNKNOWN */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LINK_CODE_USED, LINK_CODE_EXPIRED, ALREADY_LINKED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15584,6 +17347,1442 @@ export interface operations {
             };
         };
     };
+    partner_list_webhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_LIMIT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_URL_INVALID, WEBHOOK_URL_NOT_HTTPS, WEBHOOK_URL_NOT_PUBLIC, WEBHOOK_EVENT_UNKNOWN, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointRead"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_change_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointRead"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_URL_INVALID, WEBHOOK_URL_NOT_HTTPS, WEBHOOK_URL_NOT_PUBLIC, WEBHOOK_EVENT_UNKNOWN, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_rotate_webhook_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_list_webhook_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries in this status. */
+                status?: components["schemas"]["DeliveryStatus"] | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_get_webhook_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+                /** @description The delivery's id. */
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryRead"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND, WEBHOOK_DELIVERY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    partner_redeliver_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+                /** @description The delivery's id. */
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryRead"];
+                };
+            };
+            /** @description PARTNER_SIGNATURE_INVALID, PARTNER_TIMESTAMP_OUT_OF_WINDOW, PARTNER_SIGNATURE_REPLAYED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND, WEBHOOK_DELIVERY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_list_webhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_LIMIT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_URL_INVALID, WEBHOOK_URL_NOT_HTTPS, WEBHOOK_URL_NOT_PUBLIC, WEBHOOK_EVENT_UNKNOWN, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_change_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointRead"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BODY_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_URL_INVALID, WEBHOOK_URL_NOT_HTTPS, WEBHOOK_URL_NOT_PUBLIC, WEBHOOK_EVENT_UNKNOWN, VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_rotate_webhook_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_list_webhook_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries in this status. */
+                status?: components["schemas"]["DeliveryStatus"] | null;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_get_webhook_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+                /** @description The delivery's id. */
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND, WEBHOOK_DELIVERY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enterprise_redeliver_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint_id: number;
+                /** @description The delivery's id. */
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ENTERPRISE_NOT_APPROVED, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description WEBHOOK_ENDPOINT_NOT_FOUND, WEBHOOK_DELIVERY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     behaviour_receipt: {
         parameters: {
             query?: never;
@@ -15703,6 +18902,87 @@ export interface operations {
                 };
             };
             /** @description ENTRY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RECEIPT_NOT_READY */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    consent_receipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's id. */
+                link_id: string;
+                /** @description The consent's grant, or its revocation. */
+                kind: "granted" | "revoked";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentReceiptRead"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CONSENT_EVENT_NOT_FOUND */
             404: {
                 headers: {
                     [name: string]: unknown;
