@@ -501,7 +501,7 @@ export interface paths {
         post: operations["update_me_by_post"];
         /**
          * Delete the account
-         * @description Delete the account: personal data is erased; credit amounts stay in the ledger under a pseudonym.
+         * @description Delete the account: every personal field is erased at once; credit amounts stay in the ledger under a pseudonym.
          */
         delete: operations["delete_me"];
         options?: never;
@@ -514,26 +514,6 @@ export interface paths {
          *     (the mini-program's `wx.request`).
          */
         patch: operations["update_me"];
-        trace?: never;
-    };
-    "/v1/me/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Everything the platform holds about the signed-in resident, as one JSON document
-         * @description Everything the platform holds about the signed-in resident, as one JSON document.
-         */
-        get: operations["export_me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/v1/staff/me": {
@@ -611,6 +591,46 @@ export interface paths {
          * @description Check a partner's signing set-up: answers who signed and the server's clock.
          */
         post: operations["partner_ping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything the platform holds about the signed-in resident, as one JSON document to download
+         * @description Everything the platform holds about the signed-in resident, as one JSON document to download.
+         */
+        get: operations["export_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/retention/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retention pass's runs, newest first
+         * @description The retention pass's runs, newest first: the schedule each applied and how many rows of each kind it removed or coarsened.
+         */
+        get: operations["retention_runs"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2800,6 +2820,167 @@ export interface components {
              */
             evidence?: components["schemas"]["Evidence"] | null;
         };
+        /** BehaviourExportRead */
+        BehaviourExportRead: {
+            /**
+             * Id
+             * @description Behaviour id.
+             * @example 48213
+             */
+            id: number;
+            /**
+             * Client Id
+             * @description The resident's idempotency key, for self-reports.
+             * @example 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+             */
+            client_id: string | null;
+            /**
+             * @description Behaviour type.
+             * @example metro_ride
+             */
+            type: components["schemas"]["BehaviourType"];
+            /**
+             * Category
+             * @description Waste category, if any.
+             * @example null
+             * @example kitchen_waste
+             */
+            category: string | null;
+            /**
+             * Status
+             * @description credited; capped (part or all cut by a cap); pending_review; rejected; duplicate; superseded.
+             * @example credited
+             * @enum {string}
+             */
+            status: "credited" | "capped" | "pending_review" | "rejected" | "duplicate" | "superseded";
+            /**
+             * Occurred At
+             * Format: date-time
+             * @description When it started.
+             * @example 2026-11-23T08:05:00+08:00
+             */
+            occurred_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             * @description When it ended (reported or estimated).
+             * @example 2026-11-23T08:32:00+08:00
+             */
+            ended_at: string;
+            /**
+             * Credited G
+             * @description Grams credited to the resident.
+             * @example 585
+             */
+            credited_g: number;
+            /**
+             * Capped G
+             * @description Grams computed but not credited because of a cap.
+             * @example 0
+             */
+            capped_g: number;
+            /**
+             * Cap Reason
+             * @description daily_cap, yearly_cap or platform_budget; null when nothing was cut.
+             * @example null
+             * @example daily_cap
+             */
+            cap_reason: string | null;
+            /**
+             * @description The calculation behind the credit.
+             * @example {
+             *       "baseline_g_per_unit": "107.8",
+             *       "exact_g": "585.00",
+             *       "formula": "12.5 km × 46.8 g/km × 1 = 585 g → 585 g",
+             *       "grams": 585,
+             *       "project_g_per_unit": "61.0",
+             *       "quantity": "12.5",
+             *       "reduction_g_per_unit": "46.8",
+             *       "remainder_g": "0.00",
+             *       "reported_quantity": "12.5",
+             *       "reported_unit": "km",
+             *       "tier": "evidence",
+             *       "unit": "km",
+             *       "weight": "1"
+             *     }
+             */
+            calculation: components["schemas"]["Calculation"];
+            /**
+             * @description The factor version used.
+             * @example {
+             *       "methodology": "DB11/T 3043-2024 rail transit: BE = EF(average motorised mix) × pkm; PE = EF(metro) × pkm",
+             *       "set": "tianjin",
+             *       "source": "Shenzhen public-transit carbon-inclusion methodology: metro 46.8 g/pkm reduction",
+             *       "verified": true,
+             *       "version": "2026.1",
+             *       "version_id": 1
+             *     }
+             */
+            factor: components["schemas"]["FactorRef"];
+            /**
+             * Balance G
+             * @description The resident's balance right after this record.
+             * @example 12840
+             */
+            balance_g: number | null;
+            /**
+             * Recorded At
+             * Format: date-time
+             * @description When the platform recorded it.
+             * @example 2026-11-23T08:33:04+08:00
+             */
+            recorded_at: string;
+            /**
+             * Transfer Id
+             * @description The issuance transfer of a credited record.
+             * @example 90517
+             */
+            transfer_id?: number | null;
+            /**
+             * Photo Url
+             * @description On the review queue: a link to the report's photo, valid for a few minutes.
+             * @example null
+             */
+            photo_url?: string | null;
+            /**
+             * Resident Id
+             * @description On the review queue: the public id of the resident who reported it, for their page.
+             * @example null
+             */
+            resident_id?: string | null;
+            /**
+             * Verified Evidence
+             * @description What was verified: a partner's signed record, a registered site's code, a photo an operator approved, or nothing (a self-report, or a photo not yet reviewed).
+             * @default none
+             * @example site_code
+             * @enum {string}
+             */
+            verified_evidence: "partner" | "site_code" | "photo" | "none";
+            /**
+             * Reversed G
+             * @description Grams of this credit since reversed by an operator, on reads.
+             * @default 0
+             * @example 0
+             */
+            reversed_g: number;
+            /**
+             * Evidence
+             * @description The evidence as kept: the site codes' sites and when each was shown, or the photo's id and SHA-256; null when none was given or the retention schedule has removed it.
+             * @example {
+             *       "site_codes": [
+             *         {
+             *           "role": "start",
+             *           "shown_at": "2026-11-23T00:05:00+00:00",
+             *           "site": "jn-metro-xiaozhan",
+             *           "site_id": 3
+             *         }
+             *       ]
+             *     }
+             */
+            evidence: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** BehaviourPage */
         BehaviourPage: {
             /**
@@ -3878,6 +4059,29 @@ export interface components {
              * @example d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44
              */
             device_id?: string | null;
+        };
+        /** DeviceRead */
+        DeviceRead: {
+            /**
+             * Device Id
+             * @description A random id the app makes once and keeps in its storage (wx.setStorageSync); it lets operators see many accounts run from one phone. Optional.
+             * @example d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44
+             */
+            device_id: string;
+            /**
+             * First Seen
+             * Format: date-time
+             * @description The first sign-in from it.
+             * @example 2026-11-23T08:15:00+08:00
+             */
+            first_seen: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             * @description The latest sign-in from it.
+             * @example 2026-11-24T07:42:10+08:00
+             */
+            last_seen: string;
         };
         /**
          * DraftStatus
@@ -6797,6 +7001,12 @@ export interface components {
              */
             wechat_openid: string | null;
             /**
+             * Wechat Unionid
+             * @description The WeChat unionid, when WeChat gave one; shown only to its owner.
+             * @example null
+             */
+            wechat_unionid: string | null;
+            /**
              * Sessions
              * @description Every sign-in of this account.
              * @example [
@@ -6809,6 +7019,152 @@ export interface components {
              *     ]
              */
             sessions: components["schemas"]["SessionRead"][];
+            /**
+             * Devices
+             * @description The devices signed in from.
+             * @example [
+             *       {
+             *         "device_id": "d7c0a0e2-6f1f-4f7e-9a51-3f0d6b1c2e44",
+             *         "first_seen": "2026-11-23T08:15:00+08:00",
+             *         "last_seen": "2026-11-24T07:42:10+08:00"
+             *       }
+             *     ]
+             */
+            devices: components["schemas"]["DeviceRead"][];
+            /**
+             * @description The credit held now and ever credited.
+             * @example {
+             *       "balance_g": 12840,
+             *       "credited_total_g": 15230
+             *     }
+             */
+            balance: components["schemas"]["BalanceRead"];
+            /**
+             * Behaviours
+             * @description Every behaviour recorded, most recent first, each with its calculation (factor version, quantity, exact grams, caps) as GET /v1/me/behaviours/{behaviour_id} shows it, and its evidence as kept.
+             * @example [
+             *       {
+             *         "balance_g": 12840,
+             *         "calculation": {
+             *           "baseline_g_per_unit": "107.8",
+             *           "exact_g": "585.00",
+             *           "formula": "12.5 km × 46.8 g/km × 1 = 585 g → 585 g",
+             *           "grams": 585,
+             *           "project_g_per_unit": "61.0",
+             *           "quantity": "12.5",
+             *           "reduction_g_per_unit": "46.8",
+             *           "remainder_g": "0.00",
+             *           "reported_quantity": "12.5",
+             *           "reported_unit": "km",
+             *           "tier": "evidence",
+             *           "unit": "km",
+             *           "weight": "1"
+             *         },
+             *         "capped_g": 0,
+             *         "client_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+             *         "credited_g": 585,
+             *         "ended_at": "2026-11-23T08:32:00+08:00",
+             *         "factor": {
+             *           "methodology": "DB11/T 3043-2024 rail transit: BE = EF(average motorised mix) × pkm; PE = EF(metro) × pkm",
+             *           "set": "tianjin",
+             *           "source": "Shenzhen public-transit carbon-inclusion methodology: metro 46.8 g/pkm reduction",
+             *           "verified": true,
+             *           "version": "2026.1",
+             *           "version_id": 1
+             *         },
+             *         "id": 48213,
+             *         "occurred_at": "2026-11-23T08:05:00+08:00",
+             *         "recorded_at": "2026-11-23T08:33:04+08:00",
+             *         "reversed_g": 0,
+             *         "status": "credited",
+             *         "transfer_id": 90517,
+             *         "type": "metro_ride"
+             *       }
+             *     ]
+             */
+            behaviours: components["schemas"]["BehaviourExportRead"][];
+            /**
+             * Vouchers
+             * @description Every voucher, newest first.
+             * @example [
+             *       {
+             *         "code": "K7QM-4XZD-9PRT-2HWB",
+             *         "enterprise_name": "天津津南绿色餐饮有限公司",
+             *         "expires_at": "2027-01-02T12:20:05+08:00",
+             *         "id": 5120,
+             *         "issued_at": "2026-12-03T12:20:05+08:00",
+             *         "price_g": 2000,
+             *         "reward_id": 27,
+             *         "reward_title": "低碳咖啡一杯",
+             *         "status": "issued"
+             *       }
+             *     ]
+             */
+            vouchers: components["schemas"]["VoucherRead"][];
+            /**
+             * Ledger Entries
+             * @description Every entry of the resident's credit account, newest first.
+             * @example [
+             *       {
+             *         "amount_g": 585,
+             *         "behaviour_id": 48213,
+             *         "created_at": "2026-11-23T08:33:04+08:00",
+             *         "id": 2087,
+             *         "kind": "issuance",
+             *         "transfer_id": 1043
+             *       }
+             *     ]
+             */
+            ledger_entries: components["schemas"]["AccountEntryRead"][];
+            /**
+             * Photos
+             * @description What is kept about each photo uploaded (not the picture itself).
+             * @example [
+             *       {
+             *         "content_type": "image/jpeg",
+             *         "created_at": "2026-12-06T01:20:00Z",
+             *         "height": 4032,
+             *         "photo_id": "0b6f3c1e-7d2a-4f8b-9e15-6a4c2d8b3f70",
+             *         "sha256": "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
+             *         "size_bytes": 482133,
+             *         "width": 3024
+             *       }
+             *     ]
+             */
+            photos: components["schemas"]["PhotoRead"][];
+            /**
+             * Links
+             * @description Every account linked at a data partner, in force or revoked, with the consent behind it: the text's version, language and SHA-256, where and when it was agreed to, when the link came into force and when it ended.
+             * @example [
+             *       {
+             *         "agreed_at": "2026-12-07T08:00:00Z",
+             *         "granted_at": "2026-12-07T08:02:11Z",
+             *         "id": "0f8e5c1a-93b2-4d6e-a7f0-2c4b8d9e1f35",
+             *         "locale": "zh-CN",
+             *         "method": "wechat_mini_program",
+             *         "partner": {
+             *           "code": "jinnan-metro-card",
+             *           "kind": "transit_card",
+             *           "name": "津南地铁卡"
+             *         },
+             *         "status": "active",
+             *         "text_sha256": "1a591a5c590c44e0824303a27e6671cbd86769a7df4f64afff8d389a86466c7f",
+             *         "text_version": "partner-link/1"
+             *       }
+             *     ]
+             */
+            links: components["schemas"]["LinkRead"][];
+            /**
+             * @description How long each kind of personal data is kept.
+             * @example {
+             *       "device_days": 90,
+             *       "evidence_days": 365,
+             *       "photo_days": 180,
+             *       "refusal_days": 90,
+             *       "session_days": 30
+             *     }
+             */
+            retention: components["schemas"]["RetentionScheduleRead"];
         };
         /** ResidentFound */
         ResidentFound: {
@@ -6963,6 +7319,128 @@ export interface components {
              * @example true
              */
             leaderboard_visible?: boolean | null;
+        };
+        /** RetentionRunPage */
+        RetentionRunPage: {
+            /**
+             * Items
+             * @description Newest first.
+             * @example [
+             *       {
+             *         "counts": {
+             *           "behaviours_coarsened": 1204,
+             *           "deleted_accounts": 0,
+             *           "devices": 37,
+             *           "evidence_refusals": 5,
+             *           "flags_cleared": 2,
+             *           "photo_objects": 11,
+             *           "photos": 12,
+             *           "refresh_tokens": 410
+             *         },
+             *         "finished_at": "2026-12-07T03:00:04Z",
+             *         "id": 812,
+             *         "schedule": {
+             *           "device_days": 90,
+             *           "evidence_days": 365,
+             *           "photo_days": 180,
+             *           "refusal_days": 90,
+             *           "session_days": 30
+             *         },
+             *         "started_at": "2026-12-07T03:00:00Z"
+             *       }
+             *     ]
+             */
+            items: components["schemas"]["RetentionRunRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             * @example eyJwIjogODEyfQ
+             */
+            next_cursor: string | null;
+        };
+        /** RetentionRunRead */
+        RetentionRunRead: {
+            /**
+             * Id
+             * @description Run id.
+             * @example 812
+             */
+            id: number;
+            /**
+             * Started At
+             * Format: date-time
+             * @description When the pass began.
+             * @example 2026-12-07T03:00:00Z
+             */
+            started_at: string;
+            /**
+             * Finished At
+             * Format: date-time
+             * @description When it had done all that was due.
+             * @example 2026-12-07T03:00:04Z
+             */
+            finished_at: string;
+            /**
+             * @description The schedule it applied.
+             * @example {
+             *       "device_days": 90,
+             *       "evidence_days": 365,
+             *       "photo_days": 180,
+             *       "refusal_days": 90,
+             *       "session_days": 30
+             *     }
+             */
+            schedule: components["schemas"]["RetentionScheduleRead"];
+            /**
+             * Counts
+             * @description Rows removed or coarsened, by kind: deleted_accounts (accounts deleted before erasure covered everything, now erased), behaviours_coarsened, devices, evidence_refusals, flags_cleared, refresh_tokens, link_codes, photos, photo_objects (stored pictures deleted).
+             * @example {
+             *       "behaviours_coarsened": 1204,
+             *       "deleted_accounts": 0,
+             *       "devices": 37,
+             *       "evidence_refusals": 5,
+             *       "flags_cleared": 2,
+             *       "photo_objects": 11,
+             *       "photos": 12,
+             *       "refresh_tokens": 410
+             *     }
+             */
+            counts: {
+                [key: string]: number;
+            };
+        };
+        /** RetentionScheduleRead */
+        RetentionScheduleRead: {
+            /**
+             * Evidence Days
+             * @description Days a behaviour's evidence (site codes, photo reference) and exact start and end times are kept from when it was recorded; then the evidence goes and both times become the start of its local day. What a resolved fraud flag says is kept as long from its resolution.
+             * @example 365
+             */
+            evidence_days: number;
+            /**
+             * Device Days
+             * @description Days a device is kept after the last sign-in from it.
+             * @example 90
+             */
+            device_days: number;
+            /**
+             * Refusal Days
+             * @description Days a refused piece of evidence is kept for the fraud scan.
+             * @example 90
+             */
+            refusal_days: number;
+            /**
+             * Session Days
+             * @description Days a sign-in's refresh tokens are kept after they expire.
+             * @example 30
+             */
+            session_days: number;
+            /**
+             * Photo Days
+             * @description Days a photo and its stored bytes are kept from upload.
+             * @example 180
+             */
+            photo_days: number;
         };
         /** RetirementCreate */
         RetirementCreate: {
@@ -11647,64 +12125,6 @@ export interface operations {
             };
         };
     };
-    export_me: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResidentExport"];
-                };
-            };
-            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description ROLE_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description DATABASE_UNAVAILABLE */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     staff_me: {
         parameters: {
             query?: never;
@@ -11944,6 +12364,136 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentExport"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retention_runs: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRunPage"];
+                };
+            };
+            /** @description INVALID_CURSOR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description TOTP_ENROLMENT_REQUIRED, DISTRICT_ONLY, ROLE_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
