@@ -185,7 +185,7 @@ async def redeem(session: AsyncSession, *, partner_id: int, code: str) -> Partne
         session,
         event_type=webhooks.EventType.link_created,
         partner_id=partner_id,
-        data={"link_id": link.public_id, "pseudonym": link.pseudonym, "granted_at": link.granted_at},
+        data={"link_id": link.public_id, "granted_at": link.granted_at},
     )
     return partner_link_read(link)
 

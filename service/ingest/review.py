@@ -60,14 +60,14 @@ async def decide(
         credited_g=reviewed.credited_g,
     )
     if behaviour.partner_id is not None:
-        # the partner whose record this was is told, naming it by its own record id
+        # the partner whose record this was is told, naming it by the behaviour id its batch's reply gave:
+        # an event is kept, and the partner's own record id is erased with the resident's account
         await webhook_events.emit(
             session,
             partner_id=behaviour.partner_id,
             event_type=EventType.behaviour_reviewed,
             data={
                 "behaviour_id": behaviour_id,
-                "external_id": behaviour.external_id,
                 "behaviour_type": behaviour.behaviour_type,
                 "decision": "approved" if decision.approve else "rejected",
                 "status": reviewed.status.value,

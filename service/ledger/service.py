@@ -101,14 +101,14 @@ async def reverse(session: AsyncSession, *, operator: Principal, transfer_id: in
     )
     record = await repository.partner_record(session, original.behaviour_id) if original.behaviour_id else None
     if record is not None:
-        # an operator's decision on a partner's record: the partner is told, by its own record id
+        # an operator's decision on a partner's record: the partner is told, by the behaviour id its batch's
+        # reply gave
         await webhook_events.emit(
             session,
             partner_id=record.partner_id,
             event_type=EventType.behaviour_reviewed,
             data={
                 "behaviour_id": original.behaviour_id,
-                "external_id": record.external_id,
                 "behaviour_type": record.behaviour_type,
                 "decision": "reversed",
                 "reversed_g": original.amount,

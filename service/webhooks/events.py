@@ -33,8 +33,11 @@ class EventType(StrEnum):
 PARTNER_EVENTS = (EventType.link_created, EventType.link_revoked, EventType.behaviour_reviewed)
 ENTERPRISE_EVENTS = (EventType.voucher_accepted, EventType.voucher_cancelled, EventType.retirement_certified)
 
-# A payload names a resident by nothing: no WeChat openid, no nickname, no platform id.
-_PERSONAL_KEYS = frozenset({"openid", "unionid", "nickname", "public_id", "resident_id", "phone"})
+# A payload names a resident by nothing: no WeChat openid, no nickname, no platform id; nor by what erasing
+# the account clears (a link's pseudonym, a partner's record id), as an event is kept and can be redelivered.
+_PERSONAL_KEYS = frozenset(
+    {"openid", "unionid", "nickname", "public_id", "resident_id", "phone", "pseudonym", "external_id"}
+)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ async def test_a_linked_partner_credits_by_pseudonym_until_the_resident_revokes(
         "jinnan-metro-card",
         shown["text_sha256"],
     )
-    accepted = await metro.batch([partner_record("m-1", pseudonym, "metro_ride", "10", ago(hours=3))])
+    ride_at = ago(hours=3)
+    accepted = await metro.batch([partner_record("m-1", pseudonym, "metro_ride", "10", ride_at)])
     assert accepted["results"][0]["outcome"] == "accepted"
     assert await balance(client, alice) == 468
 
@@ -82,6 +83,12 @@ async def test_a_linked_partner_credits_by_pseudonym_until_the_resident_revokes(
         ("rejected", "LINK_REVOKED", 0)
     ]
     assert await balance(client, alice) == 468, "what was credited before the revocation stays"
+    # a resend of the record credited before answers as it did then
+    resent = await metro.batch([partner_record("m-1", pseudonym, "metro_ride", "10", ride_at)])
+    assert [(r["outcome"], r["reason"], r["credited_g"]) for r in resent["results"]] == [
+        ("duplicate", "ALREADY_RECEIVED", 468)
+    ]
+    assert await balance(client, alice) == 468
     listed = (await metro.signed("GET", f"{PARTNER_LINKS}?status=revoked")).json()
     assert [(i["pseudonym"], i["status"]) for i in listed["items"]] == [(pseudonym, "revoked")]
     assert_problem(await client.delete(f"{LINKS}/{link['id']}", headers=bearer(alice)), 409, "LINK_REVOKED")

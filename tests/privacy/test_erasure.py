@@ -28,6 +28,7 @@ from tests.fixtures.behaviours import (
 from tests.fixtures.identifiers import found_in_database
 from tests.fixtures.photos import Store
 from tests.fixtures.redemption import ACCEPT, approved_enterprise, earn, publish, redeem
+from tests.fixtures.webhooks import PARTNER_WEBHOOKS, partner_call
 
 StaffSignIn = Callable[..., Awaitable[dict[str, Any]]]
 OPENID, UNIONID, NICKNAME = "oPrivacyProbeOpenid7731", "uPrivacyProbeUnionid5519", "删除测试者"
@@ -56,6 +57,12 @@ async def test_a_deleted_residents_identifiers_are_nowhere_in_the_database_and_t
     super_admin = await sign_in_staff(Role.admin_super)
     metro = await create_partner(client, super_admin, code="jinnan-metro-card")
     bikes = await create_partner(client, super_admin, code="haihe-bikes", kind="bike_share")
+    # the partner is told of its links and of decisions on its records: what it is told is kept
+    events = ["link.created", "link.revoked", "behaviour.reviewed"]
+    hooked = await partner_call(
+        metro, "POST", PARTNER_WEBHOOKS, {"url": "http://127.0.0.1:9/hooks", "event_types": events}
+    )
+    assert hooked.status_code == 201, hooked.text
     pseudonyms = {"metro": await metro.link(tokens), "bikes": await bikes.link(tokens)}
     card_ride = "card-ride-privacy-probe-3318"
     credited = await metro.batch([partner_record(card_ride, pseudonyms["metro"], "metro_ride", "10", ago(hours=20))])

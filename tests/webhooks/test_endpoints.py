@@ -153,6 +153,11 @@ async def test_the_test_service_accepts_plain_http_on_loopback(
         ("https://[::1]/hooks", "WEBHOOK_URL_NOT_PUBLIC"),
         ("https://[::ffff:10.0.0.1]/hooks", "WEBHOOK_URL_NOT_PUBLIC"),
         ("https://100.64.0.1/hooks", "WEBHOOK_URL_NOT_PUBLIC"),
+        # IPv6 addresses a gateway translates to an IPv4 one that is not public: NAT64, 6to4, compatible
+        ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data", "WEBHOOK_URL_NOT_PUBLIC"),
+        ("https://[64:ff9b:1::7f00:1]/hooks", "WEBHOOK_URL_NOT_PUBLIC"),
+        ("https://[2002:a9fe:a9fe::1]/hooks", "WEBHOOK_URL_NOT_PUBLIC"),
+        ("https://[::127.0.0.1]/hooks", "WEBHOOK_URL_NOT_PUBLIC"),
     ],
 )
 async def test_production_refuses_plain_http_and_addresses_that_are_not_public(url: str, code: str) -> None:
@@ -168,6 +173,7 @@ async def test_production_accepts_https_to_a_public_address() -> None:
     production = Settings(_env_file=None, env=Environment.production)
 
     await urls.check("https://1.1.1.1/hooks", production)
+    await urls.check("https://[64:ff9b::808:808]/hooks", production)  # NAT64 of a public address
     await urls.check("https://[2606:4700:4700::1111]/hooks", production)
 
 

@@ -52,7 +52,8 @@
 --                     a partner's record naming its resident by a pseudonym that no link holds, that
 --                     another partner's link holds, or whose link the resident revoked: not stored. A
 --                     revocation locks the resident's account (service/consent) before it takes effect, so
---                     a record is credited only while its link is in force;
+--                     a record is credited only while its link is in force; a record stored before (its
+--                     key seen) answers as a replay, as it did then;
 --   frozen            a new record of a frozen resident: not stored;
 --   rate_limited      over its rate limit: not stored; retry_after is the wait in seconds.
 -- In the body, a name that is both a column and an output column (ord, status, credited_g, ...) means
@@ -246,7 +247,9 @@ BEGIN
         -- a trip whose credit another record holds), pending_review, or credited. holder_ord: the earlier
         -- record of this call that holds the trip, when no stored record does.
         SELECT l.*,
-               CASE WHEN l.link_refusal IS NOT NULL THEN l.link_refusal
+               CASE WHEN l.link_refusal IS NOT NULL
+                         -- a record credited while its link was in force answers as it did then
+                         THEN CASE WHEN l.seen_id IS NOT NULL THEN 'seen' ELSE l.link_refusal END
                     WHEN l.account_id IS NULL THEN 'unknown_resident'
                     -- a key seen before answers as it did then, frozen or not: only new records are refused
                     WHEN l.seen_id IS NOT NULL THEN 'seen'
