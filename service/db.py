@@ -25,6 +25,7 @@ import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import URL, Executable, MetaData, Result, ScalarResult, Text, make_url, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -272,6 +273,15 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 # ----------------------------------------------------------------------------------------------------
 # Stored functions
+
+
+_TRY_XACT_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
+
+
+async def try_xact_lock(connection: AsyncConnection | AsyncSession, key: int) -> bool:
+    """Take the transaction-level advisory lock `key` if no other session holds it: how a background job
+    has one leader across every worker and host, for the length of its transaction."""
+    return bool(await connection.scalar(_TRY_XACT_LOCK, {"key": key}))
 
 
 def current_sql_files() -> dict[str, Path]:

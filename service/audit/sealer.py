@@ -32,7 +32,7 @@ from service.audit.receipt_verifier import consent_leaf_line, leaf_hash
 from service.audit.repository import log as log_repository
 from service.audit.repository import sealing as repository
 from service.audit.signing import CheckpointSigner
-from service.db import Database, ReadSession
+from service.db import Database, ReadSession, try_xact_lock
 from service.ledger.horizon import settled_horizons
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ async def seal_once(db: Database, signer: CheckpointSigner, *, settle_s: float =
     """Seal at most one chunk of committed entries and one of consent events, and sign the new tree; only
     the leader does anything."""
     async with db.engine.begin() as connection:
-        if not await repository.try_lock(connection, key=LOCK_KEY):
+        if not await try_xact_lock(connection, LOCK_KEY):
             return Sealed(0, 0, behind=False)
         sealed, sealed_consent, size = await repository.seal_state(connection)
         horizons = await settled_horizons(connection, settle_s, ("ledger_entry", "consent_event"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.audit.repository import tally as repository
-from service.db import Database
+from service.db import Database, try_xact_lock
 from service.ledger.horizon import settled_horizon
 
 LOCK_KEY = 0x7470_6474  # "tpdt": one roll-up at a time across all workers and hosts
@@ -32,7 +32,7 @@ class Rolled:
 async def run_once(db: Database, *, settle_s: float = 2.0) -> Rolled:
     """Roll up at most one chunk of new transfers. Only the leader does anything; the others return at once."""
     async with db.engine.begin() as connection:
-        if not await repository.try_lock(connection, key=LOCK_KEY):
+        if not await try_xact_lock(connection, LOCK_KEY):
             return Rolled(upto=0, behind=False)
         # Before this transaction writes anything it has no transaction id, so it waits on no one's
         # snapshot, its own included.

@@ -29,7 +29,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.config import Settings
-from service.db import Database
+from service.db import Database, try_xact_lock
 from service.factors.cache import FactorCache
 from service.ingest import repository
 from service.ingest.validation import MIN_DURATION
@@ -204,7 +204,7 @@ async def scan_once(db: Database, cache: FactorCache, limits: Thresholds, *, set
     """One page of the scan; None when another scan holds the lock. `raised` counts flags raised or whose
     figures were renewed (a shared device with more residents since); `behind`, whether a page is waiting."""
     async with db.engine.begin() as connection:
-        if not await repository.try_lock(connection, LOCK_KEY):
+        if not await try_xact_lock(connection, LOCK_KEY):
             return None
         horizon = await settled_horizon(connection, settle_s, "ingest_behaviour")
         after = await repository.scanned_through(connection)

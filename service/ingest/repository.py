@@ -152,11 +152,6 @@ _RAISE = text(
 )
 
 
-async def try_lock(connection: AsyncConnection, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool(await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
-
-
 async def scanned_through(connection: AsyncConnection) -> int:
     return int(await connection.scalar(select(FlagState.behaviour_through)) or 0)
 

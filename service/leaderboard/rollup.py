@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from service.db import Database
+from service.db import Database, try_xact_lock
 from service.leaderboard.repository import rollup as repository
 from service.ledger.horizon import last_id, settled_horizon
 
@@ -59,7 +59,7 @@ async def run_once(db: Database, *, settle_s: float = 2.0, refresh_sizes: bool =
     """Roll up at most one chunk of new entries, and whatever profile changes are queued. Only the
     leader does anything; the others return at once."""
     async with db.engine.begin() as connection:
-        if not await repository.try_lock(connection, key=LOCK_KEY):
+        if not await try_xact_lock(connection, LOCK_KEY):
             return Rolled(rolled=False, upto=0, behind=False)
         # Before this transaction writes anything it has no transaction id, so it waits on no one's
         # snapshot, its own included.

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import Database
+from service.db import Database, try_xact_lock
 from service.ledger import repository
 from service.ledger.horizon import settled_horizon
 
@@ -40,7 +40,7 @@ class Expired:
 async def _chunk(session: AsyncSession, *, as_of: datetime, months: int) -> tuple[Expired, bool] | None:
     """One chunk in the session's transaction; None when another job holds the lock. The flag says
     whether there may be more to look at."""
-    if not await repository.try_lock(session, LOCK_KEY):
+    if not await try_xact_lock(session, LOCK_KEY):
         return None
     # Refunds are walked in id order, so only up to the settled horizon: a refund with a lower id may still
     # be committing. This comes before the state row's lock, while the transaction has no id to wait on.

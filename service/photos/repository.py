@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, text
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Resident
@@ -16,7 +16,6 @@ from service.photos.models import Photo, RewardImage
 
 # The first of the two keys of the advisory locks on photo contents: "tpph".
 _CONTENT_LOCK_CLASS = 0x7470_7068
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
 
 async def lock_content(session: AsyncSession, sha256: bytes) -> None:
@@ -24,11 +23,6 @@ async def lock_content(session: AsyncSession, sha256: bytes) -> None:
     pass deciding to delete it take turns. Contents whose hashes share their first four bytes share a lock."""
     statement = select(func.pg_advisory_xact_lock(_CONTENT_LOCK_CLASS, int.from_bytes(sha256[:4], "big", signed=True)))
     await session.execute(statement)
-
-
-async def try_lock(session: AsyncSession, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool((await session.execute(_TRY_LOCK, {"key": key})).scalar_one())
 
 
 async def insert_photo(session: AsyncSession, values: dict[str, Any]) -> Photo:

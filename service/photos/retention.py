@@ -1,6 +1,6 @@
 """Retention: photos are kept `photo_retention_days`, and not a moment past their resident's deletion.
 
-One pass (`purge_once`, run by tasks.py) deletes, in batches of one transaction each, the photos older
+One pass (`purge_once`, run by the retention pass, service/privacy/retention.py) deletes, in batches of one transaction each, the photos older
 than the retention period and every photo of a resident who has deleted their account; then, in the same
 transaction, the stored object of each content that no photo and no reward's picture refers to any more
 (rewards' pictures are never due). Objects go before the commit: if the commit then fails, the rows are
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from service.db import Database
+from service.db import Database, try_xact_lock
 from service.photos import repository
 from service.photos.storage import PhotoStorage, key_for
 
@@ -36,7 +36,7 @@ async def purge_once(
     more = True
     while more:
         async with db.sessionmaker.begin() as session:
-            if not await repository.try_lock(session, LOCK_KEY):
+            if not await try_xact_lock(session, LOCK_KEY):
                 break
             old = await repository.delete_older_than(session, before=before, limit=batch)
             of_deleted = await repository.delete_of_deleted_residents(session, limit=batch)

@@ -6,18 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import ReadSession
 from service.privacy.models import RetentionRun, RetentionState
-
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
-
-
-async def try_lock(session: AsyncSession, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool((await session.execute(_TRY_LOCK, {"key": key})).scalar_one())
 
 
 async def behaviour_mark(session: AsyncSession) -> int:

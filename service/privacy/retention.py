@@ -7,8 +7,8 @@ factor, calculation, credit and ledger entries stay, as long as the ledger); a d
 a resolved fraud flag says (figures, times, a shared device's id) goes `evidence_days` after it was
 resolved; a
 refresh token `session_days` after it expired; a photo and its stored bytes after `photo_days` (the
-photos domain's own pass, service/photos/retention.py, run from here). An account deleted before erasure
-covered everything (erasure.py) is erased by the pass too.
+photos domain's own pass, service/photos/retention.py, run from here). An account marked deleted but not erased (erasure.py)
+is erased by the pass too.
 
 `run_once` works in chunks of one short transaction each, so no pass holds locks for long, and records
 itself in privacy_retention_run with what it did. One pass per deployment at a time: each chunk takes an
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts import personal as accounts
 from service.config import Settings
 from service.consent import personal as consent
-from service.db import Database
+from service.db import Database, try_xact_lock
 from service.ingest import personal as ingest
 from service.photos import retention as photo_retention
 from service.photos.storage import PhotoStorage
@@ -122,7 +122,7 @@ async def run_once(
         more = True
         while more:
             async with db.sessionmaker.begin() as session:
-                if not await repository.try_lock(session, LOCK_KEY):
+                if not await try_xact_lock(session, LOCK_KEY):
                     return None
                 changed, more = await chunk(session)
             counts[kind] += changed

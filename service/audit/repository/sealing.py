@@ -36,7 +36,6 @@ _CONSENTS = text(
      LIMIT :chunk
     """  # noqa: S608 -- built once from CONSENT_FIELDS; values are bound
 )
-_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 _STATE = text("SELECT sealed_entry_id, sealed_consent_event_id, tree_size FROM ledger_seal_state")
 _INSERT_LEAVES = text(
     "INSERT INTO ledger_seal_leaf (idx, entry_id, consent_event_id) "
@@ -53,11 +52,6 @@ _INSERT_CHECKPOINT = text(
 _ADVANCE = text(
     "UPDATE ledger_seal_state SET sealed_entry_id = :mark, sealed_consent_event_id = :consent_mark, tree_size = :size"
 )
-
-
-async def try_lock(connection: AsyncConnection, *, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool(await connection.scalar(_LOCK, {"key": key}))
 
 
 async def seal_state(connection: AsyncConnection) -> tuple[int, int, int]:

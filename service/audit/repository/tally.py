@@ -40,7 +40,6 @@ _TAIL = f"""{_COLUMNS}
        AND b.local_date >= :start AND b.local_date < :end {{community}}
 """  # noqa: S608 - module constants only; every value is bound
 
-_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 _MARK = text("SELECT rolled_transfer_id FROM audit_tally_state WHERE id = 1")
 
 _ROLLUP = text(
@@ -147,11 +146,6 @@ _STATEMENTS = {
 # Counting the distinct residents of a long range sorts millions of rows: in memory, not on disk. The
 # tail's estimate (the planner cannot know the mark) would have the query compiled, at a second's cost.
 _SETTINGS = text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
-
-
-async def try_lock(connection: AsyncConnection, *, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool(await connection.scalar(_LOCK, {"key": key}))
 
 
 async def mark(connection: AsyncConnection) -> int:

@@ -204,16 +204,10 @@ _SIZES = (
     text("UPDATE leaderboard_state SET sizes_at = now() WHERE id = 1"),
 )
 
-_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 _MARKS = text(
     "SELECT rolled_entry_id, sizes_at IS NULL OR sizes_at < now() - CAST(:every AS interval) "
     "FROM leaderboard_state WHERE id = 1"
 )
-
-
-async def try_lock(connection: AsyncConnection, *, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool(await connection.scalar(_LOCK, {"key": key}))
 
 
 async def apply_profile_changes(connection: AsyncConnection) -> None:
