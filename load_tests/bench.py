@@ -630,8 +630,8 @@ async def drain(pool: asyncpg.Pool, label: str, *, rollup: bool = True, sealer: 
         "receipt sealer": ("SELECT sealed_entry_id FROM ledger_seal_state WHERE id = 1", target, sealer),
         "fraud scan": ("SELECT behaviour_through FROM ingest_flag_state WHERE id = 1", behaviours, True),
     }
-    consents = await pool.fetchval("SELECT coalesce(max(id), 0) FROM consent_event")
     if sealer:  # the sealer appends consent events (the residents' links) to the log as well
+        consents = await pool.fetchval("SELECT coalesce(max(id), 0) FROM consent_event")
         marks["receipt sealer (consents)"] = (
             "SELECT sealed_consent_event_id FROM ledger_seal_state WHERE id = 1",
             consents,

@@ -129,6 +129,7 @@ def _background(
     photos: PhotoStorage,
     revocations: Revocations,
     codes: VoucherCodes,
+    webhook_box: SecretBox,
 ) -> list[Coroutine[Any, Any, None]]:
     """The loops this process runs: each domain's, as its settings ask (tasks.py in each domain)."""
     loops = [
@@ -148,7 +149,7 @@ def _background(
     if settings.leaderboard_rollup:
         loops.append(leaderboard_tasks.roll_up(db, settings))
     if settings.webhook_dispatch:
-        loops.append(webhooks_tasks.dispatch_webhooks(db, settings))
+        loops.append(webhooks_tasks.dispatch_webhooks(db, settings, webhook_box))
     if settings.retention:
         loops.append(privacy_tasks.apply_retention(db, settings, photos, codes))
     return loops
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.photo_storage,
                     app.state.revocations,
                     app.state.voucher_codes,
+                    app.state.webhook_box,
                 )
             ]
             prepare = functools.partial(_prepare_recording, db, settings, cache, sites, recorder, app.state.revocations)

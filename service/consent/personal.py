@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.consent import repository
-from service.consent.links import link_read, revoke_link
+from service.consent.links import links, revoke_link
 from service.consent.models import RevokedBy
 from service.consent.schemas import LinkRead
 from service.db import ReadSession
@@ -29,7 +29,7 @@ async def erase(session: AsyncSession, *, resident_id: int) -> dict[str, int]:
 
 async def export_links(session: ReadSession, *, resident_id: int) -> list[LinkRead]:
     """The resident's links, with the consent behind each (text, version, when, where) and its end."""
-    return [link_read(link, partner) for link, partner in await repository.links_of(session, resident_id=resident_id)]
+    return (await links(session, resident_id=resident_id)).items
 
 
 async def prune_link_codes(session: AsyncSession, *, before: datetime, limit: int) -> int:

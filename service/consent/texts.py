@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 Locale = Literal["zh-CN", "en"]
-LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
 
 TEXTS = Path(__file__).with_name("texts")
 
@@ -42,11 +41,6 @@ def _versions() -> dict[int, dict[str, Any]]:
         with path.open("rb") as file:
             versions[number] = tomllib.load(file)
     return versions
-
-
-def current_version() -> str:
-    version: str = _versions()[max(_versions())]["version"]
-    return version
 
 
 def render(*, partner: str, kind: str, locale: Locale, retention_days: int) -> ConsentText:

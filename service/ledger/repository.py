@@ -49,12 +49,12 @@ async def reversal_of(session: AsyncSession, transfer_id: int) -> int | None:
 
 
 _PARTNER_RECORD = text(
-    "SELECT partner_id, external_id, behaviour_type FROM ingest_behaviour WHERE id = :id AND partner_id IS NOT NULL"
+    "SELECT partner_id, behaviour_type FROM ingest_behaviour WHERE id = :id AND partner_id IS NOT NULL"
 )
 
 
 async def partner_record(session: AsyncSession, behaviour_id: int) -> Row[Any] | None:
-    """(partner_id, external_id, behaviour_type) of a behaviour a partner reported; None for a resident's."""
+    """(partner_id, behaviour_type) of a behaviour a partner reported; None for a resident's."""
     return (await session.execute(_PARTNER_RECORD, {"id": behaviour_id})).first()
 
 
@@ -227,11 +227,6 @@ _EXPIRING = text(
      ORDER BY h.lot_id
     """
 )
-
-
-async def try_lock(session: AsyncSession, key: int) -> bool:
-    """Take a transaction-level advisory lock if no other session holds it."""
-    return bool((await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})).scalar_one())
 
 
 async def lock_expiry_state(session: AsyncSession) -> tuple[int, int]:

@@ -10,8 +10,8 @@ from service.kit.openapi import problems
 from service.kit.pagination import Cursor, Limit
 from service.photos.deps import PhotoStorageDep
 from service.privacy import erasure, export, runs
-from service.privacy.deps import VoucherCodesDep
 from service.privacy.schemas import ResidentExport, RetentionRunPage
+from service.redemption.deps import VoucherCodesDep
 
 router = APIRouter()
 

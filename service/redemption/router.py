@@ -3,7 +3,7 @@ certificates for anyone."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
@@ -27,7 +27,7 @@ from service.ledger.errors import InsufficientCredits
 from service.photos.errors import RewardImageUnknown
 from service.redemption import books, enterprises, retirement, rewards, vouchers
 from service.redemption.books_schemas import EnterpriseVoucherPage, StatementRead
-from service.redemption.codes import VoucherCodes
+from service.redemption.deps import VoucherCodesDep
 from service.redemption.errors import (
     CertificateNotFound,
     RedemptionLimitReached,
@@ -61,13 +61,6 @@ router = APIRouter()
 
 RewardId = Annotated[int, Path(ge=1, le=ID_MAX, description="The reward's id.", examples=[8])]
 VoucherId = Annotated[int, Path(ge=1, le=ID_MAX, description="The voucher's id.", examples=[31])]
-
-
-async def _voucher_codes(request: Request) -> VoucherCodes:
-    return cast(VoucherCodes, request.app.state.voucher_codes)
-
-
-Codes = Annotated[VoucherCodes, Depends(_voucher_codes)]
 
 
 def _enterprise_id(user: Principal) -> int:
@@ -124,7 +117,7 @@ async def redeem(
     reward_id: Annotated[int, Path(ge=1, le=ID_MAX, description="The reward's id.", examples=[8])],
     body: RedeemRequest,
     session: SessionDep,
-    codes: Codes,
+    codes: VoucherCodesDep,
     response: Response,
 ) -> RedemptionRead:
     """Spend credits on a reward and get a voucher; retry with the same client_id to get the same voucher."""
@@ -141,7 +134,7 @@ async def redeem(
 async def my_vouchers(
     resident: CurrentResident,
     session: ReadSessionDep,
-    codes: Codes,
+    codes: VoucherCodesDep,
     response: Response,
     limit: Limit = 20,
     cursor: Cursor = None,
@@ -154,7 +147,11 @@ async def my_vouchers(
 
 @router.get("/v1/me/vouchers/{voucher_id}", tags=["rewards"], responses=problems(VoucherNotFound))
 async def my_voucher(
-    resident: CurrentResident, voucher_id: VoucherId, session: ReadSessionDep, codes: Codes, response: Response
+    resident: CurrentResident,
+    voucher_id: VoucherId,
+    session: ReadSessionDep,
+    codes: VoucherCodesDep,
+    response: Response,
 ) -> VoucherRead:
     """One of the signed-in resident's vouchers."""
     voucher = await vouchers.get_for_resident(
@@ -171,7 +168,7 @@ async def my_voucher(
     responses=problems(VoucherNotFound, VoucherUsed, VoucherExpired, VoucherCancelled),
 )
 async def cancel_voucher(
-    resident: CurrentResident, voucher_id: VoucherId, session: SessionDep, codes: Codes
+    resident: CurrentResident, voucher_id: VoucherId, session: SessionDep, codes: VoucherCodesDep
 ) -> RedemptionRead:
     """Cancel an unused voucher before it expires: the credits and the stock come back."""
     return await vouchers.cancel(session, codes=codes, resident_id=resident.subject_id, voucher_id=voucher_id)
@@ -231,7 +228,7 @@ async def change_reward(
 async def enterprise_vouchers(
     user: EnterpriseUser,
     session: ReadSessionDep,
-    codes: Codes,
+    codes: VoucherCodesDep,
     status: Annotated[
         VoucherStatus | None, Query(description="Only vouchers in this status.", examples=["used"])
     ] = None,
@@ -305,7 +302,7 @@ async def _limit_voucher_checks(request: Request, user: EnterpriseUser, settings
     responses=problems(EnterpriseNotApproved, VoucherNotFound, VoucherUsed, VoucherExpired, VoucherCancelled),
 )
 async def accept_voucher(
-    user: EnterpriseUser, body: VoucherCheck, session: SessionDep, codes: Codes
+    user: EnterpriseUser, body: VoucherCheck, session: SessionDep, codes: VoucherCodesDep
 ) -> VoucherAccepted:
     """Take a voucher at the counter: a valid, unused, unexpired code of this enterprise is marked used, once."""
     return await vouchers.accept(

@@ -7,13 +7,13 @@ import logging
 from service.config import Settings
 from service.db import Database
 from service.kit.loops import repeat
-from service.webhooks import dispatch, signing
+from service.kit.secrets import SecretBox
+from service.webhooks import dispatch
 
 logger = logging.getLogger(__name__)
 
 
-async def dispatch_webhooks(db: Database, settings: Settings) -> None:
-    box = signing.box_for(settings)
+async def dispatch_webhooks(db: Database, settings: Settings, box: SecretBox) -> None:
     async with dispatch.client_for(settings) as client:
 
         async def step() -> float:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpcore
 
 from service.config import Environment, Settings
+from service.hosts import is_public
 from service.webhooks.errors import WebhookUrlInvalid, WebhookUrlNotHttps, WebhookUrlNotPublic
 
 _RELAXED = {Environment.development, Environment.test}
@@ -50,35 +51,6 @@ def parse(url: str, settings: Settings) -> tuple[str, int]:
     if parts.scheme != "https" and settings.env not in _RELAXED:
         raise WebhookUrlNotHttps("Deliveries go to https URLs only.", "仅向 https 地址投递。")
     return parts.hostname, _port(parts.scheme, port)
-
-
-# IPv6 prefixes that carry an IPv4 address a gateway translates to: NAT64 (RFC 6052, RFC 8215). Python
-# counts them global, yet 64:ff9b::a9fe:a9fe reaches 169.254.169.254 on a host behind DNS64/NAT64.
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for: mapped, NAT64, 6to4, Teredo or IPv4-compatible."""
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if any(ip in network for network in _NAT64):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if int(ip) >> 32 == 0 and int(ip) > 1:  # ::a.b.c.d, deprecated but still routed by some stacks
-        return ipaddress.IPv4Address(int(ip))
-    return None
-
-
-def is_public(address: str) -> bool:
-    """A global unicast address, and, for an IPv6 address that stands for an IPv4 one, that one too."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    if embedded is not None and not (embedded.is_global and not embedded.is_multicast):
-        return False
-    return ip.is_global and not ip.is_multicast
 
 
 async def public_addresses(host: str, port: int) -> list[str]:

@@ -63,24 +63,6 @@ async def update_resident(session: AsyncSession, resident_id: int, values: dict[
     return (await session.scalars(statement, execution_options={"populate_existing": True})).one()
 
 
-async def erase_resident(session: AsyncSession, resident_id: int) -> None:
-    """Clear every personal column; the row, its id and its pseudonym stay for the ledger."""
-    await session.execute(
-        update(Resident)
-        .where(Resident.id == resident_id)
-        .values(
-            openid=None,
-            unionid=None,
-            nickname=None,
-            community_id=None,
-            organisation_id=None,
-            leaderboard_visible=False,
-            deleted_at=func.now(),
-            updated_at=func.now(),
-        )
-    )
-
-
 async def community_exists(session: AsyncSession, community_id: int) -> bool:
     return bool(await session.scalar(select(func.count()).where(Community.id == community_id)))
 

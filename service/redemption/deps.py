@@ -1,3 +1,5 @@
+"""What the redemption domain's routes, and others that read vouchers, take from the app."""
+
 from __future__ import annotations
 
 from typing import Annotated, cast
