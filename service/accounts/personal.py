@@ -40,7 +40,7 @@ async def lock_for_erasure(session: AsyncSession, *, resident_id: int) -> Reside
 
 
 async def lock_unerased(session: AsyncSession, *, limit: int) -> Sequence[int]:
-    """Up to `limit` accounts deleted but not yet erased (deleted before erasure covered everything), locked."""
+    """Up to `limit` accounts marked deleted (`deleted_at`) but not erased (`erased_at`), locked."""
     return await personal.lock_unerased(session, limit=limit)
 
 

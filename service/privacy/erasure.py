@@ -3,8 +3,8 @@ transaction, and the ledger's amounts stay under the resident's board pseudonym.
 
 Each domain erases what it holds (its `personal` module's `erase`), called in turn below with the
 resident's row locked; a further domain that holds personal data adds its call to `_erase`. An account
-deleted before erasure covered everything is erased by the retention pass (`erase_deleted`). The photos go last:
-their stored objects are deleted before the commit, so nothing that could still roll back comes after."""
+marked deleted but not erased (`deleted_at` set, `erased_at` not) is erased by the retention pass
+(`erase_deleted`). The photos go last: their stored objects are deleted before the commit, so nothing that could still roll back comes after."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ async def erase_account(
 
 
 async def erase_deleted(session: AsyncSession, *, storage: PhotoStorage, codes: VoucherCodes, limit: int) -> int:
-    """Erase up to `limit` accounts deleted before their erasure covered everything (for the retention pass);
-    how many."""
+    """Erase up to `limit` accounts marked deleted but not erased (for the retention pass); how many."""
     ids = await accounts.lock_unerased(session, limit=limit)
     for resident_id in ids:
         await _erase(session, storage=storage, codes=codes, resident_id=resident_id)

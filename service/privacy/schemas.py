@@ -109,8 +109,8 @@ class RetentionRunRead(Schema):
     finished_at: datetime = Field(description="When it had done all that was due.", examples=["2026-12-07T03:00:04Z"])
     schedule: RetentionScheduleRead = Field(description="The schedule it applied.", examples=[_SCHEDULE_EXAMPLE])
     counts: dict[str, int] = Field(
-        description="Rows removed or coarsened, by kind: deleted_accounts (accounts deleted before erasure covered "
-        "everything, now erased), behaviours_coarsened, devices, evidence_refusals, flags_cleared, "
+        description="Rows removed or coarsened, by kind: deleted_accounts (accounts marked deleted but not yet "
+        "erased, erased by the pass), behaviours_coarsened, devices, evidence_refusals, flags_cleared, "
         "refresh_tokens, link_codes, photos, photo_objects (stored pictures deleted).",
         examples=[_COUNTS_EXAMPLE],
     )

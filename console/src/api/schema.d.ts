@@ -7393,7 +7393,7 @@ export interface components {
             schedule: components["schemas"]["RetentionScheduleRead"];
             /**
              * Counts
-             * @description Rows removed or coarsened, by kind: deleted_accounts (accounts deleted before erasure covered everything, now erased), behaviours_coarsened, devices, evidence_refusals, flags_cleared, refresh_tokens, link_codes, photos, photo_objects (stored pictures deleted).
+             * @description Rows removed or coarsened, by kind: deleted_accounts (accounts marked deleted but not yet erased, erased by the pass), behaviours_coarsened, devices, evidence_refusals, flags_cleared, refresh_tokens, link_codes, photos, photo_objects (stored pictures deleted).
              * @example {
              *       "behaviours_coarsened": 1204,
              *       "deleted_accounts": 0,
